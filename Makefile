@@ -1,0 +1,59 @@
+# Two commands set everything up on a fresh Debian 12 / Ubuntu 22.04+ machine with Python 3.11+:
+#   make scan   scan this machine, write reports/<run-id>/
+#   make test   run the whole test suite
+# Everything is installed from requirements.lock (hash-pinned) into .venv; Debian packages that
+# WeasyPrint and the tests need are installed with apt when missing (as root), or the exact command
+# to run is printed.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+	&& { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# WeasyPrint renders the PDF report with Pango; the tests start real sshd and TLS servers and read PDFs back.
+SCAN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+TEST_DEBS := $(SCAN_DEBS) openssh-server openssl poppler-utils
+
+.PHONY: scan test lint setup test-setup bench lock clean
+
+scan: setup
+	@$(BIN)/auditor scan $(ARGS); rc=$$?; \
+	if [ $$rc -eq 1 ]; then echo "make scan: the scan finished; some checks failed (see above)."; fi; \
+	[ $$rc -le 1 ] || exit $$rc
+
+test: test-setup lint
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check auditor checks tests bench
+	$(BIN)/mypy auditor checks
+
+setup: $(STAMP)
+	@./.ci/ensure-debs $(SCAN_DEBS)
+
+test-setup: $(STAMP)
+	@./.ci/ensure-debs $(TEST_DEBS)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -n "$(PYTHON)" || { echo "make: Python 3.11 or newer is needed (apt-get install python3)"; exit 1; }
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || ./.ci/ensure-debs $$($(PYTHON) -c \
+		'import sys; print(f"python{sys.version_info[0]}.{sys.version_info[1]}-venv")')
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+bench: test-setup
+	$(BIN)/python bench/local_scan.py
+
+# Re-pin every dependency (with hashes) after editing requirements.in.
+lock:
+	$(PYTHON) -m venv /tmp/auditor-lock && /tmp/auditor-lock/bin/pip install --quiet pip-tools
+	/tmp/auditor-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		-o requirements.lock requirements.in
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,230 @@
+"""The `auditor` command line: scan, replay, checks list. Only this module (and console.py) prints."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import difflib
+import json
+import logging
+import os
+import secrets
+import sys
+from collections.abc import Mapping, Sequence
+from enum import IntEnum
+from pathlib import Path
+from typing import NoReturn
+
+from auditor import __version__
+from auditor.collectors import COLLECTORS
+from auditor.console import ProgressDisplay, make_console, print_summary
+from auditor.errors import AuditorError, InputError
+from auditor.evidence import EvidenceStore, dump_json, utc_now, write_atomic
+from auditor.inventory import load_inventory, this_machine
+from auditor.models import CheckSpec, Location, Role, ScanResult, Status
+from auditor.profile import Profile, load_profile, profile_from_document
+from auditor.registry import discover
+from auditor.report.to_json import RESULTS, read_results, to_document, write_results
+from auditor.runner import ScanOptions, run_scan
+
+PROFILE_COPY = "profile.json"
+
+
+class ExitCode(IntEnum):
+    OK = 0  # every required check passed
+    FINDINGS = 1  # some check failed and no waiver covers it
+    USAGE_ERROR = 2  # bad flags, inventory, profile or check pack
+    INCOMPLETE = 3  # errors or unreachable targets: the evidence is incomplete
+    INTERRUPTED = 130  # Ctrl-C; what was collected is saved
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the fix, and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(ExitCode.USAGE_ERROR, f"auditor: {message}; see `{self.prog} --help`\n")
+
+
+def exit_code(result: ScanResult) -> ExitCode:
+    if result.interrupted:
+        return ExitCode.INTERRUPTED
+    findings = result.findings()
+    if any(t.connection_error for t in result.targets) or any(f.status is Status.ERROR for f in findings):
+        return ExitCode.INCOMPLETE
+    if any(f.status is Status.FAIL for f in findings):
+        return ExitCode.FINDINGS
+    return ExitCode.OK
+
+
+def new_run_id() -> str:
+    return f"{utc_now():%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+
+
+def load_checks(profile: Profile) -> dict[str, CheckSpec]:
+    return discover(COLLECTORS, profile.parameters, [r.id for r in profile.requirements])
+
+
+def _selection(ids: Sequence[str], checks: Mapping[str, CheckSpec], flag: str) -> frozenset[str]:
+    for check_id in ids:
+        if check_id not in checks:
+            close = difflib.get_close_matches(check_id, list(checks), n=1)
+            hint = f"did you mean {close[0]}?" if close else "see `auditor checks list`"
+            raise InputError(f"unknown check id {check_id!r}", flag, hint)
+    return frozenset(ids)
+
+
+def _prepare_out(out: str | None, run_id: str) -> Path:
+    run_dir = Path(out) if out else Path("reports") / run_id
+    if run_dir.exists():
+        if not run_dir.is_dir():
+            raise InputError("exists and is not a folder", f"--out {run_dir}", "name a new folder")
+        if any(run_dir.iterdir()):
+            what = "holds an earlier run" if (run_dir / RESULTS).exists() else "is not empty and not a run folder"
+            raise InputError(f"{what}; auditor never overwrites evidence", f"--out {run_dir}",
+                             "name a new or empty folder")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def _execute(args: argparse.Namespace, profile: Profile, targets: Sequence[object], replay_from: Path | None,
+             replayed_from: str = "") -> ExitCode:
+    checks = load_checks(profile)
+    options = ScanOptions(
+        only=_selection(args.check, checks, "--check") if args.check else None,
+        skip=_selection(args.skip, checks, "--skip"),
+        workers=args.workers,
+        replay_from=replay_from,
+    )
+    run_id = new_run_id()
+    run_dir = _prepare_out(args.out, run_id)
+    write_atomic(run_dir / PROFILE_COPY, dump_json(profile.document()))
+    store = EvidenceStore(run_dir)
+    console = make_console()
+    quiet = args.quiet or args.json
+    display = ProgressDisplay(console, targets) if not quiet else None  # type: ignore[arg-type]
+    try:
+        if display:
+            with display:
+                result = run_scan(run_id, targets, checks, profile, store, options, display)  # type: ignore[arg-type]
+        else:
+            result = run_scan(run_id, targets, checks, profile, store, options)  # type: ignore[arg-type]
+    finally:
+        store.write_manifest()
+    result = dataclasses.replace(result, replayed_from=replayed_from)
+    write_results(result, run_dir)
+    if args.json:
+        sys.stdout.write(json.dumps(to_document(result), indent=2, ensure_ascii=False, default=str) + "\n")
+    elif not args.quiet:
+        print_summary(console, result, str(run_dir))
+    return exit_code(result)
+
+
+def cmd_scan(args: argparse.Namespace) -> ExitCode:
+    profile = load_profile(args.profile)
+    if args.inventory:
+        targets = load_inventory(args.inventory)
+    else:
+        targets = this_machine(Role(args.role), Location(args.location))
+    return _execute(args, profile, targets, None)
+
+
+def cmd_replay(args: argparse.Namespace) -> ExitCode:
+    source = Path(args.run_dir)
+    previous = read_results(source)
+    if args.profile:
+        profile = load_profile(args.profile)
+    else:
+        stored = source / PROFILE_COPY
+        profile = profile_from_document(json.loads(stored.read_text("utf-8"))) if stored.is_file() \
+            else load_profile(None)
+    assessed = [t.target for t in previous.targets if not t.connection_error]
+    if not assessed:
+        raise InputError("no target of that run was assessed, so there is no evidence to replay", str(source))
+    return _execute(args, profile, assessed, source, previous.run_id)
+
+
+def cmd_checks_list(args: argparse.Namespace) -> ExitCode:
+    checks = load_checks(load_profile(args.profile))
+    fmt = "json" if args.json else args.format
+    if fmt == "json":
+        rows = to_document(ScanResult("", __version__, utc_now(), utc_now(), "", "", checks, ()))["checks"]
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+    elif fmt == "markdown":
+        sys.stdout.write("| id | title | severity | requirements | platforms |\n| --- | --- | --- | --- | --- |\n")
+        for spec in checks.values():
+            sys.stdout.write(f"| {spec.id} | {spec.title} | {spec.severity.value} | {', '.join(spec.requirements)}"
+                             f" | {', '.join(sorted(p.value for p in spec.platforms))} |\n")
+    else:
+        from rich.table import Table
+
+        table = Table("id", "title", "severity", "requirements", "platforms", "pack")
+        for spec in checks.values():
+            table.add_row(spec.id, spec.title, spec.severity.value, ", ".join(spec.requirements),
+                          ", ".join(sorted(p.value for p in spec.platforms)), spec.pack)
+        from rich.console import Console
+
+        Console().print(table)
+    return ExitCode.OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="auditor", description="Audit hosts against the data-processing agreement's "
+                     "security measures and keep every fact as evidence.")
+    parser.add_argument("--version", action="version", version=f"auditor {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def run_flags(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--profile", help="controller profile YAML (default: the built-in default profile)")
+        p.add_argument("--out", help="run folder to write (default: reports/<run-id>); must be new or empty")
+        p.add_argument("--check", action="append", default=[], metavar="ID", help="run only this check (repeat)")
+        p.add_argument("--skip", action="append", default=[], metavar="ID", help="skip this check (repeat)")
+        p.add_argument("--workers", type=_positive, default=8, help="targets scanned at once (default 8)")
+        p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+        p.add_argument("--json", action="store_true", help="print results.json on stdout")
+
+    scan = commands.add_parser("scan", help="scan the inventory's targets (default: this machine)")
+    scan.add_argument("--inventory", help="inventory YAML (default: this machine only)")
+    scan.add_argument("--role", choices=[r.value for r in Role], default=Role.WORKSTATION.value,
+                      help="role of this machine when no inventory is given")
+    scan.add_argument("--location", choices=[loc.value for loc in Location], default=Location.OFFICE.value,
+                      help="location of this machine when no inventory is given")
+    run_flags(scan)
+    scan.set_defaults(func=cmd_scan)
+
+    replay = commands.add_parser("replay", help="re-evaluate a run's stored evidence without touching any host")
+    replay.add_argument("run_dir", metavar="RUN_DIR")
+    run_flags(replay)
+    replay.set_defaults(func=cmd_replay)
+
+    checks = commands.add_parser("checks", help="the installed checks")
+    checks_commands = checks.add_subparsers(dest="checks_command", required=True, parser_class=_Parser)
+    listing = checks_commands.add_parser("list", help="list every check of every installed pack")
+    listing.add_argument("--format", choices=["table", "json", "markdown"], default="table")
+    listing.add_argument("--json", action="store_true", help="same as --format json")
+    listing.add_argument("--profile", help=argparse.SUPPRESS)
+    listing.set_defaults(func=cmd_checks_list)
+    return parser
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 256:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 256, got {text!r}")
+    return int(text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("AUDITOR_LOG_LEVEL", "WARNING"), format="%(levelname)s %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except InputError as exc:
+        sys.stderr.write(f"auditor: {exc}\n")
+        return ExitCode.USAGE_ERROR
+    except AuditorError as exc:
+        sys.stderr.write(f"auditor: {exc}\n")
+        return ExitCode.INCOMPLETE
+    except KeyboardInterrupt:
+        sys.stderr.write("auditor: interrupted\n")
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        return ExitCode.OK

@@ -1,0 +1,36 @@
+"""What a collector is: the commands and files it needs (declared up front, so a transport can batch
+them), and a function that turns them into frozen facts. Collectors never judge."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.models import SystemFacts
+from auditor.transports.base import Command, Transport
+
+Requests = tuple[Sequence[Command], Sequence[str]]
+
+
+@dataclass(frozen=True)
+class Collector:
+    """Attributes:
+    name: what a check's parameter is called to receive these facts.
+    requests: system facts -> (commands, file paths) to prefetch for this platform.
+    collect: (transport, system facts) -> a frozen facts object.
+    """
+
+    name: str
+    requests: Callable[[SystemFacts], Requests]
+    collect: Callable[[Transport, SystemFacts], Any]
+
+
+def parse_key_values(text: str, separator: str = "=") -> dict[str, str]:
+    """`Key=Value` lines (timedatectl show, systemctl show, os-release); the last one of a key wins."""
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        key, found, value = line.partition(separator)
+        if found and key.strip() and not key.lstrip().startswith("#"):
+            values[key.strip()] = value.strip()
+    return values

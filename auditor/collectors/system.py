@@ -1,0 +1,58 @@
+"""Facts about the target as a whole: platform, OS, hostname, architecture and privileges."""
+
+from __future__ import annotations
+
+from auditor.collectors.base import Requests, parse_key_values
+from auditor.models import Platform, SystemFacts
+from auditor.transports.base import Transport, cmd
+
+UNAME = cmd("uname", "-s", "-n", "-r", "-m")
+USER_ID = cmd("id", "-u")
+OS_RELEASE = ("/etc/os-release", "/usr/lib/os-release")
+SW_VERS = cmd("sw_vers")
+
+_PLATFORMS = {"Linux": Platform.LINUX, "Darwin": Platform.MACOS}
+
+
+def requests(_: SystemFacts | None = None) -> Requests:
+    return (UNAME, USER_ID), OS_RELEASE
+
+
+def detect(host: Transport) -> SystemFacts:
+    """Detect the platform and OS from what the host says; nothing is guessed from the inventory."""
+    uname = host.run(UNAME)
+    uname.raise_for_status()
+    kernel_name, hostname, kernel, architecture = parse_uname(uname.stdout)
+    platform = _PLATFORMS.get(kernel_name)
+    user = host.run(USER_ID)
+    is_root = user.ok and user.stdout.strip() == "0"
+    os_name = os_version = os_id = ""
+    if platform is Platform.LINUX:
+        release = parse_os_release(_first_existing(host, OS_RELEASE))
+        os_name = release.get("PRETTY_NAME") or release.get("NAME", "Linux")
+        os_version, os_id = release.get("VERSION_ID", ""), release.get("ID", "")
+    elif platform is Platform.MACOS:
+        sw_vers = parse_key_values(host.run(SW_VERS).stdout, ":")
+        os_name, os_version, os_id = sw_vers.get("ProductName", "macOS"), sw_vers.get("ProductVersion", ""), "macos"
+    return SystemFacts(platform, os_name, os_version, os_id, hostname, architecture, kernel, is_root)
+
+
+def _first_existing(host: Transport, paths: tuple[str, ...]) -> str:
+    for path in paths:
+        content = host.read_file(path)
+        if content.exists and not content.error:
+            return content.text
+    return ""
+
+
+def parse_uname(text: str) -> tuple[str, str, str, str]:
+    """`uname -s -n -r -m` -> (kernel name, hostname, release, machine)."""
+    parts = text.split()
+    if len(parts) < 4:
+        parts += [""] * (4 - len(parts))
+    return parts[0], parts[1], parts[2], parts[-1]
+
+
+def parse_os_release(text: str) -> dict[str, str]:
+    """os-release(5): KEY=value lines, values optionally quoted."""
+    return {k: v.strip().strip('"').strip("'") for k, v in parse_key_values(text).items()}

@@ -1,0 +1,69 @@
+"""Facts about clock synchronisation: timedatectl (systemd-timesyncd, chrony or ntpd) and chronyc."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from auditor.collectors.base import Requests, parse_key_values
+from auditor.models import SystemFacts
+from auditor.transports.base import Transport, cmd
+
+TIMEDATECTL = cmd("timedatectl", "show")
+CHRONY = cmd("chronyc", "-n", "tracking")
+
+
+@dataclass(frozen=True)
+class TimeSyncFacts:
+    """Attributes:
+    synchronized: the kernel clock is disciplined by NTP (None: no source could tell).
+    source: which tool said so ("timedatectl", "chronyc") or "" when none answered.
+    ntp_service_enabled: timedatectl's NTP= (a sync service is enabled), None when unknown.
+    details: the raw key/value pairs of the answering tool.
+    unavailable: for each tool that could not answer, why (not installed, no systemd, daemon down).
+    """
+
+    synchronized: bool | None
+    source: str
+    ntp_service_enabled: bool | None = None
+    details: Mapping[str, str] = field(default_factory=dict)
+    unavailable: Mapping[str, str] = field(default_factory=dict)
+
+
+def requests(_: SystemFacts) -> Requests:
+    return (TIMEDATECTL, CHRONY), ()
+
+
+def collect(host: Transport, _: SystemFacts) -> TimeSyncFacts:
+    unavailable: dict[str, str] = {}
+    timedatectl = host.run(TIMEDATECTL)
+    if timedatectl.ok:
+        values = parse_key_values(timedatectl.stdout)
+        if "NTPSynchronized" in values:
+            return TimeSyncFacts(values["NTPSynchronized"] == "yes", "timedatectl",
+                                 _yes_no(values.get("NTP")), values, unavailable)
+    unavailable["timedatectl"] = _why(timedatectl.not_found, timedatectl.stderr)
+    chrony = host.run(CHRONY)
+    if chrony.ok:
+        values = parse_chronyc_tracking(chrony.stdout)
+        leap = values.get("Leap status", "")
+        synced = leap == "Normal" and values.get("Reference ID", "").split(" ")[0] not in ("", "00000000")
+        return TimeSyncFacts(synced, "chronyc", None, values, unavailable)
+    unavailable["chronyc"] = _why(chrony.not_found, chrony.stderr)
+    return TimeSyncFacts(None, "", None, {}, unavailable)
+
+
+def parse_chronyc_tracking(text: str) -> dict[str, str]:
+    """`chronyc tracking`: 'Name   : value' lines."""
+    return parse_key_values(text, ":")
+
+
+def _yes_no(value: str | None) -> bool | None:
+    return {"yes": True, "no": False}.get(value or "")
+
+
+def _why(not_found: bool, stderr: str) -> str:
+    if not_found:
+        return "not installed"
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    return lines[0][:200] if lines else "no answer"

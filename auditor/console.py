@@ -1,0 +1,109 @@
+"""What a person sees while a scan runs (progress per target) and after it (a summary table).
+
+A live display on a terminal; plain lines when the output is a pipe or a log. Everything goes to
+stderr, so that `--json` keeps stdout for the results alone.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterable
+
+from rich.console import Console
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+
+from auditor.models import CheckSpec, ScanResult, Status, Target, TargetResult
+
+_STYLE = {Status.PASS: "green", Status.FAIL: "bold red", Status.WARN: "yellow", Status.ERROR: "magenta",
+          Status.WAIVED: "cyan", Status.MANUAL: "blue"}
+_ORDER = [Status.FAIL, Status.ERROR, Status.WARN, Status.WAIVED, Status.PASS, Status.MANUAL,
+          Status.NOT_APPLICABLE, Status.SKIPPED]
+
+
+def make_console() -> Console:
+    # Host data is always escaped, never read as rich markup. A pipe or log gets long lines, not 80 columns.
+    console = Console(stderr=True, highlight=False)
+    if not console.is_terminal:
+        console = Console(stderr=True, highlight=False, width=160)
+    return console
+
+
+def counts_text(findings: Iterable[object]) -> str:
+    counts = Counter(getattr(f, "status") for f in findings)  # noqa: B009 - works on any finding-like
+    return ", ".join(f"{counts[s]} {s.value}" for s in _ORDER if counts[s]) or "no findings"
+
+
+class ProgressDisplay:
+    """A RunObserver: a live table of targets on a terminal, one line per event otherwise."""
+
+    def __init__(self, console: Console, targets: Iterable[Target]) -> None:
+        self._console = console
+        self._state = {t.name: "waiting" for t in targets}
+        self._lock = threading.Lock()
+        self._live: Live | None = None
+
+    def __enter__(self) -> ProgressDisplay:
+        if self._console.is_terminal:
+            self._live = Live(self._table(), console=self._console, refresh_per_second=8, transient=True)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(None, None, None)
+
+    def target_started(self, target: Target) -> None:
+        self._update(target.name, "[dim]scanning…[/]", f"{target.name}: scanning")
+
+    def target_finished(self, result: TargetResult) -> None:
+        name = result.target.name
+        if result.connection_error:
+            text = f"not assessed: {result.connection_error}"
+            self._update(name, f"[magenta]{escape(text)}[/]", f"{name}: {text}")
+        else:
+            text = counts_text(result.findings)
+            self._update(name, escape(text), f"{name}: {text}")
+
+    def _update(self, name: str, rich_text: str, plain: str) -> None:
+        with self._lock:
+            self._state[name] = rich_text
+            if self._live is not None:
+                self._live.update(self._table())
+            else:
+                self._console.print(escape(plain), markup=True, soft_wrap=True)
+
+    def _table(self) -> Table:
+        table = Table(show_header=False, box=None, pad_edge=False)
+        for name, state in self._state.items():
+            table.add_row(escape(name), state)
+        return table
+
+
+def print_summary(console: Console, result: ScanResult, run_dir: str) -> None:
+    """Per-target counts, then every finding that needs attention, then where the evidence is."""
+    table = Table(title=f"auditor {result.scanner_version} · run {result.run_id}", title_justify="left")
+    table.add_column("target")
+    table.add_column("system")
+    present = {f.status for f in result.findings()}
+    shown = [s for s in _ORDER if s in present]
+    for status in shown:
+        table.add_column(status.value.replace("_", " "), justify="right", style=_STYLE.get(status, ""))
+    for target in result.targets:
+        system = target.system
+        label = escape(system.os_name) if system else f"[magenta]{escape(target.connection_error)}[/]"
+        counts = Counter(f.status for f in target.findings)
+        table.add_row(escape(target.target.name), label, *[str(counts[s] or "") for s in shown])
+    console.print(table)
+    attention = [f for f in result.findings() if f.status in (Status.FAIL, Status.ERROR, Status.WARN)]
+    for finding in attention:
+        spec: CheckSpec | None = result.checks.get(finding.check_id)
+        title = spec.title if spec else ""
+        console.print(f"[{_STYLE[finding.status]}]{finding.status.value.upper():5}[/] "
+                      f"{escape(finding.check_id)} {escape(finding.target)}: {escape(finding.message)}"
+                      + (f" [dim]({escape(title)})[/]" if title else ""), soft_wrap=True)
+    if result.interrupted:
+        console.print("[bold]Interrupted:[/] the evidence collected so far is saved.")
+    console.print(f"Evidence and results: {escape(run_dir)}", soft_wrap=True)

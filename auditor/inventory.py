@@ -1,0 +1,124 @@
+"""The inventory: which targets to audit, from YAML (or this machine alone when none is given)."""
+
+from __future__ import annotations
+
+import re
+import socket
+from pathlib import Path
+from typing import Any
+
+from auditor.models import Location, Role, Target, TargetKind
+from auditor.yamlfile import YamlDoc, describe, load_yaml
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # also a folder name under evidence/
+
+_COMMON = {"name", "kind", "role", "location", "tags"}
+_KEYS: dict[TargetKind, set[str]] = {
+    TargetKind.LOCAL: _COMMON | {"sudo"},
+    TargetKind.SSH: _COMMON | {"host", "port", "user", "identity_file", "known_hosts", "sudo", "proxy_jump",
+                               "password_env", "auth", "connect_timeout"},
+    TargetKind.TLS: _COMMON | {"host", "port", "server_name", "starttls", "ca_file"},
+}
+_ALL_KEYS = set().union(*_KEYS.values())
+_DEFAULT_ROLE = {TargetKind.LOCAL: Role.WORKSTATION, TargetKind.SSH: Role.SERVER, TargetKind.TLS: Role.ENDPOINT}
+_DEFAULT_LOCATION = {TargetKind.LOCAL: Location.OFFICE, TargetKind.SSH: Location.DATACENTER,
+                     TargetKind.TLS: Location.OTHER}
+_STARTTLS = {"smtp", "imap", "pop3", "ftp", "ldap", "xmpp", "xmpp_server", "postgres", "rdp"}
+_INT_FIELDS = {"port": (1, 65535), "connect_timeout": (1, 600)}
+_BOOL_FIELDS = {"sudo"}
+_STR_FIELDS = {"host", "user", "identity_file", "known_hosts", "proxy_jump", "password_env", "server_name",
+               "ca_file", "auth"}
+
+
+def this_machine(role: Role = Role.WORKSTATION, location: Location = Location.OFFICE) -> tuple[Target, ...]:
+    """The inventory used when none is given: this machine, scanned locally."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())[:64].strip("-.") or "localhost"
+    return (Target(name=name, kind=TargetKind.LOCAL, role=role, location=location),)
+
+
+def load_inventory(path: Path | str) -> tuple[Target, ...]:
+    doc = load_yaml(path, "inventory")
+    top = doc.mapping(allowed={"defaults", "targets"})
+    if not isinstance(doc.data, dict):
+        raise doc.error(f"an inventory must be a mapping with 'targets:', got {describe(doc.data)}")
+    defaults = doc.mapping("defaults", allowed=_ALL_KEYS - {"name"})
+    items = top.get("targets")
+    if not isinstance(items, list) or not items:
+        raise doc.error("'targets' must be a non-empty list of targets", "targets",
+                        fix="add at least one target, e.g. - {name: laptop-01, kind: local}")
+    targets: list[Target] = []
+    seen: dict[str, str] = {}
+    for index, item in enumerate(items):
+        target = _target(doc, index, item, defaults)
+        if target.name in seen:
+            raise doc.error(f"name is already used at {seen[target.name]}", "targets", index, "name",
+                            label=f"target {target.name!r}", fix="give every target a unique name")
+        seen[target.name] = doc.where("targets", index, "name")
+        targets.append(target)
+    return tuple(targets)
+
+
+def _target(doc: YamlDoc, index: int, item: Any, defaults: dict[str, Any]) -> Target:
+    here: tuple[str | int, ...] = ("targets", index)
+    if not isinstance(item, dict):
+        raise doc.error(f"each target must be a mapping, got {describe(item)}", *here)
+    name = item.get("name")
+    label = f"target {name!r}" if isinstance(name, str) else f"target #{index + 1}"
+    if "password" in item:
+        raise doc.error("passwords do not belong in the inventory", *here, "password", label=label,
+                        fix="put it in an environment variable and name it with password_env: VAR")
+    kind = _enum(doc, item, "kind", TargetKind, here, TargetKind.LOCAL, label)
+    doc.mapping(*here, allowed=_KEYS[kind], label=f"{label} ({kind.value})")
+    merged = {k: v for k, v in defaults.items() if k in _KEYS[kind]} | item
+
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise doc.error(f"field 'name' must be 1-64 letters, digits, '.', '_' or '-', got {describe(name)}",
+                        *here, "name", label=label, fix="give the target a short name such as web-01")
+    options: dict[str, Any] = {}
+    for key, value in merged.items():
+        if key in _INT_FIELDS:
+            low, high = _INT_FIELDS[key]
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise doc.error(f"field {key!r} must be an integer from {low} to {high}, got {describe(value)}",
+                                *here, key, label=label, fix=f"write e.g. {key}: {low if key != 'port' else 22}")
+            options[key] = value
+        elif key in _BOOL_FIELDS:
+            if not isinstance(value, bool):
+                raise doc.error(f"field {key!r} must be true or false, got {describe(value)}", *here, key, label=label)
+            options[key] = value
+        elif key in _STR_FIELDS:
+            if not isinstance(value, str) or not value:
+                raise doc.error(f"field {key!r} must be non-empty text, got {describe(value)}", *here, key, label=label)
+            options[key] = value
+    if kind in (TargetKind.SSH, TargetKind.TLS) and "host" not in options:
+        raise doc.error(f"a {kind.value} target needs a host", *here, label=label, fix="add host: <name or address>")
+    starttls = merged.get("starttls")
+    if starttls is not None:
+        if starttls not in _STARTTLS:
+            raise doc.error(f"unknown STARTTLS protocol {describe(starttls)}", *here, "starttls", label=label,
+                            fix=f"use one of {', '.join(sorted(_STARTTLS))}")
+        options["starttls"] = starttls
+    tags = merged.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise doc.error("tags must be a list of text", *here, "tags", label=label, fix="write e.g. tags: [pii, dmz]")
+    return Target(
+        name=name,
+        kind=kind,
+        role=_enum(doc, merged, "role", Role, here, _DEFAULT_ROLE[kind], label),
+        location=_enum(doc, merged, "location", Location, here, _DEFAULT_LOCATION[kind], label),
+        tags=tuple(tags),
+        options=options,
+    )
+
+
+def _enum(doc: YamlDoc, item: dict[str, Any], key: str, enum: Any, here: tuple[str | int, ...], default: Any,
+          label: str) -> Any:
+    value = item.get(key)
+    if value is None:
+        return default
+    try:
+        return enum(value)
+    except ValueError:
+        choices = ", ".join(m.value for m in enum)
+        raise doc.error(f"unknown {key} {describe(value)}", *here, key, label=label,
+                        fix=f"use one of {choices}") from None

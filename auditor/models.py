@@ -1,0 +1,240 @@
+"""The one shared model: every layer (runner, results.json, reports) speaks in these types.
+
+Everything that crosses a layer is a frozen dataclass or a StrEnum with stable lowercase values,
+because it ends up in JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    """A finding's verdict."""
+
+    PASS = "pass"  # requirement met
+    FAIL = "fail"  # requirement not met
+    WARN = "warn"  # met today, but close to the line
+    ERROR = "error"  # collecting or evaluating failed; `error` says what
+    NOT_APPLICABLE = "not_applicable"  # the check decided it does not apply, and says why
+    SKIPPED = "skipped"  # the runner did not run it; `skip_reason` says why
+    MANUAL = "manual"  # an organisational control, evidenced by an attestation
+    WAIVED = "waived"  # a FAIL covered by an active waiver; the raw status is kept
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+
+class Platform(StrEnum):
+    LINUX = "linux"
+    MACOS = "macos"
+    WINDOWS = "windows"
+
+
+class TargetKind(StrEnum):
+    LOCAL = "local"
+    SSH = "ssh"
+    TLS = "tls"
+
+
+class Role(StrEnum):
+    WORKSTATION = "workstation"
+    SERVER = "server"
+    ENDPOINT = "endpoint"
+
+
+class Location(StrEnum):
+    OFFICE = "office"
+    HOME = "home"
+    DATACENTER = "datacenter"
+    OTHER = "other"
+
+
+class ErrorReason(StrEnum):
+    UNREACHABLE = "unreachable"
+    AUTH_FAILED = "auth_failed"
+    UNSUPPORTED = "unsupported"
+    COLLECTOR_FAILED = "collector_failed"
+    CHECK_BUG = "check_bug"
+    TIMEOUT = "timeout"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class ControlRef:
+    """A control in an external catalogue, e.g. ControlRef("iso27001-2022", "8.24")."""
+
+    framework: str
+    control: str
+
+    def __str__(self) -> str:
+        return f"{self.framework}:{self.control}"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Something to audit.
+
+    Attributes:
+        name: unique in the inventory; names the evidence folder.
+        kind: how it is reached (local, ssh, tls, replay).
+        role / location / tags: what the profile scopes its rules by.
+        options: kind-specific connection settings (host, port, user, sudo, ...), never secrets.
+    """
+
+    name: str
+    kind: TargetKind
+    role: Role = Role.WORKSTATION
+    location: Location = Location.OFFICE
+    tags: tuple[str, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SystemFacts:
+    """What the runner needs to plan: detected, never guessed.
+
+    Attributes:
+        platform: linux, macos or windows (None when it could not be detected).
+        os_name / os_version: from os-release, sw_vers or the Windows registry.
+        hostname, architecture, kernel: as the host reports them.
+        is_root: the scanning account (or sudo) has administrative rights.
+    """
+
+    platform: Platform | None
+    os_name: str = ""
+    os_version: str = ""
+    os_id: str = ""
+    hostname: str = ""
+    architecture: str = ""
+    kernel: str = ""
+    is_root: bool = False
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a check returns for one resource: pass, fail, warn or not_applicable, with a sentence."""
+
+    status: Status
+    message: str
+    resource: str = ""
+    observed: Mapping[str, Any] = field(default_factory=dict)
+    expected: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def passed(
+        cls, message: str, *, resource: str = "", observed: Mapping[str, Any] | None = None,
+        expected: Mapping[str, Any] | None = None,
+    ) -> Verdict:
+        return cls(Status.PASS, message, resource, observed or {}, expected or {})
+
+    @classmethod
+    def failed(
+        cls, message: str, *, resource: str = "", observed: Mapping[str, Any] | None = None,
+        expected: Mapping[str, Any] | None = None,
+    ) -> Verdict:
+        return cls(Status.FAIL, message, resource, observed or {}, expected or {})
+
+    @classmethod
+    def warning(
+        cls, message: str, *, resource: str = "", observed: Mapping[str, Any] | None = None,
+        expected: Mapping[str, Any] | None = None,
+    ) -> Verdict:
+        return cls(Status.WARN, message, resource, observed or {}, expected or {})
+
+    @classmethod
+    def not_applicable(cls, message: str, *, resource: str = "") -> Verdict:
+        return cls(Status.NOT_APPLICABLE, message, resource)
+
+
+CheckFunc = Callable[..., "Verdict | Sequence[Verdict]"]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """A check's metadata, attached by @check; `func` is the pure evaluation function.
+
+    Attributes:
+        facts: the collector names the check needs (its parameters that name collectors).
+        params: the profile parameters the check reads (its other parameters).
+        source: "file:line" of the definition, for messages.
+        pack: the entry-point name of the pack that provided it.
+    """
+
+    id: str
+    title: str
+    severity: Severity
+    requirements: tuple[str, ...]
+    controls: tuple[ControlRef, ...]
+    platforms: frozenset[Platform]
+    target_kinds: frozenset[TargetKind]
+    requires_root: bool
+    remediation: str
+    facts: tuple[str, ...] = ()
+    params: tuple[str, ...] = ()
+    source: str = ""
+    pack: str = ""
+    func: CheckFunc | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class EvidenceRef:
+    """A pointer from a finding to one raw fact file in the run's evidence folder."""
+
+    path: str  # relative to the run folder, e.g. "evidence/laptop/cmd-timedatectl_show.json"
+    sha256: str
+    source: str = ""  # the exact command or file path
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A check's verdict on one target (and resource), produced only by the runner."""
+
+    check_id: str
+    target: str
+    status: Status
+    message: str
+    resource: str = ""
+    requirements: tuple[str, ...] = ()
+    observed: Mapping[str, Any] = field(default_factory=dict)
+    expected: Mapping[str, Any] = field(default_factory=dict)
+    evidence: tuple[EvidenceRef, ...] = ()
+    skip_reason: str = ""
+    error_reason: ErrorReason | None = None
+    error: str = ""  # message and, for check bugs, the traceback text
+    raw_status: Status | None = None  # the status before a waiver applied
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    target: Target
+    system: SystemFacts | None
+    findings: tuple[Finding, ...]
+    connection_error: str = ""  # set: the target was not (fully) assessed
+    error_reason: ErrorReason | None = None
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    run_id: str
+    scanner_version: str
+    started_at: datetime
+    finished_at: datetime
+    profile_name: str
+    profile_sha256: str
+    checks: Mapping[str, CheckSpec]  # metadata once; findings refer to it by id
+    targets: tuple[TargetResult, ...]
+    interrupted: bool = False
+    replayed_from: str = ""  # the run id whose evidence was re-evaluated, for `auditor replay`
+
+    def findings(self) -> list[Finding]:
+        return [f for t in self.targets for f in t.findings]

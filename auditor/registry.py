@@ -1,0 +1,129 @@
+"""Discovers check packs through the `auditor.checks` entry-point group and validates every check.
+
+The built-in `checks/` pack is registered there exactly like a third-party pack: the engine never
+imports it by name. A malformed check is refused at load time with the pack, the id and file:line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.metadata
+import inspect
+import os
+import pkgutil
+import re
+from collections.abc import Collection, Iterator
+from types import ModuleType
+from typing import Any
+
+from auditor.errors import CheckDefinitionError
+from auditor.models import CheckSpec, ControlRef, Platform, Severity, TargetKind
+from auditor.plugin import CHECK_ATTRIBUTE
+
+ENTRY_POINT_GROUP = "auditor.checks"
+FRAMEWORKS = ("iso27001-2022", "cis-v8", "d-maerket")
+_ID = re.compile(r"^[A-Z]{2,6}-\d{4}$")
+_TARGET_PARAMETER = "target"
+
+
+def discover(collectors: Collection[str], parameters: Collection[str],
+             requirements: Collection[str]) -> dict[str, CheckSpec]:
+    """Every check of every installed pack, validated, keyed by id (sorted)."""
+    specs: dict[str, CheckSpec] = {}
+    for entry_point in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        try:
+            root = entry_point.load()
+        except Exception as exc:  # a third-party pack may fail in any way; name it and stop
+            raise CheckDefinitionError(f"check pack {entry_point.name!r} ({entry_point.value}) failed to "
+                                       f"import: {type(exc).__name__}: {exc}",
+                                       fix="fix or uninstall that pack") from None
+        for func in _check_functions(root, entry_point.name):
+            spec = build_spec(func, entry_point.name, collectors, parameters, requirements)
+            if spec.id in specs:
+                other = specs[spec.id]
+                raise CheckDefinitionError(f"{spec.id} is defined twice: {other.source} (pack '{other.pack}') "
+                                           f"and {spec.source} (pack '{spec.pack}')",
+                                           fix="give one of them a new id")
+            specs[spec.id] = spec
+    return dict(sorted(specs.items()))
+
+
+def _check_functions(root: ModuleType, pack: str) -> Iterator[Any]:
+    modules = [root]
+    if hasattr(root, "__path__"):
+        for info in pkgutil.walk_packages(root.__path__, prefix=f"{root.__name__}."):
+            try:
+                modules.append(importlib.import_module(info.name))
+            except Exception as exc:
+                raise CheckDefinitionError(f"check pack {pack!r}: module {info.name} failed to import: "
+                                           f"{type(exc).__name__}: {exc}", fix="fix that module") from None
+    for module in modules:
+        for value in vars(module).values():
+            # Only functions defined in this module: a re-exported check is not a second definition.
+            if hasattr(value, CHECK_ATTRIBUTE) and getattr(value, "__module__", None) == module.__name__:
+                yield value
+
+
+def _source(func: Any) -> str:
+    try:
+        path = inspect.getsourcefile(func) or "?"
+    except TypeError:
+        path = "?"
+    with contextlib.suppress(ValueError):  # another drive on Windows: keep the absolute path
+        path = os.path.relpath(path)
+    return f"{path}:{func.__code__.co_firstlineno}"
+
+
+def build_spec(func: Any, pack: str, collectors: Collection[str], parameters: Collection[str],
+               requirements: Collection[str]) -> CheckSpec:
+    """Validate one decorated function and turn its metadata into a CheckSpec."""
+    meta = getattr(func, CHECK_ATTRIBUTE)
+    source = _source(func)
+    check_id = meta["id"]
+
+    def fail(problem: str, fix: str) -> CheckDefinitionError:
+        return CheckDefinitionError(f"{check_id} (pack '{pack}'): {problem}", source, fix)
+
+    if not isinstance(check_id, str) or not _ID.match(check_id):
+        raise CheckDefinitionError(f"check id {check_id!r} (pack '{pack}') is not of the form FAMILY-NNNN",
+                                   source, "use 2-6 capital letters, a hyphen and 4 digits, e.g. LOG-0010")
+    title = meta["title"]
+    if not isinstance(title, str) or not title or len(title) > 100 or title.lower().startswith("ensure"):
+        raise fail("title must be 1-100 characters stating the compliant condition, not starting with 'Ensure'",
+                   "e.g. title='The system clock is synchronised'")
+    if not isinstance(meta["remediation"], str) or not meta["remediation"].strip():
+        raise fail("remediation is empty", "say in one or two sentences how to fix a failure")
+    if not isinstance(meta["severity"], Severity):
+        raise fail(f"severity {meta['severity']!r} is not a Severity", "use Severity.HIGH, MEDIUM, ...")
+    for requirement in meta["requirements"]:
+        if requirement not in requirements:
+            raise fail(f"requirement {requirement!r} is not in the profile",
+                       f"use one of {', '.join(sorted(requirements))}")
+    for control in meta["controls"]:
+        if not isinstance(control, ControlRef) or control.framework not in FRAMEWORKS or not control.control:
+            raise fail(f"control {control!r} is not a ControlRef of a known framework",
+                       f"use ControlRef(framework, control) with framework one of {', '.join(FRAMEWORKS)}")
+    if not all(isinstance(p, Platform) for p in meta["platforms"]) or not meta["platforms"]:
+        raise fail("platforms must be a non-empty list of Platform", "e.g. platforms=(Platform.LINUX,)")
+    if not all(isinstance(k, TargetKind) for k in meta["target_kinds"]) or not meta["target_kinds"]:
+        raise fail("target_kinds must be a non-empty list of TargetKind", "e.g. target_kinds=(TargetKind.TLS,)")
+
+    facts: list[str] = []
+    params: list[str] = []
+    for name, parameter in inspect.signature(func).parameters.items():
+        if name in collectors:
+            facts.append(name)
+        elif name in parameters or name == _TARGET_PARAMETER:
+            params.append(name)
+        elif parameter.default is inspect.Parameter.empty:
+            known = ", ".join(sorted(collectors))
+            raise fail(f"parameter {name!r} names no collector, profile parameter or 'target'",
+                       f"known collectors: {known}")
+    return CheckSpec(
+        id=check_id, title=title, severity=meta["severity"], requirements=meta["requirements"],
+        controls=meta["controls"], platforms=frozenset(meta["platforms"]),
+        target_kinds=frozenset(meta["target_kinds"]), requires_root=bool(meta["requires_root"]),
+        remediation=meta["remediation"].strip(), facts=tuple(facts), params=tuple(params), source=source,
+        pack=pack, func=func,
+    )

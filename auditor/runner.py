@@ -1,0 +1,284 @@
+"""The runner: for each target, connect, detect the system, plan, collect each fact once, evaluate.
+
+One target's failure never stops the run: an unreachable target is recorded with its reason, a failing
+collector turns the checks that need it into ERROR findings, a crashing check into an ERROR with its
+traceback text. Targets run in parallel; each uses one connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from auditor import __version__
+from auditor.collectors import COLLECTORS, SYSTEM
+from auditor.collectors.system import detect
+from auditor.collectors.system import requests as system_requests
+from auditor.errors import AuditorError, AuthenticationError, CommandTimeout, TransportError, UnsupportedTarget
+from auditor.evidence import EvidenceStore, RecordingTransport, utc_now
+from auditor.models import (
+    CheckSpec,
+    ErrorReason,
+    EvidenceRef,
+    Finding,
+    ScanResult,
+    Status,
+    SystemFacts,
+    Target,
+    TargetResult,
+    Verdict,
+)
+from auditor.profile import Profile
+from auditor.transports import open_transport
+from auditor.transports.base import Command, Transport
+
+log = logging.getLogger(__name__)
+
+_VERDICT_STATUSES = {Status.PASS, Status.FAIL, Status.WARN, Status.NOT_APPLICABLE}
+
+
+class RunObserver(Protocol):
+    """Progress of a run, for the console (or anything else that wants to watch)."""
+
+    def target_started(self, target: Target) -> None: ...
+    def target_finished(self, result: TargetResult) -> None: ...
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """Attributes:
+    only: run just these check ids (None: all).
+    skip: check ids excluded by the user; they appear as SKIPPED with that reason.
+    workers: targets scanned at once.
+    replay_from: answer from this run folder's evidence instead of touching hosts.
+    """
+
+    only: frozenset[str] | None = None
+    skip: frozenset[str] = field(default_factory=frozenset)
+    workers: int = 8
+    replay_from: Path | None = None
+
+
+class _NullObserver:
+    def target_started(self, target: Target) -> None:
+        """Nothing to show."""
+
+    def target_finished(self, result: TargetResult) -> None:
+        """Nothing to show."""
+
+
+def run_scan(
+    run_id: str,
+    targets: Sequence[Target],
+    checks: Mapping[str, CheckSpec],
+    profile: Profile,
+    store: EvidenceStore,
+    options: ScanOptions | None = None,
+    observer: RunObserver | None = None,
+    open_target: Callable[[Target, Path | None], Transport] = open_transport,
+) -> ScanResult:
+    """Scan every target; on Ctrl-C, stop early and return what was collected (interrupted=True)."""
+    observer = observer or _NullObserver()
+    options = options or ScanOptions()
+    started = utc_now()
+    cancel = threading.Event()
+    results: dict[str, TargetResult] = {}
+    interrupted = False
+    connections = _OpenConnections()
+
+    def one(target: Target) -> TargetResult:
+        observer.target_started(target)
+        result = _scan_target(target, checks, profile, store, options, cancel, open_target, connections)
+        observer.target_finished(result)
+        return result
+
+    pool = ThreadPoolExecutor(max_workers=max(1, options.workers), thread_name_prefix="target")
+    futures: dict[Future[TargetResult], Target] = {pool.submit(one, t): t for t in targets}
+    try:
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.2)
+            for future in done:
+                results[futures[future].name] = future.result()
+    except KeyboardInterrupt:
+        interrupted = True
+        cancel.set()
+        connections.close_all()  # aborts commands in flight, so the workers return promptly
+        pool.shutdown(wait=True, cancel_futures=True)
+        for future, target in futures.items():
+            if future.done() and not future.cancelled() and target.name not in results:
+                results[target.name] = future.result()
+    finally:
+        pool.shutdown(wait=True)
+    ordered = tuple(
+        results.get(t.name) or TargetResult(t, None, (), "not scanned: the run was interrupted",
+                                            ErrorReason.INTERRUPTED)
+        for t in targets
+    )
+    return ScanResult(run_id, __version__, started, utc_now(), profile.name, profile.sha256, dict(checks),
+                      ordered, interrupted)
+
+
+class _OpenConnections:
+    """The transports in use, so that an interrupt can close them all from the main thread."""
+
+    def __init__(self) -> None:
+        self._open: set[RecordingTransport] = set()
+        self._lock = threading.Lock()
+
+    def add(self, recorder: RecordingTransport) -> None:
+        with self._lock:
+            self._open.add(recorder)
+
+    def remove(self, recorder: RecordingTransport) -> None:
+        with self._lock:
+            self._open.discard(recorder)
+        recorder.close()
+
+    def close_all(self) -> None:
+        with self._lock:
+            recorders = list(self._open)
+        for recorder in recorders:
+            recorder.close()
+
+
+def _connection_reason(exc: AuditorError) -> ErrorReason:
+    if isinstance(exc, UnsupportedTarget):
+        return ErrorReason.UNSUPPORTED
+    if isinstance(exc, AuthenticationError):
+        return ErrorReason.AUTH_FAILED
+    if isinstance(exc, CommandTimeout):
+        return ErrorReason.TIMEOUT
+    return ErrorReason.UNREACHABLE
+
+
+def _scan_target(
+    target: Target,
+    checks: Mapping[str, CheckSpec],
+    profile: Profile,
+    store: EvidenceStore,
+    options: ScanOptions,
+    cancel: threading.Event,
+    open_target: Callable[[Target, Path | None], Transport],
+    connections: _OpenConnections,
+) -> TargetResult:
+    applicable = [s for s in checks.values() if target.kind in s.target_kinds
+                  and (options.only is None or s.id in options.only)]
+    try:
+        transport = open_target(target, options.replay_from)
+    except AuditorError as exc:
+        return TargetResult(target, None, (), str(exc), _connection_reason(exc))
+    recorder = RecordingTransport(transport, store)
+    connections.add(recorder)
+    try:
+        return _assess(target, applicable, profile, recorder, options, cancel)
+    finally:
+        connections.remove(recorder)
+
+
+def _assess(target: Target, applicable: list[CheckSpec], profile: Profile, recorder: RecordingTransport,
+            options: ScanOptions, cancel: threading.Event) -> TargetResult:
+    system_view = recorder.view(SYSTEM)
+    _prefetch(recorder, *system_requests())
+    try:
+        system = detect(system_view)
+    except AuditorError as exc:
+        why = _connection_reason(exc) if isinstance(exc, TransportError) else ErrorReason.COLLECTOR_FAILED
+        return TargetResult(target, None, (), f"could not detect the target's system: {exc}", why)
+
+    runnable: list[CheckSpec] = []
+    findings: list[Finding] = []
+    for spec in applicable:
+        reason = _skip_reason(spec, target, system, options)
+        if reason:
+            findings.append(Finding(spec.id, target.name, Status.SKIPPED, reason, requirements=spec.requirements,
+                                    skip_reason=reason))
+        else:
+            runnable.append(spec)
+
+    needed = list(dict.fromkeys(name for spec in runnable for name in spec.facts if name != SYSTEM))
+    planned = [COLLECTORS[name].requests(system) for name in needed]
+    _prefetch(recorder, [c for r in planned for c in r[0]], [p for r in planned for p in r[1]])
+    facts: dict[str, Any] = {SYSTEM: system}
+    used: dict[str, list[EvidenceRef]] = {SYSTEM: system_view.used}
+    failures: dict[str, str] = {}
+    for name in needed:
+        if cancel.is_set():
+            break
+        view = recorder.view(name)
+        try:
+            facts[name] = COLLECTORS[name].collect(view, system)
+        except AuditorError as exc:
+            failures[name] = str(exc)
+        except Exception as exc:  # a collector bug on one host must not stop the run
+            log.debug("collector %s failed on %s", name, target.name, exc_info=True)
+            failures[name] = f"collector '{name}' failed: {type(exc).__name__}: {exc}"
+        used[name] = view.used
+
+    for spec in runnable:
+        if cancel.is_set():
+            return TargetResult(target, system, tuple(findings), "interrupted before every check ran",
+                                ErrorReason.INTERRUPTED)
+        evidence = tuple(dict.fromkeys(ref for name in spec.facts for ref in used.get(name, ())))
+        failed = [failures[name] for name in spec.facts if name in failures]
+        if failed:
+            findings.append(Finding(spec.id, target.name, Status.ERROR, f"Could not collect evidence: {failed[0]}",
+                                    requirements=spec.requirements, evidence=evidence,
+                                    error_reason=ErrorReason.COLLECTOR_FAILED, error="; ".join(failed)))
+            continue
+        findings.extend(_evaluate(spec, target, profile, facts, evidence))
+    return TargetResult(target, system, tuple(findings))
+
+
+def _skip_reason(spec: CheckSpec, target: Target, system: SystemFacts, options: ScanOptions) -> str:
+    if spec.id in options.skip:
+        return f"excluded by --skip {spec.id}"
+    if system.platform is None:
+        return "the target's platform could not be detected"
+    if system.platform not in spec.platforms:
+        runs_on = ", ".join(sorted(p.value for p in spec.platforms))
+        return f"runs on {runs_on}; target is {system.platform.value}"
+    if spec.requires_root and not system.is_root and not target.options.get("sudo"):
+        return "needs root; run the scan as root or set sudo: true for this target"
+    return ""
+
+
+def _prefetch(recorder: RecordingTransport, commands: Sequence[Command], paths: Sequence[str]) -> None:
+    try:
+        recorder.prefetch(commands, paths)
+    except AuditorError as exc:
+        # Prefetch is an optimisation; each collector asks again and meets (and reports) the error itself.
+        log.debug("prefetch on %s failed: %s", recorder.target, exc)
+
+
+def _evaluate(spec: CheckSpec, target: Target, profile: Profile, facts: Mapping[str, Any],
+              evidence: tuple[EvidenceRef, ...]) -> list[Finding]:
+    kwargs = {name: facts[name] for name in spec.facts}
+    for name in spec.params:
+        kwargs[name] = target if name == "target" else profile.parameters[name]
+    assert spec.func is not None
+    try:
+        returned = spec.func(**kwargs)
+        verdicts = [returned] if isinstance(returned, Verdict) else list(returned)
+        for verdict in verdicts:
+            if not isinstance(verdict, Verdict) or verdict.status not in _VERDICT_STATUSES:
+                raise TypeError(f"{spec.id} returned {verdict!r}; a check returns Verdicts of pass, fail, warn "
+                                "or not_applicable")
+    except Exception as exc:
+        return [Finding(spec.id, target.name, Status.ERROR, f"The check failed: {type(exc).__name__}: {exc}",
+                        requirements=spec.requirements, evidence=evidence, error_reason=ErrorReason.CHECK_BUG,
+                        error=traceback.format_exc())]
+    if not verdicts:
+        return [Finding(spec.id, target.name, Status.NOT_APPLICABLE, "No resources of this kind were found.",
+                        requirements=spec.requirements, evidence=evidence)]
+    return [
+        Finding(spec.id, target.name, v.status, v.message, v.resource, spec.requirements, dict(v.observed),
+                dict(v.expected), evidence)
+        for v in verdicts
+    ]

@@ -1,0 +1,34 @@
+"""Transports: how the runner reaches a target. `open_transport` is the only place that knows them all.
+
+Implementations are imported when used (as testinfra's backends are), so that importing
+`auditor.transports.base` stays free of cycles and of heavy dependencies.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from auditor.errors import UnsupportedTarget
+from auditor.models import Target, TargetKind
+from auditor.transports.base import Transport
+
+__all__ = ["open_transport"]
+
+
+def open_transport(target: Target, replay_from: Path | None = None) -> Transport:
+    """Connect to `target`, or, with `replay_from`, answer from that run's evidence instead."""
+    if replay_from is not None:
+        from auditor.transports.replay import ReplayTransport
+
+        return ReplayTransport(replay_from, target.name)
+    if target.kind is TargetKind.LOCAL:
+        from auditor.transports.local import LocalTransport
+
+        return LocalTransport(target.name, use_sudo=bool(target.options.get("sudo", False)))
+    if target.kind is TargetKind.SSH:
+        raise UnsupportedTarget(target.name, "kind 'ssh' is not supported by this version yet (fleet scanning "
+                                "over SSH is a planned capability); run `auditor scan` on that host instead")
+    if target.kind is TargetKind.TLS:
+        raise UnsupportedTarget(target.name, "kind 'tls' is not supported by this version yet (TLS endpoint "
+                                "scanning is a planned capability)")
+    raise UnsupportedTarget(target.name, f"kind {target.kind.value!r} is unknown")

@@ -1,0 +1,152 @@
+"""Check discovery and validation: packs come through the entry-point group; malformed checks are refused."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from auditor.collectors import COLLECTORS
+from auditor.errors import CheckDefinitionError
+from auditor.models import Severity
+from auditor.plugin import check
+from auditor.profile import load_profile
+from auditor.registry import build_spec, discover
+from tests.conftest import run_cli
+
+PROFILE = load_profile()
+REQUIREMENTS = [r.id for r in PROFILE.requirements]
+
+
+def _spec(func):
+    return build_spec(func, "test-pack", COLLECTORS, PROFILE.parameters, REQUIREMENTS)
+
+
+def test_builtin_pack_is_discovered_through_the_entry_point_group():
+    specs = discover(COLLECTORS, PROFILE.parameters, REQUIREMENTS)
+    assert {"LOG-0020", "LOG-0040"} <= set(specs)
+    assert {s.pack for s in specs.values()} == {"builtin"}
+    assert specs["LOG-0020"].facts == ("journald",) and specs["LOG-0020"].params == ("log_retention_days",)
+
+
+def test_parameters_are_split_into_facts_and_profile_parameters():
+    @check(id="TEST-0010", title="A test check", severity=Severity.LOW, remediation="None.")
+    def probe(timesync, min_aes_bits, target):
+        raise AssertionError("not called")
+
+    spec = _spec(probe)
+    assert spec.facts == ("timesync",) and spec.params == ("min_aes_bits", "target")
+    assert spec.source.endswith(f"test_registry.py:{probe.__code__.co_firstlineno}")
+
+
+@pytest.mark.parametrize(
+    ("meta", "words"),
+    [
+        ({"id": "log-10"}, "is not of the form FAMILY-NNNN"),
+        ({"title": "Ensure logs exist"}, "not starting with 'Ensure'"),
+        ({"title": "x" * 101}, "1-100 characters"),
+        ({"remediation": " "}, "remediation is empty"),
+        ({"requirements": ("R99",)}, "requirement 'R99' is not in the profile"),
+        ({"severity": "high"}, "is not a Severity"),
+    ],
+)
+def test_malformed_metadata_names_pack_id_and_file_line(meta, words):
+    fields = {"id": "TEST-0020", "title": "A test check", "severity": Severity.LOW, "remediation": "Fix it."}
+
+    @check(**(fields | meta))
+    def probe(timesync):
+        raise AssertionError("not called")
+
+    with pytest.raises(CheckDefinitionError) as error:
+        _spec(probe)
+    message = str(error.value)
+    assert words in message and "test_registry.py:" in message and "\n" not in message
+
+
+def test_parameter_naming_nothing_is_refused_with_the_known_collectors():
+    @check(id="TEST-0030", title="A test check", severity=Severity.LOW, remediation="Fix it.")
+    def probe(sshd_conf):
+        raise AssertionError("not called")
+
+    with pytest.raises(CheckDefinitionError, match=r"TEST-0030 \(pack 'test-pack'\): parameter 'sshd_conf' "
+                       r"names no collector.*known collectors: journald, system, timesync"):
+        _spec(probe)
+
+
+PACK_SETUP = """\
+[project]
+name = "acme-audit-checks"
+version = "0.1"
+[project.entry-points."auditor.checks"]
+acme = "acme_audit_checks"
+[build-system]
+requires = ["setuptools"]
+build-backend = "setuptools.build_meta"
+"""
+
+GOOD_CHECK = '''\
+from auditor.collectors.system import SystemFacts
+from auditor.plugin import Severity, Verdict, check
+
+@check(id="ACME-0010", title="The host name is set", severity=Severity.LOW, requirements=("R4",),
+       remediation="Set a host name.")
+def hostname_set(system: SystemFacts) -> Verdict:
+    if system.hostname:
+        return Verdict.passed(f"Host name is {system.hostname}.")
+    return Verdict.failed("No host name.")
+'''
+
+
+def _install_pack(tmp_path: Path, check_source: str) -> Path:
+    """Build and install a tiny out-of-tree pack with pip, as a third party would."""
+    project = tmp_path / "acme"
+    (project / "acme_audit_checks").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(PACK_SETUP)
+    (project / "acme_audit_checks" / "__init__.py").write_text("")
+    (project / "acme_audit_checks" / "hosts.py").write_text(check_source)
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+                    "--no-build-isolation", "--disable-pip-version-check", "--target", str(site), str(project)],
+                   check=True, capture_output=True)
+    return site
+
+
+@pytest.mark.slow
+def test_out_of_tree_pack_is_a_first_class_citizen(tmp_path):
+    site = _install_pack(tmp_path, GOOD_CHECK)
+    listing = run_cli("checks", "list", "--json", env={"PYTHONPATH": str(site)})
+    assert listing.returncode == 0, listing.stderr
+    assert '"ACME-0010"' in listing.stdout and '"pack": "acme"' in listing.stdout
+    scan = run_cli("scan", "--check", "ACME-0010", "--json", "--out", str(tmp_path / "run"),
+                   env={"PYTHONPATH": str(site)})
+    assert scan.returncode == 0, scan.stderr
+    assert '"check_id": "ACME-0010"' in scan.stdout and '"status": "pass"' in scan.stdout
+
+
+@pytest.mark.slow
+def test_broken_pack_is_refused_at_load_time_naming_pack_id_and_line(tmp_path):
+    site = _install_pack(tmp_path, GOOD_CHECK.replace("ACME-0010", "ACME-10"))
+    result = run_cli("checks", "list", env={"PYTHONPATH": str(site)})
+    assert result.returncode == 2
+    line = result.stderr.strip()
+    assert "\n" not in line and "Traceback" not in line
+    assert "acme_audit_checks/hosts.py:4" in line and "'ACME-10' (pack 'acme')" in line
+
+
+@pytest.mark.slow
+def test_pack_that_fails_to_import_is_named(tmp_path):
+    site = _install_pack(tmp_path, "import does_not_exist\n")
+    result = run_cli("checks", "list", env={"PYTHONPATH": str(site)})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "check pack 'acme': module acme_audit_checks.hosts failed to import: ModuleNotFoundError" in result.stderr
+
+
+@pytest.mark.slow
+def test_duplicate_id_across_packs_names_both_places(tmp_path):
+    site = _install_pack(tmp_path, GOOD_CHECK.replace("ACME-0010", "LOG-0040"))
+    result = run_cli("checks", "list", env={"PYTHONPATH": str(site)})
+    assert result.returncode == 2
+    assert "LOG-0040 is defined twice" in result.stderr and "pack 'builtin'" in result.stderr
+    assert "pack 'acme'" in result.stderr

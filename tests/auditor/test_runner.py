@@ -1,0 +1,165 @@
+"""Runner semantics: plan with reasons, collect once, never stop on one target's failure."""
+
+from __future__ import annotations
+
+import _thread
+import threading
+import time
+
+from auditor.collectors import COLLECTORS
+from auditor.collectors.system import UNAME, USER_ID
+from auditor.collectors.timesync import TIMEDATECTL
+from auditor.errors import ConnectError
+from auditor.evidence import EvidenceStore
+from auditor.models import ErrorReason, Platform, Severity, Status, Target, TargetKind
+from auditor.plugin import check
+from auditor.profile import load_profile
+from auditor.registry import build_spec
+from auditor.runner import ScanOptions, run_scan
+from auditor.transports.base import CommandResult
+from tests.auditor.fake_host import FakeHost
+
+PROFILE = load_profile()
+SYNCED = "NTP=yes\nNTPSynchronized=yes\n"
+
+
+def _spec(func):
+    return build_spec(func, "test", COLLECTORS, PROFILE.parameters, [r.id for r in PROFILE.requirements])
+
+
+@check(id="TEST-0010", title="Clock is synchronised", severity=Severity.LOW, requirements=("R12",),
+       platforms=(Platform.LINUX,), remediation="Fix.")
+def synced(timesync):
+    from auditor.models import Verdict
+
+    return Verdict.passed("ok") if timesync.synchronized else Verdict.failed("not synced")
+
+
+@check(id="TEST-0020", title="Also reads the clock", severity=Severity.LOW, remediation="Fix.")
+def crashes(timesync):
+    return 1 / 0
+
+
+@check(id="TEST-0030", title="Runs on Windows only", severity=Severity.LOW, platforms=(Platform.WINDOWS,),
+       remediation="Fix.")
+def windows_only(timesync):
+    raise AssertionError("must not run")
+
+
+@check(id="TEST-0040", title="Needs root", severity=Severity.LOW, requires_root=True, remediation="Fix.")
+def needs_root(timesync):
+    raise AssertionError("must not run")
+
+
+@check(id="TEST-0050", title="Has no resources", severity=Severity.LOW, remediation="Fix.")
+def no_resources(timesync):
+    return []
+
+
+@check(id="TEST-0060", title="Returns garbage", severity=Severity.LOW, remediation="Fix.")
+def garbage(timesync):
+    return "pass"
+
+
+CHECKS = {s.id: s for s in map(_spec, (synced, crashes, windows_only, needs_root, no_resources, garbage))}
+
+
+def _linux_host(name: str, uid: str = "1000", **commands: CommandResult) -> FakeHost:
+    host = FakeHost({str(UNAME): CommandResult(str(UNAME), 0, f"Linux {name} 6.1 x86_64\n"),
+                     str(USER_ID): CommandResult(str(USER_ID), 0, f"{uid}\n"),
+                     str(TIMEDATECTL): CommandResult(str(TIMEDATECTL), 0, SYNCED), **commands},
+                    {"/etc/os-release": b"ID=debian\nVERSION_ID=12\n"})
+    host.target = name
+    return host
+
+
+def _scan(tmp_path, hosts, options=None, targets=None):
+    targets = targets or [Target(name, TargetKind.LOCAL) for name in hosts]
+
+    def open_target(target, _replay):
+        opened = hosts[target.name]
+        if isinstance(opened, Exception):
+            raise opened
+        return opened
+
+    return run_scan("run-1", targets, CHECKS, PROFILE, EvidenceStore(tmp_path), options, open_target=open_target)
+
+
+def test_every_check_gets_a_finding_with_a_reason(tmp_path):
+    host = _linux_host("a")
+    result = _scan(tmp_path, {"a": host}, ScanOptions(skip=frozenset({"TEST-0050"})))
+    by_id = {f.check_id: f for f in result.findings()}
+    assert by_id["TEST-0010"].status is Status.PASS and by_id["TEST-0010"].requirements == ("R12",)
+    assert by_id["TEST-0020"].status is Status.ERROR and by_id["TEST-0020"].error_reason is ErrorReason.CHECK_BUG
+    assert "ZeroDivisionError" in by_id["TEST-0020"].error and "Traceback" in by_id["TEST-0020"].error
+    assert by_id["TEST-0030"].skip_reason == "runs on windows; target is linux"
+    assert by_id["TEST-0040"].skip_reason.startswith("needs root")
+    assert by_id["TEST-0050"].skip_reason == "excluded by --skip TEST-0050"
+    assert by_id["TEST-0060"].status is Status.ERROR and "returned 'p'" in by_id["TEST-0060"].message
+    # timedatectl was asked once although four checks consumed it, and the finding points at it
+    assert host.calls.count("timedatectl show") == 1
+    assert [e.source for e in by_id["TEST-0010"].evidence] == ["timedatectl show"]
+
+
+def test_root_or_sudo_lets_root_checks_run(tmp_path):
+    result = _scan(tmp_path, {"a": _linux_host("a", uid="0")}, ScanOptions(only=frozenset({"TEST-0040"})))
+    (finding,) = result.findings()
+    assert finding.status is Status.ERROR  # it ran (and its AssertionError became a check-bug finding)
+
+
+def test_empty_result_is_not_applicable_and_only_selects(tmp_path):
+    result = _scan(tmp_path, {"a": _linux_host("a")}, ScanOptions(only=frozenset({"TEST-0050"})))
+    assert [(f.check_id, f.status) for f in result.findings()] == [("TEST-0050", Status.NOT_APPLICABLE)]
+
+
+def test_unreachable_target_does_not_stop_the_others(tmp_path):
+    result = _scan(tmp_path, {"down": ConnectError("down", "connection refused"), "up": _linux_host("up")})
+    down, up = result.targets
+    assert down.connection_error == "down: connection refused" and down.error_reason is ErrorReason.UNREACHABLE
+    assert up.findings and not up.connection_error
+
+
+def test_failing_collector_turns_its_checks_into_errors(tmp_path):
+    class Broken(FakeHost):
+        def run(self, command):
+            if str(command) == "timedatectl show":
+                raise ConnectError("a", "connection reset by peer")
+            return super().run(command)
+
+    host = _linux_host("a")
+    broken = Broken(host._commands, host._files)
+    result = _scan(tmp_path, {"a": broken}, ScanOptions(only=frozenset({"TEST-0010"})))
+    (finding,) = result.findings()
+    assert finding.status is Status.ERROR and finding.error_reason is ErrorReason.COLLECTOR_FAILED
+    assert "connection reset by peer" in finding.message
+
+
+def test_ctrl_c_keeps_what_was_collected(tmp_path):
+    release = threading.Event()
+
+    class Slow(FakeHost):
+        """A host whose command hangs until the connection is closed, as a real SSH channel does."""
+
+        def run(self, command):
+            if str(command) == "timedatectl show":
+                release.wait(10)
+            return super().run(command)
+
+        def close(self):
+            release.set()
+
+    fast, slow = _linux_host("fast"), _linux_host("slow")
+    slow = Slow(slow._commands, slow._files)
+    slow.target = "slow"
+    threading.Timer(0.5, _thread.interrupt_main).start()
+    started = time.monotonic()
+    try:
+        result = _scan(tmp_path, {"fast": fast, "slow": slow})
+    finally:
+        release.set()
+    assert time.monotonic() - started < 5
+    assert result.interrupted
+    fast_result, slow_result = result.targets
+    assert fast_result.findings and not fast_result.connection_error
+    assert slow_result.error_reason is ErrorReason.INTERRUPTED
+    assert (tmp_path / "evidence" / "slow").is_dir()  # facts gathered before Ctrl-C were kept
