@@ -31,7 +31,7 @@ class ParameterDef:
     """One controller parameter: what it means, its type, its default and the requirement it serves."""
 
     name: str
-    type: str  # int, bool, str, roles, ports_by_role
+    type: str  # int, bool, str, strings, roles, ports_by_role
     default: Any
     requirement: str
     description: str
@@ -201,6 +201,7 @@ def _check_value(doc: YamlDoc, definition: ParameterDef, value: Any, path: tuple
         "bool": isinstance(value, bool),
         "str": isinstance(value, str) and (not definition.choices or value in definition.choices),
         "roles": isinstance(value, list) and all(v in roles for v in value),
+        "strings": isinstance(value, list) and all(isinstance(v, str) and v for v in value),
         "ports_by_role": isinstance(value, dict) and all(
             k in roles and isinstance(v, list) and all(_is_port(p) for p in v) for k, v in value.items()
         ),
@@ -213,6 +214,7 @@ def _check_value(doc: YamlDoc, definition: ParameterDef, value: Any, path: tuple
             "bool": f"{definition.name}: true",
             "str": f"{definition.name}: " + (" | ".join(f'"{c}"' for c in definition.choices) or '"text"'),
             "roles": f"{definition.name}: [workstation, server]",
+            "strings": f"{definition.name}: [/srv/data, /home/share]",
             "ports_by_role": f'{definition.name}: {{server: [22, "443/tcp"]}}',
         }[kind]
         raise doc.error(f"wrong type for parameter {definition.name!r}: got {describe(value)}", *path,

@@ -56,3 +56,8 @@ def parse_uname(text: str) -> tuple[str, str, str, str]:
 def parse_os_release(text: str) -> dict[str, str]:
     """os-release(5): KEY=value lines, values optionally quoted."""
     return {k: v.strip().strip('"').strip("'") for k, v in parse_key_values(text).items()}
+
+
+def collect(_: Transport, system: SystemFacts) -> SystemFacts:
+    """The runner detects the system before planning; a check that asks for `system` gets those facts."""
+    return system

@@ -71,7 +71,7 @@ def test_parameter_naming_nothing_is_refused_with_the_known_collectors():
         raise AssertionError("not called")
 
     with pytest.raises(CheckDefinitionError, match=r"TEST-0030 \(pack 'test-pack'\): parameter 'sshd_conf' "
-                       r"names no collector.*known collectors: journald, system, timesync"):
+                       r"names no collector.*known collectors: .*journald, .*system, timesync"):
         _spec(probe)
 
 
