@@ -22,7 +22,8 @@ from auditor.errors import AuditorError, InputError
 from auditor.evidence import EvidenceStore, dump_json, utc_now, write_atomic
 from auditor.inventory import load_inventory, this_machine
 from auditor.models import CheckSpec, Location, Role, ScanResult, Status
-from auditor.profile import Profile, load_profile, profile_from_document
+from auditor.profile import Profile, load_profile, load_stored_profile
+from auditor.profile_views import diff, matrix, parameter_rows
 from auditor.registry import discover
 from auditor.report.to_json import RESULTS, read_results, to_document, write_results
 from auditor.runner import ScanOptions, run_scan
@@ -61,7 +62,10 @@ def new_run_id() -> str:
 
 
 def load_checks(profile: Profile) -> dict[str, CheckSpec]:
-    return discover(COLLECTORS, profile.parameters, [r.id for r in profile.requirements])
+    """Every installed check, validated against the profile (and the profile against them)."""
+    checks = discover(COLLECTORS, profile.parameters, [r.id for r in profile.requirements])
+    profile.validate(checks)
+    return checks
 
 
 def _selection(ids: Sequence[str], checks: Mapping[str, CheckSpec], flag: str) -> frozenset[str]:
@@ -135,8 +139,7 @@ def cmd_replay(args: argparse.Namespace) -> ExitCode:
         profile = load_profile(args.profile)
     else:
         stored = source / PROFILE_COPY
-        profile = profile_from_document(json.loads(stored.read_text("utf-8"))) if stored.is_file() \
-            else load_profile(None)
+        profile = load_stored_profile(stored) if stored.is_file() else load_profile(None)
     assessed = [t.target for t in previous.targets if not t.connection_error]
     if not assessed:
         raise InputError("no target of that run was assessed, so there is no evidence to replay", str(source))
@@ -155,16 +158,47 @@ def cmd_checks_list(args: argparse.Namespace) -> ExitCode:
             sys.stdout.write(f"| {spec.id} | {spec.title} | {spec.severity.value} | {', '.join(spec.requirements)}"
                              f" | {', '.join(sorted(p.value for p in spec.platforms))} |\n")
     else:
-        from rich.table import Table
-
-        table = Table("id", "title", "severity", "requirements", "platforms", "pack")
-        for spec in checks.values():
-            table.add_row(spec.id, spec.title, spec.severity.value, ", ".join(spec.requirements),
-                          ", ".join(sorted(p.value for p in spec.platforms)), spec.pack)
-        from rich.console import Console
-
-        Console().print(table)
+        _print_table(["id", "title", "severity", "requirements", "platforms", "pack"],
+                     [(s.id, s.title, s.severity.value, ", ".join(s.requirements),
+                       ", ".join(sorted(p.value for p in s.platforms)), s.pack) for s in checks.values()],
+                     f"{len(checks)} checks")
     return ExitCode.OK
+
+
+def cmd_profile_show(args: argparse.Namespace) -> ExitCode:
+    profile = load_profile(args.profile)
+    rows = matrix(profile, load_checks(profile))
+    _print_table(["requirement", "title", "checks", "attestations", "not provable by scanning"], rows,
+                 f"profile {profile.name} · sha256 {profile.sha256[:16]}…")
+    return ExitCode.OK
+
+
+def cmd_profile_params(args: argparse.Namespace) -> ExitCode:
+    profile = load_profile(args.profile)
+    _print_table(["parameter", "type", "default", "value", "requirement", "meaning"], parameter_rows(profile),
+                 f"profile {profile.name}")
+    return ExitCode.OK
+
+
+def cmd_profile_diff(args: argparse.Namespace) -> ExitCode:
+    left, right = load_profile(_default_or(args.a)), load_profile(_default_or(args.b))
+    lines = diff(left, right)
+    sys.stdout.write("\n".join(lines) + "\n" if lines else "no differences\n")
+    return ExitCode.OK
+
+
+def _default_or(path: str) -> str | None:
+    return None if path == "default" else path
+
+
+def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]], title: str) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(*header, title=title, title_justify="left", show_lines=True)
+    for row in rows:
+        table.add_row(*(escape(cell) for cell in row))
+    make_console(stderr=False).print(table)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -203,6 +237,19 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="same as --format json")
     listing.add_argument("--profile", help=argparse.SUPPRESS)
     listing.set_defaults(func=cmd_checks_list)
+
+    profile = commands.add_parser("profile", help="the controller's profile: requirements, parameters, changes")
+    profile_commands = profile.add_subparsers(dest="profile_command", required=True, parser_class=_Parser)
+    show = profile_commands.add_parser("show", help="requirement -> checks / attestations matrix")
+    show.add_argument("--profile", help="controller profile YAML (default: the built-in default)")
+    show.set_defaults(func=cmd_profile_show)
+    params = profile_commands.add_parser("params", help="every parameter: type, default, value, meaning")
+    params.add_argument("--profile", help="controller profile YAML (default: the built-in default)")
+    params.set_defaults(func=cmd_profile_params)
+    compare = profile_commands.add_parser("diff", help="what profile B changes relative to A ('default' allowed)")
+    compare.add_argument("a", metavar="A")
+    compare.add_argument("b", metavar="B")
+    compare.set_defaults(func=cmd_profile_diff)
     return parser
 
 

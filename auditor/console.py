@@ -23,11 +23,11 @@ _ORDER = [Status.FAIL, Status.ERROR, Status.WARN, Status.WAIVED, Status.PASS, St
           Status.NOT_APPLICABLE, Status.SKIPPED]
 
 
-def make_console() -> Console:
+def make_console(stderr: bool = True) -> Console:
     # Host data is always escaped, never read as rich markup. A pipe or log gets long lines, not 80 columns.
-    console = Console(stderr=True, highlight=False)
+    console = Console(stderr=stderr, highlight=False)
     if not console.is_terminal:
-        console = Console(stderr=True, highlight=False, width=160)
+        console = Console(stderr=stderr, highlight=False, width=160)
     return console
 
 

@@ -47,7 +47,7 @@ def fact_filename(kind: str, source: str) -> str:
     """A readable, collision-free file name for one fact: cmd-timedatectl_show-1a2b3c4d.json."""
     readable = re.sub(r"[^A-Za-z0-9]+", "_", source).strip("_")[:80] or "root"
     digest = hashlib.sha256(source.encode()).hexdigest()[:8]
-    return f"{'cmd' if kind == 'command' else 'file'}-{readable}-{digest}.json"
+    return f"{ {'command': 'cmd'}.get(kind, kind)}-{readable}-{digest}.json"
 
 
 def write_atomic(path: Path, data: bytes) -> None:

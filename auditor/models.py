@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -212,6 +212,88 @@ class Finding:
     error_reason: ErrorReason | None = None
     error: str = ""  # message and, for check bugs, the traceback text
     raw_status: Status | None = None  # the status before a waiver applied
+    waiver: str = ""  # id of the waiver that turned a FAIL into WAIVED
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which targets a rule applies to: each listed dimension must match (any value within it)."""
+
+    targets: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    locations: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    def matches(self, target: Target) -> bool:
+        return (
+            (not self.targets or target.name in self.targets)
+            and (not self.roles or target.role.value in self.roles)
+            and (not self.locations or target.location.value in self.locations)
+            and (not self.tags or any(tag in self.tags for tag in target.tags))
+        )
+
+    def describe(self) -> str:
+        parts = [f"{name}: {', '.join(values)}" for name, values in
+                 (("targets", self.targets), ("roles", self.roles), ("locations", self.locations),
+                  ("tags", self.tags)) if values]
+        return "; ".join(parts) or "all targets"
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """A controller-approved exception: a FAIL of a matching check on a matching target becomes WAIVED.
+
+    Attributes:
+        check: a check id or a glob ("DISK-00*").
+        expires: an aware date-time; a date alone in the profile means the end of that day in
+            Europe/Copenhagen.
+        where: file:line of the waiver in the profile, for messages.
+    """
+
+    id: str
+    check: str
+    scope: Scope
+    reason: str
+    approver: str
+    created: date
+    expires: datetime
+    risk: str
+    instruction: str = ""
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class WaiverUse:
+    """How a waiver fared in a run: active (and how many findings it covered), expired, or unused."""
+
+    waiver: Waiver
+    state: str  # "active", "expired" or "unused"
+    matched: tuple[str, ...] = ()  # "check_id@target" of the findings it covered (or would have, if expired)
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """A file attached to an attestation: only its path, size and SHA-256 go into the evidence."""
+
+    path: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """A signed statement for a control no scan can prove (key locks, a restore test, the D-mærket award)."""
+
+    id: str
+    requirement: str
+    check: str
+    statement: str
+    attestor: Mapping[str, str]
+    attested_on: date
+    next_review: date
+    maturity: str = ""
+    artefacts: tuple[Artefact, ...] = ()
+    where: str = ""
 
 
 @dataclass(frozen=True)
@@ -235,6 +317,8 @@ class ScanResult:
     targets: tuple[TargetResult, ...]
     interrupted: bool = False
     replayed_from: str = ""  # the run id whose evidence was re-evaluated, for `auditor replay`
+    organisation: tuple[Finding, ...] = ()  # organisation-wide findings: attestations (target "")
+    waivers: tuple[WaiverUse, ...] = ()
 
     def findings(self) -> list[Finding]:
-        return [f for t in self.targets for f in t.findings]
+        return [f for t in self.targets for f in t.findings] + list(self.organisation)

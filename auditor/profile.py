@@ -1,29 +1,42 @@
-"""The controller's profile: the requirements (R1..R12), the parameters checks are judged by, and who is who.
+"""The controller's profile: requirements, parameters, tailoring, waivers and attestations.
 
-The built-in default (auditor/profiles/default.yaml) encodes the agreement's security annex. A
-controller's profile is YAML that `extends: default` and overrides what it needs.
+The built-in default (auditor/profiles/default.yaml) encodes the agreement's security annex as
+requirements R1..R12 with their control references. A controller's profile `extends: default` (or
+another profile file) and overrides parameters, tailors which checks evidence which requirement,
+changes severities, scopes checks by target, role, location or tag, and adds waivers and attestations.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import fnmatch
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.models import Role
+from auditor.attestations import parse_attestations
+from auditor.catalogue import frameworks
+from auditor.errors import InputError
+from auditor.models import Attestation, CheckSpec, Role, Scope, Severity, Waiver
+from auditor.waivers import as_utc, parse_waivers, text_list
 from auditor.yamlfile import YamlDoc, describe, load_yaml
 
 DEFAULT_PROFILE = Path(__file__).parent / "profiles" / "default.yaml"
 
-_PROFILE_KEYS = {"extends", "name", "description", "controller", "processor", "agreement", "parameters"}
+_PROFILE_KEYS = {"extends", "name", "description", "controller", "processor", "agreement", "parameters",
+                 "tailoring", "checks", "waivers", "attestations"}
+_STORED_ONLY = {"sources", "requirements", "sha256"}  # keys of a stored profile.json that are derived
 _PARTY_KEYS = {"name", "contact", "cvr", "address"}
-_AGREEMENT_KEYS = {"reference", "annex", "date"}
+_AGREEMENT_KEYS = {"reference", "annex", "date", "period"}
 _PARAM_KEYS = {"type", "default", "requirement", "description", "choices"}
 _REQUIREMENT_KEYS = {"id", "title", "annex", "dmaerket", "iso27001", "cis", "evidence", "not_scannable"}
 _EVIDENCE_CLASSES = {"automated", "semi", "attested"}
+_CHECK_KEYS = {"severity", "enabled", "targets", "roles", "locations", "tags"}
+_FRAMEWORK_OF = {"dmaerket": "d-maerket", "iso27001": "iso27001-2022", "cis": "cis-v8"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,16 @@ class Requirement:
 
 
 @dataclass(frozen=True)
+class CheckTailoring:
+    """A profile's changes to one check: severity, whether it runs, and on which targets."""
+
+    severity: Severity | None = None
+    enabled: bool = True
+    scope: Scope = field(default_factory=Scope)
+    where: str = ""
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     description: str
@@ -63,9 +86,46 @@ class Profile:
     definitions: Mapping[str, ParameterDef]
     requirements: tuple[Requirement, ...]
     sources: tuple[str, ...]  # the files it was built from, most general first
+    tailoring: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)  # R -> add/remove
+    checks: Mapping[str, CheckTailoring] = field(default_factory=dict)
+    waivers: tuple[Waiver, ...] = ()
+    attestations: tuple[Attestation, ...] = ()
+    references: tuple[tuple[str, str], ...] = ()  # (check id or glob, file:line) for validate()
+
+    def requirements_of(self, spec: CheckSpec) -> tuple[str, ...]:
+        """The requirements a check gives evidence for under this profile (the check's own, tailored)."""
+        ids = [r.id for r in self.requirements
+               if (r.id in spec.requirements and spec.id not in self.tailoring.get(r.id, {}).get("remove", ()))
+               or spec.id in self.tailoring.get(r.id, {}).get("add", ())]
+        return tuple(ids)
+
+    def effective_checks(self, checks: Mapping[str, CheckSpec]) -> dict[str, CheckSpec]:
+        """The checks with this profile's severities and requirement mapping applied."""
+        tailored = {}
+        for check_id, spec in checks.items():
+            severity = self.checks[check_id].severity if check_id in self.checks else None
+            tailored[check_id] = dataclasses.replace(spec, severity=severity or spec.severity,
+                                                     requirements=self.requirements_of(spec))
+        return tailored
+
+    def validate(self, checks: Mapping[str, CheckSpec]) -> None:
+        """Refuse references to checks that are not installed, and requirements nothing evidences."""
+        for pattern, where in self.references:
+            if not any(fnmatch.fnmatchcase(check_id, pattern) for check_id in checks):
+                close = difflib.get_close_matches(pattern, list(checks), n=1)
+                raise InputError(f"check {pattern!r} matches no installed check", where,
+                                 f"did you mean {close[0]}?" if close else "see `auditor checks list`")
+        effective = self.effective_checks(checks)
+        for requirement in self.requirements:
+            covered = any(requirement.id in s.requirements for s in effective.values()) or requirement.not_scannable \
+                or any(a.requirement == requirement.id for a in self.attestations)
+            if not covered:
+                raise InputError(f"requirement {requirement.id} is evidenced by no check, no attestation and no "
+                                 "'not_scannable' statement", self.sources[-1],
+                                 "map a check to it, attest it, or state why it cannot be scanned")
 
     def document(self) -> dict[str, Any]:
-        """The effective profile as plain data: stored in each run as profile.json."""
+        """The effective profile as plain data: stored in each run as profile.json, and loadable again."""
         return {
             "name": self.name,
             "description": self.description,
@@ -74,6 +134,10 @@ class Profile:
             "processor": dict(self.processor),
             "agreement": dict(self.agreement),
             "parameters": {k: self.parameters[k] for k in sorted(self.parameters)},
+            "tailoring": {r: {f"{k}_checks": list(v) for k, v in t.items()} for r, t in self.tailoring.items()},
+            "checks": {c: _check_doc(t) for c, t in self.checks.items()},
+            "waivers": [_waiver_doc(w) for w in self.waivers],
+            "attestations": [_attestation_doc(a) for a in self.attestations],
             "requirements": [
                 {"id": r.id, "title": r.title, "annex": list(r.annex), "dmaerket": list(r.dmaerket),
                  "iso27001": list(r.iso27001), "cis": list(r.cis), "evidence": r.evidence,
@@ -86,11 +150,30 @@ class Profile:
         # Source paths differ between machines; the hash covers only what the checks are judged by.
         doc = self.document()
         doc.pop("sources")
-        return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+        return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.canonical_json()).hexdigest()
+
+
+def _check_doc(t: CheckTailoring) -> dict[str, Any]:
+    return {"severity": t.severity.value if t.severity else None, "enabled": t.enabled,
+            **{k: list(v) for k, v in dataclasses.asdict(t.scope).items() if v}}
+
+
+def _waiver_doc(w: Waiver) -> dict[str, Any]:
+    return {"id": w.id, "check": w.check, **{k: list(v) for k, v in dataclasses.asdict(w.scope).items() if v},
+            "reason": w.reason, "approver": w.approver, "created": w.created.isoformat(),
+            "expires": w.expires.isoformat(), "expires_utc": as_utc(w.expires), "risk": w.risk,
+            "instruction": w.instruction}
+
+
+def _attestation_doc(a: Attestation) -> dict[str, Any]:
+    return {"id": a.id, "requirement": a.requirement or None, "check": a.check or None, "statement": a.statement,
+            "attestor": dict(a.attestor), "date": a.attested_on.isoformat(), "next_review": a.next_review.isoformat(),
+            "maturity": a.maturity or None,
+            "artefacts": [{"path": x.path, "sha256": x.sha256, "size": x.size} for x in a.artefacts]}
 
 
 def load_profile(path: Path | str | None = None) -> Profile:
@@ -101,20 +184,23 @@ def load_profile(path: Path | str | None = None) -> Profile:
     return _apply_overrides(base, load_yaml(path, "profile"), seen=())
 
 
-def profile_from_document(document: Mapping[str, Any]) -> Profile:
-    """Rebuild a profile stored in a run folder (profile.json), for replay under the same profile."""
-    base = _load_default()
-    return Profile(
-        name=str(document.get("name", base.name)),
-        description=str(document.get("description", "")),
-        controller=dict(document.get("controller", {})),
-        processor=dict(document.get("processor", {})),
-        agreement=dict(document.get("agreement", {})),
-        parameters={**base.parameters, **dict(document.get("parameters", {}))},
-        definitions=base.definitions,
-        requirements=base.requirements,
-        sources=tuple(document.get("sources", ())),
-    )
+def load_stored_profile(path: Path) -> Profile:
+    """The profile a run was judged by (its profile.json), for `auditor replay` under the same profile."""
+    doc = load_yaml(path, "stored profile")
+    if isinstance(doc.data, dict):
+        for key in _STORED_ONLY:
+            doc.data.pop(key, None)
+        for waiver in doc.data.get("waivers") or []:
+            if isinstance(waiver, dict):
+                waiver.pop("expires_utc", None)
+        for attestation in doc.data.get("attestations") or []:
+            if isinstance(attestation, dict):
+                for key in [k for k, v in attestation.items() if v is None]:
+                    del attestation[key]
+        for tailoring in (doc.data.get("checks") or {}).values():
+            if isinstance(tailoring, dict) and tailoring.get("severity") is None:
+                tailoring.pop("severity", None)
+    return _apply_overrides(_load_default(), doc, seen=())
 
 
 def _load_default() -> Profile:
@@ -128,10 +214,16 @@ def _load_default() -> Profile:
             tuple(spec.get("choices", ())),
         )
     requirements = []
+    catalogues = frameworks()
     for index, _ in enumerate(top["requirements"]):
         item = doc.mapping("requirements", index, allowed=_REQUIREMENT_KEYS)
         if item["evidence"] not in _EVIDENCE_CLASSES:
             raise doc.error(f"evidence must be one of {sorted(_EVIDENCE_CLASSES)}", "requirements", index)
+        for key, framework in _FRAMEWORK_OF.items():
+            for control in item[key]:
+                if control not in catalogues[framework].controls:
+                    raise doc.error(f"{item['id']}: control {control!r} is not in the {framework} catalogue",
+                                    "requirements", index, key, fix="fix the id or add it to auditor/catalogues")
         requirements.append(Requirement(
             item["id"], item["title"], tuple(item["annex"]), tuple(item["dmaerket"]),
             tuple(item["iso27001"]), tuple(item["cis"]), item["evidence"], item["not_scannable"],
@@ -155,32 +247,79 @@ def _apply_overrides(base: Profile, doc: YamlDoc, seen: tuple[str, ...]) -> Prof
         if not isinstance(parent, str):
             raise doc.error("extends must be 'default' or a path to another profile", "extends")
         parent_path = (Path(doc.file).parent / parent).resolve()
-        if str(parent_path) in seen:
+        if str(parent_path) in seen or parent_path == Path(doc.file).resolve():
             raise doc.error(f"profiles extend each other in a loop ({parent})", "extends",
                             fix="make one of them extend default")
-        base = _apply_overrides(base, load_yaml(parent_path, "profile"), (*seen, str(parent_path)))
+        base = _apply_overrides(base, load_yaml(parent_path, "profile"), (*seen, str(Path(doc.file).resolve())))
     parameters = dict(base.parameters)
     for name, value in doc.mapping("parameters").items():
         if name not in base.definitions:
             doc.mapping("parameters", allowed=base.definitions)  # raises, naming the closest known one
-        definition = base.definitions[name]
-        _check_value(doc, definition, value, ("parameters", name))
+        _check_value(doc, base.definitions[name], value, ("parameters", name))
         parameters[name] = value
+    tailoring, tailoring_refs = _tailoring(doc, base)
+    checks, check_refs = _check_tailoring(doc)
+    waivers = parse_waivers(doc)
+    attestations = parse_attestations(doc, Path(doc.file).parent)
+    known = {r.id for r in base.requirements}
+    for att in attestations:
+        if att.requirement and att.requirement not in known:
+            raise InputError(f"attestation {att.id}: unknown requirement {att.requirement!r}", att.where,
+                             f"use one of {', '.join(sorted(known))}")
+    references = (*tailoring_refs, *check_refs, *((w.check, w.where) for w in waivers),
+                  *((a.check, a.where) for a in attestations if a.check))
     return Profile(
         name=str(top.get("name", Path(doc.file).stem)),
         description=str(top.get("description", base.description)),
-        controller={**base.controller, **_party(doc, "controller")},
-        processor={**base.processor, **_party(doc, "processor")},
+        controller={**base.controller, **_strings(doc, "controller", _PARTY_KEYS)},
+        processor={**base.processor, **_strings(doc, "processor", _PARTY_KEYS)},
         agreement={**base.agreement, **_strings(doc, "agreement", _AGREEMENT_KEYS)},
         parameters=parameters,
         definitions=base.definitions,
         requirements=base.requirements,
         sources=(*base.sources, str(Path(doc.file))),
+        tailoring={**base.tailoring, **tailoring},
+        checks={**base.checks, **checks},
+        waivers=(*base.waivers, *waivers),
+        attestations=(*base.attestations, *attestations),
+        references=(*base.references, *references),
     )
 
 
-def _party(doc: YamlDoc, key: str) -> dict[str, str]:
-    return _strings(doc, key, _PARTY_KEYS)
+def _tailoring(doc: YamlDoc, base: Profile) -> tuple[dict[str, dict[str, tuple[str, ...]]], list[tuple[str, str]]]:
+    known = [r.id for r in base.requirements]
+    result: dict[str, dict[str, tuple[str, ...]]] = {}
+    refs: list[tuple[str, str]] = []
+    for requirement in doc.mapping("tailoring", allowed=known):
+        item = doc.mapping("tailoring", requirement, allowed={"add_checks", "remove_checks"},
+                           label=f"tailoring of {requirement}")
+        entry = {}
+        for key in ("add", "remove"):
+            ids = text_list(doc, item.get(f"{key}_checks"), "tailoring", requirement, f"{key}_checks")
+            refs.extend((i, doc.where("tailoring", requirement, f"{key}_checks")) for i in ids)
+            entry[key] = ids
+        result[requirement] = entry
+    return result, refs
+
+
+def _check_tailoring(doc: YamlDoc) -> tuple[dict[str, CheckTailoring], list[tuple[str, str]]]:
+    result = {}
+    refs = []
+    for check_id in doc.mapping("checks"):
+        item = doc.mapping("checks", check_id, allowed=_CHECK_KEYS, label=f"check {check_id}")
+        severity = item.get("severity")
+        if severity is not None and severity not in {s.value for s in Severity}:
+            raise doc.error(f"unknown severity {describe(severity)}", "checks", check_id, "severity",
+                            fix=f"use one of {', '.join(s.value for s in Severity)}")
+        enabled = item.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise doc.error("enabled must be true or false", "checks", check_id, "enabled")
+        scope = Scope(*(text_list(doc, item.get(k), "checks", check_id, k)
+                        for k in ("targets", "roles", "locations", "tags")))
+        result[str(check_id)] = CheckTailoring(Severity(severity) if severity else None, enabled, scope,
+                                               doc.where("checks", check_id))
+        refs.append((str(check_id), doc.where("checks", check_id)))
+    return result, refs
 
 
 def _strings(doc: YamlDoc, key: str, allowed: set[str]) -> dict[str, str]:
@@ -200,8 +339,8 @@ def _check_value(doc: YamlDoc, definition: ParameterDef, value: Any, path: tuple
         "int": isinstance(value, int) and not isinstance(value, bool) and value >= 0,
         "bool": isinstance(value, bool),
         "str": isinstance(value, str) and (not definition.choices or value in definition.choices),
-        "roles": isinstance(value, list) and all(v in roles for v in value),
         "strings": isinstance(value, list) and all(isinstance(v, str) and v for v in value),
+        "roles": isinstance(value, list) and all(v in roles for v in value),
         "ports_by_role": isinstance(value, dict) and all(
             k in roles and isinstance(v, list) and all(_is_port(p) for p in v) for k, v in value.items()
         ),
@@ -213,8 +352,8 @@ def _check_value(doc: YamlDoc, definition: ParameterDef, value: Any, path: tuple
             "int": f"{definition.name}: {definition.default}",
             "bool": f"{definition.name}: true",
             "str": f"{definition.name}: " + (" | ".join(f'"{c}"' for c in definition.choices) or '"text"'),
-            "roles": f"{definition.name}: [workstation, server]",
             "strings": f"{definition.name}: [/srv/data, /home/share]",
+            "roles": f"{definition.name}: [workstation, server]",
             "ports_by_role": f'{definition.name}: {{server: [22, "443/tcp"]}}',
         }[kind]
         raise doc.error(f"wrong type for parameter {definition.name!r}: got {describe(value)}", *path,

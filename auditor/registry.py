@@ -17,12 +17,12 @@ from collections.abc import Collection, Iterator
 from types import ModuleType
 from typing import Any
 
+from auditor.catalogue import frameworks
 from auditor.errors import CheckDefinitionError
 from auditor.models import CheckSpec, ControlRef, Platform, Severity, TargetKind
 from auditor.plugin import CHECK_ATTRIBUTE
 
 ENTRY_POINT_GROUP = "auditor.checks"
-FRAMEWORKS = ("iso27001-2022", "cis-v8", "d-maerket")
 _ID = re.compile(r"^[A-Z]{2,6}-\d{4}$")
 _TARGET_PARAMETER = "target"
 
@@ -100,10 +100,14 @@ def build_spec(func: Any, pack: str, collectors: Collection[str], parameters: Co
         if requirement not in requirements:
             raise fail(f"requirement {requirement!r} is not in the profile",
                        f"use one of {', '.join(sorted(requirements))}")
+    catalogues = frameworks()
     for control in meta["controls"]:
-        if not isinstance(control, ControlRef) or control.framework not in FRAMEWORKS or not control.control:
+        if not isinstance(control, ControlRef) or control.framework not in catalogues:
             raise fail(f"control {control!r} is not a ControlRef of a known framework",
-                       f"use ControlRef(framework, control) with framework one of {', '.join(FRAMEWORKS)}")
+                       f"use ControlRef(framework, control) with framework one of {', '.join(catalogues)}")
+        if control.control not in catalogues[control.framework].controls:
+            raise fail(f"control {control.control!r} is not in the {control.framework} catalogue",
+                       "fix the id, or add the control to auditor/catalogues")
     if not all(isinstance(p, Platform) for p in meta["platforms"]) or not meta["platforms"]:
         raise fail("platforms must be a non-empty list of Platform", "e.g. platforms=(Platform.LINUX,)")
     if not all(isinstance(k, TargetKind) for k in meta["target_kinds"]) or not meta["target_kinds"]:

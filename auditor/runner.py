@@ -7,21 +7,24 @@ traceback text. Targets run in parallel; each uses one connection.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from auditor import __version__
+from auditor.attestations import attestation_findings
 from auditor.collectors import COLLECTORS, SYSTEM
 from auditor.collectors.system import detect
 from auditor.collectors.system import requests as system_requests
 from auditor.errors import AuditorError, AuthenticationError, CommandTimeout, TransportError, UnsupportedTarget
-from auditor.evidence import EvidenceStore, RecordingTransport, utc_now
+from auditor.evidence import EvidenceStore, RecordingTransport, iso, utc_now
 from auditor.models import (
     CheckSpec,
     ErrorReason,
@@ -37,9 +40,11 @@ from auditor.models import (
 from auditor.profile import Profile
 from auditor.transports import open_transport
 from auditor.transports.base import Command, Transport
+from auditor.waivers import apply_waivers, waiver_uses
 
 log = logging.getLogger(__name__)
 
+ORGANISATION = "_organisation"  # evidence folder of organisation-wide facts; no target name starts with "_"
 _VERDICT_STATUSES = {Status.PASS, Status.FAIL, Status.WARN, Status.NOT_APPLICABLE}
 
 
@@ -86,6 +91,7 @@ def run_scan(
     """Scan every target; on Ctrl-C, stop early and return what was collected (interrupted=True)."""
     observer = observer or _NullObserver()
     options = options or ScanOptions()
+    checks = profile.effective_checks(checks)
     started = utc_now()
     cancel = threading.Event()
     results: dict[str, TargetResult] = {}
@@ -95,6 +101,9 @@ def run_scan(
     def one(target: Target) -> TargetResult:
         observer.target_started(target)
         result = _scan_target(target, checks, profile, store, options, cancel, open_target, connections)
+        # Waivers are judged at the scan's start, so every target of a run sees the same ones in force.
+        result = dataclasses.replace(result, findings=tuple(apply_waivers(result.findings, target,
+                                                                           profile.waivers, started)))
         observer.target_finished(result)
         return result
 
@@ -121,8 +130,22 @@ def run_scan(
                                             ErrorReason.INTERRUPTED)
         for t in targets
     )
+    uses = waiver_uses(profile.waivers, ((f, r.target) for r in ordered for f in r.findings), started)
     return ScanResult(run_id, __version__, started, utc_now(), profile.name, profile.sha256, dict(checks),
-                      ordered, interrupted)
+                      ordered, interrupted, organisation=_attested(profile, store, started), waivers=uses)
+
+
+def _attested(profile: Profile, store: EvidenceStore, as_of: datetime) -> tuple[Finding, ...]:
+    """Organisation-wide findings of the attestations, each pointing at its artefacts' recorded hashes."""
+    findings = []
+    for finding, attestation in zip(attestation_findings(profile.attestations, as_of), profile.attestations,
+                                    strict=True):
+        refs = tuple(store.save(ORGANISATION, {"kind": "artefact", "target": ORGANISATION, "source": a.path,
+                                               "sha256_of_file": a.sha256, "size": a.size,
+                                               "attestation": attestation.id, "collected_at": iso(as_of)})
+                     for a in attestation.artefacts)
+        findings.append(dataclasses.replace(finding, evidence=refs))
+    return tuple(findings)
 
 
 class _OpenConnections:
@@ -195,7 +218,7 @@ def _assess(target: Target, applicable: list[CheckSpec], profile: Profile, recor
     runnable: list[CheckSpec] = []
     findings: list[Finding] = []
     for spec in applicable:
-        reason = _skip_reason(spec, target, system, options)
+        reason = _skip_reason(spec, target, system, options, profile)
         if reason:
             findings.append(Finding(spec.id, target.name, Status.SKIPPED, reason, requirements=spec.requirements,
                                     skip_reason=reason))
@@ -236,9 +259,15 @@ def _assess(target: Target, applicable: list[CheckSpec], profile: Profile, recor
     return TargetResult(target, system, tuple(findings))
 
 
-def _skip_reason(spec: CheckSpec, target: Target, system: SystemFacts, options: ScanOptions) -> str:
+def _skip_reason(spec: CheckSpec, target: Target, system: SystemFacts, options: ScanOptions,
+                 profile: Profile) -> str:
     if spec.id in options.skip:
         return f"excluded by --skip {spec.id}"
+    tailoring = profile.checks.get(spec.id)
+    if tailoring and not tailoring.enabled:
+        return f"removed by the profile ({tailoring.where})"
+    if tailoring and not tailoring.scope.matches(target):
+        return f"outside the profile's scope for this check ({tailoring.scope.describe()})"
     if system.platform is None:
         return "the target's platform could not be detected"
     if system.platform not in spec.platforms:

@@ -1,14 +1,15 @@
 """The public surface is explicit: what a check author and an integrator may import."""
 
+import types
+
 import auditor
 import auditor.plugin
 
 
 def test_package_exports_exactly_its_public_names():
-    public = {name for name in vars(auditor) if not name.startswith("_")} - {
-        "models", "errors", "transports", "evidence", "collectors", "plugin", "registry", "profile", "yamlfile",
-        "inventory", "runner", "report", "cli", "console",
-    }
+    # Submodules appear as attributes once imported; they are reached by their dotted names, not exported.
+    public = {name for name, value in vars(auditor).items()
+              if not name.startswith("_") and not isinstance(value, types.ModuleType)}
     assert set(auditor.__all__) == public | {"__version__"}
 
 

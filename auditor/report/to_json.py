@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,15 @@ from auditor.models import (
     Platform,
     Role,
     ScanResult,
+    Scope,
     Severity,
     Status,
     SystemFacts,
     Target,
     TargetKind,
     TargetResult,
+    Waiver,
+    WaiverUse,
 )
 
 SCHEMA_VERSION = 1
@@ -50,6 +53,7 @@ def to_document(result: ScanResult) -> dict[str, Any]:
         "targets": [_target(t) for t in result.targets],
         "checks": {spec.id: _check(spec) for spec in result.checks.values()},
         "findings": [_finding(f) for f in findings],
+        "waivers": [_waiver_use(u) for u in result.waivers],
     }
 
 
@@ -91,8 +95,10 @@ def from_document(document: dict[str, Any]) -> ScanResult:
             error_reason=ErrorReason(item["error_reason"]) if item.get("error_reason") else None,
             error=item.get("error", ""),
             raw_status=Status(item["raw_status"]) if item.get("raw_status") else None,
+            waiver=item.get("waiver", ""),
         )
         by_target.setdefault(finding.target, []).append(finding)
+    organisation = tuple(by_target.pop("", ()))
     targets = []
     for item in document["targets"]:
         target = Target(item["name"], TargetKind(item["kind"]), Role(item["role"]), Location(item["location"]),
@@ -119,10 +125,18 @@ def from_document(document: dict[str, Any]) -> ScanResult:
         )
         for check_id, c in document["checks"].items()
     }
+    waivers = tuple(
+        WaiverUse(Waiver(w["id"], w["check"], Scope(*(tuple(w.get(k, ())) for k in ("targets", "roles", "locations",
+                                                                                       "tags"))),
+                         w["reason"], w["approver"], date.fromisoformat(w["created"]),
+                         datetime.fromisoformat(w["expires"]), w["risk"], w.get("instruction", ""), w.get("where", "")),
+                  w["state"], tuple(w.get("matched", ())))
+        for w in document.get("waivers", ())
+    )
     return ScanResult(run["id"], run["scanner_version"], datetime.fromisoformat(run["started_at"]),
                       datetime.fromisoformat(run["finished_at"]), run.get("profile_name", ""),
                       run["profile_sha256"], checks, tuple(targets), bool(run.get("interrupted", False)),
-                      run.get("replayed_from", ""))
+                      run.get("replayed_from", ""), organisation, waivers)
 
 
 def _target(result: TargetResult) -> dict[str, Any]:
@@ -159,5 +173,17 @@ def _finding(f: Finding) -> dict[str, Any]:
         "expected": dict(f.expected),
         "evidence": [{"path": e.path, "sha256": e.sha256, "source": e.source} for e in f.evidence],
         "skip_reason": f.skip_reason, "error_reason": f.error_reason.value if f.error_reason else None,
-        "error": f.error, "raw_status": f.raw_status.value if f.raw_status else None,
+        "error": f.error, "raw_status": f.raw_status.value if f.raw_status else None, "waiver": f.waiver,
+    }
+
+
+def _waiver_use(use: WaiverUse) -> dict[str, Any]:
+    w = use.waiver
+    return {
+        "id": w.id, "check": w.check,
+        **{k: list(v) for k, v in (("targets", w.scope.targets), ("roles", w.scope.roles),
+                                   ("locations", w.scope.locations), ("tags", w.scope.tags)) if v},
+        "reason": w.reason, "approver": w.approver, "created": w.created.isoformat(),
+        "expires": w.expires.isoformat(), "risk": w.risk, "instruction": w.instruction, "where": w.where,
+        "state": use.state, "matched": list(use.matched),
     }

@@ -1,0 +1,144 @@
+"""Waivers: controller-approved exceptions with an approver, a risk rating and an expiry.
+
+A FAIL of a matching check on a matching target becomes WAIVED (the raw status is kept), does not fail
+the exit code, and is listed in the report. An expired waiver no longer applies and is flagged; one that
+matched nothing is reported as unused. Expiry is an aware date-time; a date alone means the end of
+that day in Europe/Copenhagen (the processor's and controller's legal time zone), so a waiver "until
+2026-10-25" holds until 2026-10-25 23:00 UTC (CET) and one "until 2026-07-01" until 2026-07-01 22:00 UTC (CEST).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from auditor.models import Finding, Scope, Status, Target, Waiver, WaiverUse
+from auditor.yamlfile import YamlDoc, describe
+
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+RISKS = ("low", "medium", "high", "critical")
+_WAIVER_KEYS = {"id", "check", "targets", "roles", "locations", "tags", "reason", "approver", "created", "expires",
+                "risk", "instruction"}
+
+
+def end_of_day(day: date) -> datetime:
+    """The first instant after `day` in Europe/Copenhagen, as an aware datetime (DST handled by zoneinfo)."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=COPENHAGEN)
+
+
+def moment(doc: YamlDoc, value: Any, *path: str | int) -> datetime:
+    """A profile date or date-time: a date means the end of that day in Copenhagen; a time needs a zone."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+        except ValueError:
+            raise doc.error(f"not a date or date-time: {describe(value)}", *path,
+                            fix="write 2026-12-31 or 2026-12-31T17:00:00+01:00") from None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise doc.error("a date-time needs an explicit time zone", *path,
+                            fix="add the offset, e.g. 2026-12-31T17:00:00+01:00, or give a date alone")
+        return value
+    if isinstance(value, date):
+        return end_of_day(value)
+    raise doc.error(f"not a date: {describe(value)}", *path, fix="write a date such as 2026-12-31")
+
+
+def plain_date(doc: YamlDoc, value: Any, *path: str | int) -> date:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise doc.error(f"must be a date, got {describe(value)}", *path, fix="write e.g. 2026-11-01")
+
+
+def text_list(doc: YamlDoc, value: Any, *path: str | int) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise doc.error(f"must be a list of names, got {describe(value)}", *path, fix="write e.g. [web-01, db-1]")
+
+
+def required_text(doc: YamlDoc, item: dict[str, Any], key: str, *path: str | int) -> str:
+    value = item.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise doc.error(f"needs {key!r} (text)", *path, fix=f"add {key}: ...")
+    return value.strip()
+
+
+def parse_waivers(doc: YamlDoc) -> tuple[Waiver, ...]:
+    items = doc.get("waivers") or []
+    if not isinstance(items, list):
+        raise doc.error("waivers must be a list", "waivers")
+    waivers = []
+    for index, _ in enumerate(items):
+        here = ("waivers", index)
+        item = doc.mapping(*here, allowed=_WAIVER_KEYS, label=f"waiver #{index + 1}")
+        risk = item.get("risk")
+        if risk not in RISKS:
+            raise doc.error(f"risk must be one of {', '.join(RISKS)}, got {describe(risk)}", *here, "risk")
+        if "expires" not in item:
+            raise doc.error("needs 'expires' (a waiver never lasts forever)", *here,
+                            fix="add expires: 2026-12-31 (end of that day, Europe/Copenhagen)")
+        waivers.append(Waiver(
+            id=str(item.get("id") or f"W{index + 1}"),
+            check=required_text(doc, item, "check", *here),
+            scope=Scope(*(text_list(doc, item.get(k), *here, k) for k in ("targets", "roles", "locations", "tags"))),
+            reason=required_text(doc, item, "reason", *here),
+            approver=required_text(doc, item, "approver", *here),
+            created=plain_date(doc, item.get("created"), *here, "created"),
+            expires=moment(doc, item["expires"], *here, "expires"),
+            risk=risk,
+            instruction=str(item.get("instruction", "")),
+            where=doc.where(*here),
+        ))
+    return tuple(waivers)
+
+
+def _covers(waiver: Waiver, finding: Finding, target: Target) -> bool:
+    return fnmatch.fnmatchcase(finding.check_id, waiver.check) and waiver.scope.matches(target)
+
+
+def apply_waivers(findings: Sequence[Finding], target: Target, waivers: Iterable[Waiver],
+                  as_of: datetime) -> list[Finding]:
+    """FAIL findings covered by a waiver active at `as_of` become WAIVED; everything else is unchanged."""
+    active = [w for w in waivers if as_of < w.expires]
+    out = []
+    for finding in findings:
+        waiver = next((w for w in active if finding.status is Status.FAIL and _covers(w, finding, target)), None)
+        if waiver is None:
+            out.append(finding)
+        else:
+            out.append(dataclasses.replace(finding, status=Status.WAIVED, raw_status=finding.status,
+                                           waiver=waiver.id))
+    return out
+
+
+def waiver_uses(waivers: Iterable[Waiver], findings: Iterable[tuple[Finding, Target]],
+                as_of: datetime) -> tuple[WaiverUse, ...]:
+    """How each waiver fared: active with what it covered, expired (with what it would have covered), unused."""
+    pairs = list(findings)
+    uses = []
+    for waiver in waivers:
+        if as_of >= waiver.expires:
+            would = tuple(f"{f.check_id}@{t.name}" for f, t in pairs
+                          if f.status is Status.FAIL and _covers(waiver, f, t))
+            uses.append(WaiverUse(waiver, "expired", would))
+            continue
+        matched = tuple(f"{f.check_id}@{t.name}" for f, t in pairs if f.waiver == waiver.id)
+        uses.append(WaiverUse(waiver, "active" if matched else "unused", matched))
+    return tuple(uses)
+
+
+def as_utc(moment_: datetime) -> str:
+    return moment_.astimezone(UTC).isoformat().replace("+00:00", "Z")
