@@ -98,6 +98,7 @@ def _execute(args: argparse.Namespace, profile: Profile, targets: Sequence[objec
         skip=_selection(args.skip, checks, "--skip"),
         workers=args.workers,
         replay_from=replay_from,
+        trust_new_host_keys=getattr(args, "trust_new_host_keys", False),
     )
     run_id = new_run_id()
     run_dir = _prepare_out(args.out, run_id)
@@ -222,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="role of this machine when no inventory is given")
     scan.add_argument("--location", choices=[loc.value for loc in Location], default=Location.OFFICE.value,
                       help="location of this machine when no inventory is given")
+    scan.add_argument("--trust-new-host-keys", action="store_true",
+                      help="accept SSH host keys not yet in known_hosts (each is recorded in the evidence); "
+                           "a changed key is always refused")
     run_flags(scan)
     scan.set_defaults(func=cmd_scan)
 

@@ -37,6 +37,7 @@ from auditor.models import (
     TargetResult,
     Verdict,
 )
+from auditor.plugin import HOSTS
 from auditor.profile import Profile
 from auditor.transports import open_transport
 from auditor.transports.base import Command, Transport
@@ -62,12 +63,14 @@ class ScanOptions:
     skip: check ids excluded by the user; they appear as SKIPPED with that reason.
     workers: targets scanned at once.
     replay_from: answer from this run folder's evidence instead of touching hosts.
+    trust_new_host_keys: accept (and record) SSH host keys not yet in known_hosts.
     """
 
     only: frozenset[str] | None = None
     skip: frozenset[str] = field(default_factory=frozenset)
     workers: int = 8
     replay_from: Path | None = None
+    trust_new_host_keys: bool = False
 
 
 class _NullObserver:
@@ -86,12 +89,13 @@ def run_scan(
     store: EvidenceStore,
     options: ScanOptions | None = None,
     observer: RunObserver | None = None,
-    open_target: Callable[[Target, Path | None], Transport] = open_transport,
+    open_target: Callable[[Target, ScanOptions], Transport] | None = None,
 ) -> ScanResult:
     """Scan every target; on Ctrl-C, stop early and return what was collected (interrupted=True)."""
     observer = observer or _NullObserver()
     options = options or ScanOptions()
     checks = profile.effective_checks(checks)
+    open_target = open_target or _open
     started = utc_now()
     cancel = threading.Event()
     results: dict[str, TargetResult] = {}
@@ -171,6 +175,10 @@ class _OpenConnections:
             recorder.close()
 
 
+def _open(target: Target, options: ScanOptions) -> Transport:
+    return open_transport(target, options.replay_from, trust_new_host_keys=options.trust_new_host_keys)
+
+
 def _connection_reason(exc: AuditorError) -> ErrorReason:
     if isinstance(exc, UnsupportedTarget):
         return ErrorReason.UNSUPPORTED
@@ -188,13 +196,13 @@ def _scan_target(
     store: EvidenceStore,
     options: ScanOptions,
     cancel: threading.Event,
-    open_target: Callable[[Target, Path | None], Transport],
+    open_target: Callable[[Target, ScanOptions], Transport],
     connections: _OpenConnections,
 ) -> TargetResult:
     applicable = [s for s in checks.values() if target.kind in s.target_kinds
                   and (options.only is None or s.id in options.only)]
     try:
-        transport = open_target(target, options.replay_from)
+        transport = open_target(target, options)
     except AuditorError as exc:
         return TargetResult(target, None, (), str(exc), _connection_reason(exc))
     recorder = RecordingTransport(transport, store)
@@ -208,12 +216,15 @@ def _scan_target(
 def _assess(target: Target, applicable: list[CheckSpec], profile: Profile, recorder: RecordingTransport,
             options: ScanOptions, cancel: threading.Event) -> TargetResult:
     system_view = recorder.view(SYSTEM)
-    _prefetch(recorder, *system_requests())
-    try:
-        system = detect(system_view)
-    except AuditorError as exc:
-        why = _connection_reason(exc) if isinstance(exc, TransportError) else ErrorReason.COLLECTOR_FAILED
-        return TargetResult(target, None, (), f"could not detect the target's system: {exc}", why)
+    if target.kind in HOSTS:
+        _prefetch(recorder, *system_requests())
+        try:
+            system = detect(system_view)
+        except AuditorError as exc:
+            why = _connection_reason(exc) if isinstance(exc, TransportError) else ErrorReason.COLLECTOR_FAILED
+            return TargetResult(target, None, (), f"could not detect the target's system: {exc}", why)
+    else:
+        system = SystemFacts(platform=None)  # an endpoint has no operating system to detect
 
     runnable: list[CheckSpec] = []
     findings: list[Finding] = []
@@ -268,6 +279,8 @@ def _skip_reason(spec: CheckSpec, target: Target, system: SystemFacts, options: 
         return f"removed by the profile ({tailoring.where})"
     if tailoring and not tailoring.scope.matches(target):
         return f"outside the profile's scope for this check ({tailoring.scope.describe()})"
+    if target.kind not in HOSTS:
+        return ""
     if system.platform is None:
         return "the target's platform could not be detected"
     if system.platform not in spec.platforms:

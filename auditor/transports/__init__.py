@@ -15,8 +15,12 @@ from auditor.transports.base import Transport
 __all__ = ["open_transport"]
 
 
-def open_transport(target: Target, replay_from: Path | None = None) -> Transport:
-    """Connect to `target`, or, with `replay_from`, answer from that run's evidence instead."""
+def open_transport(target: Target, replay_from: Path | None = None, *, trust_new_host_keys: bool = False,
+                   ) -> Transport:
+    """Connect to `target`, or, with `replay_from`, answer from that run's evidence instead.
+
+    trust_new_host_keys: for SSH, accept a host key that known_hosts does not hold yet, and record it.
+    """
     if replay_from is not None:
         from auditor.transports.replay import ReplayTransport
 

@@ -76,7 +76,7 @@ def _linux_host(name: str, uid: str = "1000", **commands: CommandResult) -> Fake
 def _scan(tmp_path, hosts, options=None, targets=None):
     targets = targets or [Target(name, TargetKind.LOCAL) for name in hosts]
 
-    def open_target(target, _replay):
+    def open_target(target, _options):
         opened = hosts[target.name]
         if isinstance(opened, Exception):
             raise opened
