@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 # WeasyPrint renders the PDF report with Pango; the tests start real sshd and TLS servers and read PDFs back.
-SCAN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+SCAN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 TEST_DEBS := $(SCAN_DEBS) openssh-server openssl poppler-utils
 
 .PHONY: scan test lint setup test-setup bench lock clean

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from enum import IntEnum
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from auditor import __version__
 from auditor.collectors import COLLECTORS
@@ -25,8 +25,13 @@ from auditor.models import CheckSpec, Location, Role, ScanResult, Status
 from auditor.profile import Profile, load_profile, load_stored_profile
 from auditor.profile_views import diff, matrix, parameter_rows
 from auditor.registry import discover
+from auditor.report.messages import LANGUAGES
+from auditor.report.render import DEFAULT_FORMATS, FORMATS, parse_formats
 from auditor.report.to_json import RESULTS, read_results, to_document, write_results
 from auditor.runner import ScanOptions, run_scan
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 PROFILE_COPY = "profile.json"
 
@@ -117,11 +122,34 @@ def _execute(args: argparse.Namespace, profile: Profile, targets: Sequence[objec
         store.write_manifest()
     result = dataclasses.replace(result, replayed_from=replayed_from)
     write_results(result, run_dir)
+    if args.format:
+        _render(run_dir, args.format, args.lang, None, console, quiet)
     if args.json:
         sys.stdout.write(json.dumps(to_document(result), indent=2, ensure_ascii=False, default=str) + "\n")
     elif not args.quiet:
         print_summary(console, result, str(run_dir))
     return exit_code(result)
+
+
+def _render(run_dir: Path, formats: Sequence[str], lang: str, out: Path | None, console: Console,
+            quiet: bool) -> None:
+    """Render reports; a rendering failure is reported, and the evidence already written stays."""
+    from auditor.report.render import render_reports
+
+    try:
+        written = render_reports(run_dir, formats, lang, out)
+    except OSError as exc:
+        console.print(f"auditor: the report could not be written ({exc}); the evidence is intact in {run_dir}")
+        return
+    if not quiet:
+        console.print("Reports: " + ", ".join(str(p) for p in written), soft_wrap=True, markup=False)
+
+
+def cmd_report(args: argparse.Namespace) -> ExitCode:
+    run_dir = Path(args.run_dir)
+    read_results(run_dir)  # a clear error for a folder that is not a run
+    _render(run_dir, args.format, args.lang, Path(args.out) if args.out else None, make_console(), False)
+    return ExitCode.OK
 
 
 def cmd_scan(args: argparse.Namespace) -> ExitCode:
@@ -216,6 +244,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--workers", type=_positive, default=8, help="targets scanned at once (default 8)")
         p.add_argument("--quiet", action="store_true", help="print nothing but errors")
         p.add_argument("--json", action="store_true", help="print results.json on stdout")
+        report_flags(p, default=DEFAULT_FORMATS)
+
+    def report_flags(p: argparse.ArgumentParser, default: Sequence[str]) -> None:
+        p.add_argument("--format", type=_formats, default=list(default),
+                       help=f"report formats, comma-separated: {', '.join(FORMATS)} "
+                            f"(default: {','.join(default) or 'none'}; 'none' for no report)")
+        p.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the report (en, da)")
 
     scan = commands.add_parser("scan", help="scan the inventory's targets (default: this machine)")
     scan.add_argument("--inventory", help="inventory YAML (default: this machine only)")
@@ -233,6 +268,12 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("run_dir", metavar="RUN_DIR")
     run_flags(replay)
     replay.set_defaults(func=cmd_replay)
+
+    report = commands.add_parser("report", help="render a run folder's reports again (no host is touched)")
+    report.add_argument("run_dir", metavar="RUN_DIR")
+    report.add_argument("--out", help="folder for the report files (default: the run folder)")
+    report_flags(report, default=DEFAULT_FORMATS)
+    report.set_defaults(func=cmd_report)
 
     checks = commands.add_parser("checks", help="the installed checks")
     checks_commands = checks.add_subparsers(dest="checks_command", required=True, parser_class=_Parser)
@@ -255,6 +296,15 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("b", metavar="B")
     compare.set_defaults(func=cmd_profile_diff)
     return parser
+
+
+def _formats(text: str) -> list[str]:
+    if text.strip().lower() == "none":
+        return []
+    try:
+        return list(parse_formats(text))
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(f"{exc.what}; {exc.fix}") from None
 
 
 def _positive(text: str) -> int:

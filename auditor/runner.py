@@ -135,7 +135,8 @@ def run_scan(
         for t in targets
     )
     uses = waiver_uses(profile.waivers, ((f, r.target) for r in ordered for f in r.findings), started)
-    return ScanResult(run_id, __version__, started, utc_now(), profile.name, profile.sha256, dict(checks),
+    selected = {i: spec for i, spec in checks.items() if options.only is None or i in options.only}
+    return ScanResult(run_id, __version__, started, utc_now(), profile.name, profile.sha256, selected,
                       ordered, interrupted, organisation=_attested(profile, store, started), waivers=uses)
 
 
@@ -237,7 +238,7 @@ def _assess(target: Target, applicable: list[CheckSpec], profile: Profile, recor
             runnable.append(spec)
 
     needed = list(dict.fromkeys(name for spec in runnable for name in spec.facts if name != SYSTEM))
-    planned = [COLLECTORS[name].requests(system) for name in needed]
+    planned = [COLLECTORS[name].requests(system, **_parameters(name, profile)) for name in needed]
     _prefetch(recorder, [c for r in planned for c in r[0]], [p for r in planned for p in r[1]])
     facts: dict[str, Any] = {SYSTEM: system}
     used: dict[str, list[EvidenceRef]] = {SYSTEM: system_view.used}
@@ -247,7 +248,7 @@ def _assess(target: Target, applicable: list[CheckSpec], profile: Profile, recor
             break
         view = recorder.view(name)
         try:
-            facts[name] = COLLECTORS[name].collect(view, system)
+            facts[name] = COLLECTORS[name].collect(view, system, **_parameters(name, profile))
         except AuditorError as exc:
             failures[name] = str(exc)
         except Exception as exc:  # a collector bug on one host must not stop the run
@@ -268,6 +269,11 @@ def _assess(target: Target, applicable: list[CheckSpec], profile: Profile, recor
             continue
         findings.extend(_evaluate(spec, target, profile, facts, evidence))
     return TargetResult(target, system, tuple(findings))
+
+
+def _parameters(collector: str, profile: Profile) -> dict[str, Any]:
+    """The profile values a collector declared it needs (where to look), by name."""
+    return {name: profile.parameters[name] for name in COLLECTORS[collector].parameters}
 
 
 def _skip_reason(spec: CheckSpec, target: Target, system: SystemFacts, options: ScanOptions,

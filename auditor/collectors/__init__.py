@@ -34,7 +34,10 @@ _MODULES = {
 
 
 class _Table(Mapping[str, Collector]):
-    """name -> Collector, importing the module on first use. Each module defines `requests` and `collect`."""
+    """name -> Collector, importing the module on first use.
+
+    Each module defines `requests` and `collect`, and optionally PARAMETERS (profile parameters it reads).
+    """
 
     def __init__(self, modules: Mapping[str, str]) -> None:
         self._modules = dict(modules)
@@ -43,7 +46,8 @@ class _Table(Mapping[str, Collector]):
     def __getitem__(self, name: str) -> Collector:
         if name not in self._loaded:
             module = importlib.import_module(self._modules[name])
-            self._loaded[name] = Collector(name, module.requests, module.collect)
+            self._loaded[name] = Collector(name, module.requests, module.collect,
+                                           tuple(getattr(module, "PARAMETERS", ())))
         return self._loaded[name]
 
     def __iter__(self) -> Iterator[str]:

@@ -7,8 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.models import SystemFacts
-from auditor.transports.base import Command, Transport
+from auditor.transports.base import Command
 
 Requests = tuple[Sequence[Command], Sequence[str]]
 
@@ -17,13 +16,16 @@ Requests = tuple[Sequence[Command], Sequence[str]]
 class Collector:
     """Attributes:
     name: what a check's parameter is called to receive these facts.
-    requests: system facts -> (commands, file paths) to prefetch for this platform.
-    collect: (transport, system facts) -> a frozen facts object.
+    requests: (system facts, **parameters) -> (commands, file paths) to prefetch for this platform.
+    collect: (transport, system facts, **parameters) -> a frozen facts object.
+    parameters: profile parameters the collector needs to know where to look (e.g. backup_marker_paths),
+        passed by name to both functions.
     """
 
     name: str
-    requests: Callable[[SystemFacts], Requests]
-    collect: Callable[[Transport, SystemFacts], Any]
+    requests: Callable[..., Requests]
+    collect: Callable[..., Any]
+    parameters: tuple[str, ...] = ()
 
 
 def parse_key_values(text: str, separator: str = "=") -> dict[str, str]:

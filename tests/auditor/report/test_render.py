@@ -1,0 +1,161 @@
+"""The evidence report: structure, safety against hostile scanned content, languages, machine formats."""
+
+from __future__ import annotations
+
+import csv
+import http.server
+import io
+import json
+import subprocess
+import threading
+import typing
+from pathlib import Path
+from xml.etree import ElementTree
+
+import jsonschema
+import pytest
+
+from auditor.profile import load_profile
+from auditor.report.render import render_reports
+from auditor.report.to_html import render_html
+from auditor.report.view import ReqStatus, build_view
+from tests.conftest import FIXTURES, run_cli
+from tests.report_factory import linux_host, make_run
+
+PROFILE_YAML = """\
+extends: default
+controller: {name: Region Example, contact: dpo@example.dk}
+processor: {name: Example ApS, cvr: "12345678"}
+agreement: {reference: DPA 2026-014, annex: Appendix C.2}
+"""
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("fleet")
+    (folder / "p.yaml").write_text(PROFILE_YAML)
+    hosts = {"web-01": linux_host("web-01"), "db-1": linux_host("db-1", synced=False)}
+    return make_run(folder / "run", hosts, load_profile(folder / "p.yaml"))
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    requests: typing.ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        Recorder.requests.append(self.path)
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"GIF89a")
+
+    def log_message(self, *args: object) -> None:
+        """Silence."""
+
+
+def test_view_aggregates_requirements(fleet):
+    view = build_view(fleet)
+    r12 = next(s for s in view.sections if s.id == "R12")
+    assert r12.status is ReqStatus.PARTIAL  # LOG-0040 fails on db-1, everything else passes
+    assert next(s for s in view.sections if s.id == "R10").status is ReqStatus.NOT_TESTED
+    assert [r.check_id for r in view.deviations] == ["LOG-0040"]
+    assert r12.evidence_count >= 4 and view.manifest_sha256
+
+
+def test_pdf_reads_back_with_the_key_facts(fleet, tmp_path):
+    (pdf,) = render_reports(fleet, ["pdf"], "en", tmp_path)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    text = " ".join(text.split())  # lines wrap wherever the layout put them
+    for fact in ("Security measures evidence report", "Example ApS", "Region Example", "DPA 2026-014",
+                 "20261126T120000Z-test", "not an auditor's assurance report", "Most serious deviations",
+                 "LOG-0040", "All activities related to the processing of personal data are logged."):
+        assert fact in text, fact
+    subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
+                   check=True)
+    assert (tmp_path / "page-1.png").stat().st_size > 2000
+
+
+def test_rendering_is_a_pure_function_of_the_run_folder(fleet, tmp_path):
+    first = render_reports(fleet, ["html", "pdf"], "en", tmp_path / "a")
+    second = render_reports(fleet, ["html", "pdf"], "en", tmp_path / "b")
+    assert first[0].read_bytes() == second[0].read_bytes()
+    texts = [subprocess.run(["pdftotext", str(p), "-"], capture_output=True, check=True).stdout
+             for p in (first[1], second[1])]
+    assert texts[0] == texts[1]
+
+
+def test_hostile_content_is_text_nothing_is_fetched_or_attached(tmp_path):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    hostile = (f'<script>alert(1)</script><img src="http://127.0.0.1:{port}/img.gif">'
+               f'<a rel="attachment" href="file:///etc/passwd">x</a><link rel="stylesheet" '
+               f'href="http://127.0.0.1:{port}/x.css">')
+    run = make_run(tmp_path / "run", {"evil": linux_host("evil", timedatectl_stderr=hostile + "\n")})
+    try:
+        html_path, pdf_path = render_reports(run, ["html", "pdf"], "en", tmp_path / "out")
+    finally:
+        server.shutdown()
+        server.server_close()
+    html = html_path.read_text()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert f'<img src="http://127.0.0.1:{port}' not in html
+    assert Recorder.requests == []
+    attachments = subprocess.run(["pdfdetach", "-list", str(pdf_path)], capture_output=True, text=True, check=True)
+    assert attachments.stdout.strip() == "0 embedded files"
+    text = subprocess.run(["pdftotext", str(pdf_path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "<script>alert(1)</script>" in text.replace("\n", "")  # shown as text, verbatim
+
+
+def test_danish_labels_dates_and_numbers(fleet):
+    html = render_html(build_view(fleet), "da")
+    assert 'lang="da"' in html and "Evidensrapport for sikkerhedsforanstaltninger" in html
+    assert "26. november 2026 kl. 13:00 CET (12:00 UTC)" in html or "26. november 2026 kl." in html
+    assert "Afvigelser og udbedringsplan" in html and "delvist" in html
+
+
+def test_csv_is_excel_safe(tmp_path):
+    run = make_run(tmp_path / "run", {"web-01": linux_host("web-01", timedatectl_stderr="=HYPERLINK(\"x\")\n")})
+    (path,) = render_reports(run, ["csv"], "en", tmp_path / "out")
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["run", "target", "check_id"]
+    for row in rows[1:]:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@")), cell
+
+
+def test_sarif_is_valid_and_has_a_rule_per_check(fleet, tmp_path):
+    (path,) = render_reports(fleet, ["sarif"], "en", tmp_path)
+    sarif = json.loads(path.read_text())
+    schema = json.loads((FIXTURES / "sarif-2.1.0-subset.schema.json").read_text())
+    jsonschema.validate(sarif, schema)
+    run = sarif["runs"][0]
+    assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {"LOG-0020", "LOG-0040"}
+    kinds = {(r["ruleId"], r["locations"][0]["logicalLocations"][0]["name"]): r["kind"] for r in run["results"]}
+    assert kinds[("LOG-0040", "db-1")] == "fail" and kinds[("LOG-0040", "web-01")] == "pass"
+
+
+def test_junit_has_a_testcase_per_check_and_target(fleet, tmp_path):
+    (path,) = render_reports(fleet, ["junit"], "en", tmp_path)
+    root = ElementTree.parse(path).getroot()
+    cases = {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
+    assert set(cases) == {("LOG-0020", "web-01"), ("LOG-0020", "db-1"), ("LOG-0040", "web-01"), ("LOG-0040", "db-1")}
+    assert cases[("LOG-0040", "db-1")].find("failure") is not None
+    assert cases[("LOG-0040", "web-01")].find("failure") is None
+
+
+def test_markdown_escapes_and_summarises(tmp_path):
+    run = make_run(tmp_path / "run", {"web-01": linux_host("web-01", timedatectl_stderr="| [x](http://e) <b>\n")})
+    (path,) = render_reports(run, ["md"], "en", tmp_path / "out")
+    text = path.read_text()
+    assert "| R12 |" in text and "\\| \\[x\\](http://e) \\<b\\>" in text
+
+
+def test_report_command(fleet, tmp_path):
+    result = run_cli("report", str(fleet), "--format", "html,json", "--lang", "da", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "report.da.html").is_file()
+    summary = json.loads((tmp_path / "report.json").read_text())
+    assert {r["id"]: r["status"] for r in summary["requirements"]}["R12"] == "partial"
+    bad = run_cli("report", str(fleet), "--format", "pdf,docx")
+    assert bad.returncode == 2 and "unknown report format docx" in bad.stderr

@@ -1,0 +1,51 @@
+"""Build run folders for report tests: a real scan through the runner against FakeHosts whose
+outputs are chosen by the test (hostile content included), written exactly as `auditor scan` writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from auditor.cli import load_checks
+from auditor.collectors.journald import CAT_CONFIG, HAS_PERSISTENT_DIR, IS_ACTIVE
+from auditor.collectors.system import UNAME, USER_ID
+from auditor.collectors.timesync import CHRONY, TIMEDATECTL
+from auditor.evidence import EvidenceStore, dump_json, write_atomic
+from auditor.models import Location, Role, Target, TargetKind
+from auditor.profile import Profile, load_profile
+from auditor.report.to_json import write_results
+from auditor.runner import ScanOptions, run_scan
+from auditor.transports.base import CommandResult
+from tests.auditor.fake_host import FakeHost
+
+CHECKS = frozenset({"LOG-0020", "LOG-0040"})
+
+
+def linux_host(name: str, *, synced: bool = True, timedatectl_stderr: str = "") -> FakeHost:
+    def ok(command, out, rc=0, err=""):
+        return CommandResult(str(command), rc, out, err)
+
+    host = FakeHost({
+        str(UNAME): ok(UNAME, f"Linux {name} 6.1.0 x86_64\n"), str(USER_ID): ok(USER_ID, "0\n"),
+        str(TIMEDATECTL): ok(TIMEDATECTL, f"NTP=yes\nNTPSynchronized={'yes' if synced else 'no'}\n")
+        if not timedatectl_stderr else ok(TIMEDATECTL, "", 1, timedatectl_stderr),
+        str(CHRONY): ok(CHRONY, "", 127, "not found"),
+        str(CAT_CONFIG): ok(CAT_CONFIG, "[Journal]\nStorage=persistent\n"),
+        str(IS_ACTIVE): ok(IS_ACTIVE, "active\n"), str(HAS_PERSISTENT_DIR): ok(HAS_PERSISTENT_DIR, ""),
+    }, {"/etc/os-release": b'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'})
+    host.target = name
+    return host
+
+
+def make_run(run_dir: Path, hosts: dict[str, FakeHost], profile: Profile | None = None,
+             checks: frozenset[str] = CHECKS) -> Path:
+    """Scan the fake hosts with the real runner and write results.json, profile.json and the manifest."""
+    profile = profile or load_profile()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    store = EvidenceStore(run_dir)
+    targets = [Target(name, TargetKind.SSH, Role.SERVER, Location.DATACENTER) for name in hosts]
+    result = run_scan("20261126T120000Z-test", targets, load_checks(profile), profile, store,
+                      ScanOptions(only=checks), open_target=lambda target, _options: hosts[target.name])
+    store.write_manifest()
+    write_results(result, run_dir)
+    write_atomic(run_dir / "profile.json", dump_json(profile.document()))
+    return run_dir
