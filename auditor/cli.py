@@ -13,13 +13,16 @@ import sys
 from collections.abc import Mapping, Sequence
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from auditor import __version__
+from auditor import __version__, audit_log
+from auditor.audit_log import default_log_path
+from auditor.cli_evidence import add_parsers as add_evidence_parsers
 from auditor.collectors import COLLECTORS
-from auditor.console import ProgressDisplay, make_console, print_summary
+from auditor.console import ProgressDisplay, make_console, print_home_summary, print_summary
 from auditor.errors import AuditorError, InputError
 from auditor.evidence import EvidenceStore, dump_json, utc_now, write_atomic
+from auditor.history import default_history_path
 from auditor.inventory import load_inventory, this_machine
 from auditor.models import CheckSpec, Location, Role, ScanResult, Status
 from auditor.profile import Profile, load_profile, load_stored_profile
@@ -27,8 +30,10 @@ from auditor.profile_views import diff, matrix, parameter_rows
 from auditor.registry import discover
 from auditor.report.messages import LANGUAGES
 from auditor.report.render import DEFAULT_FORMATS, FORMATS, parse_formats
-from auditor.report.to_json import RESULTS, read_results, to_document, write_results
+from auditor.report.to_json import RESULTS, read_results, to_document
+from auditor.run_folder import finish, prune
 from auditor.runner import ScanOptions, run_scan
+from auditor.signing import PASSPHRASE_ENV, KeyPaths, default_key_dir, load_private, passphrase, read_public
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -82,8 +87,8 @@ def _selection(ids: Sequence[str], checks: Mapping[str, CheckSpec], flag: str) -
     return frozenset(ids)
 
 
-def _prepare_out(out: str | None, run_id: str) -> Path:
-    run_dir = Path(out) if out else Path("reports") / run_id
+def _prepare_out(out: str | None, run_id: str, reports_dir: str = "reports") -> Path:
+    run_dir = Path(out) if out else Path(reports_dir) / run_id
     if run_dir.exists():
         if not run_dir.is_dir():
             raise InputError("exists and is not a folder", f"--out {run_dir}", "name a new folder")
@@ -105,8 +110,11 @@ def _execute(args: argparse.Namespace, profile: Profile, targets: Sequence[objec
         replay_from=replay_from,
         trust_new_host_keys=getattr(args, "trust_new_host_keys", False),
     )
+    signer = _signer(args)
+    seal_to = [read_public(Path(p), "x25519") for p in args.seal_to]
     run_id = new_run_id()
-    run_dir = _prepare_out(args.out, run_id)
+    run_dir = _prepare_out(args.out, run_id, args.reports_dir)
+    args.audit_run = (run_id, [getattr(t, "name", "") for t in targets])
     write_atomic(run_dir / PROFILE_COPY, dump_json(profile.document()))
     store = EvidenceStore(run_dir)
     console = make_console()
@@ -121,14 +129,41 @@ def _execute(args: argparse.Namespace, profile: Profile, targets: Sequence[objec
     finally:
         store.write_manifest()
     result = dataclasses.replace(result, replayed_from=replayed_from)
-    write_results(result, run_dir)
-    if args.format:
-        _render(run_dir, args.format, args.lang, None, console, quiet)
+
+    def render() -> None:
+        if args.format:
+            _render(run_dir, args.format, args.lang, None, console, quiet)
+
+    bundle = finish(run_dir, result, db=None if args.no_history else Path(args.history), render=render,
+                    signer=signer, audit_head=audit_log.head(Path(args.audit_log)), seal_to=seal_to)
+    if args.keep:
+        prune(Path(args.reports_dir), args.keep)
     if args.json:
         sys.stdout.write(json.dumps(to_document(result), indent=2, ensure_ascii=False, default=str) + "\n")
     elif not args.quiet:
         print_summary(console, result, str(run_dir))
+        if getattr(args, "home", False):
+            print_home_summary(console, result, bundle)
+        elif bundle:
+            console.print(f"Sealed bundle: {bundle}", markup=False)
+        if signer is None:
+            console.print("The run is not signed (no signing key: see `auditor keys init`).", markup=False)
     return exit_code(result)
+
+
+def _signer(args: argparse.Namespace) -> Any:
+    """The signing key, unlocked before the scan so a wrong passphrase costs no scan; None means unsigned."""
+    if args.no_sign:
+        return None
+    path = Path(args.sign_key) if args.sign_key else KeyPaths(default_key_dir()).signing_key
+    if not path.is_file():
+        if args.sign_key:
+            raise InputError("signing key not found", f"--sign-key {path}", "run `auditor keys init` first")
+        return None
+    if not os.environ.get(PASSPHRASE_ENV) and not sys.stdin.isatty():
+        make_console().print(f"auditor: {PASSPHRASE_ENV} is not set, so this run is not signed", markup=False)
+        return None
+    return load_private(path, passphrase(f"unlock the signing key {path}"))
 
 
 def _render(run_dir: Path, formats: Sequence[str], lang: str, out: Path | None, console: Console,
@@ -155,7 +190,12 @@ def cmd_report(args: argparse.Namespace) -> ExitCode:
 def cmd_scan(args: argparse.Namespace) -> ExitCode:
     profile = load_profile(args.profile)
     if args.inventory:
+        if args.home:
+            raise InputError("--home scans this machine; it does not take an inventory", "--home",
+                             "drop --inventory, or drop --home")
         targets = load_inventory(args.inventory)
+    elif args.home:
+        targets = this_machine(Role.WORKSTATION, Location.HOME)
     else:
         targets = this_machine(Role(args.role), Location(args.location))
     return _execute(args, profile, targets, None)
@@ -234,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="auditor", description="Audit hosts against the data-processing agreement's "
                      "security measures and keep every fact as evidence.")
     parser.add_argument("--version", action="version", version=f"auditor {__version__}")
+    parser.add_argument("--audit-log", default=str(default_log_path()),
+                        help="auditor's own audit trail (default %(default)s)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def run_flags(p: argparse.ArgumentParser) -> None:
@@ -245,6 +287,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--quiet", action="store_true", help="print nothing but errors")
         p.add_argument("--json", action="store_true", help="print results.json on stdout")
         report_flags(p, default=DEFAULT_FORMATS)
+        p.add_argument("--reports-dir", default="reports", help="parent of run folders (default: reports)")
+        p.add_argument("--keep", type=int, default=0, help="keep only the newest N run folders there (0: all)")
+        p.add_argument("--seal-to", action="append", default=[], metavar="SEAL_PUB",
+                       help="also seal the run to this recipient's seal.pub (repeat)")
+        p.add_argument("--sign-key", help="signing key (default: the key folder's signing.key when it exists)")
+        p.add_argument("--no-sign", action="store_true", help="do not sign the run manifest")
+        p.add_argument("--history", default=str(default_history_path()), help="history database")
+        p.add_argument("--no-history", action="store_true", help="do not record the run in the history")
 
     def report_flags(p: argparse.ArgumentParser, default: Sequence[str]) -> None:
         p.add_argument("--format", type=_formats, default=list(default),
@@ -258,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="role of this machine when no inventory is given")
     scan.add_argument("--location", choices=[loc.value for loc in Location], default=Location.OFFICE.value,
                       help="location of this machine when no inventory is given")
+    scan.add_argument("--home", action="store_true",
+                      help="an employee's home scan: this machine as a workstation at home, with a plain summary")
     scan.add_argument("--trust-new-host-keys", action="store_true",
                       help="accept SSH host keys not yet in known_hosts (each is recorded in the evidence); "
                            "a changed key is always refused")
@@ -282,6 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="same as --format json")
     listing.add_argument("--profile", help=argparse.SUPPRESS)
     listing.set_defaults(func=cmd_checks_list)
+
+    add_evidence_parsers(commands, _Parser)
 
     profile = commands.add_parser("profile", help="the controller's profile: requirements, parameters, changes")
     profile_commands = profile.add_subparsers(dest="profile_command", required=True, parser_class=_Parser)
@@ -315,7 +369,19 @@ def _positive(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("AUDITOR_LOG_LEVEL", "WARNING"), format="%(levelname)s %(message)s")
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    code = _dispatch(args)
+    run_id, targets = getattr(args, "audit_run", ("", []))
+    command = " ".join([args.command, *(v for k, v in vars(args).items() if k.endswith("_command"))])
+    try:
+        audit_log.append(Path(args.audit_log), command, argv, int(code), run_id=run_id, targets=targets)
+    except OSError as exc:
+        sys.stderr.write(f"auditor: could not append to the audit trail {args.audit_log}: {exc.strerror}\n")
+    return int(code)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args))
     except InputError as exc:

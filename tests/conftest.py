@@ -43,3 +43,12 @@ def write(tmp_path: Path) -> Callable[[str, str], Path]:
 
 def load_results(run_dir: Path) -> dict:
     return json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_data_folders(tmp_path_factory) -> None:
+    """Every CLI run in the tests writes its audit trail, history and keys under a temporary folder."""
+    home = tmp_path_factory.mktemp("xdg")
+    os.environ["XDG_DATA_HOME"] = str(home / "data")
+    os.environ["XDG_CONFIG_HOME"] = str(home / "config")
+    os.environ.pop("AUDITOR_KEY_PASSPHRASE", None)

@@ -30,6 +30,9 @@ _MODULES = {
     "screenlock": "auditor.collectors.screenlock",
     "updates": "auditor.collectors.updates",
     "backup": "auditor.collectors.backup",
+    "sshd": "auditor.collectors.sshd",
+    "ssh_wire": "auditor.collectors.ssh_wire",
+    "tls": "auditor.collectors.tls",
 }
 
 

@@ -74,17 +74,17 @@ def collect(host: Transport, _: SystemFacts) -> JournaldFacts:
     return JournaldFacts(True, active, settings, persistent_dir, problem)
 
 
-def parse_journald_config(text: str) -> dict[str, str]:
-    """`systemd-analyze cat-config` output: settings in [Journal] sections; later ones override."""
+def parse_journald_config(text: str, section: str = "Journal") -> dict[str, str]:
+    """`systemd-analyze cat-config` output: settings in [Journal] (or `section`) sections; later ones override."""
     settings: dict[str, str] = {}
-    section = ""
+    current = ""
     for raw in text.splitlines():
         line = raw.strip()
         if not line or line[0] in "#;":
             continue
         if line.startswith("[") and line.endswith("]"):
-            section = line[1:-1]
-        elif section == "Journal" and "=" in line:
+            current = line[1:-1]
+        elif current == section and "=" in line:
             key, _, value = line.partition("=")
             settings[key.strip()] = value.strip()
     return settings

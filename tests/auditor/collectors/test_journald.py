@@ -66,3 +66,10 @@ def test_inactive_service_is_reported_with_its_state():
 def test_no_systemd_at_all():
     facts = collect(FakeHost({}), LINUX)
     assert not facts.present and facts.problem == "systemd is not installed"
+
+
+def test_other_sections_can_be_read_with_the_same_parser():
+    # journal-upload.conf has the same layout with an [Upload] section
+    text = "# /etc/systemd/journal-upload.conf\n[Upload]\n# URL=\nURL=https://logs.example.net\n[Journal]\nStorage=none\n"
+    assert parse_journald_config(text, section="Upload") == {"URL": "https://logs.example.net"}
+    assert parse_journald_config(text) == {"Storage": "none"}

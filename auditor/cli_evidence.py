@@ -1,0 +1,254 @@
+"""The evidence commands: keys, verify, seal, open, log verify, history, diff, schedule.
+
+Only this module and cli.py print. Secrets come from AUDITOR_KEY_PASSPHRASE or a prompt, never a flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from auditor import audit_log, history, schedule
+from auditor.errors import InputError
+from auditor.report.to_json import read_results
+from auditor.sealing import open_bundle, seal
+from auditor.signing import (
+    KeyPaths,
+    default_key_dir,
+    init_keys,
+    load_private,
+    passphrase,
+    read_public,
+    verify_run,
+)
+
+OK, FINDINGS = 0, 1
+
+
+def add_parsers(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
+    keys = commands.add_parser("keys", help="the processor's signing and sealing keys")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True, parser_class=parser_class)
+    init = keys_commands.add_parser("init", help="create an Ed25519 signing key and an X25519 sealing key")
+    init.add_argument("--dir", default=str(default_key_dir()), help="key folder (default %(default)s)")
+    init.set_defaults(func=cmd_keys_init)
+
+    verify = commands.add_parser("verify", help="check every hash and the signature of a run folder or bundle")
+    verify.add_argument("path", metavar="RUN_DIR|BUNDLE")
+    verify.add_argument("--pubkey", help="the processor's signing.pub (default: the local key folder's)")
+    verify.add_argument("--key", help="for a bundle: your seal.key")
+    verify.add_argument("--passphrase", action="store_true", help="for a bundle sealed to a passphrase")
+    verify.set_defaults(func=cmd_verify)
+
+    sealer = commands.add_parser("seal", help="pack a run into one AES-256-GCM file for the recipients")
+    sealer.add_argument("run_dir", metavar="RUN_DIR")
+    sealer.add_argument("--to", action="append", default=[], metavar="SEAL_PUB", help="recipient's seal.pub (repeat)")
+    sealer.add_argument("--passphrase", action="store_true", help="also let a passphrase open it")
+    sealer.add_argument("--out", help="bundle file (default: RUN_DIR.auditor-bundle)")
+    sealer.set_defaults(func=cmd_seal)
+
+    opener = commands.add_parser("open", help="decrypt a bundle, restore the run and verify it")
+    opener.add_argument("bundle", metavar="BUNDLE")
+    opener.add_argument("--key", help="your seal.key (default: the local key folder's)")
+    opener.add_argument("--passphrase", action="store_true", help="open with the passphrase it was sealed to")
+    opener.add_argument("--out", help="folder to restore into (default: BUNDLE without its suffix)")
+    opener.add_argument("--pubkey", help="the processor's signing.pub, to check the run's signature")
+    opener.set_defaults(func=cmd_open)
+
+    log = commands.add_parser("log", help="auditor's own audit trail")
+    log_commands = log.add_subparsers(dest="log_command", required=True, parser_class=parser_class)
+    check = log_commands.add_parser("verify", help="detect edited, removed or reordered entries")
+    check.add_argument("--audit-log", default=str(audit_log.default_log_path()))
+    check.set_defaults(func=cmd_log_verify)
+
+    runs = commands.add_parser("history", help="runs recorded in the history database")
+    runs.add_argument("--target", help="only runs that scanned this target")
+    runs.add_argument("--history", default=str(history.default_history_path()))
+    runs.set_defaults(func=cmd_history)
+
+    compare = commands.add_parser("diff", help="what changed between two runs")
+    compare.add_argument("runs", nargs="*", metavar="RUN", help="two run ids or run folders (old, new)")
+    compare.add_argument("--since-last", action="store_true", help="the newest run against the one before it")
+    compare.add_argument("--history", default=str(history.default_history_path()))
+    compare.add_argument("--json", action="store_true")
+    compare.set_defaults(func=cmd_diff)
+
+    timer = commands.add_parser("schedule", help="write a systemd timer (or print a crontab line) for scans")
+    timer.add_argument("--inventory")
+    timer.add_argument("--profile")
+    timer.add_argument("--every", choices=sorted(schedule.EVERY), default="daily")
+    timer.add_argument("--keep", type=int, default=30, help="run folders to keep (default 30)")
+    timer.add_argument("--seal-to", action="append", default=[], metavar="SEAL_PUB")
+    timer.add_argument("--reports-dir", default="reports")
+    timer.add_argument("--system", action="store_true", help="a system unit in /etc/systemd/system")
+    timer.add_argument("--unit-dir", help="write the units here instead")
+    timer.add_argument("--cron", action="store_true", help="print a crontab line instead of writing units")
+    timer.set_defaults(func=cmd_schedule)
+
+
+def cmd_keys_init(args: argparse.Namespace) -> int:
+    folder = Path(args.dir)
+    prints = init_keys(folder, passphrase("protect the new private keys", confirm=True))
+    sys.stdout.write(f"keys written to {folder}\n"
+                     f"signing key (give signing.pub to controllers and auditors): {prints['signing']}\n"
+                     f"sealing key (employees seal home scans to seal.pub):       {prints['seal']}\n")
+    return OK
+
+
+def _signing_public(path: str | None) -> bytes | None:
+    if path:
+        return read_public(Path(path), "ed25519")
+    default = KeyPaths(default_key_dir()).signing_pub
+    return read_public(default, "ed25519") if default.is_file() else None
+
+
+def _print_verification(label: str, path: Path, pubkey: str | None) -> int:
+    outcome = verify_run(path, _signing_public(pubkey))
+    lines = []
+    if not outcome.complete:
+        lines.append(f"INCOMPLETE {label}: {outcome.problem}")
+    for name, files in (("CHANGED", outcome.changed), ("MISSING", outcome.missing), ("ADDED", outcome.added)):
+        lines += [f"{name} {f}" for f in files]
+    if outcome.complete:
+        lines.append({"valid": f"signature valid ({outcome.signed_by})",
+                      "invalid": f"SIGNATURE INVALID (manifest names {outcome.signed_by or 'a signing key'})",
+                      "absent": "not signed",
+                      "unchecked": f"signed by {outcome.signed_by}; no public key given to check it (--pubkey)",
+                      }[outcome.signature])
+    lines.append(f"{'OK' if outcome.ok else 'FAILED'}: {label}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return OK if outcome.ok else FINDINGS
+
+
+def _seal_private(path: str | None) -> Any:
+    key = Path(path) if path else KeyPaths(default_key_dir()).seal_key
+    return load_private(key, passphrase(f"unlock {key.name}"))
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if path.is_dir():
+        return _print_verification(str(path), path, args.pubkey)
+    if not path.is_file():
+        raise InputError("no such run folder or bundle", str(path), "check the path")
+    with tempfile.TemporaryDirectory() as scratch:
+        restored = open_bundle(path, Path(scratch) / "run", *_opening_keys(args))
+        return _print_verification(str(path), restored, args.pubkey)
+
+
+def _opening_keys(args: argparse.Namespace) -> tuple[Any, bytes | None]:
+    if args.passphrase:
+        return None, passphrase("open the bundle")
+    return _seal_private(args.key), None
+
+
+def cmd_seal(args: argparse.Namespace) -> int:
+    run_dir = Path(args.run_dir)
+    read_results(run_dir)
+    recipients = [read_public(Path(p), "x25519") for p in args.to]
+    secret = passphrase("seal the bundle", confirm=True) if args.passphrase else None
+    out = Path(args.out) if args.out else run_dir.with_name(run_dir.name + ".auditor-bundle")
+    seal(run_dir, out, recipients, secret)
+    sys.stdout.write(f"sealed {run_dir} -> {out}\n")
+    return OK
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    bundle = Path(args.bundle)
+    out = Path(args.out) if args.out else bundle.with_name(bundle.name.removesuffix(".auditor-bundle") + ".opened")
+    open_bundle(bundle, out, *_opening_keys(args))
+    sys.stdout.write(f"restored {out}\n")
+    return _print_verification(str(out), out, args.pubkey)
+
+
+def cmd_log_verify(args: argparse.Namespace) -> int:
+    check = audit_log.verify(Path(args.audit_log))
+    if check.broken_at:
+        sys.stdout.write(f"BROKEN at line {check.broken_at} of {args.audit_log}: {check.problem}\n")
+        return FINDINGS
+    sys.stdout.write(f"OK: {check.entries} entries, chain intact ({args.audit_log})\n")
+    return OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    rows = history.runs(Path(args.history), args.target)
+    if not rows:
+        sys.stdout.write("no runs recorded yet\n")
+    for row in rows:
+        counts = ", ".join(f"{v} {k}" for k, v in sorted(row.counts.items()))
+        sys.stdout.write(f"{row.run_id}  {row.started_at}  {len(row.targets)} target(s)  {counts}  {row.run_dir}\n")
+    return OK
+
+
+def _rows_of(reference: str, db: Path) -> tuple[str, list[tuple[str, ...]], list[str], list[str]]:
+    folder = Path(reference)
+    if (folder / "results.json").is_file():
+        result = read_results(folder)
+        rows: list[tuple[str, ...]] = [(f.target, f.check_id, f.resource, f.status.value, f.message)
+                                       for f in result.findings()]
+        expired = [u.waiver.id for u in result.waivers if u.state == "expired"]
+        return result.run_id, rows, [t.target.name for t in result.targets], expired
+    try:
+        rows_, targets, expired = history.findings_of(db, reference)
+    except KeyError:
+        raise InputError(f"no run {reference!r} in the history and no such run folder", "diff",
+                         "see `auditor history`") from None
+    return reference, [tuple(str(v) for v in r) for r in rows_], targets, expired
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    db = Path(args.history)
+    if args.since_last:
+        recorded = history.runs(db)
+        if len(recorded) < 2:
+            raise InputError("fewer than two runs are recorded", "--since-last", "scan at least twice first")
+        references = [recorded[-2].run_id, recorded[-1].run_id]
+    elif len(args.runs) == 2:
+        references = list(args.runs)
+    else:
+        raise InputError("give two runs (old new) or --since-last", "diff", "e.g. auditor diff RUN_A RUN_B")
+    old_id, old, old_targets, old_expired = _rows_of(references[0], db)
+    new_id, new, new_targets, new_expired = _rows_of(references[1], db)
+    change = history.drift(old_id, old, old_targets, new_id, new, new_targets, old_expired, new_expired)
+    if args.json:
+        sys.stdout.write(json.dumps(change.document(), indent=2) + "\n")
+        return OK
+    out = [f"{old_id} -> {new_id}"]
+    for title, items in (("new failures", change.new_failures), ("fixed", change.fixed),
+                         ("still failing", change.still_failing)):
+        out.append(f"{title}: {len(items)}")
+        out += [f"  {i['check_id']} {i['target']} {i['resource']}: {i['message']}".rstrip() for i in items]
+    out.append(f"new targets: {', '.join(change.new_targets) or 'none'}")
+    out.append(f"removed targets: {', '.join(change.removed_targets) or 'none'}")
+    out.append(f"waivers expired since: {', '.join(change.expired_waivers) or 'none'}")
+    sys.stdout.write("\n".join(out) + "\n")
+    return OK
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    if args.keep < 1:
+        raise InputError("--keep must be at least 1", "--keep", "e.g. --keep 30")
+    for recipient in args.seal_to:
+        read_public(Path(recipient), "x25519")
+    env_file = Path("/etc/auditor/env") if args.system else Path.home() / ".config" / "auditor" / "env"
+    plan = schedule.Schedule(args.every, schedule.scan_arguments(args.inventory, args.profile,
+                                                                 Path(args.reports_dir), args.keep, args.seal_to),
+                             Path.cwd(), env_file)
+    if args.cron:
+        sys.stdout.write(schedule.cron_line(plan) + "\n")
+        return OK
+    folder = Path(args.unit_dir) if args.unit_dir else (
+        Path("/etc/systemd/system") if args.system else Path.home() / ".config" / "systemd" / "user")
+    written = schedule.write_units(plan, folder)
+    scope = "" if args.system else " --user"
+    sys.stdout.write("\n".join(str(p) for p in written) + "\n"
+                     f"enable it with: systemctl{scope} daemon-reload && systemctl{scope} enable --now "
+                     f"{schedule.UNIT}.timer\n"
+                     f"put AUDITOR_KEY_PASSPHRASE=... in {env_file} (mode 0600) to sign each run\n")
+    if shutil.which("systemd-analyze") is None:
+        sys.stdout.write("(systemd-analyze is not installed here, so the units were not verified)\n")
+    return OK

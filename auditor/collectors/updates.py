@@ -1,0 +1,160 @@
+"""Facts about pending package updates: which are security updates, and how fresh the package lists are.
+
+Debian/Ubuntu: `apt list --upgradable` reads the local package lists (no network), so its answer is only as new
+as the last `apt update`; the age of the lists is recorded next to it (the `update-success-stamp` that
+`APT::Periodic` and Ubuntu write, else the mtime of /var/lib/apt/lists, the same order Ansible's apt module
+uses for `cache_valid_time`). RHEL/Fedora: `dnf -C updateinfo list --security --available` from dnf's cache
+(dnf4 and dnf5 print different layouts; both are parsed). The host's own clock (`date +%s`) is recorded so
+that ages are computed against the target's time, never the scanner's.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from auditor.collectors.base import Requests
+from auditor.models import SystemFacts
+from auditor.transports.base import CommandResult, Transport, cmd
+
+APT_LIST = cmd("apt", "list", "--upgradable", timeout=60)
+# Not lists/partial: apt touches that directory on every run, even `apt list`.
+APT_STAMPS = cmd("stat", "-c", "%Y %n", "/var/lib/apt/periodic/update-success-stamp", "/var/lib/apt/lists")
+DNF_SECURITY = cmd("dnf", "-q", "-C", "updateinfo", "list", "--security", "--available", sudo=True, timeout=120)
+DNF_STAMPS = cmd("stat", "-c", "%Y %n", "/var/cache/dnf/last_makecache", "/var/cache/dnf", "/var/cache/libdnf5")
+HOST_TIME = cmd("date", "+%s")
+
+_APT_LINE = re.compile(r"^(?P<name>[^/\s]+)/(?P<suites>\S+)\s+(?P<version>\S+)\s+(?P<arch>\S+)"
+                       r"\s+\[upgradable from: (?P<installed>[^\]]+)\]")
+_ADVISORY = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d{4}[:-][0-9A-Za-z]+(?:-\d+)?$")
+_NEVRA = re.compile(r"^(?P<name>.+)-(?:\d+:)?[^-]+-[^-]+\.(?P<arch>[A-Za-z0-9_]+)$")
+
+
+@dataclass(frozen=True)
+class PendingUpdate:
+    """Attributes:
+    name: the package name.
+    version: the version that would be installed ("" when the tool does not say).
+    origin: where it comes from: apt suites ("bookworm-security") or the dnf advisory id.
+    security: the update comes from a security origin (a "-security" suite, a security advisory).
+    """
+
+    name: str
+    version: str
+    origin: str
+    security: bool
+
+
+@dataclass(frozen=True)
+class UpdatesFacts:
+    """Attributes:
+    manager: the package manager that answered ("apt", "dnf") or "" when none did.
+    listed: the pending-update listing was obtained (False: `problem` says why).
+    pending: every pending update the listing showed (dnf: only security advisories are listed).
+    index_updated_at: epoch seconds of the last package-list refresh, None when it could not be read.
+    index_source: which path gave `index_updated_at`.
+    host_time: the target's clock (`date +%s`) in epoch seconds, None when it could not be read.
+    problem: why the facts are incomplete, in words, or "".
+    """
+
+    manager: str
+    listed: bool
+    pending: tuple[PendingUpdate, ...] = ()
+    index_updated_at: int | None = None
+    index_source: str = ""
+    host_time: int | None = None
+    problem: str = ""
+
+    @property
+    def security(self) -> tuple[PendingUpdate, ...]:
+        """The pending updates that come from a security origin."""
+        return tuple(u for u in self.pending if u.security)
+
+    @property
+    def index_age_days(self) -> float | None:
+        """Days since the package lists were refreshed, on the host's clock."""
+        if self.index_updated_at is None or self.host_time is None:
+            return None
+        return (self.host_time - self.index_updated_at) / 86400
+
+
+def requests(_: SystemFacts) -> Requests:
+    return (APT_LIST, APT_STAMPS, DNF_SECURITY, DNF_STAMPS, HOST_TIME), ()
+
+
+def collect(host: Transport, _: SystemFacts) -> UpdatesFacts:
+    host_time = parse_epoch(host.run(HOST_TIME))
+    apt = host.run(APT_LIST)
+    if not apt.not_found:
+        updated_at, source = newest_stamp(host.run(APT_STAMPS).stdout, prefer="update-success-stamp")
+        if not apt.ok:
+            return UpdatesFacts("apt", False, (), updated_at, source, host_time, _why(apt))
+        return UpdatesFacts("apt", True, parse_apt_upgradable(apt.stdout), updated_at, source, host_time)
+    dnf = host.run(DNF_SECURITY)
+    if not dnf.not_found:
+        updated_at, source = newest_stamp(host.run(DNF_STAMPS).stdout, prefer="last_makecache")
+        if not dnf.ok:
+            return UpdatesFacts("dnf", False, (), updated_at, source, host_time, _why(dnf))
+        return UpdatesFacts("dnf", True, parse_dnf_updateinfo(dnf.stdout), updated_at, source, host_time)
+    return UpdatesFacts("", False, (), None, "", host_time, "neither apt nor dnf is installed")
+
+
+def parse_apt_upgradable(text: str) -> tuple[PendingUpdate, ...]:
+    """`apt list --upgradable`: `name/suite[,suite] version arch [upgradable from: old]`; "Listing..." skipped."""
+    updates = []
+    for line in text.splitlines():
+        match = _APT_LINE.match(line.strip())
+        if match:
+            suites = match["suites"]
+            security = any("-security" in suite for suite in suites.split(","))
+            updates.append(PendingUpdate(match["name"], match["version"], suites, security))
+    return tuple(updates)
+
+
+def parse_dnf_updateinfo(text: str) -> tuple[PendingUpdate, ...]:
+    """`dnf updateinfo list`: dnf4 `ADVISORY Severity/Sec. NEVRA`, dnf5 `ADVISORY type severity NEVRA issued`."""
+    updates: dict[tuple[str, str], PendingUpdate] = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) < 3 or not _ADVISORY.match(parts[0]):
+            continue
+        found = next(((i, m) for i, p in enumerate(parts) if i and (m := _NEVRA.match(p))), None)
+        if found is None or parts[found[0]].endswith(".src"):
+            continue
+        index, match = found
+        nevra, name = parts[index], match["name"]
+        kind = " ".join(parts[1:index]).lower()
+        # dnf4 marks security advisories "<Severity>/Sec."; dnf5 has a type column, cut to "secu" on narrow output.
+        security = "/sec." in kind or kind.startswith("secu")
+        version = nevra[len(name) + 1:].rsplit(".", 1)[0]
+        updates.setdefault((name, parts[0]), PendingUpdate(name, version, parts[0], security))
+    return tuple(updates.values())
+
+
+def newest_stamp(text: str, prefer: str) -> tuple[int | None, str]:
+    """`stat -c '%Y %n'` lines -> (mtime, path): the `prefer`red file when it exists, else the newest path."""
+    stamps: list[tuple[int, str]] = []
+    for line in text.splitlines():
+        value, _, path = line.strip().partition(" ")
+        if value.isdigit() and path:
+            stamps.append((int(value), path))
+    for stamp in stamps:
+        if stamp[1].endswith(prefer):
+            return stamp
+    if not stamps:
+        return None, ""
+    return max(stamps)
+
+
+def parse_epoch(result: CommandResult) -> int | None:
+    """`date +%s` -> epoch seconds, None when the command failed."""
+    text = result.stdout.strip()
+    return int(text) if result.ok and text.lstrip("-").isdigit() else None
+
+
+def _why(result: CommandResult) -> str:
+    if result.timed_out:
+        return f"`{result.command}` timed out"
+    lines = [line.strip() for line in result.stderr.splitlines()
+             if line.strip() and "does not have a stable CLI interface" not in line]
+    return f"`{result.command}` exited {result.exit_status}: {lines[0][:200] if lines else 'no message'}"

@@ -1,0 +1,63 @@
+"""Finishing a run folder, in an order that never leaves a folder that verifies but lacks findings:
+results.json, then the changes since the previous run, the reports, and last the signed run manifest;
+then the sealed bundle and pruning of old runs."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from auditor import history
+from auditor.evidence import dump_json, iso, write_atomic
+from auditor.models import ScanResult
+from auditor.report.to_json import RESULTS, write_results
+from auditor.sealing import seal
+from auditor.signing import write_run_manifest
+
+log = logging.getLogger(__name__)
+CHANGES = "changes.json"
+BUNDLE_SUFFIX = ".auditor-bundle"
+
+
+def record_history(db: Path | None, result: ScanResult, run_dir: Path) -> None:
+    """Write changes.json (drift against the previous recorded run) and record this run."""
+    if db is None:
+        return
+    previous = history.previous_run(db, iso(result.started_at))
+    if previous is not None:
+        rows, targets, expired = history.findings_of(db, previous.run_id)
+        now = [(f.target, f.check_id, f.resource, f.status.value, f.message) for f in result.findings()]
+        drift = history.drift(previous.run_id, rows, targets, result.run_id, now,
+                              [t.target.name for t in result.targets], expired,
+                              [u.waiver.id for u in result.waivers if u.state == "expired"])
+        write_atomic(run_dir / CHANGES, dump_json(drift.document()))
+    history.record(db, result, run_dir)
+
+
+def finish(run_dir: Path, result: ScanResult, *, db: Path | None, render: Any, signer: Any,
+           audit_head: str, seal_to: Sequence[bytes]) -> Path | None:
+    """Write everything after the scan; returns the sealed bundle's path when recipients were given."""
+    write_results(result, run_dir)
+    record_history(db, result, run_dir)
+    render()
+    write_run_manifest(run_dir, result.run_id, signer, audit_head)
+    if not seal_to:
+        return None
+    return seal(run_dir, run_dir.with_name(run_dir.name + BUNDLE_SUFFIX), seal_to, None)
+
+
+def prune(reports_dir: Path, keep: int) -> list[Path]:
+    """Remove all but the newest `keep` run folders (and their bundles) under reports_dir."""
+    runs = sorted((p for p in reports_dir.iterdir() if p.is_dir() and (p / RESULTS).is_file()),
+                  key=lambda p: p.name)
+    removed = []
+    for old in runs[:-keep] if keep > 0 else []:
+        shutil.rmtree(old)
+        bundle = old.with_name(old.name + BUNDLE_SUFFIX)
+        if bundle.is_file():
+            bundle.unlink()
+        removed.append(old)
+    return removed

@@ -1,0 +1,221 @@
+"""Keys, the run manifest and its Ed25519 signature: "is this green tick real and unchanged since the scan?"
+
+A finished run folder holds `manifest.json` (the SHA-256 and size of every file of the run: results,
+profile, evidence, reports) and `manifest.sig` (an Ed25519 signature over the manifest's bytes by the
+processor's signing key). `verify` recomputes every hash and names each file that was changed, added
+or removed. A folder without `manifest.json` is a run that did not finish: verify calls it incomplete.
+
+Keys live in one folder (default ~/.config/auditor/keys): `signing.key` (Ed25519, PKCS#8 PEM encrypted
+with a passphrase), `signing.pub`, `seal.key` (X25519, encrypted likewise) and `seal.pub`. The
+passphrase comes from AUDITOR_KEY_PASSPHRASE or a prompt; it is never stored or logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+from auditor.errors import InputError
+from auditor.evidence import dump_json, write_atomic
+
+RUN_MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+PASSPHRASE_ENV = "AUDITOR_KEY_PASSPHRASE"
+_CHUNK = 1 << 20
+
+
+def default_key_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "auditor" / "keys"
+
+
+def fingerprint(public_raw: bytes) -> str:
+    """SHA256:<base64> of the raw public key, as OpenSSH prints key fingerprints."""
+    return "SHA256:" + base64.b64encode(hashlib.sha256(public_raw).digest()).decode().rstrip("=")
+
+
+def raw_public(key: Ed25519PublicKey | X25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def passphrase(purpose: str, *, confirm: bool = False) -> bytes:
+    """From AUDITOR_KEY_PASSPHRASE, else a prompt on a terminal; never echoed, stored or logged."""
+    value = os.environ.get(PASSPHRASE_ENV)
+    if value:
+        return value.encode()
+    if not sys.stdin.isatty():
+        raise InputError(f"a passphrase is needed to {purpose}", PASSPHRASE_ENV,
+                         f"set {PASSPHRASE_ENV} in the environment (e.g. from a systemd credential)")
+    first = getpass.getpass(f"Passphrase to {purpose}: ")
+    if confirm and getpass.getpass("Repeat the passphrase: ") != first:
+        raise InputError("the passphrases differ", "prompt", "type the same passphrase twice")
+    if not first:
+        raise InputError("an empty passphrase is not allowed", "prompt", "choose a passphrase")
+    return first.encode()
+
+
+@dataclass(frozen=True)
+class KeyPaths:
+    folder: Path
+
+    @property
+    def signing_key(self) -> Path:
+        return self.folder / "signing.key"
+
+    @property
+    def signing_pub(self) -> Path:
+        return self.folder / "signing.pub"
+
+    @property
+    def seal_key(self) -> Path:
+        return self.folder / "seal.key"
+
+    @property
+    def seal_pub(self) -> Path:
+        return self.folder / "seal.pub"
+
+
+def init_keys(folder: Path, secret: bytes) -> dict[str, str]:
+    """Create the signing and sealing key pairs; refuses to overwrite existing keys."""
+    paths = KeyPaths(folder)
+    if paths.signing_key.exists() or paths.seal_key.exists():
+        raise InputError("keys already exist there; auditor never overwrites a key", str(folder),
+                         "use another --dir, or move the old keys away first")
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    encryption = serialization.BestAvailableEncryption(secret)
+    signing = Ed25519PrivateKey.generate()
+    sealing = X25519PrivateKey.generate()
+    for path, private in ((paths.signing_key, signing), (paths.seal_key, sealing)):
+        data = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+        _write_private(path, data)
+    write_atomic(paths.signing_pub, _public_text("ed25519", raw_public(signing.public_key())))
+    write_atomic(paths.seal_pub, _public_text("x25519", raw_public(sealing.public_key())))
+    return {"signing": fingerprint(raw_public(signing.public_key())),
+            "seal": fingerprint(raw_public(sealing.public_key()))}
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+
+
+def _public_text(kind: str, raw: bytes) -> bytes:
+    """One line, like an OpenSSH public key: 'auditor-ed25519 <base64> <fingerprint>'."""
+    return f"auditor-{kind} {base64.b64encode(raw).decode()} {fingerprint(raw)}\n".encode()
+
+
+def read_public(path: Path, kind: str) -> bytes:
+    """The raw 32-byte public key from a .pub file (or the text itself given as a recipient)."""
+    text = path.read_text(encoding="utf-8").strip() if path.is_file() else str(path)
+    parts = text.split()
+    if len(parts) < 2 or parts[0] != f"auditor-{kind}":
+        raise InputError(f"not an auditor {kind} public key", str(path),
+                         f"give the {kind} .pub file made by `auditor keys init`")
+    try:
+        raw = base64.b64decode(parts[1], validate=True)
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise InputError(f"the {kind} public key is damaged", str(path), "copy the .pub file again")
+    return raw
+
+
+def load_private(path: Path, secret: bytes) -> Any:
+    try:
+        return serialization.load_pem_private_key(path.read_bytes(), password=secret)
+    except FileNotFoundError:
+        raise InputError("key file not found", str(path), "run `auditor keys init` or give --key") from None
+    except (ValueError, TypeError):
+        raise InputError("the passphrase is wrong or the key file is damaged", str(path),
+                         "check the passphrase") from None
+
+
+def _files(run_dir: Path) -> Iterator[Path]:
+    for path in sorted(run_dir.rglob("*")):
+        if path.is_file() and path.relative_to(run_dir).as_posix() not in (RUN_MANIFEST, SIGNATURE):
+            yield path
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_run_manifest(run_dir: Path, run_id: str, signer: Ed25519PrivateKey | None,
+                       audit_log_head: str = "") -> str:
+    """Hash every file of the run into manifest.json (written last) and sign it; returns the manifest hash."""
+    files = [{"path": p.relative_to(run_dir).as_posix(), "sha256": sha256_file(p), "size": p.stat().st_size}
+             for p in _files(run_dir)]
+    document: dict[str, Any] = {"schema_version": 1, "run_id": run_id, "files": files,
+                                "audit_log_head": audit_log_head}
+    if signer is not None:
+        document["signing_key"] = fingerprint(raw_public(signer.public_key()))
+    data = dump_json(document)
+    if signer is not None:
+        # The signature first, then the manifest: a folder whose manifest exists is always complete.
+        write_atomic(run_dir / SIGNATURE, base64.b64encode(signer.sign(data)) + b"\n")
+    write_atomic(run_dir / RUN_MANIFEST, data)
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Verification:
+    complete: bool
+    changed: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    signed_by: str = ""  # fingerprint the manifest names
+    signature: str = "absent"  # "valid", "invalid", "absent", "unchecked" (no public key given)
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return (self.complete and not (self.changed or self.missing or self.added)
+                and self.signature in ("valid", "unchecked", "absent"))
+
+
+def verify_run(run_dir: Path, public_raw: bytes | None) -> Verification:
+    manifest_path = run_dir / RUN_MANIFEST
+    if not manifest_path.is_file():
+        return Verification(False, problem="no manifest.json: the run did not finish (it is incomplete)")
+    data = manifest_path.read_bytes()
+    try:
+        document = json.loads(data)
+        listed = {f["path"]: f["sha256"] for f in document["files"]}
+    except (ValueError, KeyError, TypeError):
+        return Verification(False, problem="manifest.json is not a valid run manifest")
+    present = {p.relative_to(run_dir).as_posix(): p for p in _files(run_dir)}
+    changed = tuple(sorted(p for p in listed if p in present and sha256_file(present[p]) != listed[p]))
+    missing = tuple(sorted(p for p in listed if p not in present))
+    added = tuple(sorted(p for p in present if p not in listed))
+    signature = "absent"
+    sig_path = run_dir / SIGNATURE
+    if sig_path.is_file():
+        signature = "unchecked"
+        if public_raw is not None:
+            try:
+                Ed25519PublicKey.from_public_bytes(public_raw).verify(base64.b64decode(sig_path.read_bytes()), data)
+                signature = "valid"
+            except (InvalidSignature, ValueError):
+                signature = "invalid"
+    elif document.get("signing_key"):
+        signature = "invalid"  # the manifest says it was signed, but the signature is gone
+    return Verification(True, changed, missing, added, str(document.get("signing_key", "")), signature)

@@ -1,0 +1,69 @@
+"""Patch management (PATCH-xxxx): security updates are installed and the OS release still receives them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from auditor.collectors.eol import support_end
+from auditor.collectors.updates import UpdatesFacts
+from auditor.models import SystemFacts
+from auditor.plugin import ControlRef, Platform, Severity, Verdict, check
+
+STALE_LIST_DAYS = 7  # package lists older than this may hide security updates published since
+
+
+@check(
+    id="PATCH-0010",
+    title="No security updates are pending and the OS release still receives security support",
+    severity=Severity.HIGH,
+    requirements=("R4", "R11"),
+    controls=(ControlRef("iso27001-2022", "8.8"), ControlRef("cis-v8", "7.3"), ControlRef("cis-v8", "7.4")),
+    platforms=(Platform.LINUX,),
+    remediation="Install the pending security updates (`apt update && apt upgrade`, `dnf upgrade --security`), "
+    "enable automatic security updates (unattended-upgrades, dnf-automatic), and upgrade to a supported "
+    "release before its security support ends.",
+)
+def security_updates_installed(updates: UpdatesFacts, system: SystemFacts) -> Verdict:
+    today = datetime.fromtimestamp(updates.host_time, UTC).date() if updates.host_time is not None else None
+    ident = " ".join(part for part in (system.os_id, system.os_version) if part) or "unknown release"
+    release = f"{system.os_name} ({ident})" if system.os_name else ident
+    eol = support_end(system.os_id, system.os_version)
+    observed: dict[str, object] = {
+        "release": release, "support_ends": eol.date if eol else "unknown", "package_manager": updates.manager,
+        "security_updates": [f"{u.name} {u.version} ({u.origin})" for u in updates.security],
+        "other_updates": len(updates.pending) - len(updates.security),
+        "lists_age_days": None if updates.index_age_days is None else round(updates.index_age_days, 1),
+        "host_date": today.isoformat() if today else "unknown",
+    }
+    expected = {"security_updates": [], "release_supported": True}
+    failures, doubts = [], []
+    if eol and today and date.fromisoformat(eol.date) < today:
+        failures.append(f"{release} is past the end of its {eol.kind} ({eol.date}) and gets no security updates")
+    elif eol is None:
+        doubts.append(f"support status unknown: {release} is not in the shipped end-of-life table")
+    elif today is None:
+        doubts.append("the host's date could not be read, so the end of support cannot be compared")
+    if not updates.listed:
+        doubts.append(f"pending updates could not be listed ({updates.problem})")
+    elif updates.security:
+        names = ", ".join(u.name for u in updates.security[:10]) + (", ..." if len(updates.security) > 10 else "")
+        failures.append(f"{len(updates.security)} security update(s) are pending: {names}")
+    age = updates.index_age_days
+    if updates.listed and age is not None and age > STALE_LIST_DAYS:
+        doubts.append(f"the package lists were last refreshed {age:.0f} days ago ({updates.index_source}), so "
+                      "newer security updates may be missing from this answer")
+    elif updates.listed and age is None:
+        doubts.append("the age of the package lists could not be read")
+    if failures:
+        return Verdict.failed(_sentence(failures + doubts), observed=observed, expected=expected)
+    if doubts:
+        return Verdict.warning(_sentence(doubts), observed=observed, expected=expected)
+    assert eol is not None  # no doubt raised, so the release was found
+    return Verdict.passed(f"No security updates are pending ({updates.manager}, lists {age:.0f} days old) and "
+                          f"{release} is supported until {eol.date} ({eol.kind}).", observed=observed,
+                          expected=expected)
+
+
+def _sentence(parts: list[str]) -> str:
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."

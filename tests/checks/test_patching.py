@@ -1,0 +1,60 @@
+"""PATCH-0010 on facts built in code: table-driven, Given/When/Then."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from auditor.collectors.updates import PendingUpdate, UpdatesFacts
+from auditor.models import Platform, Status, SystemFacts
+from checks.patching import security_updates_installed
+
+NOW = int(datetime(2026, 11, 26, 12, 0, tzinfo=UTC).timestamp())
+DAY = 86400
+DEBIAN12 = SystemFacts(Platform.LINUX, "Debian GNU/Linux 12 (bookworm)", "12", "debian")
+SEC = PendingUpdate("openssl", "3.0.15-1~deb12u1", "bookworm-security", True)
+OTHER = PendingUpdate("tzdata", "2025b-0+deb12u1", "bookworm-updates", False)
+
+
+def _apt(*pending: PendingUpdate, lists_age_days: float = 1, listed: bool = True, problem: str = "",
+         host_time: int | None = NOW) -> UpdatesFacts:
+    return UpdatesFacts("apt", listed, pending, NOW - int(lists_age_days * DAY), "/var/lib/apt/lists", host_time,
+                        problem)
+
+
+@pytest.mark.parametrize(
+    ("facts", "system", "status", "words"),
+    [
+        (_apt(OTHER), DEBIAN12, Status.PASS, "supported until 2028-06-30 (LTS)"),
+        (_apt(SEC, OTHER), DEBIAN12, Status.FAIL, "1 security update(s) are pending: openssl"),
+        (_apt(), SystemFacts(Platform.LINUX, "Debian GNU/Linux 10 (buster)", "10", "debian"), Status.FAIL,
+         "past the end of its LTS (2024-06-30)"),
+        (_apt(), SystemFacts(Platform.LINUX, "Fedora Linux 43", "43", "fedora"), Status.PASS, "2026-12-09"),
+        (_apt(), SystemFacts(Platform.LINUX, "Fedora Linux 40", "40", "fedora"), Status.FAIL, "2025-05-13"),
+        (_apt(), SystemFacts(Platform.LINUX, "RHEL 9.4", "9.4", "rhel"), Status.PASS, "2032-05-31"),
+        (_apt(), SystemFacts(Platform.LINUX, "Arch Linux", "", "arch"), Status.WARN,
+         "Support status unknown: Arch Linux (arch)"),
+        (_apt(lists_age_days=30), DEBIAN12, Status.WARN, "last refreshed 30 days ago"),
+        (_apt(listed=False, problem="`apt list --upgradable` exited 100: E: lock"), DEBIAN12, Status.WARN,
+         "could not be listed"),
+        (_apt(host_time=None), DEBIAN12, Status.WARN, "host's date could not be read"),
+        # an EOL release with stale lists: the failure leads, the doubt follows
+        (_apt(lists_age_days=30), SystemFacts(Platform.LINUX, "Ubuntu 20.04", "20.04", "ubuntu"), Status.FAIL,
+         "standard support (2025-05-31)"),
+    ],
+)
+def test_security_updates_installed(facts, system, status, words):
+    # Given update facts and the release, When PATCH-0010 evaluates them on the host's date 2026-11-26
+    verdict = security_updates_installed(facts, system)
+    # Then the status and the sentence say what was observed
+    assert verdict.status is status, verdict.message
+    assert words in verdict.message
+    assert verdict.observed["host_date"] in ("2026-11-26", "unknown")
+
+
+def test_many_security_updates_are_summarised():
+    many = tuple(PendingUpdate(f"pkg{i}", "1", "jammy-security", True) for i in range(12))
+    verdict = security_updates_installed(_apt(*many), DEBIAN12)
+    assert verdict.status is Status.FAIL and "12 security update(s)" in verdict.message and ", ..." in verdict.message
+    assert len(verdict.observed["security_updates"]) == 12

@@ -1,0 +1,88 @@
+"""LOCK-0010 on facts built in code: table-driven, Given/When/Then."""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor.collectors.screenlock import GNOME_DEFAULTS, KDE_DEFAULTS, DesktopLock, LockSetting, ScreenlockFacts
+from auditor.models import Role, Status, Target, TargetKind
+from checks.workstation import screen_locks
+
+WORKSTATION = Target("laptop", TargetKind.LOCAL, Role.WORKSTATION)
+ALL_LOCKED = ("enabled", "grace", "idle")
+
+
+def _gnome(*layers: LockSetting) -> ScreenlockFacts:
+    return ScreenlockFacts(("gnome",), ("gdm",), "graphical.target", (DesktopLock("gnome", GNOME_DEFAULTS, layers),))
+
+
+def _system(idle=None, enabled=None, grace=None, locked=(), problem="") -> LockSetting:
+    return LockSetting("system", "/etc/dconf/db/local.d", idle, enabled, grace, locked, problem)
+
+
+def _user(name: str, idle=None, enabled=None, grace=None, problem="") -> LockSetting:
+    return LockSetting(f"user:{name}", f"/home/{name}/.config/dconf/user", idle, enabled, grace, (), problem)
+
+
+@pytest.mark.parametrize(
+    ("facts", "status", "words"),
+    [
+        # system-wide lock enforces 300 s: pass, even though a user tried 0 (the lock overrides it)
+        (_gnome(_system(300, True, 0, ALL_LOCKED), _user("alice", 0)), Status.PASS, "enforced system-wide"),
+        # locked, but 1200 s is longer than allowed
+        (_gnome(_system(1200, True, 0, ALL_LOCKED)), Status.FAIL, "locks only after 1200 s"),
+        # locked idle-delay 0 = never
+        (_gnome(_system(0, True, 0, ALL_LOCKED)), Status.FAIL, "never locks"),
+        # unlocked system default 0 (GNOME idle 0), no users read: fail
+        (_gnome(_system(0)), Status.FAIL, "never locks"),
+        # unlocked compliant defaults, one user read and compliant: warn, not enforced
+        (_gnome(_system(300, True, 0), _user("bob", 600, True, 30)), Status.WARN, "no system-wide lock"),
+        # a user who raised the idle delay beyond the limit: fail naming the user
+        (_gnome(_system(300, True, 0), _user("bob", 1800)), Status.FAIL, "user bob: locks only after 1800 s"),
+        # a user who disabled locking
+        (_gnome(_system(), _user("carol", None, False)), Status.FAIL, "user carol: never locks"),
+        # nothing readable per user: warn and say so
+        (_gnome(_system(problem="no /etc/dconf/profile/user"), _user("dave", problem="dconf CLI missing")),
+         Status.WARN, "not readable: dave (dconf CLI missing)"),
+    ],
+)
+def test_gnome_screen_lock(facts, status, words):
+    # Given GNOME facts, When LOCK-0010 evaluates them on a workstation with the 900 s default
+    (verdict,) = screen_locks(facts, 900, WORKSTATION)
+    # Then the status and the sentence say what was observed
+    assert verdict.status is status, verdict.message
+    assert words in verdict.message
+    assert verdict.expected["max_seconds"] == 900
+
+
+def test_kde_autolock_enforced():
+    layers = (LockSetting("system", "/etc/xdg/kscreenlockerrc", 300, True, 5, ALL_LOCKED),)
+    facts = ScreenlockFacts(("kde",), ("sddm",), "graphical.target", (DesktopLock("kde", KDE_DEFAULTS, layers),))
+    (verdict,) = screen_locks(facts, 900, WORKSTATION)
+    assert verdict.status is Status.PASS and "305 s" in verdict.message and verdict.resource == "kde"
+
+
+def test_kde_user_timeout_too_long():
+    layers = (LockSetting("system", "/etc/xdg/kscreenlockerrc", problem="file absent"),
+              LockSetting("user:carol", "/home/carol/.config/kscreenlockerrc", 1800, True))
+    facts = ScreenlockFacts(("kde",), (), "", (DesktopLock("kde", KDE_DEFAULTS, layers),))
+    (verdict,) = screen_locks(facts, 900, WORKSTATION)
+    assert verdict.status is Status.FAIL and "user carol: locks only after 1805 s" in verdict.message
+
+
+@pytest.mark.parametrize(
+    ("facts", "target", "words"),
+    [
+        (ScreenlockFacts((), (), "multi-user.target"), WORKSTATION, "Headless"),
+        (_gnome(_system(0)), Target("db", TargetKind.SSH, Role.SERVER), "role is server"),
+    ],
+)
+def test_not_applicable(facts, target, words):
+    (verdict,) = screen_locks(facts, 900, target)
+    assert verdict.status is Status.NOT_APPLICABLE and words in verdict.message
+
+
+def test_unreadable_desktop_is_a_warning():
+    facts = ScreenlockFacts(("xfce",), ("lightdm",), "graphical.target")
+    (verdict,) = screen_locks(facts, 900, WORKSTATION)
+    assert verdict.status is Status.WARN and "xfce" in verdict.message
