@@ -17,7 +17,7 @@ STAMP := $(VENV)/.installed
 SCAN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 TEST_DEBS := $(SCAN_DEBS) openssh-server openssl poppler-utils
 
-.PHONY: scan test lint setup test-setup bench lock clean
+.PHONY: scan test lint setup test-setup bench sample-report lock clean
 
 scan: setup
 	@$(BIN)/auditor scan $(ARGS); rc=$$?; \
@@ -48,6 +48,15 @@ $(STAMP): requirements.lock pyproject.toml
 
 bench: test-setup
 	$(BIN)/python bench/local_scan.py
+	$(BIN)/python bench/report.py
+	$(BIN)/python bench/seal.py
+	$(BIN)/python bench/tls_scan.py
+	$(BIN)/python bench/ssh_fleet.py
+
+# The report of a recorded fleet, so anyone can see it without scanning: reports/sample/
+sample-report: setup
+	rm -rf reports/sample
+	$(BIN)/python -m tests.fixtures.sample_fleet reports/sample
 
 # Re-pin every dependency (with hashes) after editing requirements.in.
 lock:

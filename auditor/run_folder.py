@@ -14,11 +14,11 @@ from auditor import history
 from auditor.evidence import dump_json, iso, write_atomic
 from auditor.models import ScanResult
 from auditor.report.to_json import RESULTS, write_results
+from auditor.report.view import CHANGES
 from auditor.sealing import seal
 from auditor.signing import write_run_manifest
 
 log = logging.getLogger(__name__)
-CHANGES = "changes.json"
 BUNDLE_SUFFIX = ".auditor-bundle"
 
 

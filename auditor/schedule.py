@@ -45,8 +45,9 @@ def service_unit(schedule: Schedule) -> str:
         "Description=auditor compliance scan (evidence for the data-processing agreement)\n"
         "Wants=network-online.target\nAfter=network-online.target\n\n"
         "[Service]\nType=oneshot\n"
-        f"WorkingDirectory={_systemd_quote(str(schedule.workdir))}\n"
-        f"EnvironmentFile=-{schedule.environment_file}\n"
+        # Paths in these two settings are taken verbatim (no quotes), with % escaped against specifiers.
+        f"WorkingDirectory={str(schedule.workdir).replace('%', '%%')}\n"
+        f"EnvironmentFile=-{str(schedule.environment_file).replace('%', '%%')}\n"
         f"ExecStart={command}\n"
         "Nice=10\nIOSchedulingClass=idle\nNoNewPrivileges=yes\nPrivateTmp=yes\n"
     )

@@ -123,6 +123,7 @@ def seal(run_dir: Path, out: Path, public_keys: Sequence[bytes], secret: bytes |
         handle.write(preamble)
         writer = _SealWriter(handle, file_key, prefix, aad, chunk_size)
         with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as archive:
+            archive.copybufsize = chunk_size  # tar copies file data in 16 KiB pieces by default
             for path in sorted(run_dir.rglob("*")):
                 archive.add(path, arcname=path.relative_to(run_dir).as_posix(), recursive=False)
         writer.finish()

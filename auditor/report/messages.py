@@ -40,6 +40,9 @@ _EN = {
     "more_in_html": "more entries in the HTML report",
     "page": "Page", "of": "of", "kind": "Kind", "tool_version": "Tool version", "pass_rule": "Pass rule",
     "evidence_class": "Evidence type",
+    "changes": "Changes since the previous run", "new_failures": "New failures", "fixed": "Fixed",
+    "still_failing": "Still failing", "new_targets": "New targets", "removed_targets": "Removed targets",
+    "expired_waivers": "Waivers expired since",
 }
 _DA = {
     "title": "Evidensrapport for sikkerhedsforanstaltninger",
@@ -73,6 +76,9 @@ _DA = {
     "more_in_html": "flere poster i HTML-rapporten",
     "page": "Side", "of": "af", "kind": "Type", "tool_version": "Værktøjsversion", "pass_rule": "Bestået når",
     "evidence_class": "Evidenstype",
+    "changes": "Ændringer siden forrige kørsel", "new_failures": "Nye afvigelser", "fixed": "Udbedret",
+    "still_failing": "Stadig afvigende", "new_targets": "Nye enheder", "removed_targets": "Fjernede enheder",
+    "expired_waivers": "Dispensationer udløbet siden",
 }
 _STATUS = {
     "en": {"pass": "pass", "fail": "fail", "partial": "partial", "pass_with_exception": "pass with exception",

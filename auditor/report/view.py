@@ -22,6 +22,7 @@ from auditor.models import CheckSpec, Finding, ScanResult, Severity, Status
 from auditor.report.to_json import read_results
 
 PROFILE_FILE = "profile.json"
+CHANGES = "changes.json"  # written by the scan when the history knows an earlier run
 _SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}  # critical first
 
 
@@ -106,6 +107,7 @@ class ReportView:
     evidence_index: tuple[Mapping[str, Any], ...]
     checks: tuple[CheckSpec, ...]
     result: ScanResult
+    changes: Mapping[str, Any] | None = None  # drift against the previous run (changes.json), if any
 
     @property
     def top_deviations(self) -> tuple[Row, ...]:
@@ -144,6 +146,7 @@ def build_view(run_dir: Path) -> ReportView:
         evidence_index=tuple(manifest.get("facts", ())),
         checks=tuple(result.checks.values()),
         result=result,
+        changes=_read_json(run_dir / CHANGES) or None,
     )
 
 

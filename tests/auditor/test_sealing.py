@@ -1,0 +1,95 @@
+"""Sealed bundles: round trips for keys and passphrases; every tampering, truncation or wrong key refused."""
+
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+
+import pytest
+
+from auditor.errors import InputError
+from auditor.sealing import CHUNK_SIZE, MAGIC, BundleError, open_bundle, seal
+from auditor.signing import KeyPaths, init_keys, load_private, read_public
+
+SECRET = b"s3cret passphrase"
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory) -> KeyPaths:
+    folder = tmp_path_factory.mktemp("keys") / "k"
+    init_keys(folder, SECRET)
+    return KeyPaths(folder)
+
+
+@pytest.fixture
+def run(tmp_path) -> Path:
+    folder = tmp_path / "run"
+    (folder / "evidence" / "web-01").mkdir(parents=True)
+    (folder / "results.json").write_text('{"schema_version": 1}')
+    (folder / "evidence" / "web-01" / "cmd-x.json").write_bytes(os.urandom(3 * 4096 + 17))
+    return folder
+
+
+def _same_tree(a: Path, b: Path) -> bool:
+    files = lambda root: {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}  # noqa: E731
+    return files(a) == files(b)
+
+
+def test_round_trip_with_a_key_and_with_a_passphrase(run, keys, tmp_path):
+    bundle = seal(run, tmp_path / "b.bundle", [read_public(keys.seal_pub, "x25519")], SECRET, chunk_size=4096)
+    assert MAGIC in bundle.read_bytes()[:8] and b"cmd-x.json" not in bundle.read_bytes()
+    private = load_private(keys.seal_key, SECRET)
+    assert _same_tree(run, open_bundle(bundle, tmp_path / "k", private, None))
+    assert _same_tree(run, open_bundle(bundle, tmp_path / "p", None, SECRET))
+
+
+def _chunks(bundle: Path) -> tuple[int, int]:
+    data = bundle.read_bytes()
+    (length,) = struct.unpack(">I", data[8:12])
+    return 12 + length, len(data)
+
+
+@pytest.mark.parametrize("where", ["first_chunk", "last_chunk", "header"])
+def test_a_flipped_byte_anywhere_is_refused(run, tmp_path, where):
+    bundle = seal(run, tmp_path / "b.bundle", [], SECRET, chunk_size=4096)
+    start, end = _chunks(bundle)
+    data = bytearray(bundle.read_bytes())
+    data[{"first_chunk": start + 10, "last_chunk": end - 3, "header": start - 5}[where]] ^= 1
+    bundle.write_bytes(bytes(data))
+    with pytest.raises(BundleError):
+        open_bundle(bundle, tmp_path / "out", None, SECRET)
+    assert not (tmp_path / "out").exists()  # nothing half-restored is left behind
+
+
+def test_truncation_at_a_chunk_boundary_is_detected(run, tmp_path):
+    bundle = seal(run, tmp_path / "b.bundle", [], SECRET, chunk_size=4096)
+    start, end = _chunks(bundle)
+    assert (end - start) > 2 * (4096 + 16)
+    bundle.write_bytes(bundle.read_bytes()[: start + 2 * (4096 + 16)])  # drop whole chunks, final one included
+    with pytest.raises(BundleError, match="truncated"):
+        open_bundle(bundle, tmp_path / "out", None, SECRET)
+
+
+def test_wrong_passphrase_wrong_key_and_someone_elses_bundle(run, keys, tmp_path):
+    init_keys(tmp_path / "other", SECRET)
+    other = KeyPaths(tmp_path / "other")
+    bundle = seal(run, tmp_path / "b.bundle", [read_public(other.seal_pub, "x25519")], SECRET)
+    with pytest.raises(BundleError, match="not sealed to this passphrase"):
+        open_bundle(bundle, tmp_path / "o1", None, b"wrong")
+    only_key = seal(run, tmp_path / "c.bundle", [read_public(other.seal_pub, "x25519")], None)
+    with pytest.raises(BundleError, match="not sealed to this key"):
+        open_bundle(only_key, tmp_path / "o2", load_private(keys.seal_key, SECRET), None)
+
+
+def test_not_a_bundle_and_no_recipient(run, tmp_path):
+    junk = tmp_path / "junk"
+    junk.write_bytes(b"PK\x03\x04 not a bundle")
+    with pytest.raises(BundleError, match="not an auditor sealed bundle"):
+        open_bundle(junk, tmp_path / "o", None, SECRET)
+    with pytest.raises(InputError, match="needs at least one recipient"):
+        seal(run, tmp_path / "x", [], None)
+
+
+def test_default_chunk_size_is_one_mebibyte():
+    assert CHUNK_SIZE == 1 << 20
