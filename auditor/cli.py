@@ -1,4 +1,5 @@
-"""The `auditor` command line: scan, replay, checks list. Only this module (and console.py) prints."""
+"""The `auditor` command line: scan, replay, report, checks, profile (and, in cli_evidence.py, the evidence
+commands). Only the cli modules and console.py print."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from auditor.errors import AuditorError, InputError
 from auditor.evidence import EvidenceStore, dump_json, utc_now, write_atomic
 from auditor.history import default_history_path
 from auditor.inventory import load_inventory, this_machine
-from auditor.models import CheckSpec, Location, Role, ScanResult, Status
+from auditor.models import CheckSpec, Location, Role, ScanResult, Status, Target
 from auditor.profile import Profile, load_profile, load_stored_profile
 from auditor.profile_views import diff, matrix, parameter_rows
 from auditor.registry import discover
@@ -100,7 +101,7 @@ def _prepare_out(out: str | None, run_id: str, reports_dir: str = "reports") -> 
     return run_dir
 
 
-def _execute(args: argparse.Namespace, profile: Profile, targets: Sequence[object], replay_from: Path | None,
+def _execute(args: argparse.Namespace, profile: Profile, targets: Sequence[Target], replay_from: Path | None,
              replayed_from: str = "") -> ExitCode:
     checks = load_checks(profile)
     options = ScanOptions(
@@ -114,18 +115,18 @@ def _execute(args: argparse.Namespace, profile: Profile, targets: Sequence[objec
     seal_to = [read_public(Path(p), "x25519") for p in args.seal_to]
     run_id = new_run_id()
     run_dir = _prepare_out(args.out, run_id, args.reports_dir)
-    args.audit_run = (run_id, [getattr(t, "name", "") for t in targets])
+    args.audit_run = (run_id, [t.name for t in targets])
     write_atomic(run_dir / PROFILE_COPY, dump_json(profile.document()))
     store = EvidenceStore(run_dir)
     console = make_console()
     quiet = args.quiet or args.json
-    display = ProgressDisplay(console, targets) if not quiet else None  # type: ignore[arg-type]
+    display = ProgressDisplay(console, targets) if not quiet else None
     try:
         if display:
             with display:
-                result = run_scan(run_id, targets, checks, profile, store, options, display)  # type: ignore[arg-type]
+                result = run_scan(run_id, targets, checks, profile, store, options, display)
         else:
-            result = run_scan(run_id, targets, checks, profile, store, options)  # type: ignore[arg-type]
+            result = run_scan(run_id, targets, checks, profile, store, options)
     finally:
         store.write_manifest()
     result = dataclasses.replace(result, replayed_from=replayed_from)
@@ -237,6 +238,11 @@ def cmd_checks_list(args: argparse.Namespace) -> ExitCode:
 def cmd_profile_show(args: argparse.Namespace) -> ExitCode:
     profile = load_profile(args.profile)
     rows = matrix(profile, load_checks(profile))
+    if args.markdown:
+        sys.stdout.write("| requirement | title | checks | attestations | not provable by scanning |\n"
+                         "| --- | --- | --- | --- | --- |\n")
+        sys.stdout.writelines("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |\n" for row in rows)
+        return ExitCode.OK
     _print_table(["requirement", "title", "checks", "attestations", "not provable by scanning"], rows,
                  f"profile {profile.name} · sha256 {profile.sha256[:16]}…")
     return ExitCode.OK
@@ -341,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     profile_commands = profile.add_subparsers(dest="profile_command", required=True, parser_class=_Parser)
     show = profile_commands.add_parser("show", help="requirement -> checks / attestations matrix")
     show.add_argument("--profile", help="controller profile YAML (default: the built-in default)")
+    show.add_argument("--markdown", action="store_true", help="a Markdown table (for a README or a ticket)")
     show.set_defaults(func=cmd_profile_show)
     params = profile_commands.add_parser("params", help="every parameter: type, default, value, meaning")
     params.add_argument("--profile", help="controller profile YAML (default: the built-in default)")

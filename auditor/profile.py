@@ -44,7 +44,7 @@ class ParameterDef:
     """One controller parameter: what it means, its type, its default and the requirement it serves."""
 
     name: str
-    type: str  # int, bool, str, strings, roles, ports_by_role
+    type: str  # int, bool, str, strings, roles, ports_by_role, paths_by_role
     default: Any
     requirement: str
     description: str
@@ -344,6 +344,10 @@ def _check_value(doc: YamlDoc, definition: ParameterDef, value: Any, path: tuple
         "ports_by_role": isinstance(value, dict) and all(
             k in roles and isinstance(v, list) and all(_is_port(p) for p in v) for k, v in value.items()
         ),
+        "paths_by_role": isinstance(value, dict) and all(
+            k in roles and isinstance(v, list) and all(isinstance(p, str) and p.startswith("/") for p in v)
+            for k, v in value.items()
+        ),
     }.get(kind)
     if ok is None:
         raise doc.error(f"parameter type {kind!r} is unknown", *path)
@@ -355,6 +359,7 @@ def _check_value(doc: YamlDoc, definition: ParameterDef, value: Any, path: tuple
             "strings": f"{definition.name}: [/srv/data, /home/share]",
             "roles": f"{definition.name}: [workstation, server]",
             "ports_by_role": f'{definition.name}: {{server: [22, "443/tcp"]}}',
+            "paths_by_role": f"{definition.name}: {{workstation: [/home], server: [/srv/exports]}}",
         }[kind]
         raise doc.error(f"wrong type for parameter {definition.name!r}: got {describe(value)}", *path,
                         fix=f"write e.g. {example}")

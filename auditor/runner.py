@@ -238,7 +238,7 @@ def _assess(target: Target, applicable: list[CheckSpec], profile: Profile, recor
             runnable.append(spec)
 
     needed = list(dict.fromkeys(name for spec in runnable for name in spec.facts if name != SYSTEM))
-    planned = [COLLECTORS[name].requests(system, **_parameters(name, profile)) for name in needed]
+    planned = [COLLECTORS[name].requests(system, **_parameters(name, profile, target)) for name in needed]
     _prefetch(recorder, [c for r in planned for c in r[0]], [p for r in planned for p in r[1]])
     facts: dict[str, Any] = {SYSTEM: system}
     used: dict[str, list[EvidenceRef]] = {SYSTEM: system_view.used}
@@ -248,7 +248,7 @@ def _assess(target: Target, applicable: list[CheckSpec], profile: Profile, recor
             break
         view = recorder.view(name)
         try:
-            facts[name] = COLLECTORS[name].collect(view, system, **_parameters(name, profile))
+            facts[name] = COLLECTORS[name].collect(view, system, **_parameters(name, profile, target))
         except AuditorError as exc:
             failures[name] = str(exc)
         except Exception as exc:  # a collector bug on one host must not stop the run
@@ -271,9 +271,10 @@ def _assess(target: Target, applicable: list[CheckSpec], profile: Profile, recor
     return TargetResult(target, system, tuple(findings))
 
 
-def _parameters(collector: str, profile: Profile) -> dict[str, Any]:
-    """The profile values a collector declared it needs (where to look), by name."""
-    return {name: profile.parameters[name] for name in COLLECTORS[collector].parameters}
+def _parameters(collector: str, profile: Profile, target: Target) -> dict[str, Any]:
+    """The profile values a collector declared it needs (where to look), by name; "target" is the target."""
+    return {name: target if name == "target" else profile.parameters[name]
+            for name in COLLECTORS[collector].parameters}
 
 
 def _skip_reason(spec: CheckSpec, target: Target, system: SystemFacts, options: ScanOptions,

@@ -123,7 +123,8 @@ def seal(run_dir: Path, out: Path, public_keys: Sequence[bytes], secret: bytes |
         handle.write(preamble)
         writer = _SealWriter(handle, file_key, prefix, aad, chunk_size)
         with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as archive:
-            archive.copybufsize = chunk_size  # tar copies file data in 16 KiB pieces by default
+            # tar copies file data in 16 KiB pieces by default; typeshed does not list the attribute.
+            archive.copybufsize = chunk_size  # type: ignore[attr-defined]
             for path in sorted(run_dir.rglob("*")):
                 archive.add(path, arcname=path.relative_to(run_dir).as_posix(), recursive=False)
         writer.finish()

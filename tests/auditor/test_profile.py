@@ -27,6 +27,9 @@ def test_default_profile_has_twelve_requirements_and_the_issue_defaults():
         "cert_min_days_left": 30, "log_retention_days": 90, "backup_max_age_hours": 26,
         "screen_lock_max_seconds": 900, "vpn_required_for": ["workstation"], "allowed_listening_ports": {},
         "audited_paths": [], "central_logging": False, "backup_marker_paths": [],
+        "pii_paths": {}, "pii_include": [], "pii_exclude": ["*/.cache/*", "*/.git/*", "*/node_modules/*"],
+        "pii_max_file_mb": 256, "pii_max_depth": 12, "pii_fail_confidence": "medium", "pii_bulk_threshold": 0,
+        "vpn_controller_networks": [],
     }
     assert all(d.description and d.requirement for d in profile.definitions.values())
 
