@@ -11,6 +11,7 @@
     │   └── CommandTimeout                a command exceeded its time budget
     ├── FactMissing(LookupError)          replay: the evidence folder does not hold the fact
     └── CollectorError                    a collector could not turn raw output into facts
+        └── PermissionMissing             the scanning account lacks a right (root, sudo): a skip, not an error
 
 Every message says what, where and, when the user can act, how to fix it. No exception carries a
 secret: transports never put passwords or key passphrases into messages.
@@ -81,3 +82,7 @@ class FactMissing(AuditorError, LookupError):
 
 class CollectorError(AuditorError):
     """A collector got output it cannot interpret (e.g. a hostile or broken host)."""
+
+
+class PermissionMissing(CollectorError):
+    """The facts need a right the scanning account does not have: the checks are SKIPPED with this reason."""

@@ -7,6 +7,8 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from auditor import ansible_inventory as ansible
+from auditor.errors import InputError
 from auditor.models import Location, Role, Target, TargetKind
 from auditor.yamlfile import YamlDoc, describe, load_yaml
 
@@ -16,18 +18,21 @@ _COMMON = {"name", "kind", "role", "location", "tags"}
 _KEYS: dict[TargetKind, set[str]] = {
     TargetKind.LOCAL: _COMMON | {"sudo"},
     TargetKind.SSH: _COMMON | {"host", "port", "user", "identity_file", "known_hosts", "sudo", "proxy_jump",
-                               "password_env", "auth", "connect_timeout"},
+                               "password_env", "passphrase_env", "auth", "ssh_config", "connect_timeout",
+                               "banner_timeout", "auth_timeout", "total_timeout"},
     TargetKind.TLS: _COMMON | {"host", "port", "server_name", "starttls", "ca_file"},
 }
 _ALL_KEYS = set().union(*_KEYS.values())
 _DEFAULT_ROLE = {TargetKind.LOCAL: Role.WORKSTATION, TargetKind.SSH: Role.SERVER, TargetKind.TLS: Role.ENDPOINT}
 _DEFAULT_LOCATION = {TargetKind.LOCAL: Location.OFFICE, TargetKind.SSH: Location.DATACENTER,
                      TargetKind.TLS: Location.OTHER}
+_ROLES = {r.value for r in Role}
 _STARTTLS = {"smtp", "imap", "pop3", "ftp", "ldap", "xmpp", "xmpp_server", "postgres", "rdp"}
-_INT_FIELDS = {"port": (1, 65535), "connect_timeout": (1, 600)}
+_INT_FIELDS = {"port": (1, 65535), "connect_timeout": (1, 600), "banner_timeout": (1, 600),
+               "auth_timeout": (1, 600), "total_timeout": (1, 86400)}
 _BOOL_FIELDS = {"sudo"}
-_STR_FIELDS = {"host", "user", "identity_file", "known_hosts", "proxy_jump", "password_env", "server_name",
-               "ca_file", "auth"}
+_STR_FIELDS = {"host", "user", "identity_file", "known_hosts", "proxy_jump", "password_env", "passphrase_env",
+               "server_name", "ca_file", "auth", "ssh_config"}
 
 
 def this_machine(role: Role = Role.WORKSTATION, location: Location = Location.OFFICE) -> tuple[Target, ...]:
@@ -37,17 +42,44 @@ def this_machine(role: Role = Role.WORKSTATION, location: Location = Location.OF
 
 
 def load_inventory(path: Path | str) -> tuple[Target, ...]:
+    """Targets from an auditor inventory (YAML), or from an Ansible inventory (INI or YAML) given directly.
+
+    An auditor inventory may also pull in an Ansible inventory: `ansible: {path: hosts.ini, roles: {...}}`;
+    its `defaults:` then apply to the Ansible hosts too.
+    """
+    path = Path(path)
+    try:
+        text: str | None = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = None  # load_yaml reports it
+    if text is not None and ansible.looks_like_ini(text):
+        return _ansible_targets(path, {}, None)
     doc = load_yaml(path, "inventory")
-    top = doc.mapping(allowed={"defaults", "targets"})
     if not isinstance(doc.data, dict):
         raise doc.error(f"an inventory must be a mapping with 'targets:', got {describe(doc.data)}")
+    if not set(doc.data) & {"defaults", "targets", "ansible"} and ansible.looks_like_yaml_inventory(doc.data):
+        return _ansible_targets(path, {}, None, doc)
+    top = doc.mapping(allowed={"defaults", "targets", "ansible"})
     defaults = doc.mapping("defaults", allowed=_ALL_KEYS - {"name"})
+    targets: list[Target] = []
+    seen: dict[str, str] = {}
+    if "ansible" in top:
+        section = doc.mapping("ansible", allowed={"path", "roles"})
+        source, roles = section.get("path"), section.get("roles") or {}
+        if not isinstance(source, str) or not source:
+            raise doc.error("'ansible' needs path: <Ansible inventory file>", "ansible",
+                            fix="write e.g. ansible: {path: hosts.ini}")
+        if not isinstance(roles, dict) or not all(isinstance(v, str) and v in _ROLES for v in roles.values()):
+            raise doc.error("roles maps Ansible group names to workstation, server or endpoint", "ansible", "roles")
+        for target in _ansible_targets(path.parent / Path(source).expanduser(), defaults, roles):
+            seen[target.name] = f"{source} (Ansible)"
+            targets.append(target)
     items = top.get("targets")
+    if items is None and targets:
+        return tuple(targets)
     if not isinstance(items, list) or not items:
         raise doc.error("'targets' must be a non-empty list of targets", "targets",
                         fix="add at least one target, e.g. - {name: laptop-01, kind: local}")
-    targets: list[Target] = []
-    seen: dict[str, str] = {}
     for index, item in enumerate(items):
         target = _target(doc, index, item, defaults)
         if target.name in seen:
@@ -56,6 +88,35 @@ def load_inventory(path: Path | str) -> tuple[Target, ...]:
         seen[target.name] = doc.where("targets", index, "name")
         targets.append(target)
     return tuple(targets)
+
+
+def _ansible_targets(path: Path, defaults: dict[str, Any], roles: dict[str, str] | None,
+                     doc: YamlDoc | None = None) -> tuple[Target, ...]:
+    """Targets from an Ansible inventory; errors point at the host's line in that file."""
+    if doc is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError("Ansible inventory file not found", str(path), "check the path") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read Ansible inventory ({exc})", str(path)) from None
+        if ansible.looks_like_ini(text):
+            parsed = ansible.parse_ini(text, str(path))
+        else:
+            doc = load_yaml(path, "Ansible inventory")
+            if not ansible.looks_like_yaml_inventory(doc.data):
+                raise doc.error("not an Ansible inventory (expected groups such as all: {hosts: ..., children: ...})")
+            parsed = ansible.parse_yaml(doc)
+    else:
+        parsed = ansible.parse_yaml(doc)
+    found = ansible.entries(parsed, roles)
+    if not found:
+        raise InputError("the Ansible inventory lists no hosts", str(path), "add hosts to a group")
+    marks: dict[tuple[str | int, ...], tuple[int, int]] = {}
+    for i, (item, line) in enumerate(found):
+        marks.update({("targets", i): (line, 1)} | {("targets", i, key): (line, 1) for key in item})
+    positions = YamlDoc({"targets": [item for item, _ in found]}, str(path), marks)
+    return tuple(_target(positions, i, item, defaults) for i, (item, _) in enumerate(found))
 
 
 def _target(doc: YamlDoc, index: int, item: Any, defaults: dict[str, Any]) -> Target:

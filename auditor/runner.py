@@ -21,9 +21,17 @@ from typing import Any, Protocol
 from auditor import __version__
 from auditor.attestations import attestation_findings
 from auditor.collectors import COLLECTORS, SYSTEM
+from auditor.collectors.ssh_wire import HOSTKEY_COMMAND
 from auditor.collectors.system import detect
 from auditor.collectors.system import requests as system_requests
-from auditor.errors import AuditorError, AuthenticationError, CommandTimeout, TransportError, UnsupportedTarget
+from auditor.errors import (
+    AuditorError,
+    AuthenticationError,
+    CommandTimeout,
+    PermissionMissing,
+    TransportError,
+    UnsupportedTarget,
+)
 from auditor.evidence import EvidenceStore, RecordingTransport, iso, utc_now
 from auditor.models import (
     CheckSpec,
@@ -34,6 +42,7 @@ from auditor.models import (
     Status,
     SystemFacts,
     Target,
+    TargetKind,
     TargetResult,
     Verdict,
 )
@@ -45,6 +54,7 @@ from auditor.waivers import apply_waivers, waiver_uses
 
 log = logging.getLogger(__name__)
 
+NETWORK_COLLECTORS = frozenset({"ssh_wire", "tls"})  # facts gathered without logging in
 ORGANISATION = "_organisation"  # evidence folder of organisation-wide facts; no target name starts with "_"
 _VERDICT_STATUSES = {Status.PASS, Status.FAIL, Status.WARN, Status.NOT_APPLICABLE}
 
@@ -217,7 +227,10 @@ def _scan_target(
 def _assess(target: Target, applicable: list[CheckSpec], profile: Profile, recorder: RecordingTransport,
             options: ScanOptions, cancel: threading.Event) -> TargetResult:
     system_view = recorder.view(SYSTEM)
-    if target.kind in HOSTS:
+    if target.kind is TargetKind.SSH:
+        # The verified host key is evidence of whom we talked to, whatever the checks.
+        _prefetch(recorder, [HOSTKEY_COMMAND], [])
+    if target.kind in HOSTS and not _network_only(target):
         _prefetch(recorder, *system_requests())
         try:
             system = detect(system_view)
@@ -243,12 +256,15 @@ def _assess(target: Target, applicable: list[CheckSpec], profile: Profile, recor
     facts: dict[str, Any] = {SYSTEM: system}
     used: dict[str, list[EvidenceRef]] = {SYSTEM: system_view.used}
     failures: dict[str, str] = {}
+    missing_rights: dict[str, str] = {}
     for name in needed:
         if cancel.is_set():
             break
         view = recorder.view(name)
         try:
             facts[name] = COLLECTORS[name].collect(view, system, **_parameters(name, profile, target))
+        except PermissionMissing as exc:
+            missing_rights[name] = str(exc)
         except AuditorError as exc:
             failures[name] = str(exc)
         except Exception as exc:  # a collector bug on one host must not stop the run
@@ -261,6 +277,11 @@ def _assess(target: Target, applicable: list[CheckSpec], profile: Profile, recor
             return TargetResult(target, system, tuple(findings), "interrupted before every check ran",
                                 ErrorReason.INTERRUPTED)
         evidence = tuple(dict.fromkeys(ref for name in spec.facts for ref in used.get(name, ())))
+        lacking = [missing_rights[name] for name in spec.facts if name in missing_rights]
+        if lacking:
+            findings.append(Finding(spec.id, target.name, Status.SKIPPED, lacking[0], requirements=spec.requirements,
+                                    evidence=evidence, skip_reason=lacking[0]))
+            continue
         failed = [failures[name] for name in spec.facts if name in failures]
         if failed:
             findings.append(Finding(spec.id, target.name, Status.ERROR, f"Could not collect evidence: {failed[0]}",
@@ -277,6 +298,11 @@ def _parameters(collector: str, profile: Profile, target: Target) -> dict[str, A
             for name in COLLECTORS[collector].parameters}
 
 
+def _network_only(target: Target) -> bool:
+    """`auth: none`: we may not log in, so only what is seen from the network is assessed."""
+    return target.options.get("auth") == "none"
+
+
 def _skip_reason(spec: CheckSpec, target: Target, system: SystemFacts, options: ScanOptions,
                  profile: Profile) -> str:
     if spec.id in options.skip:
@@ -286,6 +312,8 @@ def _skip_reason(spec: CheckSpec, target: Target, system: SystemFacts, options: 
         return f"removed by the profile ({tailoring.where})"
     if tailoring and not tailoring.scope.matches(target):
         return f"outside the profile's scope for this check ({tailoring.scope.describe()})"
+    if _network_only(target):
+        return "" if set(spec.facts) <= NETWORK_COLLECTORS else "auth: none: only checks seen from the network run"
     if target.kind not in HOSTS:
         return ""
     if system.platform is None:

@@ -30,6 +30,8 @@ _MODULES = {
     "screenlock": "auditor.collectors.screenlock",
     "updates": "auditor.collectors.updates",
     "backup": "auditor.collectors.backup",
+    "antimalware": "auditor.collectors.antimalware",
+    "pii": "auditor.collectors.pii",
     "sshd": "auditor.collectors.sshd",
     "ssh_wire": "auditor.collectors.ssh_wire",
     "tls": "auditor.collectors.tls",

@@ -30,9 +30,11 @@ def open_transport(target: Target, replay_from: Path | None = None, *, trust_new
 
         return LocalTransport(target.name, use_sudo=bool(target.options.get("sudo", False)))
     if target.kind is TargetKind.SSH:
-        raise UnsupportedTarget(target.name, "kind 'ssh' is not supported by this version yet (fleet scanning "
-                                "over SSH is a planned capability); run `auditor scan` on that host instead")
+        from auditor.transports.ssh import SshTransport
+
+        return SshTransport(target, trust_new_host_keys=trust_new_host_keys)
     if target.kind is TargetKind.TLS:
-        raise UnsupportedTarget(target.name, "kind 'tls' is not supported by this version yet (TLS endpoint "
-                                "scanning is a planned capability)")
+        from auditor.transports.tls import TlsTransport
+
+        return TlsTransport(target)
     raise UnsupportedTarget(target.name, f"kind {target.kind.value!r} is unknown")

@@ -1,0 +1,243 @@
+"""Ansible inventories (INI and YAML) read directly, turned into auditor inventory entries.
+
+Only what reaching a host needs is read: groups and children, group and host vars with Ansible's
+precedence (all < parent groups < child groups < host), ansible_host, ansible_port, ansible_user,
+ansible_ssh_private_key_file, ansible_become and ansible_connection=local. Variables named
+`auditor_<key>` set any auditor inventory key (auditor_auth: none, auditor_known_hosts, ...). A host's
+groups become its tags, and the first group found in the role map gives its role. ansible_password and
+vault values are never read.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.errors import InputError
+from auditor.yamlfile import YamlDoc
+
+DEFAULT_ROLES = {"workstations": "workstation", "laptops": "workstation", "desktops": "workstation",
+                 "clients": "workstation", "servers": "server"}
+_TRUE = {"true", "yes", "on", "1"}
+_RANGE = re.compile(r"\[([0-9]+|[a-z]):([0-9]+|[a-z])(?::([0-9]+))?\]")
+_GROUP_KEYS = {"hosts", "children", "vars"}
+
+
+@dataclass
+class _Group:
+    name: str
+    vars: dict[str, Any] = field(default_factory=dict)
+    parents: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Host:
+    name: str
+    line: int
+    vars: dict[str, Any] = field(default_factory=dict)
+    groups: list[str] = field(default_factory=list)
+
+
+class _Inventory:
+    def __init__(self) -> None:
+        self.groups: dict[str, _Group] = {"all": _Group("all")}
+        self.hosts: dict[str, _Host] = {}
+
+    def group(self, name: str) -> _Group:
+        if name not in self.groups:
+            self.groups[name] = _Group(name, parents={"all"} if name != "all" else set())
+        return self.groups[name]
+
+    def add_host(self, name: str, group: str, line: int, host_vars: Mapping[str, Any]) -> None:
+        host = self.hosts.setdefault(name, _Host(name, line))
+        self.group(group)
+        if group not in host.groups:
+            host.groups.append(group)
+        host.vars.update(host_vars)
+
+    def depth(self, name: str, seen: frozenset[str] = frozenset()) -> int:
+        parents = self.groups[name].parents - seen
+        return 0 if not parents else 1 + max(self.depth(p, seen | {name}) for p in parents)
+
+    def ancestors(self, names: list[str]) -> set[str]:
+        found: set[str] = set()
+        todo = list(names)
+        while todo:
+            name = todo.pop()
+            if name not in found:
+                found.add(name)
+                todo.extend(self.groups[name].parents)
+        return found
+
+
+def expand_pattern(pattern: str) -> list[str]:
+    """Ansible host ranges: web[01:03].example.com -> web01, web02, web03 (also [a:c] and a stride)."""
+    match = _RANGE.search(pattern)
+    if match is None:
+        return [pattern]
+    start, end, stride = match.group(1), match.group(2), int(match.group(3) or 1)
+    head, tail = pattern[:match.start()], pattern[match.end():]
+    if start.isdigit() and end.isdigit():
+        width = len(start) if start.startswith("0") else 0
+        values = [str(n).zfill(width) for n in range(int(start), int(end) + 1, stride)]
+    else:
+        values = [chr(c) for c in range(ord(start), ord(end) + 1, stride)]
+    return [name for value in values for name in expand_pattern(head + value + tail)]
+
+
+def parse_ini(text: str, file: str) -> _Inventory:
+    inventory = _Inventory()
+    section, kind = "ungrouped", "hosts"
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        where = f"{file}:{number}:1"
+        if line.startswith("["):
+            match = re.fullmatch(r"\[([^\]:\s]+)(?::(vars|children))?\]", line)
+            if match is None:
+                raise InputError(f"not an Ansible section header: {line[:60]!r}", where,
+                                 "write [group], [group:vars] or [group:children]")
+            section, kind = match.group(1), match.group(2) or "hosts"
+            inventory.group(section)
+            continue
+        try:
+            words = shlex.split(line, comments=True)
+        except ValueError as exc:
+            raise InputError(f"cannot split the line ({exc})", where, "close the quote") from None
+        if not words:
+            continue
+        if kind == "vars":
+            key, found, value = line.partition("=")
+            if not found:
+                raise InputError(f"a [{section}:vars] line must be key=value, got {line[:60]!r}", where)
+            inventory.group(section).vars[key.strip()] = shlex.split(value, comments=True)[0] if value.strip() else ""
+        elif kind == "children":
+            child = inventory.group(words[0])
+            child.parents.add(section)
+            if section != "all":
+                child.parents.discard("all")  # a nested group sits below its parent, not beside it
+        else:
+            host_vars: dict[str, Any] = {}
+            for word in words[1:]:
+                key, found, value = word.partition("=")
+                if not found:
+                    raise InputError(f"host variable {word!r} is not key=value", where)
+                host_vars[key] = value
+            name = words[0]
+            if re.fullmatch(r"[^\[\]:]+:\d+", name):  # host:port
+                name, port = name.rsplit(":", 1)
+                host_vars.setdefault("ansible_port", port)
+            for host in expand_pattern(name):
+                inventory.add_host(host, section, number, host_vars)
+    return inventory
+
+
+def looks_like_ini(text: str) -> bool:
+    """True when the first meaningful line is an INI section header or a bare host line."""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line and not line.startswith(("#", ";", "---")):
+            return bool(re.fullmatch(r"\[[^\]\s]+\]", line)) or (":" not in line and not line.startswith("-"))
+    return False
+
+
+def looks_like_yaml_inventory(data: Any) -> bool:
+    """A mapping of group name -> mapping with only hosts/children/vars keys (or nothing)."""
+    return isinstance(data, dict) and bool(data) and all(
+        value is None or (isinstance(value, dict) and set(value) <= _GROUP_KEYS) for value in data.values())
+
+
+def parse_yaml(doc: YamlDoc, *prefix: str | int) -> _Inventory:
+    inventory = _Inventory()
+    top = doc.get(*prefix)
+
+    def walk(name: str, body: Any, path: tuple[str | int, ...], parent: str | None) -> None:
+        group = inventory.group(name)
+        if parent is not None and parent != name:
+            group.parents.add(parent)
+            if parent != "all":
+                group.parents.discard("all")
+        if body is None:
+            return
+        if not isinstance(body, dict) or not set(body) <= _GROUP_KEYS:
+            raise doc.error("an Ansible group has only hosts, children and vars", *path, label=f"group {name!r}")
+        group.vars.update(body.get("vars") or {})
+        for host, host_vars in (body.get("hosts") or {}).items():
+            if host_vars is not None and not isinstance(host_vars, dict):
+                raise doc.error("host variables must be a mapping", *path, "hosts", host, label=f"host {host!r}")
+            line = doc.marks.get((*path, "hosts", host), doc.marks.get((*path, "hosts"), (1, 1)))[0]
+            for expanded in expand_pattern(str(host)):
+                inventory.add_host(expanded, name, line, host_vars or {})
+        for child, child_body in (body.get("children") or {}).items():
+            walk(str(child), child_body, (*path, "children", child), name)
+
+    for name, body in top.items():
+        walk(str(name), body, (*prefix, name), None if name == "all" else "all")
+    return inventory
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).strip().lower() in _TRUE
+
+
+def _proxy_jump(common_args: str) -> str:
+    words = shlex.split(common_args)
+    for index, word in enumerate(words):
+        if word == "-J" and index + 1 < len(words):
+            return words[index + 1]
+        if word.startswith("ProxyJump=") or (word == "-o" and index + 1 < len(words)
+                                             and words[index + 1].startswith("ProxyJump=")):
+            return (word if word.startswith("ProxyJump=") else words[index + 1]).split("=", 1)[1]
+    return ""
+
+
+def entries(inventory: _Inventory, roles: Mapping[str, str] | None = None) -> list[tuple[dict[str, Any], int]]:
+    """(auditor inventory entry, line) per host, in the order the file first names them."""
+    role_map = {**DEFAULT_ROLES, **(roles or {})}
+    result = []
+    for host in inventory.hosts.values():
+        groups = sorted(inventory.ancestors(host.groups), key=lambda g: (inventory.depth(g), g))
+        merged: dict[str, Any] = {}
+        for group in groups:
+            merged.update(inventory.groups[group].vars)
+        merged.update(host.vars)
+        local = str(merged.get("ansible_connection", "")) == "local"
+        item: dict[str, Any] = {"name": host.name, "kind": "local" if local else "ssh"}
+        named = [g for g in reversed(groups) if g not in ("all", "ungrouped")]
+        role = next((role_map[g] for g in named if g in role_map), None)
+        if role:
+            item["role"] = role
+        if named:
+            item["tags"] = sorted(named)
+        if not local:
+            item["host"] = str(merged.get("ansible_host") or merged.get("ansible_ssh_host") or host.name)
+            port = merged.get("ansible_port") or merged.get("ansible_ssh_port")
+            if port is not None:
+                item["port"] = int(port) if str(port).isdigit() else port
+            user = merged.get("ansible_user") or merged.get("ansible_ssh_user")
+            if user:
+                item["user"] = str(user)
+            key = merged.get("ansible_ssh_private_key_file") or merged.get("ansible_private_key_file")
+            if key:
+                item["identity_file"] = str(key)
+            jump = _proxy_jump(str(merged.get("ansible_ssh_common_args", "")))
+            if jump:
+                item["proxy_jump"] = jump
+        if "ansible_become" in merged:
+            item["sudo"] = _truthy(merged["ansible_become"])
+        for key, value in merged.items():
+            if key.startswith("auditor_"):
+                option = key.removeprefix("auditor_")
+                if option == "sudo":
+                    value = _truthy(value)
+                elif option == "tags" and isinstance(value, str):
+                    value = [t.strip() for t in value.split(",") if t.strip()]
+                elif option in ("port", "connect_timeout") and str(value).isdigit():
+                    value = int(value)
+                item[option] = value
+        result.append((item, host.line))
+    return result

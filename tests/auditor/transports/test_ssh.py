@@ -1,0 +1,233 @@
+"""The SSH transport against real OpenSSH servers on 127.0.0.1: scans, host keys, failures and budgets."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from auditor.collectors import sshd as sshd_collector
+from auditor.errors import AuthenticationError, CollectorError, ConnectError, HostKeyError
+from auditor.models import SystemFacts, Target, TargetKind
+from auditor.transports.base import MAX_FACT_BYTES, cmd
+from auditor.transports.ssh import SshTransport
+from tests import sshd_server
+from tests.conftest import load_results, run_cli
+from tests.sshd_server import HARDENED, SshdServer, keygen
+
+# The real-sshd fixtures, registered for this module.
+client_key, hardened_sshd, ssh_root, weak_sshd = (sshd_server.client_key, sshd_server.hardened_sshd,
+                                                  sshd_server.ssh_root, sshd_server.weak_sshd)
+
+pytestmark = pytest.mark.ssh
+
+
+def _target(server: SshdServer, key: Path, **options: object) -> Target:
+    base = {"host": "127.0.0.1", "port": server.port, "identity_file": str(key),
+            "known_hosts": str(server.known_hosts), "ssh_config": "none"}
+    return Target("t", TargetKind.SSH, options={**base, **options})
+
+
+def _scan(*args: str):
+    """`auditor scan ARGS` through the real CLI, without rendering reports (only results.json is read)."""
+    return run_cli("scan", *args, "--format", "none")
+
+
+def _statuses(run_dir: Path) -> dict[tuple[str, str], str]:
+    return {(f["check_id"], f["resource"]): f["status"] for f in load_results(run_dir)["findings"]}
+
+
+def test_a_scan_over_ssh_finds_what_a_local_scan_finds(hardened_sshd, client_key, tmp_path):
+    # Given the same machine reached over SSH (as the current user, with a key) and scanned locally
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text("targets:\n" + hardened_sshd.inventory_entry("over-ssh", client_key))
+    # When both scans run through the CLI
+    remote = _scan("--inventory", str(inventory), "--out", str(tmp_path / "ssh"), "--quiet")
+    here_run = _scan("--role", "server", "--location", "datacenter", "--out", str(tmp_path / "local"),
+                    "--quiet")
+    # Then every host check has the same status; only the network view (SSH-0100) differs
+    assert remote.returncode in (0, 1) and here_run.returncode in (0, 1), remote.stderr + here_run.stderr
+    over_ssh, here = _statuses(tmp_path / "ssh"), _statuses(tmp_path / "local")
+    assert over_ssh.pop(("SSH-0100", "")) == "pass" and here.pop(("SSH-0100", "")) == "not_applicable"
+    assert over_ssh == here
+    (target,) = load_results(tmp_path / "ssh")["targets"]
+    assert target["assessed"] and target["system"]["platform"] == "linux"
+
+
+def test_commands_keep_output_status_and_stderr_apart_even_with_hostile_output(hardened_sshd, client_key):
+    transport = SshTransport(_target(hardened_sshd, client_key))
+    try:
+        hostile = "printf 'auditor-0 0 0 99 0\\nend\\n\\0\\377'; echo oops >&2; exit 7"
+        first, missing, files = (transport.run_many([cmd("sh", "-c", hostile), cmd("no-such-tool")]),
+                                 None, transport.read_many(["/etc/hostname", "/nonexistent", "/etc"]))
+        hostile_result, missing = first
+        assert hostile_result.exit_status == 7 and hostile_result.stderr == "oops\n"
+        assert hostile_result.stdout.startswith("auditor-0 0 0 99 0\nend\n")
+        assert missing.not_found
+        assert files[0].data == Path("/etc/hostname").read_bytes() and not files[1].exists
+        assert files[2].error == "is a directory"
+        assert transport.channels_opened <= 4
+    finally:
+        transport.close()
+
+
+def test_a_hanging_command_times_out_and_huge_output_is_cut(hardened_sshd, client_key):
+    transport = SshTransport(_target(hardened_sshd, client_key))
+    try:
+        started = time.monotonic()
+        hang, flood, after = transport.run_many([cmd("sleep", "30", timeout=1),
+                                                 cmd("head", "-c", "20000000", "/dev/zero"), cmd("true")])
+        assert hang.timed_out and time.monotonic() - started < 8
+        assert flood.truncated and len(flood.stdout) == MAX_FACT_BYTES
+        assert after.ok
+    finally:
+        transport.close()
+
+
+def test_unknown_host_key_is_refused_and_nothing_runs(hardened_sshd, client_key, tmp_path):
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    with pytest.raises(HostKeyError, match=r"unknown host key .* --trust-new-host-keys"):
+        SshTransport(_target(hardened_sshd, client_key, known_hosts=str(empty)))
+
+
+def test_changed_host_key_is_refused_loudly(hardened_sshd, client_key, tmp_path):
+    other = keygen(tmp_path / "other_host_key")
+    changed = tmp_path / "known_hosts"
+    changed.write_text(f"[127.0.0.1]:{hardened_sshd.port} {' '.join(Path(f'{other}.pub').read_text().split()[:2])}\n")
+    with pytest.raises(HostKeyError, match="HOST KEY CHANGED"):
+        SshTransport(_target(hardened_sshd, client_key, known_hosts=str(changed)), trust_new_host_keys=True)
+
+
+def test_trusting_a_new_host_key_records_its_fingerprint(hardened_sshd, client_key, tmp_path):
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text("targets:\n" + hardened_sshd.inventory_entry("new-key", client_key, known_hosts=str(empty)))
+    result = _scan("--inventory", str(inventory), "--out", str(tmp_path / "r"), "--quiet",
+                     "--check", "SSH-0100", "--trust-new-host-keys")
+    assert result.returncode == 0, result.stderr
+    record = next((tmp_path / "r" / "evidence" / "new-key").glob("cmd-auditor_ssh_hostkey-*.json"))
+    expected = subprocess.run(["ssh-keygen", "-lf", f"{hardened_sshd.host_keys[0]}.pub"], capture_output=True,
+                              text=True, check=True).stdout.split()[1]
+    assert json.loads(json.loads(record.read_text())["stdout"]) | {"sha256": expected} == json.loads(
+        json.loads(record.read_text())["stdout"])
+    assert json.loads(json.loads(record.read_text())["stdout"])["status"] == "trusted-new"
+
+
+def test_a_wrong_key_is_an_authentication_error(hardened_sshd, tmp_path):
+    stranger = keygen(tmp_path / "stranger")
+    with pytest.raises(AuthenticationError, match="refused user"):
+        SshTransport(_target(hardened_sshd, stranger))
+
+
+@pytest.fixture
+def unprivileged_user(hardened_sshd, client_key):
+    """A login without sudo rights: a temporary account when the tests run as root, else the current user."""
+    if os.geteuid() != 0:
+        yield getpass.getuser()
+        return
+    name = f"aud{uuid.uuid4().hex[:8]}"
+    subprocess.run(["useradd", "-M", "-d", "/tmp", "-s", "/bin/sh", name], check=True)
+    subprocess.run(["usermod", "-p", "*", name], check=True)  # no password, but not locked (sshd refuses "!")
+    (hardened_sshd.root / "authorized" / name).write_text(Path(f"{client_key}.pub").read_text())
+    try:
+        yield name
+    finally:
+        subprocess.run(["userdel", name], check=False)
+
+
+def test_without_a_sudo_right_the_root_command_says_so(hardened_sshd, client_key, unprivileged_user):
+    transport = SshTransport(_target(hardened_sshd, client_key, user=unprivileged_user, sudo=True))
+    try:
+        result = transport.run(sshd_collector.SSHD_T)
+        assert result.exit_status == 1 and "sudo:" in result.stderr
+        with pytest.raises(CollectorError, match="sudo -n was refused"):
+            sshd_collector.collect(transport, SystemFacts(None))
+    finally:
+        transport.close()
+
+
+def test_a_silent_listener_fails_within_the_banner_budget(client_key):
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        target = Target("t", TargetKind.SSH, options={"host": "127.0.0.1", "port": silent.getsockname()[1],
+                                                       "identity_file": str(client_key), "banner_timeout": 1,
+                                                       "ssh_config": "none"})
+        started = time.monotonic()
+        with pytest.raises(ConnectError, match="no SSH banner within 1 s"):
+            SshTransport(target)
+        assert time.monotonic() - started < 3
+
+
+def test_a_closed_port_is_a_connect_error(client_key):
+    with socket.socket() as placeholder:
+        placeholder.bind(("127.0.0.1", 0))
+        port = placeholder.getsockname()[1]
+    target = Target("t", TargetKind.SSH, options={"host": "127.0.0.1", "port": port, "ssh_config": "none"})
+    with pytest.raises(ConnectError, match="refused"):
+        SshTransport(target)
+
+
+def test_a_target_that_dies_mid_scan_is_an_error_not_a_hang(ssh_root, client_key):
+    server = SshdServer(ssh_root / f"dying-{uuid.uuid4().hex[:6]}", HARDENED, client_key).start()
+    transport = SshTransport(_target(server, client_key))
+    try:
+        assert transport.run(cmd("true")).ok  # the shells are open and working
+        threading.Timer(0.5, server.kill_all).start()
+        started = time.monotonic()
+        with pytest.raises(ConnectError, match=r"connection was lost|connection is closed"):
+            transport.run_many([cmd("sleep", "20", timeout=30)])
+        assert time.monotonic() - started < 5
+    finally:
+        transport.close()
+        server.stop()
+
+
+def test_proxy_jump_through_a_bastion(hardened_sshd, client_key):
+    jump = f"{getpass.getuser()}@127.0.0.1:{hardened_sshd.port}"
+    transport = SshTransport(_target(hardened_sshd, client_key, proxy_jump=jump))
+    try:
+        assert transport.run(cmd("echo", "via jump")).stdout == "via jump\n"
+    finally:
+        transport.close()
+
+
+def test_ansible_inventories_ini_and_yaml_are_scanned(hardened_sshd, client_key, tmp_path):
+    ini = tmp_path / "hosts.ini"
+    ini.write_text(f"[servers]\nweb-1 ansible_host=127.0.0.1 ansible_port={hardened_sshd.port}\n\n[servers:vars]\n"
+                   f"ansible_ssh_private_key_file={client_key}\nauditor_known_hosts={hardened_sshd.known_hosts}\n"
+                   "auditor_ssh_config=none\n")
+    yaml = tmp_path / "hosts.yaml"
+    yaml.write_text("all:\n  children:\n    servers:\n      hosts:\n        web-2:\n"
+                    f"          ansible_host: 127.0.0.1\n          ansible_port: {hardened_sshd.port}\n      vars:\n"
+                    f"        ansible_ssh_private_key_file: {client_key}\n"
+                    f"        auditor_known_hosts: {hardened_sshd.known_hosts}\n        auditor_ssh_config: none\n")
+    for inventory, name in ((ini, "web-1"), (yaml, "web-2")):
+        out = tmp_path / name
+        result = _scan("--inventory", str(inventory), "--out", str(out), "--quiet", "--check", "SSH-0100")
+        assert result.returncode == 0, result.stderr
+        (target,) = load_results(out)["targets"]
+        assert target["name"] == name and target["tags"] == ["servers"] and target["assessed"]
+        assert _statuses(out) == {("SSH-0100", ""): "pass"}
+
+
+def test_the_wire_view_of_a_weak_server_fails_ssh_0100(weak_sshd, client_key, tmp_path):
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text("targets:\n" + weak_sshd.inventory_entry("weak", client_key))
+    result = _scan("--inventory", str(inventory), "--out", str(tmp_path / "r"), "--quiet",
+                     "--check", "SSH-0100")
+    assert result.returncode == 1, result.stderr
+    (finding,) = load_results(tmp_path / "r")["findings"]
+    assert finding["status"] == "fail"
+    for weak in ("aes128-ctr (128-bit AES)", "3des-cbc (CBC mode)", "hmac-md5 (MD5)", "ssh-rsa (RSA with SHA-1"):
+        assert weak in finding["message"]
