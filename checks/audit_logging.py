@@ -12,6 +12,7 @@ from auditor.collectors.journald import JournaldFacts
 from auditor.collectors.syslog import Daemon, Rotation, SyslogFacts
 from auditor.collectors.timesync import TimeSyncFacts
 from auditor.plugin import ControlRef, Platform, Severity, Verdict, check
+from checks.platform_native import macos_audit_trail, native_logs_kept, windows_audit_trail
 
 _DAY = 86400
 IDENTITY_FILES = ("/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow")
@@ -31,12 +32,19 @@ SYSLOG_DAEMONS = ("rsyslog", "syslog-ng")
     requirements=("R12",),
     controls=(ControlRef("iso27001-2022", "8.15"), ControlRef("iso27001-2022", "8.16"), ControlRef("cis-v8", "8.2"),
               ControlRef("cis-v8", "8.5")),
-    platforms=(Platform.LINUX,),
-    remediation="Install and enable auditd, load rules (e.g. the CIS rules in /etc/audit/rules.d/) that watch "
+    platforms=(Platform.LINUX, Platform.WINDOWS, Platform.MACOS),
+    remediation="Windows: enable Advanced Audit Policy (Logon success and failure, User Account and Security Group "
+    "Management, Sensitive Privilege Use, and File System with auditing entries on personal-data folders). macOS: "
+    "deploy the organisation's EDR or MDM logging. Linux: "
+    "install and enable auditd, load rules (e.g. the CIS rules in /etc/audit/rules.d/) that watch "
     "/etc/passwd, /etc/shadow, /etc/group, /etc/gshadow, the login records and privileged commands, add "
     "`-w <path> -p rwa -k pii` for every folder that holds personal data, then run `augenrules --load`.",
 )
 def audit_trail(auditd: AuditdFacts, audited_paths: list[str]) -> Verdict:
+    if auditd.platform == "windows":
+        return windows_audit_trail(auditd, audited_paths)
+    if auditd.platform == "macos":
+        return macos_audit_trail(auditd)
     expected = {"auditd": "running", "enabled": "1 or 2", "rules": ["identity", "privileged commands", "logins"],
                 "audited_paths": list(audited_paths)}
     if not auditd.installed:
@@ -132,13 +140,17 @@ def _writes(rule: AuditRule) -> bool:
     severity=Severity.HIGH,
     requirements=("R12",),
     controls=(ControlRef("iso27001-2022", "8.15"), ControlRef("cis-v8", "8.3"), ControlRef("cis-v8", "8.10")),
-    platforms=(Platform.LINUX,),
-    remediation="Set Storage=persistent in /etc/systemd/journald.conf (or create /var/log/journal), leave "
+    platforms=(Platform.LINUX, Platform.WINDOWS, Platform.MACOS),
+    remediation="Windows: enlarge the Security log or archive it when full (`wevtutil sl Security /ms:1073741824` "
+    "or /ab:true /rt:true) and forward events centrally. macOS: forward the unified log to a central collector. "
+    "Linux: set Storage=persistent in /etc/systemd/journald.conf (or create /var/log/journal), leave "
     "MaxRetentionSec unset or at least the retention period, and restart systemd-journald; or, with rsyslog "
     "or syslog-ng, make logrotate keep the files long enough (e.g. `daily` with `rotate 90`, or `weekly` with "
     "`rotate 13`, in /etc/logrotate.d/rsyslog).",
 )
 def logs_kept(journald: JournaldFacts, syslog: SyslogFacts, log_retention_days: int) -> Verdict:
+    if journald.platform != "linux":
+        return native_logs_kept(journald, log_retention_days)
     expected = {"storage": "persistent", "retention_days": f">= {log_retention_days}"}
     journal_ok, journal_says, journal_observed = _journal_store(journald, log_retention_days)
     observed: dict[str, object] = {"journald": journal_observed}
@@ -282,8 +294,10 @@ def logs_forwarded(syslog: SyslogFacts, central_logging: bool) -> Verdict:
     severity=Severity.MEDIUM,
     requirements=("R12",),
     controls=(ControlRef("iso27001-2022", "8.17"), ControlRef("cis-v8", "8.4")),
-    platforms=(Platform.LINUX,),
-    remediation="Enable a time service (`timedatectl set-ntp true` for systemd-timesyncd, or install chrony) "
+    platforms=(Platform.LINUX, Platform.WINDOWS, Platform.MACOS),
+    remediation="Windows: start the Windows Time service and `w32tm /resync`. macOS: turn on 'Set time and date "
+    "automatically' (System Settings > General > Date & Time). Linux: "
+    "enable a time service (`timedatectl set-ntp true` for systemd-timesyncd, or install chrony) "
     "so that log time stamps can be trusted and correlated.",
 )
 def clock_synchronised(timesync: TimeSyncFacts) -> Verdict:
@@ -292,6 +306,10 @@ def clock_synchronised(timesync: TimeSyncFacts) -> Verdict:
     if timesync.synchronized:
         return Verdict.passed(f"The clock is synchronised ({timesync.source}).", observed=observed,
                               expected=expected)
+    if timesync.synchronized is None and timesync.ntp_service_enabled:
+        return Verdict.warning(f"Network time is on ({timesync.source}), but whether the clock is in sync could not "
+                               f"be confirmed ({'; '.join(f'{k}: {v}' for k, v in timesync.unavailable.items())}).",
+                               observed=observed, expected=expected)
     if timesync.synchronized is None:
         reasons = "; ".join(f"{tool}: {why}" for tool, why in timesync.unavailable.items())
         observed["unavailable"] = dict(timesync.unavailable)

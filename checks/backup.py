@@ -18,8 +18,10 @@ _HOUR = 3600
     severity=Severity.HIGH,
     requirements=("R5",),
     controls=(ControlRef("iso27001-2022", "8.13"), ControlRef("cis-v8", "11.2")),
-    platforms=(Platform.LINUX,),
-    remediation="Schedule the backup (a systemd timer running restic or borg is readable without secrets), fix "
+    platforms=(Platform.LINUX, Platform.WINDOWS, Platform.MACOS),
+    remediation="Windows: set up a backup (Windows Server Backup, or the organisation's backup client, with a "
+    "marker file). macOS: turn on Time Machine to an encrypted disk. Linux: "
+    "schedule the backup (a systemd timer running restic or borg is readable without secrets), fix "
     "failing runs, and if the job cannot be seen from systemd, let it touch a marker file on success and list "
     "that file in the profile's backup_marker_paths.",
 )
@@ -69,9 +71,10 @@ def backup_recent(backup: BackupFacts, backup_max_age_hours: int, backup_marker_
                                "in backup_marker_paths.", observed=observed, expected=expected)
     why = f"; the profile's marker files were not read: {', '.join(missing)}" if missing else ""
     why += "".join(f"; {note.rstrip('.')}" for note in backup.notes)
-    return Verdict.failed(f"No backup job or marker found (no restic or borg job in systemd or cron, no borg "
-                          f"repository known to this host, no marker file){why}.", observed=observed,
-                          expected=expected)
+    where = {"windows": "no Windows Server Backup version (wbadmin)", "macos": "no Time Machine destination or "
+             "backup"}.get(backup.platform, "no restic or borg job in systemd or cron, no borg repository known to "
+                           "this host, no marker file")
+    return Verdict.failed(f"No backup job or marker found ({where}){why}.", observed=observed, expected=expected)
 
 
 @check(
@@ -80,8 +83,9 @@ def backup_recent(backup: BackupFacts, backup_max_age_hours: int, backup_marker_
     severity=Severity.HIGH,
     requirements=("R1", "R5"),
     controls=(ControlRef("iso27001-2022", "8.13"), ControlRef("iso27001-2022", "8.24"), ControlRef("cis-v8", "11.3")),
-    platforms=(Platform.LINUX,),
-    remediation="Use restic (always AES-256) or a borg repository created with an encrypting mode (repokey, "
+    platforms=(Platform.LINUX, Platform.WINDOWS, Platform.MACOS),
+    remediation="macOS: choose 'Encrypt backups' for the Time Machine disk. Linux and Windows: use restic (always "
+    "AES-256) or a borg repository created with an encrypting mode (repokey, "
     "repokey-blake2, repokey-aes-ocb); `none` and `authenticated` modes do not encrypt and need a new "
     "repository (`borg init -e repokey-blake2`).",
 )
@@ -126,7 +130,9 @@ def backup_encrypted(backup: BackupFacts, min_aes_bits: int, chacha20_counts_as_
             "(~/.config/borg/security/<id>/key-type) or marker with `borg info --json` output was readable.",
             resource="borg", observed={"jobs": borg_jobs}, expected=expected))
     for job in backup.jobs:
-        if job.tool not in ("restic", "borg", "borgmatic"):
+        if job.tool == "timemachine":
+            verdicts.append(_time_machine(job.name, backup.encryption.get(job.name, "unknown"), expected))
+        elif job.tool not in ("restic", "borg", "borgmatic"):
             verdicts.append(Verdict.failed(
                 f"Backup job {job.name} runs {job.tool or job.command or 'an unidentified program'}; its encryption "
                 "cannot be established, so AES-256 is not evidenced.", resource=job.name,
@@ -134,3 +140,16 @@ def backup_encrypted(backup: BackupFacts, min_aes_bits: int, chacha20_counts_as_
     if not verdicts:
         return [Verdict.not_applicable("No backup tool was detected (BACKUP-0010 reports the missing backup).")]
     return verdicts
+
+
+def _time_machine(name: str, state: str, expected: dict[str, str]) -> Verdict:
+    observed = {"tool": "Time Machine", "encryption": state}
+    if state == "encrypted":
+        return Verdict.warning(f"{name} backs up to an encrypted disk (APFS encryption, AES-XTS); macOS does not "
+                               "report its key size, so AES-256 must be confirmed by hand.", resource=name,
+                               observed=observed, expected=expected)
+    if state == "not encrypted":
+        return Verdict.failed(f"{name} backs up to a disk that is not encrypted: anyone holding the backup disk can "
+                              "read the data.", resource=name, observed=observed, expected=expected)
+    return Verdict.warning(f"The encryption of {name} could not be read (Time Machine's settings need Full Disk "
+                           "Access).", resource=name, observed=observed, expected=expected)

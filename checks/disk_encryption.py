@@ -1,10 +1,14 @@
 """Encryption of data at rest (DISK-xxxx): every fixed data volume and the swap area sit on dm-crypt, with
-AES and an effective key of at least the agreed size. Facts come from auditor/collectors/disk.py."""
+AES and an effective key of at least the agreed size. Facts come from auditor/collectors/disk.py.
+
+On Windows (BitLocker) and macOS (FileVault) the same checks judge the platform-neutral `disk.native` volumes
+(see checks/disk_native.py); DISK-0040 (protection on, not suspended, not still encrypting) is theirs alone."""
 
 from __future__ import annotations
 
 from auditor.collectors.disk import CryptLayer, DiskFacts, Volume
 from auditor.plugin import ControlRef, Platform, Severity, Verdict, check
+from checks.disk_native import native_encrypted, native_strength
 
 _BOOT = frozenset({"/boot", "/boot/efi", "/efi", "/boot/firmware"})
 _MEDIA_FS = frozenset({"squashfs", "iso9660", "udf", "erofs"})
@@ -53,11 +57,15 @@ def _describe(layer: CryptLayer) -> str:
     severity=Severity.HIGH,
     requirements=("R1", "R11"),
     controls=_CONTROLS,
-    platforms=(Platform.LINUX,),
-    remediation="Encrypt the volume with LUKS2 (cryptsetup luksFormat --type luks2 --cipher aes-xts-plain64 "
-    "--key-size 512, or `cryptsetup reencrypt --encrypt` in place after a backup) and open it from /etc/crypttab.",
+    platforms=(Platform.LINUX, Platform.WINDOWS, Platform.MACOS),
+    remediation="Linux: encrypt the volume with LUKS2 (cryptsetup luksFormat --type luks2 --cipher aes-xts-plain64 "
+    "--key-size 512, or `cryptsetup reencrypt --encrypt` in place after a backup) and open it from /etc/crypttab. "
+    "Windows: turn on BitLocker for every fixed drive (Settings > Privacy & security > Device encryption, or "
+    "Control Panel > BitLocker Drive Encryption). macOS: turn on FileVault (System Settings > Privacy & Security).",
 )
 def volumes_encrypted(disk: DiskFacts) -> list[Verdict]:
+    if disk.platform != "linux":
+        return native_encrypted(disk)
     if disk.problem:
         return [Verdict.failed(f"The block devices could not be listed ({disk.problem}), so no volume can be shown "
                                "to be encrypted.", observed={"problem": disk.problem}, expected={"encrypted": True})]
@@ -87,11 +95,18 @@ def volumes_encrypted(disk: DiskFacts) -> list[Verdict]:
     severity=Severity.HIGH,
     requirements=("R1", "R11"),
     controls=_CONTROLS,
-    platforms=(Platform.LINUX,),
-    remediation="Re-encrypt the volume with AES-256: `cryptsetup reencrypt --cipher aes-xts-plain64 --key-size 512 "
-    "<device>` (XTS needs a 512-bit key for AES-256); take a backup first.",
+    platforms=(Platform.LINUX, Platform.WINDOWS, Platform.MACOS),
+    remediation="Linux: re-encrypt the volume with AES-256: `cryptsetup reencrypt --cipher aes-xts-plain64 "
+    "--key-size 512 <device>` (XTS needs a 512-bit key for AES-256); take a backup first. Windows: set the policy "
+    "'Choose drive encryption method and cipher strength' to XTS-AES 256-bit for operating-system and fixed "
+    "drives, then decrypt and re-encrypt each drive (`manage-bde -off D:`, then `manage-bde -on D: -em "
+    "XtsAes256`); BitLocker cannot change the method in place. macOS: FileVault's cipher is fixed by the "
+    "hardware; an Intel Mac (XTS-AES-128) needs replacing by an Apple-silicon Mac or the controller's written "
+    "acceptance (min_aes_bits: 128 or a waiver).",
 )
 def cipher_strength(disk: DiskFacts, min_aes_bits: int, chacha20_counts_as_aes256: bool) -> list[Verdict]:
+    if disk.platform != "linux":
+        return native_strength(disk, min_aes_bits)
     verdicts = []
     expected = {"algorithm": "AES", "effective_bits": f">= {min_aes_bits}"}
     for layer in disk.crypt.values():

@@ -9,6 +9,7 @@ from typing import Any
 from auditor.collectors.firewall import FirewallFacts
 from auditor.collectors.listeners import Listener, ListenerFacts
 from auditor.plugin import ControlRef, Platform, Severity, Target, Verdict, check
+from checks.platform_native import native_firewall
 
 _DENYING_TARGETS = ("default", "drop", "reject", "%%reject%%")
 # (label, protocol, first port, last port, process names): plaintext ways to administer a host.
@@ -30,12 +31,17 @@ _IMPLICIT_TLS_PORTS = (990,)  # FTPS: a known FTP daemon there speaks TLS from t
     requirements=("R7", "R11"),
     controls=(ControlRef("iso27001-2022", "8.20"), ControlRef("iso27001-2022", "8.22"), ControlRef("cis-v8", "4.4"),
               ControlRef("cis-v8", "4.5")),
-    platforms=(Platform.LINUX,),
-    remediation="Enable a firewall with a default-deny inbound policy: `ufw default deny incoming && ufw enable`, "
+    platforms=(Platform.LINUX, Platform.WINDOWS, Platform.MACOS),
+    remediation="Windows: turn Windows Defender Firewall on for the Domain, Private and Public profiles with "
+    "inbound connections blocked (`Set-NetFirewallProfile -All -Enabled True -DefaultInboundAction Block`). "
+    "macOS: System Settings > Network > Firewall on, with stealth mode. Linux: enable a firewall with a "
+    "default-deny inbound policy: `ufw default deny incoming && ufw enable`, "
     "firewalld with a zone whose target is default or DROP, or an nftables input chain with `policy drop;` "
     "(/etc/nftables.conf, `systemctl enable --now nftables`). Allow only the approved services.",
 )
 def firewall_default_deny(firewall: FirewallFacts) -> Verdict:
+    if firewall.platform != "linux":
+        return native_firewall(firewall)
     inputs = firewall.input_chains()
     denying = [c for c in inputs if c.default_deny]
     observed = _firewall_observed(firewall)
@@ -112,7 +118,7 @@ def _firewall_observed(firewall: FirewallFacts) -> dict[str, Any]:
     severity=Severity.HIGH,
     requirements=("R7",),
     controls=(ControlRef("iso27001-2022", "8.20"), ControlRef("iso27001-2022", "8.9"), ControlRef("cis-v8", "4.8")),
-    platforms=(Platform.LINUX,),
+    platforms=(Platform.LINUX, Platform.WINDOWS, Platform.MACOS),
     remediation="Stop or uninstall the services that are not in the approved list, bind internal ones to "
     "127.0.0.1, or have the controller approve the port in allowed_listening_ports for this role.",
 )
@@ -174,7 +180,7 @@ def _reasons(unavailable: Mapping[str, str]) -> str:
     requirements=("R8",),
     controls=(ControlRef("iso27001-2022", "8.5"), ControlRef("iso27001-2022", "8.24"), ControlRef("cis-v8", "3.10"),
               ControlRef("cis-v8", "4.8")),
-    platforms=(Platform.LINUX,),
+    platforms=(Platform.LINUX, Platform.WINDOWS, Platform.MACOS),
     remediation="Remove telnet, FTP, rsh/rlogin, TFTP and TCP X11 services and use SSH/SFTP instead; bind VNC to "
     "127.0.0.1 and reach it through an SSH tunnel or the VPN, or enable VeNCrypt/TLS.",
 )

@@ -18,8 +18,10 @@ STALE_LIST_DAYS = 7  # package lists older than this may hide security updates p
     severity=Severity.HIGH,
     requirements=("R4", "R11"),
     controls=(ControlRef("iso27001-2022", "8.8"), ControlRef("cis-v8", "7.3"), ControlRef("cis-v8", "7.4")),
-    platforms=(Platform.LINUX,),
-    remediation="Install the pending security updates (`apt update && apt upgrade`, `dnf upgrade --security`), "
+    platforms=(Platform.LINUX, Platform.WINDOWS, Platform.MACOS),
+    remediation="Windows: Settings > Windows Update > Install all, and move to a supported Windows 11 version. "
+    "macOS: System Settings > General > Software Update, and upgrade to one of the three newest macOS releases. "
+    "Linux: install the pending security updates (`apt update && apt upgrade`, `dnf upgrade --security`), "
     "enable automatic security updates (unattended-upgrades, dnf-automatic), and upgrade to a supported "
     "release before its security support ends.",
 )
@@ -27,7 +29,7 @@ def security_updates_installed(updates: UpdatesFacts, system: SystemFacts) -> Ve
     today = datetime.fromtimestamp(updates.host_time, UTC).date() if updates.host_time is not None else None
     ident = " ".join(part for part in (system.os_id, system.os_version) if part) or "unknown release"
     release = f"{system.os_name} ({ident})" if system.os_name else ident
-    eol = support_end(system.os_id, system.os_version)
+    eol = support_end(system.os_id, system.os_version, system.os_name)
     observed: dict[str, object] = {
         "release": release, "support_ends": eol.date if eol else "unknown", "package_manager": updates.manager,
         "security_updates": [f"{u.name} {u.version} ({u.origin})" for u in updates.security],

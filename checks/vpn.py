@@ -25,9 +25,10 @@ _IPSEC_AES = re.compile(r"^aes(?:_?(?:gcm|ccm|ctr|cbc)(?:_?[abc])?)?_?(\d{3})?")
     severity=Severity.HIGH,
     requirements=("R9", "R11"),
     controls=_CONTROLS,
-    platforms=(Platform.LINUX,),
+    platforms=(Platform.LINUX, Platform.WINDOWS, Platform.MACOS),
     remediation="Install the organisation's VPN client (WireGuard, OpenVPN, strongSwan or a NetworkManager VPN "
-    "profile) and deploy its client configuration to this machine.",
+    "profile on Linux; the organisation's client or a built-in VPN profile on Windows and macOS) and deploy its "
+    "client configuration to this machine.",
 )
 def vpn_client_configured(vpn: VpnFacts, network: NetworkFacts, vpn_required_for: Sequence[str],
                           target: Target) -> Verdict:
@@ -42,7 +43,9 @@ def vpn_client_configured(vpn: VpnFacts, network: NetworkFacts, vpn_required_for
     observed = {"installed": dict(vpn.installed), "client_profiles": clients, "wireguard_interfaces": interfaces,
                 "processes": running, "unavailable": dict(vpn.unavailable)}
     expected = {"vpn_client": "installed and configured"}
-    found = clients + interfaces + running
+    # A Windows service or macOS app of a known client (GlobalProtect, Cisco, FortiClient) keeps its profile inside.
+    apps = [f"{name} ({how})" for name, how in vpn.installed.items() if how.startswith(("service ", "/Applications/"))]
+    found = clients + interfaces + running + apps
     if found:
         return Verdict.passed(f"A VPN client is configured: {'; '.join(found)}.", observed=observed, expected=expected)
     unread = "; ".join(f"{what}: {why}" for what, why in vpn.unavailable.items())
@@ -58,7 +61,7 @@ def vpn_client_configured(vpn: VpnFacts, network: NetworkFacts, vpn_required_for
     severity=Severity.HIGH,
     requirements=("R9", "R11"),
     controls=_CONTROLS,
-    platforms=(Platform.LINUX,),
+    platforms=(Platform.LINUX, Platform.WINDOWS, Platform.MACOS),
     remediation="Connect the VPN before working with personal data, and configure it as a full tunnel "
     "(WireGuard AllowedIPs = 0.0.0.0/0, OpenVPN redirect-gateway def1, or no never-default in NetworkManager).",
 )
@@ -67,7 +70,7 @@ def vpn_tunnel_up(network: NetworkFacts, vpn: VpnFacts, target: Target) -> Verdi
         return Verdict.not_applicable(f"The target's location is {target.location.value}; a tunnel is required "
                                       "only for home workstations.")
     tunnels = {i.name for i in network.interfaces if i.tunnel and i.up and i.addresses}
-    active = [p.name for p in vpn.profiles if p.source == "networkmanager" and p.active]
+    active = [p.name for p in vpn.profiles if p.source != "file" and p.active]
     defaults = [r for r in network.routes if r.family == "inet" and r.table == "main" and _is_default(r.dst)]
     via = min(defaults, key=lambda r: r.metric).dev if defaults else "none"
     observed = {"tunnels_up": sorted(tunnels), "networkmanager_active_vpn": active, "default_route_dev": via}
@@ -75,7 +78,8 @@ def vpn_tunnel_up(network: NetworkFacts, vpn: VpnFacts, target: Target) -> Verdi
     if not tunnels and not active:
         return Verdict.failed("No VPN tunnel is up (no WireGuard, tun/tap, IPsec or PPP interface is up with an "
                               "address, and NetworkManager has no active VPN).", observed=observed, expected=expected)
-    how = _full_tunnel(network, tunnels)
+    how = _full_tunnel(network, tunnels) or ("SplitTunneling is off, so all traffic uses it" if any(
+        p.active and p.settings.get("splittunneling") == "False" for p in vpn.profiles) else "")
     if how:
         return Verdict.passed(f"VPN tunnel {', '.join(sorted(tunnels) or active)} is up and {how}.",
                               observed=observed, expected=expected)
@@ -116,7 +120,7 @@ def _full_tunnel(network: NetworkFacts, tunnels: set[str]) -> str:
     severity=Severity.HIGH,
     requirements=("R9", "R11"),
     controls=(ControlRef("iso27001-2022", "8.24"), ControlRef("cis-v8", "3.10"), ControlRef("cis-v8", "12.7")),
-    platforms=(Platform.LINUX,),
+    platforms=(Platform.LINUX, Platform.WINDOWS, Platform.MACOS),
     remediation="OpenVPN: set `data-ciphers AES-256-GCM` on client and server; IPsec: set esp_proposals (and "
     "proposals) to aes256gcm16-... only; WireGuard: have the controller accept ChaCha20-Poly1305 "
     "(chacha20_counts_as_aes256) or use an AES-256 VPN.",
@@ -157,11 +161,23 @@ def _ciphers(profile: VpnProfile, openvpn_version: str) -> tuple[list[str], str]
     """The data ciphers a profile may negotiate, and a sentence on where they come from."""
     if profile.kind == "wireguard":
         return ["CHACHA20-POLY1305"], ""
+    if profile.source in ("windows", "macos"):
+        return _native_ciphers(profile)
     if profile.kind == "openvpn":
         return _openvpn_ciphers(profile, openvpn_version)
     if profile.kind == "ipsec":
         return _ipsec_ciphers(profile)
     return [], "NetworkManager keeps the cipher in a root-only connection file that is not read"
+
+
+def _native_ciphers(profile: VpnProfile) -> tuple[list[str], str]:
+    if profile.source == "windows":
+        return [], (f"Windows reports only the encryption level ({profile.settings.get('encryptionlevel') or 'unknown'}"
+                    f") of this {profile.settings.get('tunneltype') or profile.kind} profile, not the cipher; IKEv2's "
+                    "default proposals include AES-128 unless Set-VpnConnectionIpsecConfiguration restricts them")
+    if profile.source == "macos":
+        return [], f"macOS does not report the negotiated cipher of {profile.kind} profiles"
+    return [], f"the cipher of this {profile.source} profile is not reported"
 
 
 def _openvpn_ciphers(profile: VpnProfile, version: str) -> tuple[list[str], str]:

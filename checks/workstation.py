@@ -6,7 +6,8 @@ from auditor.collectors.screenlock import DesktopLock, LockSetting, ScreenlockFa
 from auditor.models import Role, Target
 from auditor.plugin import ControlRef, Platform, Severity, Verdict, check
 
-_NAMES = {"gnome": "GNOME", "kde": "KDE Plasma"}
+_NATIVE = ("windows", "macos")
+_NAMES = {"gnome": "GNOME", "kde": "KDE Plasma", "windows": "Windows", "macos": "macOS"}
 
 
 @check(
@@ -15,8 +16,11 @@ _NAMES = {"gnome": "GNOME", "kde": "KDE Plasma"}
     severity=Severity.MEDIUM,
     requirements=("R11",),
     controls=(ControlRef("iso27001-2022", "8.1"), ControlRef("iso27001-2022", "7.7"), ControlRef("cis-v8", "4.3")),
-    platforms=(Platform.LINUX,),
-    remediation="Enforce the lock system-wide: GNOME: a key file in /etc/dconf/db/local.d/ with "
+    platforms=(Platform.LINUX, Platform.WINDOWS, Platform.MACOS),
+    remediation="Windows: set the policy 'Interactive logon: Machine inactivity limit' (InactivityTimeoutSecs) to "
+    "at most the allowed seconds. macOS: a configuration profile (com.apple.screensaver idleTime and "
+    "askForPassword) or System Settings > Lock Screen 'Require password immediately'. Linux: enforce the lock "
+    "system-wide: GNOME: a key file in /etc/dconf/db/local.d/ with "
     "[org/gnome/desktop/session] idle-delay=uint32 300 and [org/gnome/desktop/screensaver] lock-enabled=true, "
     "lock-delay=uint32 0, the three keys listed in /etc/dconf/db/local.d/locks/, `system-db:local` in "
     "/etc/dconf/profile/user, then `dconf update`; KDE: /etc/xdg/kscreenlockerrc with [Daemon][$i] "
@@ -65,6 +69,12 @@ def _desktop(lock: DesktopLock, limit: int, notes: tuple[str, ...]) -> Verdict:
                               observed=observed, expected=expected)
     default = "the system-wide default" if system.source and not system.problem else "the desktop's default"
     read = [u.scope[5:] for u in users if not u.problem]
+    if lock.desktop in _NATIVE and read:
+        # One account per home laptop: the signed-in user's own setting is what locks it, but nothing enforces it.
+        worst = max(s for u in users if not u.problem and (s := _effective(lock, system, u)) is not None)
+        return Verdict.warning(f"{name} locks after {worst} s by the user's own setting ({', '.join(read)}), but no "
+                               "policy or configuration profile enforces it, so the user can change or disable it.",
+                               resource=lock.desktop, observed=observed, expected=expected)
     unread = [f"{u.scope[5:]} ({u.problem})" for u in users if u.problem]
     if seconds is None or seconds > limit:
         return Verdict.failed(f"{name}'s {default} {_words(seconds)}; at most {limit} s is required.",

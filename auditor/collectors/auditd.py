@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from auditor.collectors.base import Requests, parse_key_values
+from auditor.collectors.native import NATIVE, native_collect, native_requests
+from auditor.collectors.native_facts import AuditPolicyEntry
 from auditor.models import SystemFacts
 from auditor.transports.base import CommandResult, Transport, cmd
 
@@ -69,6 +71,8 @@ class AuditdFacts:
     rules_problem: why `auditctl -l` could not be read, or "".
     config: /etc/audit/auditd.conf settings (max_log_file, num_logs, max_log_file_action...).
     config_problem: why auditd.conf could not be read ("absent", "Permission denied"), or "".
+    platform: "linux", "windows" or "macos". Windows: `policy` (auditpol subcategories) and `status_problem`.
+    macOS: `unified_logging` (`log config --status`) and `agents` (MDM/EDR agents running that keep their own logs).
     """
 
     installed: bool
@@ -80,6 +84,10 @@ class AuditdFacts:
     rules_problem: str = ""
     config: Mapping[str, str] = field(default_factory=dict)
     config_problem: str = ""
+    platform: str = "linux"
+    policy: tuple[AuditPolicyEntry, ...] = ()
+    unified_logging: str = ""
+    agents: tuple[str, ...] = ()
 
     @property
     def enabled(self) -> int | None:
@@ -92,11 +100,15 @@ class AuditdFacts:
         return _int(self.status.get("pid"))
 
 
-def requests(_: SystemFacts) -> Requests:
+def requests(system: SystemFacts) -> Requests:
+    if system.platform in NATIVE:
+        return native_requests("auditd", system)
     return (IS_ACTIVE, STATUS, RULES), (CONFIG,)
 
 
-def collect(host: Transport, _: SystemFacts) -> AuditdFacts:
+def collect(host: Transport, system: SystemFacts) -> AuditdFacts:
+    if system.platform in NATIVE:
+        return native_collect("auditd", host, system)  # type: ignore[no-any-return]
     status, rules = host.run(STATUS), host.run(RULES)
     service = host.run(IS_ACTIVE)
     state = service.stdout.strip().splitlines()[0] if service.stdout.strip() else ""

@@ -20,11 +20,12 @@ import json
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from auditor.collectors.base import Requests, parse_key_values
+from auditor.collectors.native import NATIVE, native_collect, native_requests
 from auditor.models import SystemFacts
 from auditor.transports.base import Command, CommandResult, Transport, cmd
 
@@ -127,6 +128,8 @@ class BackupFacts:
     markers: the profile's marker files, as read.
     marker_paths_requested: the marker paths this collection was asked to read.
     notes: what could not be read and why, in words.
+    platform: "linux", "windows" or "macos".
+    encryption: job name -> "encrypted", "not encrypted" or "unknown", for jobs whose tool reports it (Time Machine).
     """
 
     host_time: int | None
@@ -136,16 +139,23 @@ class BackupFacts:
     markers: tuple[MarkerFile, ...] = ()
     marker_paths_requested: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    platform: str = "linux"
+    encryption: Mapping[str, str] = field(default_factory=dict)
 
 
-def requests(_: SystemFacts, backup_marker_paths: Sequence[str] = ()) -> Requests:
+def requests(system: SystemFacts, backup_marker_paths: Sequence[str] = ()) -> Requests:
+    if system.platform in NATIVE:
+        return native_requests("backup", system)
     commands = [HOST_TIME, TIMERS, UNIT_FILES, CRON, BORG_SECURITY, TOOL_PROBE]
     if backup_marker_paths:
         commands.append(_marker_stat(backup_marker_paths))
     return tuple(commands), tuple(backup_marker_paths)
 
 
-def collect(host: Transport, _: SystemFacts, backup_marker_paths: Sequence[str] = ()) -> BackupFacts:
+def collect(host: Transport, system: SystemFacts, backup_marker_paths: Sequence[str] = ()) -> BackupFacts:
+    if system.platform in NATIVE:
+        return native_collect(  # type: ignore[no-any-return]
+            "backup", host, system, backup_marker_paths=backup_marker_paths)
     notes: list[str] = []
     host_time, offset = parse_host_time(host.run(HOST_TIME).stdout)
     installed = tuple(dict.fromkeys(TOOLS[p.strip()] for p in host.run(TOOL_PROBE).stdout.splitlines()

@@ -15,8 +15,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.collectors import disk_native
 from auditor.collectors.base import Requests
-from auditor.models import SystemFacts
+from auditor.collectors.disk_native import NativeVolume
+from auditor.models import Platform, SystemFacts
 from auditor.transports.base import Command, CommandResult, Transport, cmd
 
 _COLUMNS = "NAME,KNAME,TYPE,FSTYPE,{},PKNAME,RM,RO,SIZE"
@@ -143,6 +145,8 @@ class DiskFacts:
     crypt: active crypt layers by mapping name; swaps: active swap areas; crypttab: /etc/crypttab lines.
     lsblk_column: MOUNTPOINTS or MOUNTPOINT (util-linux < 2.37); problem: why the tree is missing, or "".
     swaps_problem: why /proc/swaps could not be read, or "".
+    platform: "linux", "windows" or "macos"; on Windows and macOS only `native`, `hardware` and `problem` are set.
+    native: BitLocker or FileVault volumes (see disk_native.NativeVolume); hardware: the Mac's processor.
     """
 
     devices: tuple[BlockDevice, ...] = ()
@@ -153,13 +157,31 @@ class DiskFacts:
     lsblk_column: str = ""
     problem: str = ""
     swaps_problem: str = ""
+    platform: str = "linux"
+    native: tuple[NativeVolume, ...] = ()
+    hardware: str = ""
 
 
-def requests(_: SystemFacts) -> Requests:
+def requests(system: SystemFacts) -> Requests:
+    if system.platform is Platform.WINDOWS:
+        return disk_native.WINDOWS_COMMANDS[:1], ()
+    if system.platform is Platform.MACOS:
+        return disk_native.MACOS_COMMANDS, ()
     return (LSBLK, LSBLK_OLD, DMSETUP_TABLE), (CRYPTTAB, PROC_SWAPS)
 
 
-def collect(host: Transport, _: SystemFacts) -> DiskFacts:
+def collect(host: Transport, system: SystemFacts) -> DiskFacts:
+    if system.platform is Platform.WINDOWS:
+        volumes, problem = disk_native.collect_windows(host)
+        return DiskFacts(problem=problem, platform="windows", native=volumes)
+    if system.platform is Platform.MACOS:
+        volumes, hardware, problem = disk_native.collect_macos(host)
+        return DiskFacts(problem=problem if not volumes else "", platform="macos", native=volumes,
+                         hardware=hardware)
+    return _collect_linux(host)
+
+
+def _collect_linux(host: Transport) -> DiskFacts:
     lsblk = host.run(LSBLK)
     column = "MOUNTPOINTS"
     if not lsblk.ok and "unknown column" in lsblk.stderr:

@@ -18,6 +18,15 @@ endoflife-date/endoflife.date repository, one file per product):
   RHEL 10 follows the same ten-year policy (2035-05-31, as AlmaLinux 10 in `products/almalinux.md`).
 - AlmaLinux `products/almalinux.md`, Rocky Linux `products/rocky-linux.md`.
 
+- Windows (by build number, Microsoft lifecycle pages "Windows 11 Home and Pro" / "Enterprise and Education",
+  "Windows 10 Home and Pro", "Windows Server 2022"): 19045 (10 22H2) 2025-10-14 for all editions (ESU is paid);
+  22621 (11 22H2) 2024-10-08, Enterprise/Education 2025-10-14; 22631 (23H2) 2025-11-11 / 2026-11-10;
+  26100 (24H2) 2026-10-13 / 2027-10-12; 26200 (25H2) 2027-10-12 / 2028-10-10; 20348 (Server 2022) 2031-10-14.
+- macOS: Apple publishes no end dates; it ships security updates for the newest release and the two before it
+  (Apple security releases page, support.apple.com/100100). The dates below are when the release dropped out
+  (12 Monterey with macOS 15, 2024-09-16; 13 Ventura with macOS 26, 2025-09-15) or is expected to (14 with the
+  2026 release, 15 and 26 one and two years later), and are marked "expected".
+
 Update this table when a release is added; an unknown release is reported as "support status unknown",
 never guessed.
 """
@@ -65,8 +74,29 @@ _TABLE: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
-def support_end(os_id: str, version_id: str) -> SupportEnd | None:
-    """The support end of `ID` `VERSION_ID` from os-release; enterprise point releases ("9.4") use the major."""
+_WINDOWS: dict[str, tuple[str, str]] = {  # build -> (Home/Pro, Enterprise/Education)
+    "19045": ("2025-10-14", "2025-10-14"), "22621": ("2024-10-08", "2025-10-14"),
+    "22631": ("2025-11-11", "2026-11-10"), "26100": ("2026-10-13", "2027-10-12"),
+    "26200": ("2027-10-12", "2028-10-10"), "20348": ("2031-10-14", "2031-10-14"),
+}
+_MACOS = {"11": ("2023-09-26", _EOL), "12": ("2024-09-16", _EOL), "13": ("2025-09-15", _EOL),
+          "14": ("2026-09-15", "expected end of security updates"),
+          "15": ("2027-09-15", "expected end of security updates"),
+          "26": ("2028-09-15", "expected end of security updates")}
+
+
+def support_end(os_id: str, version_id: str, os_name: str = "") -> SupportEnd | None:
+    """The support end of `ID` `VERSION_ID` from os-release; enterprise point releases ("9.4") use the major.
+    Windows is looked up by build (the last part of 10.0.26100), its edition read from `os_name`."""
+    if os_id == "windows":
+        build = version_id.rsplit(".", 1)[-1]
+        if build not in _WINDOWS:
+            return None
+        enterprise = any(word in os_name for word in ("Enterprise", "Education", "Server"))
+        return SupportEnd(_WINDOWS[build][enterprise], "servicing (security updates)", f"windows build {build}")
+    if os_id == "macos":
+        major = version_id.split(".")[0]
+        return SupportEnd(*_MACOS[major], f"macos {major}") if major in _MACOS else None
     releases = _TABLE.get(os_id.strip().lower())
     version = version_id.strip()
     if not releases or not version:

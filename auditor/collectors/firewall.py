@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.collectors.base import Requests
+from auditor.collectors.native import NATIVE, native_collect, native_requests
+from auditor.collectors.native_facts import FirewallProfile
 from auditor.collectors.network import why_not
 from auditor.models import SystemFacts
 from auditor.transports.base import Transport, cmd
@@ -98,6 +100,7 @@ class FirewallFacts:
     nftables_read / legacy_read: whether those rule sets were read (an empty ruleset counts as read).
     ufw / firewalld: their status, None when the tool is absent or did not answer.
     unavailable: for each source that could not be read, why ("needs root (...)", "not installed").
+    platform: "linux", "windows" or "macos"; profiles: Windows firewall profiles or the macOS application firewall.
     """
 
     chains: tuple[BaseChain, ...] = ()
@@ -106,17 +109,23 @@ class FirewallFacts:
     ufw: UfwStatus | None = None
     firewalld: FirewalldStatus | None = None
     unavailable: Mapping[str, str] = field(default_factory=dict)
+    platform: str = "linux"
+    profiles: tuple[FirewallProfile, ...] = ()
 
     def input_chains(self) -> tuple[BaseChain, ...]:
         """The chains every inbound packet traverses."""
         return tuple(c for c in self.chains if c.hook == "input")
 
 
-def requests(_: SystemFacts) -> Requests:
+def requests(system: SystemFacts) -> Requests:
+    if system.platform in NATIVE:
+        return native_requests("firewall", system)
     return (NFT, IPTABLES, IP6TABLES, IPTABLES_LEGACY, IP6TABLES_LEGACY, UFW, FIREWALLD_STATE, FIREWALLD_ZONE), ()
 
 
-def collect(host: Transport, _: SystemFacts) -> FirewallFacts:
+def collect(host: Transport, system: SystemFacts) -> FirewallFacts:
+    if system.platform in NATIVE:
+        return native_collect("firewall", host, system)  # type: ignore[no-any-return]
     unavailable: dict[str, str] = {}
     chains: list[BaseChain] = []
     nft = host.run(NFT)

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from auditor.collectors.base import Requests
+from auditor.collectors.native import NATIVE, native_collect, native_requests
+from auditor.collectors.native_facts import EventLog
 from auditor.models import SystemFacts
 from auditor.transports.base import Transport, cmd
 
@@ -33,6 +35,7 @@ class JournaldFacts:
     settings: effective [Journal] settings (last assignment wins, as journald reads them).
     persistent_dir: /var/log/journal exists (Storage=auto then keeps logs across reboots).
     problem: why the facts are incomplete, in words ("systemd is not PID 1"), or "".
+    platform: "linux", "windows" or "macos"; event_log: the Windows Security log (None elsewhere).
     """
 
     present: bool
@@ -40,6 +43,8 @@ class JournaldFacts:
     settings: Mapping[str, str] = field(default_factory=dict)
     persistent_dir: bool = False
     problem: str = ""
+    platform: str = "linux"
+    event_log: EventLog | None = None
 
     @property
     def storage(self) -> str:
@@ -55,11 +60,15 @@ class JournaldFacts:
         return parse_timespan(self.settings.get("MaxRetentionSec", "0"))
 
 
-def requests(_: SystemFacts) -> Requests:
+def requests(system: SystemFacts) -> Requests:
+    if system.platform in NATIVE:
+        return native_requests("journald", system)
     return (CAT_CONFIG, IS_ACTIVE, HAS_PERSISTENT_DIR), ()
 
 
-def collect(host: Transport, _: SystemFacts) -> JournaldFacts:
+def collect(host: Transport, system: SystemFacts) -> JournaldFacts:
+    if system.platform in NATIVE:
+        return native_collect("journald", host, system)  # type: ignore[no-any-return]
     config = host.run(CAT_CONFIG)
     state = host.run(IS_ACTIVE)
     persistent_dir = host.run(HAS_PERSISTENT_DIR).ok

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from auditor.collectors.base import Requests
+from auditor.collectors.native import NATIVE, native_collect, native_requests
 from auditor.collectors.network import why_not
 from auditor.models import SystemFacts
 from auditor.transports.base import Transport, cmd
@@ -75,11 +76,15 @@ class ListenerFacts:
         return tuple(item for item in self.listeners if not item.loopback)
 
 
-def requests(_: SystemFacts) -> Requests:
+def requests(system: SystemFacts) -> Requests:
+    if system.platform in NATIVE:
+        return native_requests("listeners", system)
     return (SS,), ()
 
 
-def collect(host: Transport, _: SystemFacts) -> ListenerFacts:
+def collect(host: Transport, system: SystemFacts) -> ListenerFacts:
+    if system.platform in NATIVE:
+        return native_collect("listeners", host, system)  # type: ignore[no-any-return]
     result = host.run(SS)
     if not result.ok:
         return ListenerFacts((), False, False, {result.command: why_not(result)})

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.collectors.base import Requests
+from auditor.collectors.native import NATIVE, native_collect, native_requests
 from auditor.models import SystemFacts
 from auditor.transports.base import CommandResult, Transport, cmd
 
@@ -122,11 +123,15 @@ class NetworkFacts:
         return next((i for i in self.interfaces if i.name == name), None)
 
 
-def requests(_: SystemFacts) -> Requests:
+def requests(system: SystemFacts) -> Requests:
+    if system.platform in NATIVE:
+        return native_requests("network", system)
     return (LINK, ADDR, ROUTE4, ROUTE6, RULE), ()
 
 
-def collect(host: Transport, _: SystemFacts) -> NetworkFacts:
+def collect(host: Transport, system: SystemFacts) -> NetworkFacts:
+    if system.platform in NATIVE:
+        return native_collect("network", host, system)  # type: ignore[no-any-return]
     unavailable: dict[str, str] = {}
 
     def answer(result: CommandResult) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from auditor.collectors.base import Requests
+from auditor.collectors.native import NATIVE, native_collect, native_requests
 from auditor.models import SystemFacts
 from auditor.transports.base import Command, CommandResult, Transport, cmd
 
@@ -107,11 +108,15 @@ class ScreenlockFacts:
         return not self.desktops and not self.display_managers
 
 
-def requests(_: SystemFacts) -> Requests:
+def requests(system: SystemFacts) -> Requests:
+    if system.platform in NATIVE:
+        return native_requests("screenlock", system)
     return (DESKTOP_PROBE, DEFAULT_TARGET, DCONF_SYSTEM, USER_CONFIGS, *GSETTINGS), (KDE_SYSTEM,)
 
 
-def collect(host: Transport, _: SystemFacts) -> ScreenlockFacts:
+def collect(host: Transport, system: SystemFacts) -> ScreenlockFacts:
+    if system.platform in NATIVE:
+        return native_collect("screenlock", host, system)  # type: ignore[no-any-return]
     found = {line.strip() for line in host.run(DESKTOP_PROBE).stdout.splitlines()}
     desktops = tuple(dict.fromkeys(name for path, name in DESKTOPS.items() if path in found))
     managers = tuple(dict.fromkeys(name for path, name in DISPLAY_MANAGERS.items() if path in found))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from auditor.collectors.base import Requests
 from auditor.collectors.journald import parse_journald_config
+from auditor.collectors.native import NATIVE
 from auditor.models import SystemFacts
 from auditor.transports.base import Command, Transport, cmd
 
@@ -135,12 +136,16 @@ class SyslogFacts:
     logrotate: str = "absent"
 
 
-def requests(_: SystemFacts) -> Requests:
+def requests(system: SystemFacts) -> Requests:
+    if system.platform in NATIVE:
+        return (), ()  # Windows and macOS have no rsyslog or syslog-ng: their own log is read by journald
     return ((IS_ACTIVE, UPLOAD_CONFIG, LIST_RSYSLOG, LIST_SYSLOG_NG, LIST_LOGROTATE),
             (RSYSLOG_CONF, SYSLOG_NG_CONF, LOGROTATE_CONF))
 
 
-def collect(host: Transport, _: SystemFacts) -> SyslogFacts:
+def collect(host: Transport, system: SystemFacts) -> SyslogFacts:
+    if system.platform in NATIVE:
+        return SyslogFacts(logrotate="not used on this platform")
     state = host.run(IS_ACTIVE)
     states = dict(zip(UNITS, state.stdout.split(), strict=False)) if state.stdout.strip() else {}
     lines = [line.strip() for line in state.stderr.splitlines() if line.strip()]

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from auditor.collectors.base import Requests, parse_key_values
+from auditor.collectors.powershell import json_object, ps
+from auditor.errors import CollectorError
 from auditor.models import Platform, SystemFacts
-from auditor.transports.base import Transport, cmd
+from auditor.transports.base import CommandResult, Transport, cmd
 
 UNAME = cmd("uname", "-s", "-n", "-r", "-m")
 USER_ID = cmd("id", "-u")
 OS_RELEASE = ("/etc/os-release", "/usr/lib/os-release")
 SW_VERS = cmd("sw_vers")
+# Windows has no uname (exit 127); Git for Windows' or MSYS's uname says MINGW64_NT-10.0-... and is not trusted.
+WINDOWS_OS = ps(
+    "$os = Get-CimInstance Win32_OperatingSystem | Select-Object Caption,Version,BuildNumber,OSArchitecture; "
+    "$id = [Security.Principal.WindowsIdentity]::GetCurrent(); "
+    "$admin = ([Security.Principal.WindowsPrincipal]$id).IsInRole("
+    "[Security.Principal.WindowsBuiltInRole]::Administrator); "
+    "[pscustomobject]@{Caption=$os.Caption; Version=$os.Version; BuildNumber=$os.BuildNumber; "
+    "OSArchitecture=$os.OSArchitecture; ComputerName=$env:COMPUTERNAME; IsAdmin=$admin} | ConvertTo-Json")
+_WINDOWS_UNAMES = ("MINGW", "MSYS", "CYGWIN", "Windows")
 
 _PLATFORMS = {"Linux": Platform.LINUX, "Darwin": Platform.MACOS}
 
@@ -21,6 +32,8 @@ def requests(_: SystemFacts | None = None) -> Requests:
 def detect(host: Transport) -> SystemFacts:
     """Detect the platform and OS from what the host says; nothing is guessed from the inventory."""
     uname = host.run(UNAME)
+    if uname.not_found or (uname.ok and uname.stdout.startswith(_WINDOWS_UNAMES)):
+        return detect_windows(host.run(WINDOWS_OS), uname)
     uname.raise_for_status()
     kernel_name, hostname, kernel, architecture = parse_uname(uname.stdout)
     platform = _PLATFORMS.get(kernel_name)
@@ -35,6 +48,26 @@ def detect(host: Transport) -> SystemFacts:
         sw_vers = parse_key_values(host.run(SW_VERS).stdout, ":")
         os_name, os_version, os_id = sw_vers.get("ProductName", "macOS"), sw_vers.get("ProductVersion", ""), "macos"
     return SystemFacts(platform, os_name, os_version, os_id, hostname, architecture, kernel, is_root)
+
+
+def detect_windows(result: CommandResult, uname: CommandResult) -> SystemFacts:
+    """Windows from Win32_OperatingSystem (Caption, Version, BuildNumber) and the token's Administrators role."""
+    if not result.ok:
+        raise CollectorError(f"`{uname.command}` exited {uname.exit_status}, and the Windows detection (PowerShell "
+                             f"Win32_OperatingSystem) exited {result.exit_status}: {result.stderr.strip()[:200]}")
+    try:
+        facts = json_object(result)
+    except ValueError as exc:
+        raise CollectorError(f"`{result.command}` did not return JSON: {exc}") from exc
+    return parse_windows_os(facts)
+
+
+def parse_windows_os(facts: dict[str, object]) -> SystemFacts:
+    """The detection script's JSON -> SystemFacts (os_version is Version, e.g. 10.0.26100)."""
+    text = {key: str(facts.get(key) or "") for key in ("Caption", "Version", "ComputerName", "OSArchitecture",
+                                                        "BuildNumber")}
+    return SystemFacts(Platform.WINDOWS, text["Caption"].strip() or "Windows", text["Version"], "windows",
+                       text["ComputerName"], text["OSArchitecture"], text["BuildNumber"], facts.get("IsAdmin") is True)
 
 
 def _first_existing(host: Transport, paths: tuple[str, ...]) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from auditor.collectors.base import Requests, parse_key_values
+from auditor.collectors.native import NATIVE, native_collect, native_requests
 from auditor.models import SystemFacts
 from auditor.transports.base import Transport, cmd
 
@@ -30,11 +31,15 @@ class TimeSyncFacts:
     unavailable: Mapping[str, str] = field(default_factory=dict)
 
 
-def requests(_: SystemFacts) -> Requests:
+def requests(system: SystemFacts) -> Requests:
+    if system.platform in NATIVE:
+        return native_requests("timesync", system)
     return (TIMEDATECTL, CHRONY), ()
 
 
-def collect(host: Transport, _: SystemFacts) -> TimeSyncFacts:
+def collect(host: Transport, system: SystemFacts) -> TimeSyncFacts:
+    if system.platform in NATIVE:
+        return native_collect("timesync", host, system)  # type: ignore[no-any-return]
     unavailable: dict[str, str] = {}
     timedatectl = host.run(TIMEDATECTL)
     if timedatectl.ok:

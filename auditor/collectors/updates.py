@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from auditor.collectors.base import Requests
+from auditor.collectors.native import NATIVE, native_collect, native_requests
 from auditor.models import SystemFacts
 from auditor.transports.base import CommandResult, Transport, cmd
 
@@ -78,11 +79,15 @@ class UpdatesFacts:
         return (self.host_time - self.index_updated_at) / 86400
 
 
-def requests(_: SystemFacts) -> Requests:
+def requests(system: SystemFacts) -> Requests:
+    if system.platform in NATIVE:
+        return native_requests("updates", system)
     return (APT_LIST, APT_STAMPS, DNF_SECURITY, DNF_STAMPS, HOST_TIME), ()
 
 
-def collect(host: Transport, _: SystemFacts) -> UpdatesFacts:
+def collect(host: Transport, system: SystemFacts) -> UpdatesFacts:
+    if system.platform in NATIVE:
+        return native_collect("updates", host, system)  # type: ignore[no-any-return]
     host_time = parse_epoch(host.run(HOST_TIME))
     apt = host.run(APT_LIST)
     if not apt.not_found:

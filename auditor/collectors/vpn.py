@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from auditor.collectors.base import Requests
+from auditor.collectors.native import NATIVE, native_collect, native_requests
 from auditor.collectors.network import why_not
 from auditor.models import SystemFacts
 from auditor.transports.base import Transport, cmd
@@ -71,11 +72,15 @@ class VpnFacts:
     unavailable: Mapping[str, str] = field(default_factory=dict)
 
 
-def requests(_: SystemFacts) -> Requests:
+def requests(system: SystemFacts) -> Requests:
+    if system.platform in NATIVE:
+        return native_requests("vpn", system)
     return (WG, OPENVPN, SWANCTL, IPSEC, NMCLI, PROCESSES, FIND_CONFIGS), ()
 
 
-def collect(host: Transport, _: SystemFacts) -> VpnFacts:
+def collect(host: Transport, system: SystemFacts) -> VpnFacts:
+    if system.platform in NATIVE:
+        return native_collect("vpn", host, system)  # type: ignore[no-any-return]
     unavailable: dict[str, str] = {}
     installed: dict[str, str] = {}
     for command in (WG, OPENVPN, SWANCTL, IPSEC):

@@ -37,7 +37,11 @@ def _environment() -> dict[str, str]:
 
 def _decode(data: bytes) -> tuple[str, bool]:
     truncated = len(data) > MAX_FACT_BYTES
-    return data[:MAX_FACT_BYTES].decode("utf-8", errors="replace"), truncated
+    data = data[:MAX_FACT_BYTES]
+    # Windows tools (wevtutil, PowerShell 5.1 into a pipe, some .exe) may answer in UTF-16LE, BOM or not.
+    if data.startswith(b"\xff\xfe") or (len(data) >= 4 and data[1] == 0 and data[3] == 0 and data[0] != 0):
+        return data.decode("utf-16-le", errors="replace").lstrip("\ufeff"), truncated
+    return data.decode("utf-8", errors="replace"), truncated
 
 
 class LocalTransport:
@@ -47,7 +51,8 @@ class LocalTransport:
         self.target = target
         self._use_sudo = use_sudo
         self._env = _environment()
-        self._is_root = hasattr(os, "geteuid") and os.geteuid() == 0
+        # os.geteuid exists on POSIX only; on Windows `sudo` never applies (the system collector reads the role).
+        self._is_root = _POSIX and hasattr(os, "geteuid") and os.geteuid() == 0
         self._running: set[subprocess.Popen[bytes]] = set()
         self._lock = threading.Lock()
         self._closed = False

@@ -1,0 +1,220 @@
+"""Disk encryption on Windows (BitLocker) and macOS (FileVault on APFS), as platform-neutral volumes.
+
+Windows: `Get-BitLockerVolume` as JSON (enum numbers as in Microsoft.BitLocker.Structures, which are the
+Win32_EncryptableVolume values), with the drive type from Win32_Volume and the conversion flags ("used space
+only") from Win32_EncryptableVolume.GetConversionStatus; `manage-bde -status` only when the cmdlet is missing
+(its labels are English: it is a fallback, and the facts say so). Key protectors are reduced to their type
+names in the script, because ConvertTo-Json would otherwise write each RecoveryPassword into the evidence.
+
+macOS: `fdesetup status` (FileVault on/off, still encrypting, deferred), `diskutil apfs list -plist` (which
+APFS volumes are encrypted) and the processor: FileVault's cipher is fixed by the hardware (Apple Platform
+Security guide: AES-XTS with 256-bit keys in the Secure Enclave's AES engine on Apple silicon; XTS-AES-128
+on Intel Macs), so it is stated from the hardware, not read from the volume.
+"""
+
+from __future__ import annotations
+
+import plistlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.collectors.powershell import as_list, enum_name, json_objects, ps, why
+from auditor.transports.base import CommandResult, Transport, cmd
+
+BITLOCKER = ps(
+    "$types=@{}; Get-CimInstance Win32_Volume | ForEach-Object { $types[[string]$_.DriveLetter]=$_.DriveType }; "
+    "$flags=@{}; try { Get-CimInstance -Namespace root/cimv2/Security/MicrosoftVolumeEncryption "
+    "-ClassName Win32_EncryptableVolume -ErrorAction Stop | ForEach-Object { "
+    "$flags[[string]$_.DriveLetter]=(Invoke-CimMethod -InputObject $_ -MethodName GetConversionStatus).EncryptionFlags"
+    " } } catch {}; "
+    "Get-BitLockerVolume -ErrorAction Stop | Select-Object MountPoint,VolumeType,ProtectionStatus,VolumeStatus,"
+    "EncryptionMethod,EncryptionPercentage,LockStatus,CapacityGB,"
+    "@{n='KeyProtector';e={@($_.KeyProtector | ForEach-Object { [string]$_.KeyProtectorType })}},"
+    "@{n='DriveType';e={$types[[string]$_.MountPoint]}},@{n='EncryptionFlags';e={$flags[[string]$_.MountPoint]}} "
+    "| ConvertTo-Json -Depth 3")
+MANAGE_BDE = cmd("manage-bde", "-status", timeout=60)
+FDESETUP = cmd("fdesetup", "status")
+APFS_LIST = cmd("diskutil", "apfs", "list", "-plist")
+CPU_BRAND = cmd("sysctl", "-n", "machdep.cpu.brand_string")
+ARM64 = cmd("sysctl", "-n", "hw.optional.arm64")  # 1 on Apple silicon, even for a Python running under Rosetta
+MACHINE = cmd("uname", "-m")
+
+WINDOWS_COMMANDS = (BITLOCKER, MANAGE_BDE)
+MACOS_COMMANDS = (FDESETUP, APFS_LIST, CPU_BRAND, ARM64, MACHINE)
+
+# Win32_EncryptableVolume.GetEncryptionMethod numbering, which the cmdlet's enums share.
+METHODS = {0: "None", 1: "Aes128Diffuser", 2: "Aes256Diffuser", 3: "Aes128", 4: "Aes256", 5: "Hardware",
+           6: "XtsAes128", 7: "XtsAes256"}
+VOLUME_STATUS = {0: "FullyDecrypted", 1: "FullyEncrypted", 2: "EncryptionInProgress", 3: "DecryptionInProgress",
+                 4: "EncryptionSuspended", 5: "DecryptionSuspended"}
+PROTECTION = {0: "Off", 1: "On", 2: "Unknown"}
+VOLUME_TYPE = {0: "OperatingSystem", 1: "Data"}
+_DRIVE_TYPES = {2: "removable", 3: "fixed", 4: "network", 5: "optical", 6: "ramdisk"}
+_STATE = {"FullyEncrypted": "encrypted", "FullyDecrypted": "decrypted", "EncryptionInProgress": "encrypting",
+          "DecryptionInProgress": "decrypting", "EncryptionSuspended": "encryption paused",
+          "DecryptionSuspended": "decryption paused", "EncryptionPaused": "encryption paused",
+          "DecryptionPaused": "decryption paused"}
+_BDE_STATE = {"fully encrypted": "encrypted", "used space only encrypted": "encrypted", "fully decrypted": "decrypted",
+              "encryption in progress": "encrypting", "decryption in progress": "decrypting",
+              "encryption paused": "encryption paused", "decryption paused": "decryption paused"}
+USED_SPACE_ONLY = 0x1  # GetConversionStatus EncryptionFlags: data-only (used space) encryption
+
+
+@dataclass(frozen=True)
+class NativeVolume:
+    """A volume as BitLocker or FileVault reports it (Windows and macOS).
+
+    Attributes:
+        name: "C:", "D:", or the APFS volume name with its device ("Macintosh HD - Data (disk3s5)").
+        role: "os", "data" or "removable" (removable and network drives are out of scope for DISK-0010).
+        state: encrypted, encrypting, decrypted, decrypting, encryption paused, decryption paused or "" (unknown).
+        protection: "on", "off" (protection suspended when the volume is still encrypted) or "" (unknown).
+        percent: how much is encrypted, None when not reported.
+        method: the method as the OS names it (XtsAes128, "XTS-AES 128", AES-XTS), "" when unknown.
+        cipher: "aes-xts", "aes-cbc", "hardware" or "" ; effective_bits: AES key strength (XTS-AES-128 = 128).
+        used_space_only: only the used space was encrypted (free space may hold old data in clear), None if unknown.
+        basis: where cipher and bits come from, in words (a field, manage-bde text, or the Mac's hardware).
+        deferred: FileVault is set to turn on at the next login (macOS), so nothing is encrypted yet.
+    """
+
+    name: str
+    role: str
+    state: str = ""
+    protection: str = ""
+    percent: float | None = None
+    method: str = ""
+    cipher: str = ""
+    effective_bits: int | None = None
+    used_space_only: bool | None = None
+    basis: str = ""
+    deferred: bool = False
+
+
+def method_strength(method: str) -> tuple[str, int | None]:
+    """A BitLocker method (cmdlet name or manage-bde words) -> (cipher family, effective AES bits)."""
+    key = method.replace("-", "").replace(" ", "").lower()
+    if key.startswith("hardware"):
+        return "hardware", None
+    if key in ("none", ""):
+        return "", None
+    bits = int(match.group(1)) if (match := re.search(r"(128|256)", key)) else None
+    return ("aes-xts" if "xts" in key else "aes-cbc"), bits
+
+
+def collect_windows(host: Transport) -> tuple[tuple[NativeVolume, ...], str]:
+    """(volumes, problem): from Get-BitLockerVolume, or manage-bde when the cmdlet is not there."""
+    result = host.run(BITLOCKER)
+    if result.ok:
+        try:
+            return parse_bitlocker_json(result), ""
+        except ValueError as exc:
+            return (), f"Get-BitLockerVolume returned no JSON ({exc})"
+    bde = host.run(MANAGE_BDE)
+    if bde.ok:
+        return parse_manage_bde(bde.stdout), ""
+    return (), f"Get-BitLockerVolume: {why(result)}; manage-bde -status: {why(bde)}"
+
+
+def parse_bitlocker_json(result: CommandResult) -> tuple[NativeVolume, ...]:
+    """The BITLOCKER script's JSON (the Get-BitLockerVolume shape, enums as numbers or names)."""
+    volumes = []
+    for item in json_objects(result):
+        method = enum_name(item.get("EncryptionMethod"), METHODS)
+        status = enum_name(item.get("VolumeStatus"), VOLUME_STATUS)
+        vtype = enum_name(item.get("VolumeType"), VOLUME_TYPE)
+        drive = _DRIVE_TYPES.get(item.get("DriveType") or 0, "")
+        role = "os" if vtype == "OperatingSystem" else ("removable" if drive == "removable" or vtype == "Removable"
+                                                       else "data")
+        cipher, bits = method_strength(method)
+        flags = item.get("EncryptionFlags")
+        percent = item.get("EncryptionPercentage")
+        volumes.append(NativeVolume(
+            str(item.get("MountPoint") or ""), role, _STATE.get(status, ""),
+            enum_name(item.get("ProtectionStatus"), PROTECTION).lower().replace("unknown", ""),
+            float(percent) if isinstance(percent, int | float) else None, method, cipher, bits,
+            bool(flags & USED_SPACE_ONLY) if isinstance(flags, int) else None,
+            "Get-BitLockerVolume EncryptionMethod"))
+    return tuple(volumes)
+
+
+def parse_manage_bde(text: str) -> tuple[NativeVolume, ...]:
+    """`manage-bde -status` (English labels): one block per "Volume X: [label]"."""
+    volumes = []
+    for block in re.split(r"^(?=Volume )", text, flags=re.M)[1:]:
+        head = block.splitlines()[0]
+        values = {k.strip().lower(): v.strip() for k, _, v in
+                  (line.partition(":") for line in block.splitlines()[1:]) if v.strip()}
+        conversion = values.get("conversion status", "").lower()
+        method = values.get("encryption method", "")
+        cipher, bits = method_strength(method)
+        protection = values.get("protection status", "").lower()
+        percent = re.match(r"([\d.,]+)", values.get("percentage encrypted", ""))
+        role = "os" if "[OS Volume]" in block else ("removable" if "Removable" in block else "data")
+        volumes.append(NativeVolume(
+            head.split()[1].rstrip(":") + ":" if len(head.split()) > 1 else head, role,
+            _BDE_STATE.get(conversion, ""), "on" if "protection on" in protection else
+            ("off" if "protection off" in protection else ""),
+            float(percent.group(1).replace(",", ".")) if percent else None, method, cipher, bits,
+            "used space only" in conversion if conversion else None, "manage-bde -status (English labels)"))
+    return tuple(volumes)
+
+
+def collect_macos(host: Transport) -> tuple[tuple[NativeVolume, ...], str, str]:
+    """(volumes, hardware, problem) from fdesetup, diskutil and sysctl."""
+    fde, apfs, brand, arm, machine = host.run_many(MACOS_COMMANDS)
+    hardware = describe_hardware(brand.stdout.strip(), arm.stdout.strip(), machine.stdout.strip())
+    if not fde.ok:
+        return (), hardware, f"fdesetup status: {why(fde)}"
+    state, percent, deferred = parse_fdesetup(fde.stdout)
+    data = parse_apfs_list(apfs.stdout) if apfs.ok else []
+    cipher, bits, basis = macos_cipher(hardware)
+    volumes = []
+    for volume in data or [{"Name": "startup volume", "DeviceIdentifier": "", "Roles": ["Data"]}]:
+        roles = [str(r) for r in as_list(volume.get("Roles"))]
+        if roles and not {"Data", "User"} & set(roles):
+            continue  # System (sealed, read-only), Preboot, Recovery, VM, Update: no user data
+        name = f"{volume.get('Name', '')} ({volume.get('DeviceIdentifier', '')})".replace(" ()", "")
+        filevault = volume.get("FileVault", state != "decrypted")
+        vstate = state if filevault or state in ("encrypting", "decrypting") else "decrypted"
+        volumes.append(NativeVolume(name, "os" if "Data" in roles else "data", vstate,
+                                    "on" if vstate == "encrypted" else "off", percent, "FileVault" if filevault
+                                    else "", cipher if vstate != "decrypted" else "", bits if vstate != "decrypted"
+                                    else None, False, basis, deferred))
+    return tuple(volumes), hardware, "" if apfs.ok else f"diskutil apfs list: {why(apfs)}"
+
+
+def parse_fdesetup(text: str) -> tuple[str, float | None, bool]:
+    """`fdesetup status` -> (state, percent done, deferred enablement pending)."""
+    on = "FileVault is On" in text
+    encrypting = re.search(r"Encryption in progress: Percent completed = ([\d.]+)", text)
+    decrypting = re.search(r"Decryption in progress: Percent completed = ([\d.]+)", text)
+    deferred = "Deferred enablement appears to be active" in text
+    if encrypting:
+        return "encrypting", float(encrypting.group(1)), deferred
+    if decrypting:
+        return "decrypting", float(decrypting.group(1)), deferred
+    return ("encrypted" if on else "decrypted"), (100.0 if on else 0.0), deferred
+
+
+def parse_apfs_list(text: str) -> list[dict[str, Any]]:
+    """`diskutil apfs list -plist` -> every volume dict of every container."""
+    data = plistlib.loads(text.encode("utf-8"))
+    return [v for c in data.get("Containers", []) for v in c.get("Volumes", []) if isinstance(v, dict)]
+
+
+def describe_hardware(brand: str, arm64: str, machine: str) -> str:
+    """"Apple M2 (Apple silicon)" or "Intel(R) Core(TM) i7 (Intel)"."""
+    apple = arm64 == "1" or brand.startswith("Apple") or machine == "arm64"
+    if not (brand or arm64 or machine):
+        return ""
+    return f"{brand or machine} ({'Apple silicon' if apple else 'Intel'})"
+
+
+def macos_cipher(hardware: str) -> tuple[str, int | None, str]:
+    """FileVault's cipher follows from the hardware (Apple Platform Security guide)."""
+    if hardware.endswith("(Apple silicon)"):
+        return "aes-xts", 256, f"{hardware}: FileVault uses AES-256-XTS (Secure Enclave AES engine)"
+    if hardware.endswith("(Intel)"):
+        return "aes-xts", 128, f"{hardware}: FileVault on an Intel Mac uses XTS-AES-128"
+    return "aes-xts", None, "the processor could not be read, so FileVault's key size is unknown"

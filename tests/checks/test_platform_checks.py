@@ -1,0 +1,258 @@
+"""The shared check ids on Windows and macOS facts: pass, fail and not applicable per platform."""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor.collectors.antimalware import AntimalwareFacts, Product
+from auditor.collectors.auditd import AuditdFacts
+from auditor.collectors.backup import BackupFacts, BackupJob
+from auditor.collectors.disk import DiskFacts
+from auditor.collectors.disk_native import NativeVolume
+from auditor.collectors.firewall import FirewallFacts
+from auditor.collectors.journald import JournaldFacts
+from auditor.collectors.listeners import Listener, ListenerFacts
+from auditor.collectors.native_facts import AuditPolicyEntry, EventLog, FirewallProfile
+from auditor.collectors.network import Address, Interface, NetworkFacts, Route
+from auditor.collectors.screenlock import DesktopLock, LockSetting, ScreenlockFacts
+from auditor.collectors.syslog import SyslogFacts
+from auditor.collectors.timesync import TimeSyncFacts
+from auditor.collectors.updates import PendingUpdate, UpdatesFacts
+from auditor.collectors.vpn import VpnFacts, VpnProfile
+from auditor.collectors.windows_guids import LOGON, PROCESS_CREATION, SECURITY_GROUPS, USER_ACCOUNTS
+from auditor.models import Location, Platform, Role, Status, SystemFacts, Target, TargetKind
+from checks.audit_logging import audit_trail, clock_synchronised, logs_kept
+from checks.backup import backup_encrypted, backup_recent
+from checks.disk_encryption import cipher_strength, volumes_encrypted
+from checks.disk_native import protection_in_force
+from checks.malware import malware_protection
+from checks.network import firewall_default_deny, listening_ports_approved, no_plaintext_admin
+from checks.patching import security_updates_installed
+from checks.vpn import vpn_cipher_strength, vpn_client_configured, vpn_tunnel_up
+from checks.workstation import screen_locks
+
+NOW = 1795685400
+HOME = Target("laptop", TargetKind.LOCAL, Role.WORKSTATION, Location.HOME)
+OFFICE_SERVER = Target("srv", TargetKind.LOCAL, Role.SERVER, Location.OFFICE)
+
+
+def _vol(name: str, bits: int | None = 256, state: str = "encrypted", protection: str = "on",
+         **kw: object) -> NativeVolume:
+    return NativeVolume(name, str(kw.pop("role", "os")), state, protection, 100.0, f"XtsAes{bits}", "aes-xts", bits,
+                        **kw)  # type: ignore[arg-type]
+
+
+def _statuses(verdicts: object) -> list[Status]:
+    return [v.status for v in (verdicts if isinstance(verdicts, list) else [verdicts])]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("platform", "volumes", "encrypted", "strength", "force"), [
+    # Given a fully protected AES-256 volume: everything passes
+    ("windows", (_vol("C:"),), [Status.PASS], [Status.PASS], [Status.PASS]),
+    # Given a data drive at XTS-AES-128 beside an OS drive at 256: DISK-0020 fails only the data drive
+    ("windows", (_vol("C:"), _vol("D:", 128, role="data")), [Status.PASS] * 2, [Status.PASS, Status.FAIL],
+     [Status.PASS] * 2),
+    # Given BitLocker suspended: encrypted, but DISK-0040 fails
+    ("windows", (_vol("C:", protection="off"),), [Status.PASS], [Status.PASS], [Status.FAIL]),
+    # Given hardware encryption: DISK-0020 needs a reason (fail)
+    ("windows", (NativeVolume("C:", "os", "encrypted", "on", 100.0, "Hardware", "hardware", None),), [Status.PASS],
+     [Status.FAIL], [Status.PASS]),
+    # Given an unencrypted data drive: DISK-0010 and DISK-0040 fail, DISK-0020 has nothing to judge
+    ("windows", (_vol("D:", None, state="decrypted", protection="off", role="data"),), [Status.FAIL], [],
+     [Status.FAIL]),
+    # Given a removable drive only: nothing is in scope, so the drives cannot be shown (fail, with the reason)
+    ("windows", (_vol("E:", None, state="decrypted", role="removable"),), [Status.FAIL], [], [Status.FAIL]),
+    # Given FileVault still encrypting on Apple silicon: DISK-0010 warns, DISK-0040 fails
+    ("macos", (_vol("Data", state="encrypting"),), [Status.WARN], [Status.PASS], [Status.FAIL]),
+    # Given FileVault deferred on an Intel Mac: not encrypted yet
+    ("macos", (_vol("Data", None, state="decrypted", protection="off", deferred=True),), [Status.FAIL], [],
+     [Status.FAIL]),
+    # Given an Intel Mac (XTS-AES-128): DISK-0020 fails
+    ("macos", (_vol("Data", 128),), [Status.PASS], [Status.FAIL], [Status.PASS]),
+])
+def test_disk_checks_on_native_volumes(platform: str, volumes: tuple[NativeVolume, ...], encrypted: list[Status],
+                                       strength: list[Status], force: list[Status]) -> None:
+    facts = DiskFacts(platform=platform, native=volumes)
+    assert _statuses(volumes_encrypted(facts)) == encrypted
+    assert _statuses(cipher_strength(facts, 256, False)) == strength
+    assert _statuses(protection_in_force(facts)) == force
+
+
+def test_intel_mac_passes_when_the_controller_accepts_aes_128() -> None:
+    assert _statuses(cipher_strength(DiskFacts(platform="macos", native=(_vol("Data", 128),)), 128, False)) == \
+        [Status.PASS]
+
+
+def _policy(*audited: str, privilege: bool = True) -> AuditdFacts:
+    entries = [AuditPolicyEntry(LOGON, "Logon", "Success and Failure", True, True)]
+    entries += [AuditPolicyEntry(g, g, "Success", True, False) for g in audited]
+    if privilege:
+        entries.append(AuditPolicyEntry(PROCESS_CREATION, "Process Creation", "Success", True, False))
+    return AuditdFacts(True, platform="windows", policy=tuple(entries))
+
+
+@pytest.mark.parametrize(("facts", "status"), [
+    (_policy(USER_ACCOUNTS, SECURITY_GROUPS), Status.PASS),
+    (_policy(USER_ACCOUNTS, SECURITY_GROUPS, privilege=False), Status.FAIL),
+    (AuditdFacts(True, platform="windows", status_problem="auditpol: needs administrator rights"), Status.FAIL),
+    (AuditdFacts(True, platform="windows", policy=(AuditPolicyEntry(LOGON, "Anmelden", "Erfolg", None, None),)),
+     Status.WARN),
+    (AuditdFacts(True, platform="macos", unified_logging="System mode = INFO"), Status.WARN),
+])
+def test_log_0010_windows_and_macos(facts: AuditdFacts, status: Status) -> None:
+    assert audit_trail(facts, []).status is status
+
+
+def test_log_0010_windows_requires_file_system_auditing_for_personal_data_paths() -> None:
+    verdict = audit_trail(_policy(USER_ACCOUNTS, SECURITY_GROUPS), ["C:\\Data"])
+    assert verdict.status is Status.FAIL and "File System" in verdict.message
+
+
+@pytest.mark.parametrize(("log", "status"), [
+    (EventLog(True, 20971520, False, False, NOW - 12 * 86400, NOW), Status.FAIL),
+    (EventLog(True, 1073741824, False, False, NOW - 120 * 86400, NOW), Status.PASS),
+    (EventLog(True, 20971520, True, True, None, NOW), Status.PASS),
+    (EventLog(None, problem="wevtutil: needs administrator rights"), Status.FAIL),
+])
+def test_log_0020_windows_security_log(log: EventLog, status: Status) -> None:
+    facts = JournaldFacts(False, True, platform="windows", event_log=log, problem=log.problem)
+    assert logs_kept(facts, SyslogFacts(), 90).status is status
+
+
+def test_log_0020_macos_says_retention_cannot_be_proven() -> None:
+    verdict = logs_kept(JournaldFacts(True, True, platform="macos"), SyslogFacts(), 90)
+    assert verdict.status is Status.WARN and "cannot be proven" in verdict.message
+
+
+@pytest.mark.parametrize(("facts", "status"), [
+    (TimeSyncFacts(True, "w32tm", True), Status.PASS),
+    (TimeSyncFacts(False, "w32tm", True), Status.FAIL),
+    (TimeSyncFacts(None, "systemsetup", True, unavailable={"sntp": "timed out"}), Status.WARN),
+    (TimeSyncFacts(None, "", False, unavailable={"w32tm": "W32Time is not running"}), Status.FAIL),
+])
+def test_log_0040_windows_and_macos(facts: TimeSyncFacts, status: Status) -> None:
+    assert clock_synchronised(facts).status is status
+
+
+@pytest.mark.parametrize(("facts", "status"), [
+    (FirewallFacts(platform="windows", profiles=tuple(FirewallProfile(n, True, "block") for n in
+                                                      ("Domain", "Private", "Public"))), Status.PASS),
+    (FirewallFacts(platform="windows", profiles=(FirewallProfile("Public", False, "block"),)), Status.FAIL),
+    (FirewallFacts(platform="windows", profiles=(FirewallProfile("Private", True, "allow"),)), Status.FAIL),
+    (FirewallFacts(platform="windows", unavailable={"Get-NetFirewallProfile": "access denied"}), Status.FAIL),
+    (FirewallFacts(platform="macos", profiles=(FirewallProfile("application firewall", True, "per application",
+                                                               True),)), Status.PASS),
+    (FirewallFacts(platform="macos", profiles=(FirewallProfile("application firewall", True, "per application",
+                                                               False),)), Status.WARN),
+    (FirewallFacts(platform="macos", profiles=(FirewallProfile("application firewall", False),)), Status.FAIL),
+])
+def test_fw_0010_windows_and_macos(facts: FirewallFacts, status: Status) -> None:
+    assert firewall_default_deny(facts).status is status
+
+
+def test_net_checks_on_windows_listeners() -> None:
+    facts = ListenerFacts((Listener("tcp", "0.0.0.0", 445, "", ("System",)), Listener("tcp", "::", 23, "",
+                                                                                       ("tlntsvr",))))
+    assert no_plaintext_admin(facts).status is Status.FAIL
+    assert listening_ports_approved(facts, {}, HOME).status is Status.NOT_APPLICABLE
+    assert listening_ports_approved(facts, {"workstation": [445, 23]}, HOME).status is Status.PASS
+    assert no_plaintext_admin(ListenerFacts((Listener("tcp", "0.0.0.0", 445),))).status is Status.PASS
+
+
+WG_UP = NetworkFacts((Interface("office", "wireguard", "none", ("UP", "LOWER_UP"), "UP",
+                                (Address("inet", "10.66.0.17", 32),)),),
+                     (Route("default", "Wi-Fi", metric=45), Route("0.0.0.0/1", "office", metric=5),
+                      Route("128.0.0.0/1", "office", metric=5)))
+IKE = VpnProfile("ikev2", "Office IKEv2", "windows", True, False, {"encryptionlevel": "Required",
+                                                                    "splittunneling": "False"})
+
+
+@pytest.mark.parametrize(("vpn", "network", "target", "configured", "tunnel"), [
+    (VpnFacts(profiles=(IKE,)), NetworkFacts(), HOME, Status.PASS, Status.FAIL),  # installed but down
+    (VpnFacts(), NetworkFacts(), HOME, Status.FAIL, Status.FAIL),  # no VPN client
+    (VpnFacts(installed={"WireGuard": "service WireGuardManager (Running)"}), WG_UP, HOME, Status.PASS, Status.PASS),
+    (VpnFacts(profiles=(VpnProfile("ikev2", "Office", "windows", True, True, {"splittunneling": "False"}),)),
+     NetworkFacts(), HOME, Status.PASS, Status.PASS),  # built-in VPN connected, full tunnel
+    (VpnFacts(), NetworkFacts(), OFFICE_SERVER, Status.NOT_APPLICABLE, Status.NOT_APPLICABLE),
+])
+def test_vpn_0010_0020_windows(vpn: VpnFacts, network: NetworkFacts, target: Target, configured: Status,
+                               tunnel: Status) -> None:
+    assert vpn_client_configured(vpn, network, ["workstation"], target).status is configured
+    assert vpn_tunnel_up(network, vpn, target).status is tunnel
+
+
+def test_vpn_0030_windows_ikev2_warns_and_no_profile_is_not_applicable() -> None:
+    (ike,) = vpn_cipher_strength(VpnFacts(profiles=(IKE,)), 256, False)
+    assert ike.status is Status.WARN and "encryption level (Required)" in ike.message
+    (none,) = vpn_cipher_strength(VpnFacts(), 256, False)
+    assert none.status is Status.NOT_APPLICABLE
+    wg = VpnProfile("wireguard", "Office", "macos", True, True)
+    assert vpn_cipher_strength(VpnFacts(profiles=(wg,)), 256, True)[0].status is Status.PASS
+
+
+def _lock(desktop: str, system: LockSetting, user: LockSetting) -> ScreenlockFacts:
+    defaults = (0, False, 0) if desktop == "windows" else (1200, True, 0)
+    return ScreenlockFacts((desktop,), locks=(DesktopLock(desktop, defaults, (system, user)),))
+
+
+@pytest.mark.parametrize(("facts", "target", "status"), [
+    (_lock("windows", LockSetting("system", "InactivityTimeoutSecs", 900, True, 0, ("idle", "enabled")),
+           LockSetting("user:e", "HKCU", None, None, 0)), HOME, Status.PASS),
+    (_lock("windows", LockSetting("system", "InactivityTimeoutSecs", 1800, True, 0, ("idle", "enabled")),
+           LockSetting("user:e", "HKCU", 600, True, 0)), HOME, Status.FAIL),
+    (_lock("windows", LockSetting("system", ""), LockSetting("user:e", "HKCU", 0, False, 0)), HOME, Status.FAIL),
+    (_lock("macos", LockSetting("system", ""), LockSetting("user:e", "sysadminctl", 300, True, 0)), HOME,
+     Status.WARN),
+    (_lock("macos", LockSetting("system", ""), LockSetting("user:e", "sysadminctl", 300, True, 0)), OFFICE_SERVER,
+     Status.NOT_APPLICABLE),
+])
+def test_lock_0010_windows_and_macos(facts: ScreenlockFacts, target: Target, status: Status) -> None:
+    (verdict,) = screen_locks(facts, 900, target)
+    assert verdict.status is status
+
+
+WIN = SystemFacts(Platform.WINDOWS, "Microsoft Windows 11 Pro", "10.0.26200", "windows")
+
+
+@pytest.mark.parametrize(("updates", "system", "status"), [
+    (UpdatesFacts("windows update", True, (), NOW - 3600, "search", NOW), WIN, Status.PASS),
+    (UpdatesFacts("windows update", True, (PendingUpdate("2026-11 Cumulative Update", "KB5070773", "Critical",
+                                                         True),), NOW - 3600, "search", NOW), WIN, Status.FAIL),
+    (UpdatesFacts("windows update", True, (), NOW - 3600, "search", NOW),
+     SystemFacts(Platform.WINDOWS, "Microsoft Windows 11 Pro", "10.0.22631", "windows"), Status.FAIL),  # 23H2 ended
+    (UpdatesFacts("softwareupdate", True, (), NOW - 3600, "prefs", NOW),
+     SystemFacts(Platform.MACOS, "macOS", "15.7.2", "macos"), Status.PASS),
+    (UpdatesFacts("softwareupdate", True, (), NOW - 3600, "prefs", NOW),
+     SystemFacts(Platform.MACOS, "macOS", "13.7.8", "macos"), Status.FAIL),
+])
+def test_patch_0010_windows_and_macos(updates: UpdatesFacts, system: SystemFacts, status: Status) -> None:
+    assert security_updates_installed(updates, system).status is status
+
+
+TM = "Time Machine (Backup)"
+
+
+@pytest.mark.parametrize(("facts", "recent", "encrypted"), [
+    (BackupFacts(NOW, jobs=(BackupJob(TM, "timemachine", "tmutil", result="success", finished_at=NOW - 3600),),
+                 platform="macos", encryption={TM: "encrypted"}), Status.PASS, [Status.WARN]),
+    (BackupFacts(NOW, jobs=(BackupJob(TM, "timemachine", "tmutil", result="success", finished_at=NOW - 9 * 86400),),
+                 platform="macos", encryption={TM: "not encrypted"}), Status.FAIL, [Status.FAIL]),
+    (BackupFacts(NOW, platform="windows"), Status.FAIL, [Status.NOT_APPLICABLE]),
+])
+def test_backup_windows_and_macos(facts: BackupFacts, recent: Status, encrypted: list[Status]) -> None:
+    assert backup_recent(facts, 26, []).status is recent
+    assert _statuses(backup_encrypted(facts, 256, False)) == encrypted
+
+
+@pytest.mark.parametrize(("facts", "status"), [
+    (AntimalwareFacts("windows", "Microsoft Defender", True, "1.441", NOW - 3600, NOW, "Normal"), Status.PASS),
+    (AntimalwareFacts("windows", "Microsoft Defender", True, "1.439", NOW - 23 * 86400, NOW), Status.FAIL),
+    (AntimalwareFacts("windows", "Microsoft Defender", False, "1.441", NOW - 3600, NOW), Status.FAIL),
+    (AntimalwareFacts("windows", "", None, mode="Passive Mode", products=(Product("Acme AV", True, True),)),
+     Status.PASS),
+    (AntimalwareFacts("macos", "XProtect", True, "5328", NOW - 9 * 86400, NOW), Status.PASS),
+    (AntimalwareFacts("macos", "XProtect", False, "5328", NOW - 9 * 86400, NOW), Status.FAIL),
+    (AntimalwareFacts("macos", "XProtect", True, "5100", NOW - 95 * 86400, NOW), Status.FAIL),
+])
+def test_malw_0010(facts: AntimalwareFacts, status: Status) -> None:
+    assert malware_protection(facts).status is status
