@@ -20,7 +20,7 @@ _KEYS: dict[TargetKind, set[str]] = {
     TargetKind.SSH: _COMMON | {"host", "port", "user", "identity_file", "known_hosts", "sudo", "proxy_jump",
                                "password_env", "passphrase_env", "auth", "ssh_config", "connect_timeout",
                                "banner_timeout", "auth_timeout", "total_timeout"},
-    TargetKind.TLS: _COMMON | {"host", "port", "server_name", "starttls", "ca_file"},
+    TargetKind.TLS: _COMMON | {"host", "port", "server_name", "starttls", "ca_file", "connect_timeout"},
 }
 _ALL_KEYS = set().union(*_KEYS.values())
 _DEFAULT_ROLE = {TargetKind.LOCAL: Role.WORKSTATION, TargetKind.SSH: Role.SERVER, TargetKind.TLS: Role.ENDPOINT}

@@ -48,7 +48,9 @@ def security_updates_installed(updates: UpdatesFacts, system: SystemFacts) -> Ve
     if not updates.listed:
         doubts.append(f"pending updates could not be listed ({updates.problem})")
     elif updates.security:
-        names = ", ".join(u.name for u in updates.security[:10]) + (", ..." if len(updates.security) > 10 else "")
+        # One package may be named by several advisories: list each package once.
+        packages = list(dict.fromkeys(u.name for u in updates.security))
+        names = ", ".join(packages[:10]) + (", ..." if len(packages) > 10 else "")
         failures.append(f"{len(updates.security)} security update(s) are pending: {names}")
     age = updates.index_age_days
     if updates.listed and age is not None and age > STALE_LIST_DAYS:

@@ -84,7 +84,7 @@ def test_replay_reproduces_findings_and_evidence_hashes(local_run, tmp_path):
 
 
 def test_replay_under_another_profile_re_evaluates_without_a_host(tmp_path, write):
-    only = ("--check", "LOG-0020", "--check", "LOG-0040", "--format", "none")  # the facts this host recorded
+    only = ("--check", "LOG-0020", "--check", "LOG-0040", "--format", "none")  # the two a retention change moves
     default = run_cli("replay", str(HOSTS / "debian12-server"), "--out", str(tmp_path / "a"), "--json", *only)
     assert default.returncode == 1
     statuses = {f["check_id"]: f["status"] for f in json.loads(default.stdout)["findings"]}
@@ -96,14 +96,24 @@ def test_replay_under_another_profile_re_evaluates_without_a_host(tmp_path, writ
     assert {f["status"] for f in json.loads(relaxed.stdout)["findings"]} == {"pass"}
 
 
+def verdicts(document: dict) -> list[tuple[str, str, str, str]]:
+    """(check, resource, status, message) of every finding, except checks skipped for another platform: a new
+    macOS or Windows check adds such a finding without needing new Linux facts. A new Linux check does not hide
+    here: with no recorded facts it replays as an error, and the host must be re-recorded
+    (`python -m tests.fixtures.make_hosts`)."""
+    return [(f["check_id"], f["resource"], f["status"], f["message"]) for f in document["findings"]
+            if not (f["status"] == "skipped" and f.get("skip_reason", "").startswith("runs on "))]
+
+
 def test_recorded_hosts_replay_to_their_golden_results(tmp_path):
-    for case in sorted(p for p in HOSTS.iterdir() if p.is_dir()):
+    cases = sorted(p for p in HOSTS.iterdir() if p.is_dir())
+    assert {c.name for c in cases} >= {"debian12-container", "debian12-server", "ubuntu2204-laptop-home",
+                                       "rhel9-server"}
+    for case in cases:
         out = tmp_path / case.name
-        run_cli("replay", str(case), "--out", str(out), "--quiet")
-        golden = load_results(case)["findings"]
-        again = load_results(out)["findings"]
-        assert [(f["check_id"], f["status"], f["message"]) for f in again] == \
-            [(f["check_id"], f["status"], f["message"]) for f in golden], case.name
+        replayed = run_cli("replay", str(case), "--out", str(out), "--quiet", "--format", "none")
+        assert replayed.returncode in (0, 1), (case.name, replayed.stderr)
+        assert verdicts(load_results(out)) == verdicts(load_results(case)), case.name
 
 
 def test_default_out_is_reports_run_id_under_the_working_directory(tmp_path):
@@ -120,14 +130,20 @@ def test_plain_progress_and_summary_when_not_a_terminal(tmp_path):
     assert result.stdout == ""
 
 
-def test_unsupported_kinds_are_reported_not_crashed(tmp_path, write):
+def test_an_unreachable_target_is_reported_and_the_run_goes_on(tmp_path, write):
+    # Given a local target and a TLS endpoint where nothing listens (port 9, discard)
     inventory = write("inv.yaml", "targets:\n  - {name: here, kind: local}\n"
                                   "  - {name: portal, kind: tls, host: 127.0.0.1, port: 9}\n")
+    # When both are scanned
     result = run_cli("scan", "--inventory", str(inventory), "--out", str(tmp_path / "r"), "--quiet")
+    # Then the run is incomplete (exit 3) but not crashed, the local target is assessed, and the endpoint says why
     assert result.returncode == 3 and "Traceback" not in result.stderr
-    here, portal = load_results(tmp_path / "r")["targets"]
-    assert here["assessed"] and not portal["assessed"]
-    assert "kind 'tls' is not supported by this version yet" in portal["connection_error"]
+    document = load_results(tmp_path / "r")
+    here, portal = document["targets"]
+    assert here["assessed"]
+    said = [portal["connection_error"] or ""] + [f["message"] for f in document["findings"]
+                                                 if f["target"] == "portal" and f["status"] == "error"]
+    assert any("refused" in words for words in said), said
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,8 @@ from tests.conftest import HOSTS, load_results, run_cli
 
 pytestmark = pytest.mark.slow
 SERVER = HOSTS / "debian12-server"  # LOG-0020 fails (60-day retention), LOG-0040 passes; target db-1
-# The recorded server holds the facts of these two checks: the profile behaviour is tested on them alone.
+# The recorded server holds the facts of every Linux check (tests/test_recorded_hosts.py replays them all);
+# the profile behaviour is tested on these two alone, so that each test names the one finding it moves.
 ONLY = ("--check", "LOG-0020", "--check", "LOG-0040", "--format", "none")
 
 

@@ -32,8 +32,9 @@ DIRECTIVES = ("cipher", "data-ciphers", "ncp-ciphers", "client", "tls-client", "
               "proposals", "esp_proposals", "remote_addrs")
 GREP_PATTERN = rf"^[[:space:]]*({'|'.join(DIRECTIVES)})([[:space:]]|=|$)"
 
+# Names as `ps -o comm=` prints them: Linux cuts process names to 15 characters.
 CLIENT_PROCESSES = {"openvpn": "openvpn", "charon": "ipsec", "charon-systemd": "ipsec", "pluto": "ipsec",
-                    "nm-openvpn-service": "openvpn", "openconnect": "openconnect", "wg-quick": "wireguard"}
+                    "nm-openvpn-serv": "openvpn", "openconnect": "openconnect", "wg-quick": "wireguard"}
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ def test_builtin_pack_is_discovered_through_the_entry_point_group():
     specs = discover(COLLECTORS, PROFILE.parameters, REQUIREMENTS)
     assert {"LOG-0020", "LOG-0040"} <= set(specs)
     assert {s.pack for s in specs.values()} == {"builtin"}
-    assert specs["LOG-0020"].facts == ("journald",) and specs["LOG-0020"].params == ("log_retention_days",)
+    assert specs["LOG-0020"].facts == ("journald", "syslog") and specs["LOG-0020"].params == ("log_retention_days",)
 
 
 def test_parameters_are_split_into_facts_and_profile_parameters():
