@@ -18,16 +18,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import measure, table  # noqa: E402
+from common import measure, table
 
-from auditor.cli import load_checks  # noqa: E402
-from auditor.evidence import EvidenceStore, dump_json, write_atomic  # noqa: E402
-from auditor.models import Location, Role, Target, TargetKind  # noqa: E402
-from auditor.profile import load_profile  # noqa: E402
-from auditor.report.to_json import read_results  # noqa: E402
-from auditor.run_folder import finish  # noqa: E402
-from auditor.runner import ScanOptions, run_scan  # noqa: E402
-from auditor.transports.replay import ReplayTransport  # noqa: E402
+from auditor.cli import load_checks
+from auditor.evidence import EvidenceStore, dump_json, write_atomic
+from auditor.models import Location, Role, Target
+from auditor.profile import load_profile
+from auditor.report.to_json import read_results
+from auditor.run_folder import finish
+from auditor.runner import ScanOptions, run_scan
+from auditor.transports.replay import ReplayTransport
 
 RENDER = "from pathlib import Path; import sys; from auditor.report.render import render_reports; " \
          "render_reports(Path(sys.argv[1]), [sys.argv[2]], 'en', Path(sys.argv[3]))"

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import measure, table  # noqa: E402
+from common import measure, table
 
 AUDITOR = [sys.executable, "-m", "auditor"]
 RECORDED = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "hosts" / "debian12-server"
