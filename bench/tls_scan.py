@@ -37,16 +37,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--testssl-runs", type=int, default=1)
+    parser.add_argument("--testssl-endpoints", type=int, default=0,
+                        help="testssl.sh on only the first N endpoints (it takes minutes each); 0 = all")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         lab = start_lab(Path(scratch))
         try:
-            run(lab, Path(scratch), args.runs, args.testssl_runs)
+            run(lab, Path(scratch), args.runs, args.testssl_runs, args.testssl_endpoints)
         finally:
             lab.close()
 
 
-def run(lab: Lab, scratch: Path, runs: int, testssl_runs: int) -> None:
+def run(lab: Lab, scratch: Path, runs: int, testssl_runs: int, testssl_endpoints: int = 0) -> None:
     endpoints = lab.endpoints
     inventory = scratch / "inventory.yaml"
     inventory.write_text(lab.inventory(*SCANNED), encoding="utf-8")
@@ -77,7 +79,8 @@ def run(lab: Lab, scratch: Path, runs: int, testssl_runs: int) -> None:
         per_endpoint = []
         for _ in range(testssl_runs):
             total = 0.0
-            for name in SCANNED:  # testssl.sh scans one endpoint at a time
+            chosen = SCANNED[:testssl_endpoints] if testssl_endpoints else SCANNED
+            for name in chosen:  # testssl.sh scans one endpoint at a time
                 endpoint = endpoints[name]
                 argv = ["testssl", "--quiet", "--color", "0", "--warnings", "off", "--ip", "127.0.0.1"]
                 if endpoint.starttls:
@@ -85,14 +88,16 @@ def run(lab: Lab, scratch: Path, runs: int, testssl_runs: int) -> None:
                 total += measure([*argv, f"{SERVER_NAME}:{endpoint.port}"]).seconds
             per_endpoint.append(total)
         testssl_time = statistics.median(per_endpoint)
-        rows.append(("testssl.sh, one endpoint at a time", str(len(SCANNED)), str(testssl_runs),
+        rows.append(("testssl.sh, one endpoint at a time", str(len(chosen)), str(testssl_runs),
                      f"{testssl_time:.2f}", ""))
     print(table(rows))
     ratio = a_time / s_time
     print(f"\nauditor / sslyze wall-time ratio: {ratio:.2f}x (target <= 1.2x: {'met' if ratio <= 1.2 else 'NOT met'})")
     if testssl_time is not None:
-        speedup = testssl_time / a_time
-        print(f"testssl.sh / auditor: {speedup:.1f}x faster (target >= 5x: {'met' if speedup >= 5 else 'NOT met'})")
+        # Per endpoint, so a run of testssl.sh on fewer endpoints still compares like with like.
+        speedup = (testssl_time / len(chosen)) / (a_time / len(SCANNED))
+        verdict = "met" if speedup >= 5 else "NOT met"
+        print(f"testssl.sh / auditor per endpoint: {speedup:.1f}x (target >= 5x: {verdict})")
     added = w_time - a_time
     print(f"the silent listener added {added:.2f} s (budget 5 s: {'met' if added <= 5 else 'NOT met'})")
 
