@@ -122,7 +122,7 @@ def seal(run_dir: Path, out: Path, public_keys: Sequence[bytes], secret: bytes |
     with open(tmp, "wb") as handle:
         handle.write(preamble)
         writer = _SealWriter(handle, file_key, prefix, aad, chunk_size)
-        with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as archive:
+        with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT, bufsize=chunk_size) as archive:
             # tar copies file data in 16 KiB pieces by default; typeshed does not list the attribute.
             archive.copybufsize = chunk_size  # type: ignore[attr-defined]
             for path in sorted(run_dir.rglob("*")):
@@ -228,7 +228,7 @@ def open_bundle(bundle: Path, out: Path, private: X25519PrivateKey | None, secre
             key = _file_key(header, private, secret)
             reader = _OpenReader(handle, key, _unb64(header["nonce_prefix"]), aad, int(header["chunk_size"]))
             buffered = io.BufferedReader(reader, CHUNK_SIZE)
-            with tarfile.open(fileobj=buffered, mode="r|") as archive:
+            with tarfile.open(fileobj=buffered, mode="r|", bufsize=CHUNK_SIZE) as archive:
                 archive.extractall(staging, filter="data")  # no absolute paths, '..', links out or devices
             # tar's end-of-archive padding follows: read on, so every chunk up to the final one is checked.
             while buffered.read(CHUNK_SIZE):

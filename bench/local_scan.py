@@ -9,6 +9,7 @@ noisy, so read medians and ratios, not single numbers.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -16,7 +17,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Sample, ensure_debian_package, measure, median, table
 
-AUDITOR = [sys.executable, "-m", "auditor", "scan", "--quiet"]
+# The scan itself (what Lynis does), and the scan with its HTML and PDF report (what make scan does).
+AUDITOR = [sys.executable, "-m", "auditor", "scan", "--quiet", "--no-history", "--no-sign", "--format", "none"]
+WITH_REPORT = [sys.executable, "-m", "auditor", "scan", "--quiet", "--no-history", "--no-sign"]
 LYNIS = ["lynis", "audit", "system", "--quick", "--no-colors", "--quiet"]
 
 
@@ -27,12 +30,18 @@ def main() -> None:
     args = parser.parse_args()
 
     auditor_runs: list[Sample] = []
+    report_runs: list[Sample] = []
     with tempfile.TemporaryDirectory() as scratch:
+        os.environ["XDG_DATA_HOME"] = scratch  # the audit trail of the benchmark runs stays out of the user's
         for index in range(args.runs):
             auditor_runs.append(measure([*AUDITOR, "--out", str(Path(scratch) / f"run{index}")]))
+            report_runs.append(measure([*WITH_REPORT, "--out", str(Path(scratch) / f"rep{index}")]))
     rows = [("tool", "runs", "median wall s", "median peak RSS MB", "exit")]
     a_time, a_rss = median(auditor_runs)
     rows.append(("auditor scan", str(args.runs), f"{a_time:.3f}", f"{a_rss:.1f}", str(auditor_runs[-1].exit_status)))
+    r_time, r_rss = median(report_runs)
+    rows.append(("auditor scan + HTML/PDF report", str(args.runs), f"{r_time:.3f}", f"{r_rss:.1f}",
+                 str(report_runs[-1].exit_status)))
 
     if args.lynis_runs and ensure_debian_package("lynis", "lynis"):
         with tempfile.TemporaryDirectory() as scratch:

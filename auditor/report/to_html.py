@@ -41,5 +41,5 @@ def render_html(view: ReportView, lang: str = "en", *, full: bool = True, templa
         dt=lambda moment: messages.format_datetime(lang, moment),
         day=lambda moment: messages.format_date(lang, moment),
         num=lambda value: messages.format_number(lang, value),
-        limit=200,  # rows of a long table shown in the compact (PDF) layout
+        limit=50,  # rows of a long table shown in the compact (PDF) layout; the HTML has them all
     )
