@@ -233,7 +233,7 @@ def _load_default() -> Profile:
     return Profile(
         name=top["name"], description=top.get("description", ""), controller={}, processor={}, agreement={},
         parameters={d.name: d.default for d in definitions.values()}, definitions=definitions,
-        requirements=tuple(requirements), sources=(str(DEFAULT_PROFILE),),
+        requirements=tuple(requirements), sources=("builtin:default",),  # no machine-specific path
     )
 
 
