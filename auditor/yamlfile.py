@@ -96,7 +96,8 @@ def load_yaml(path: Path | str, what: str) -> YamlDoc:
 
 
 def parse_yaml(text: str, file: str, what: str) -> YamlDoc:
-    loader = yaml.SafeLoader(text)
+    # libyaml's loader when PyYAML was built with it (the wheels are): same safe semantics, about 5x faster.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()
         if node is None:
