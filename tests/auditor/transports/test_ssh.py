@@ -112,9 +112,10 @@ def test_trusting_a_new_host_key_records_its_fingerprint(hardened_sshd, client_k
     empty.write_text("")
     inventory = tmp_path / "inv.yaml"
     inventory.write_text("targets:\n" + hardened_sshd.inventory_entry("new-key", client_key, known_hosts=str(empty)))
+    # SSH-0030 needs a login (SSH-0100 alone is answered from the network without one).
     result = _scan("--inventory", str(inventory), "--out", str(tmp_path / "r"), "--quiet",
-                     "--check", "SSH-0100", "--trust-new-host-keys")
-    assert result.returncode == 0, result.stderr
+                   "--check", "SSH-0030", "--trust-new-host-keys")
+    assert result.returncode in (0, 1), result.stderr
     record = next((tmp_path / "r" / "evidence" / "new-key").glob("cmd-auditor_ssh_hostkey-*.json"))
     expected = subprocess.run(["ssh-keygen", "-lf", f"{hardened_sshd.host_keys[0]}.pub"], capture_output=True,
                               text=True, check=True).stdout.split()[1]
@@ -214,11 +215,24 @@ def test_ansible_inventories_ini_and_yaml_are_scanned(hardened_sshd, client_key,
                     f"        auditor_known_hosts: {hardened_sshd.known_hosts}\n        auditor_ssh_config: none\n")
     for inventory, name in ((ini, "web-1"), (yaml, "web-2")):
         out = tmp_path / name
-        result = _scan("--inventory", str(inventory), "--out", str(out), "--quiet", "--check", "SSH-0100")
-        assert result.returncode == 0, result.stderr
+        # SSH-0030 reads `sshd -T`, so the key from the Ansible variables must log in.
+        result = _scan("--inventory", str(inventory), "--out", str(out), "--quiet", "--check", "SSH-0100",
+                       "--check", "SSH-0030")
+        assert result.returncode in (0, 1), result.stderr
         (target,) = load_results(out)["targets"]
         assert target["name"] == name and target["tags"] == ["servers"] and target["assessed"]
-        assert _statuses(out) == {("SSH-0100", ""): "pass"}
+        statuses = _statuses(out)
+        assert statuses[("SSH-0100", "")] == "pass" and statuses[("SSH-0030", "")] in ("pass", "fail")
+
+
+def test_network_checks_alone_do_not_log_in(hardened_sshd, tmp_path):
+    # Given a key the server refuses, When only SSH-0100 is asked for, Then nothing logs in and it still passes
+    stranger = keygen(tmp_path / "stranger")
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text("targets:\n" + hardened_sshd.inventory_entry("wire-only", stranger))
+    result = _scan("--inventory", str(inventory), "--out", str(tmp_path / "r"), "--quiet", "--check", "SSH-0100")
+    assert result.returncode == 0, result.stderr
+    assert _statuses(tmp_path / "r") == {("SSH-0100", ""): "pass"}
 
 
 def test_the_wire_view_of_a_weak_server_fails_ssh_0100(weak_sshd, client_key, tmp_path):
