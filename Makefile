@@ -31,8 +31,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check auditor checks tests bench
 	$(BIN)/mypy auditor checks
 
+# Byte-compile the sources as pip does for an installed package: an editable install is compiled on first
+# import, never when PYTHONDONTWRITEBYTECODE is set, and then every run compiles ~80 modules again (0.1 s).
 setup: $(STAMP)
 	@./.ci/ensure-debs $(SCAN_DEBS)
+	@$(BIN)/python -m compileall -q auditor checks >/dev/null
 
 test-setup: $(STAMP)
 	@./.ci/ensure-debs $(TEST_DEBS)
@@ -46,7 +49,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-bench: test-setup
+bench: test-setup setup
 	$(BIN)/python bench/local_scan.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/seal.py

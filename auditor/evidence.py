@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.models import EvidenceRef
-from auditor.transports.base import Command, CommandResult, FileContent, Transport
+from auditor.transports.base import Command, CommandResult, FileContent, Transport, fetch
 
 MANIFEST = "evidence/manifest.json"
 SCHEMA_VERSION = 1
@@ -182,12 +182,11 @@ class RecordingTransport:
         """Gather everything collectors declared, in as few round trips as the transport allows."""
         new_commands = list(dict.fromkeys(c for c in commands if c not in self._commands))
         new_paths = list(dict.fromkeys(p for p in paths if p not in self._files))
-        if new_commands:
-            for command, result in zip(new_commands, self.inner.run_many(new_commands), strict=True):
-                self._remember_command(command, result)
-        if new_paths:
-            for path, content in zip(new_paths, self.inner.read_many(new_paths), strict=True):
-                self._remember_file(path, content)
+        results, contents = fetch(self.inner, new_commands, new_paths)
+        for command, result in zip(new_commands, results, strict=True):
+            self._remember_command(command, result)
+        for path, content in zip(new_paths, contents, strict=True):
+            self._remember_file(path, content)
 
     def run(self, command: Command) -> tuple[CommandResult, EvidenceRef]:
         with self._lock:

@@ -12,10 +12,12 @@ import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-
-import paramiko
+from typing import TYPE_CHECKING
 
 from auditor.errors import InputError
+
+if TYPE_CHECKING:
+    import paramiko
 
 DEFAULT_PATH = Path("~/.ssh/config")
 
@@ -69,6 +71,8 @@ def load(path: Path) -> paramiko.SSHConfig | None:
     if cached is not None:
         return cached
     _check_trusted(path)
+    import paramiko  # only when there is a file: importing paramiko costs ~0.1 s (it imports invoke)
+
     try:
         parsed = paramiko.SSHConfig.from_path(str(path))
     except (OSError, ValueError, paramiko.ConfigParseError) as exc:
@@ -83,9 +87,11 @@ def lookup(alias: str, path: Path | None = None) -> HostConfig:
     config = load(path or DEFAULT_PATH)
     if config is None:
         return HostConfig(hostname=alias)
+    from paramiko import SSHException
+
     try:
         found = config.lookup(alias)
-    except (paramiko.SSHException, OSError, ValueError) as exc:
+    except (SSHException, OSError, ValueError) as exc:
         # Match exec failures and bad tokens surface here, at lookup time.
         raise InputError(f"ssh config lookup for {alias!r} failed ({exc})", str(path or DEFAULT_PATH),
                          "fix the Host/Match block that applies to it") from None

@@ -17,7 +17,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import psutil
@@ -60,8 +60,9 @@ class SshdServer:
     """One sshd on 127.0.0.1:port; `known_hosts` holds its host keys, `client_key` may log in."""
 
     def __init__(self, root: Path, algorithms: str, client_key: Path, extra: str = "",
-                 authorized: dict[str, Path] | None = None) -> None:
+                 authorized: dict[str, Path] | None = None, launcher: Sequence[str] = ()) -> None:
         self.root = root
+        self.launcher = list(launcher)  # a command prefix that sshd runs under (the benchmark's namespace)
         self.port = free_port()
         root.mkdir(parents=True, exist_ok=True)
         self.host_keys = [keygen(root / "host_ed25519", "ed25519"), keygen(root / "host_rsa", "rsa")]
@@ -86,7 +87,8 @@ class SshdServer:
     def start(self) -> SshdServer:
         PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
         with open(self.root / "sshd.log", "wb") as log:
-            self.process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(self.config)], stdin=subprocess.DEVNULL,
+            self.process = subprocess.Popen([*self.launcher, SSHD, "-D", "-e", "-f", str(self.config)],
+                                            stdin=subprocess.DEVNULL,
                                             stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -104,12 +106,22 @@ class SshdServer:
         """Stop the server and every session process it forked (a target that dies mid-scan)."""
         if self.process is not None and self.process.poll() is None:
             # Each connection's sshd calls setsid(), so the process group alone would miss the sessions.
-            children = psutil.Process(self.process.pid).children(recursive=True)
-            os.killpg(self.process.pid, signal.SIGKILL)
+            children = self._descendants()
+            with contextlib.suppress(ProcessLookupError):  # another thread's kill_all got there first
+                os.killpg(self.process.pid, signal.SIGKILL)
             for child in children:
                 with contextlib.suppress(psutil.NoSuchProcess):
                     child.kill()
             self.process.wait(timeout=5)
+
+    def _descendants(self) -> list[psutil.Process]:
+        assert self.process is not None
+        for _ in range(10):
+            try:
+                return list(psutil.Process(self.process.pid).children(recursive=True))
+            except psutil.NoSuchProcess:  # a short-lived session process ended while the tree was walked
+                continue
+        return []
 
     def stop(self) -> None:
         self.kill_all()

@@ -34,7 +34,12 @@ PARAMETERS = ("backup_marker_paths",)
 
 HOST_TIME = cmd("date", "+%s %z")
 TIMERS = cmd("systemctl", "list-timers", "--all", "--no-pager", "--no-legend")
-UNIT_FILES = cmd("systemctl", "list-unit-files", "--no-pager", "--no-legend", "--type=service,timer")
+BACKUP_WORDS = ("restic", "borg", "backup", "kopia", "duplicity", "duplicati", "rsnapshot", "bacula", "bareos",
+                "urbackup", "rdiff")
+# Only unit files whose names carry a backup word: with patterns systemd looks up the enablement state of
+# those few units alone (10 ms instead of 300 ms for every unit on a Debian 12 host).
+UNIT_FILES = cmd("systemctl", "list-unit-files", "--no-pager", "--no-legend", "--type=service,timer",
+                 *(f"*{word}*" for word in BACKUP_WORDS))
 CRON = cmd("grep", "-rIsE", "restic|borg", "/etc/crontab", "/etc/cron.d", "/etc/cron.hourly", "/etc/cron.daily",
            "/etc/cron.weekly", "/var/spool/cron", sudo=True)
 BORG_SECURITY = cmd("find", "/root", "/home", "-maxdepth", "7", "-path", "*/borg/security/*", "-type", "f", "(",
@@ -43,10 +48,9 @@ BORG_SECURITY = cmd("find", "/root", "/home", "-maxdepth", "7", "-path", "*/borg
 TOOLS = {"/usr/bin/restic": "restic", "/usr/local/bin/restic": "restic", "/usr/bin/borg": "borg",
          "/usr/local/bin/borg": "borg", "/usr/bin/borgmatic": "borgmatic", "/usr/local/bin/borgmatic": "borgmatic"}
 TOOL_PROBE = cmd("stat", "-c", "%n", *TOOLS)
+_BACKUP_NAME = re.compile("|".join(BACKUP_WORDS), re.IGNORECASE)
 SHOW_PROPERTIES = "Id,ExecStart,Result,ExecMainStatus,ExecMainExitTimestamp,ActiveState,Unit,LastTriggerUSec"
 
-_BACKUP_NAME = re.compile(r"restic|borg|backup|kopia|duplicity|duplicati|rsnapshot|bacula|bareos|urbackup|rdiff",
-                          re.IGNORECASE)
 _KNOWN_TOOLS = ("borgmatic", "restic", "borg", "kopia", "duplicity", "rsnapshot", "rclone", "rsync", "tar")
 # borg's key type byte (src/borg/constants.py KeyType, borg 1.x key classes' TYPE) -> `--encryption` name.
 BORG_KEY_TYPES = {

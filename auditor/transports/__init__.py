@@ -30,6 +30,13 @@ def open_transport(target: Target, replay_from: Path | None = None, *, trust_new
 
         return LocalTransport(target.name, use_sudo=bool(target.options.get("sudo", False)))
     if target.kind is TargetKind.SSH:
+        from auditor.transports._ssh_settings import Settings
+
+        settings = Settings.from_target(target)
+        if settings.auth == "none" and not (settings.proxy_jump or settings.proxy_command):
+            from auditor.transports.ssh_network import SshNetworkTransport
+
+            return SshNetworkTransport(target.name, settings)
         from auditor.transports.ssh import SshTransport
 
         return SshTransport(target, trust_new_host_keys=trust_new_host_keys)

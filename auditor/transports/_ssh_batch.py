@@ -191,6 +191,12 @@ class FrameReader:
         err = self._exact(err_size, deadline)
         return index, Raw(status, out, err)
 
+    def expect(self, line: bytes, deadline: float) -> None:
+        """The next line must be `line` (without its newline)."""
+        got = self._line(deadline)
+        if got != line:
+            raise StreamCorrupt(f"expected {line!r}, got {got[:80]!r}")
+
     def end(self, token: str, deadline: float) -> None:
         line = self._line(deadline)
         if line != f"{token} end".encode():

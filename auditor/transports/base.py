@@ -105,3 +105,12 @@ class Transport(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def fetch(transport: Transport, commands: Sequence[Command],
+          paths: Sequence[str]) -> tuple[list[CommandResult], list[FileContent]]:
+    """Commands and files together: in one round trip where the transport can (SSH has `fetch`), else two calls."""
+    together = getattr(transport, "fetch", None)
+    if together is not None:
+        return together(commands, paths)  # type: ignore[no-any-return]
+    return (transport.run_many(commands) if commands else [], transport.read_many(paths) if paths else [])

@@ -3,8 +3,10 @@
     connect   TCP (TCP_NODELAY) or ProxyJump / ProxyCommand -> banner -> key exchange -> host key checked
               against known_hosts (RejectPolicy semantics: a changed key is a HostKeyError and nothing runs)
               -> publickey (identity file, ssh-agent) or a password from an environment variable
-    run       up to 4 long-lived `/bin/sh -s` channels; each run_many/read_many is one round trip per
-              channel, framed by _ssh_batch (length-prefixed stdout, stderr and exit status per command)
+    run       one long-lived channel running the batch runner (_ssh_runner: python3 on the target runs up to 4
+              commands at once); without python3, up to 4 long-lived `/bin/sh -s` channels (_ssh_batch).
+              Either way each run_many/read_many is one round trip, framed the same way (length-prefixed
+              stdout, stderr and exit status per command)
 
 Two pseudo-commands are answered by the transport itself, so their answers are recorded as evidence like
 any other command (and replayed unchanged): `auditor:ssh-hostkey` (the verified host key) and
@@ -14,27 +16,23 @@ Nothing above transports/ sees a paramiko type: every paramiko and socket error 
 
 from __future__ import annotations
 
-import getpass
-import json
 import logging
-import socket
 import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import paramiko
 
-from auditor import ssh_config
 from auditor.errors import AuthenticationError, ConnectError, TransportError, UnsupportedTarget
 from auditor.models import Target
 from auditor.transports import _ssh_batch as batch
+from auditor.transports import _ssh_runner as runner
 from auditor.transports._ssh_auth import Credentials, HostKeyInfo, KnownHosts, authenticate, known_hosts_name
-from auditor.transports._ssh_wire import HOSTKEY, KEXINIT, ProbeError, probe
+from auditor.transports._ssh_settings import Settings, jump_target
 from auditor.transports.base import Command, CommandResult, FileContent
+from auditor.transports.ssh_network import NETWORK_COMMANDS, NO_LOGIN, network_answer, tcp_connect
 
 log = logging.getLogger(__name__)
 # paramiko logs each failed handshake with a traceback; every such failure is raised here as a TransportError
@@ -42,90 +40,65 @@ log = logging.getLogger(__name__)
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
 MAX_CHANNELS = 4  # OpenSSH's MaxSessions defaults to 10; stay well below it
+_STDERR_TAIL = 1024
+# How cmd.exe ("... is not recognized as an internal or external command") and PowerShell ("The term ... is
+# not recognized as the name of a cmdlet") refuse `/bin/sh`: the login shell of Windows' OpenSSH server.
+_NOT_RECOGNIZED = "is not recognized as"
 _PROXY_DEPTH = 3
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything needed to reach one target, merged from the inventory (first) and ~/.ssh/config.
+class _Channel:
+    """A channel as the frame reader sees it: receive with a timeout; stderr drained, its tail kept for errors.
 
-    Attributes:
-        host / port / user: where and as whom to log in (HostName from ssh config resolved).
-        budgets (seconds): connect (TCP), banner (first line from the server), auth (key exchange and
-            login), total (everything on this target, commands included).
-        auth: "none" logs in to nothing: only the pseudo-commands (network facts) are answered.
+    `python` tells a batch-runner channel (one per target) from a `/bin/sh -s` one; `primed` that its
+    runner or shell functions were sent; `started` that the runner said hello.
     """
 
-    host: str
-    port: int = 22
-    user: str = ""
-    identity_files: tuple[str, ...] = ()
-    known_hosts: str | None = None
-    sudo: bool = False
-    proxy_jump: str = ""
-    proxy_command: str = ""
-    password_env: str = ""
-    passphrase_env: str = ""
-    auth: str = ""
-    connect_timeout: float = 10.0
-    banner_timeout: float = 10.0
-    auth_timeout: float = 20.0
-    total_timeout: float = 900.0
-
-    @classmethod
-    def from_target(cls, target: Target) -> Settings:
-        options = target.options
-        config_path = options.get("ssh_config")
-        config = (ssh_config.HostConfig(options["host"]) if config_path == "none"
-                  else ssh_config.lookup(options["host"], Path(config_path) if config_path else None))
-        identity = options.get("identity_file")
-        return cls(
-            host=config.hostname, port=int(options.get("port") or config.port or 22),
-            user=options.get("user") or config.user or getpass.getuser(),
-            identity_files=(identity,) if identity else config.identity_files,
-            known_hosts=options.get("known_hosts"), sudo=bool(options.get("sudo", False)),
-            proxy_jump=options.get("proxy_jump") or config.proxy_jump, proxy_command=config.proxy_command,
-            password_env=options.get("password_env", ""), passphrase_env=options.get("passphrase_env", ""),
-            auth=options.get("auth", ""),
-            **{k: float(options[k]) for k in ("connect_timeout", "banner_timeout", "auth_timeout", "total_timeout")
-               if k in options},
-        )
-
-
-def _jump_target(spec: str, parent: Target) -> Target:
-    """A Target for one ProxyJump hop ("[user@]host[:port]"), inheriting known_hosts and key settings."""
-    user, _, rest = spec.rpartition("@")
-    host, _, port = rest.partition(":")
-    if rest.startswith("["):
-        host, _, port = rest[1:].partition("]")
-        port = port.lstrip(":")
-    # The jump host is verified against the same known_hosts and, as is usual for a bastion, with the same key.
-    inherited = {k: parent.options[k] for k in ("known_hosts", "identity_file", "passphrase_env", "ssh_config",
-                                                "connect_timeout", "banner_timeout", "auth_timeout")
-                 if k in parent.options}
-    options: dict[str, Any] = {**inherited, "host": host}
-    if user:
-        options["user"] = user
-    if port:
-        options["port"] = int(port)
-    return Target(name=f"{parent.name}-jump", kind=parent.kind, options=options)
-
-
-class _Channel:
-    """A channel as the frame reader sees it: receive with a timeout, stderr drained and dropped."""
-
-    def __init__(self, channel: paramiko.Channel) -> None:
+    def __init__(self, channel: paramiko.Channel, python: bool) -> None:
         self.channel = channel
+        self.python = python
         self.primed = False
+        self.started = False
+        self._stderr_tail = b""
+
+    def _drain_stderr(self) -> None:
+        while self.channel.recv_stderr_ready():
+            self._stderr_tail = (self._stderr_tail + self.channel.recv_stderr(65536))[-_STDERR_TAIL:]
+
+    def last_words(self) -> str:
+        """The last lines the remote shell or runner wrote to stderr (commands' stderr never comes here)."""
+        self._drain_stderr()
+        lines = [line.strip() for line in self._stderr_tail.decode("utf-8", errors="replace").splitlines()]
+        return " ".join(line for line in lines if line)[-_STDERR_TAIL // 4:]
 
     def receive(self, timeout: float) -> bytes:
         self.channel.settimeout(max(0.01, timeout))
-        while self.channel.recv_stderr_ready():
-            self.channel.recv_stderr(65536)
+        self._drain_stderr()
         try:
             return bytes(self.channel.recv(1 << 20))
         except TimeoutError:
             raise batch.StreamTimeout from None
+
+
+def _exec_without_waiting(channel: paramiko.Channel, command: str) -> None:
+    """`channel.exec_command(command)` without waiting a round trip for the server's reply.
+
+    The first batch follows at once; the SSH channel keeps the order, so sshd starts the command before it
+    passes the batch to its stdin. A refused exec makes paramiko close the channel, which the batch reader
+    sees as the stream closing. This writes the same message exec_command writes (paramiko 3.x-5.x).
+    """
+    message = paramiko.Message()
+    message.add_byte(paramiko.common.cMSG_CHANNEL_REQUEST)
+    message.add_int(channel.remote_chanid)
+    message.add_string("exec")
+    message.add_boolean(True)
+    message.add_string(command)
+    channel._event_pending()  # the reply sets the event later; nothing waits for it
+    channel.transport._send_user_message(message)
+
+
+class _NoRunner(Exception):
+    """The runner channel closed before the runner said hello: no usable python3 on the target."""
 
 
 class SshTransport:
@@ -140,8 +113,11 @@ class SshTransport:
         self._jump: SshTransport | None = None
         self._ssh: paramiko.Transport | None = None
         self._shells: list[_Channel] = []
+        self._use_runner = True  # until the target shows it has no python3
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=MAX_CHANNELS, thread_name_prefix=f"ssh-{self.target}")
+        self._batch_lock = threading.Lock()  # one batch at a time: a channel carries one stream
+        # One more worker than channels, for the network probe that runs beside a batch.
+        self._pool = ThreadPoolExecutor(max_workers=MAX_CHANNELS + 1, thread_name_prefix=f"ssh-{self.target}")
         self.host_key: HostKeyInfo | None = None
         self.login = ""
         self.channels_opened = 0
@@ -163,7 +139,7 @@ class SshTransport:
                 if self._depth >= _PROXY_DEPTH:
                     raise ConnectError(self.target, f"ProxyJump nests deeper than {_PROXY_DEPTH} hops")
                 first, _, rest = self.settings.proxy_jump.partition(",")
-                hop = _jump_target(first, self._target)
+                hop = jump_target(first, self._target)
                 if rest:
                     hop = Target(hop.name, hop.kind, options={**hop.options, "proxy_jump": rest})
                 self._jump = SshTransport(hop, trust_new_host_keys=self._trust_new, depth=self._depth + 1)
@@ -177,19 +153,7 @@ class SshTransport:
                 return paramiko.ProxyCommand(self.settings.proxy_command)
             except (paramiko.SSHException, OSError) as exc:
                 raise ConnectError(self.target, f"ProxyCommand failed to start ({exc})") from exc
-        try:
-            sock = socket.create_connection((host, port), timeout=timeout)
-        except socket.gaierror as exc:
-            raise ConnectError(self.target, f"cannot resolve {host!r} ({exc.strerror})") from exc
-        except ConnectionRefusedError as exc:
-            raise ConnectError(self.target, f"connection refused by {where} (is sshd listening?)") from exc
-        except TimeoutError as exc:
-            raise ConnectError(self.target, f"no TCP connection to {where} within {timeout:g} s") from exc
-        except OSError as exc:
-            raise ConnectError(self.target, f"cannot connect to {where} ({exc.strerror or exc})") from exc
-        # paramiko leaves Nagle on, which delays every small packet of a batch by a round trip.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return sock
+        return tcp_connect(self.target, host, port, timeout)
 
     def _connect(self) -> None:
         s = self.settings
@@ -231,29 +195,34 @@ class SshTransport:
     def _ensure_shells(self, wanted: int) -> list[_Channel]:
         """Open long-lived shells up to `wanted` (at most MAX_CHANNELS), in parallel."""
         if self.settings.auth == "none":
-            raise UnsupportedTarget(self.target, "auth: none: nothing is logged into on this target, so only "
-                                    "network checks (SSH-0100) can run; host checks need a login")
+            raise UnsupportedTarget(self.target, NO_LOGIN)
         ssh = self._ssh
         if ssh is None or not ssh.is_active():
             raise ConnectError(self.target, "the SSH connection is closed (the target went away)")
-        missing = min(wanted, MAX_CHANNELS) - len(self._shells)
-        if missing > 0:
-            opened = [f.result() for f in [self._pool.submit(self._open_shell, ssh) for _ in range(missing)]]
-            self._shells.extend(c for c in opened if c is not None)
+        if self._use_runner:
+            if not self._shells:
+                shell = self._open_shell(ssh, python=True)
+                self._shells.extend([shell] if shell else [])
+        else:
+            missing = min(wanted, MAX_CHANNELS) - len(self._shells)
+            if missing > 0:
+                opened = [f.result() for f in [self._pool.submit(self._open_shell, ssh, False)
+                                               for _ in range(missing)]]
+                self._shells.extend(c for c in opened if c is not None)
         if not self._shells:
             raise ConnectError(self.target, "the server refused to open a session channel (MaxSessions?)")
         return self._shells[:wanted]
 
-    def _open_shell(self, ssh: paramiko.Transport) -> _Channel | None:
+    def _open_shell(self, ssh: paramiko.Transport, python: bool) -> _Channel | None:
         try:
             channel = ssh.open_session(timeout=self.settings.auth_timeout)
-            channel.exec_command("/bin/sh -s")
+            _exec_without_waiting(channel, runner.LAUNCH if python else "/bin/sh -s")
         except (paramiko.SSHException, OSError, EOFError) as exc:
             log.debug("%s: could not open a session channel: %s", self.target, exc)
             return None
         with self._lock:
             self.channels_opened += 1
-        return _Channel(channel)
+        return _Channel(channel, python)
 
     # -- the Transport interface --------------------------------------------------------------------------
 
@@ -264,21 +233,23 @@ class SshTransport:
         return self.read_many([path])[0]
 
     def run_many(self, commands: Sequence[Command]) -> list[CommandResult]:
-        results: dict[int, CommandResult] = {}
-        remote: list[batch.Item] = []
-        for index, command in enumerate(commands):
-            if command.argv and command.argv[0] in (HOSTKEY, KEXINIT):
-                results[index] = self._pseudo(command)
-            else:
-                remote.append(batch.Item(index, command=command))
-        for item, answer in self._fetch(remote):
-            assert isinstance(answer, CommandResult)
-            results[item.index] = answer
-        return [results[i] for i in range(len(commands))]
+        return self.fetch(commands, ())[0]
 
     def read_many(self, paths: Sequence[str]) -> list[FileContent]:
-        answers = self._fetch([batch.Item(i, path=p) for i, p in enumerate(paths)])
-        return [a for _, a in sorted(answers, key=lambda pair: pair[0].index)]  # type: ignore[misc]
+        return self.fetch((), paths)[1]
+
+    def fetch(self, commands: Sequence[Command], paths: Sequence[str]) -> tuple[list[CommandResult],
+                                                                                 list[FileContent]]:
+        """Commands and files in one batch: one round trip for both (see transports.base.fetch)."""
+        # The network probe opens its own TCP connection: it runs beside the batch, not before it.
+        probes = {index: self._pool.submit(self._pseudo, command) for index, command in enumerate(commands)
+                  if command.argv and command.argv[0] in NETWORK_COMMANDS}
+        items = [batch.Item(index, command=command) for index, command in enumerate(commands) if index not in probes]
+        items += [batch.Item(len(commands) + index, path=path) for index, path in enumerate(paths)]
+        answers: dict[int, CommandResult | FileContent] = {item.index: answer for item, answer in self._fetch(items)}
+        answers.update((index, future.result()) for index, future in probes.items())
+        ordered = [answers[index] for index in range(len(commands) + len(paths))]
+        return ordered[:len(commands)], ordered[len(commands):]  # type: ignore[return-value]
 
     def close(self) -> None:
         """Close the shells (their temporary directories are removed on exit), the connection and any jump host."""
@@ -301,6 +272,16 @@ class SshTransport:
             return []
         if time.monotonic() >= self._deadline:
             raise ConnectError(self.target, f"the target's time budget ({self.settings.total_timeout:g} s) is spent")
+        with self._batch_lock:
+            if self._use_runner:
+                try:
+                    return self._run_group(self._ensure_shells(1)[0], items)
+                except _NoRunner:
+                    log.debug("%s: no python3 for the batch runner; using /bin/sh channels", self.target)
+                    self._use_runner = False
+            return self._fetch_from_shells(items)
+
+    def _fetch_from_shells(self, items: list[batch.Item]) -> list[tuple[batch.Item, CommandResult | FileContent]]:
         shells = self._ensure_shells(len(items))
         # Round-robin keeps slow commands (often neighbours from one collector) spread over the channels.
         groups = [items[i::len(shells)] for i in range(len(shells))]
@@ -319,28 +300,49 @@ class SshTransport:
 
     def _run_group(self, shell: _Channel, items: list[batch.Item]) -> list[tuple[batch.Item, Any]]:
         token = batch.new_token()
-        text = ("" if shell.primed else batch.prelude(self.settings.sudo)) + batch.script(items, token)
+        if shell.python:
+            text = (b"" if shell.primed else runner.bootstrap()) + runner.request(items, token, self.settings.sudo)
+        else:
+            text = (("" if shell.primed else batch.prelude(self.settings.sudo)) + batch.script(items, token)).encode()
         reader = batch.FrameReader(shell)
-        by_index = {item.index: item for item in items}
+        waiting = {item.index: item for item in items}
         answers: list[tuple[batch.Item, Any]] = []
         try:
-            shell.channel.sendall(text.encode())
+            shell.channel.sendall(text)
             shell.primed = True
-            for item in items:
-                deadline = min(time.monotonic() + item.timeout + batch.GRACE_SECONDS, self._deadline)
-                index, raw = reader.result(token, deadline)
-                done = by_index[index]
+            if shell.python and not shell.started:
+                # A login can be slow (login scripts, a loaded host): the hello gets the whole batch's budget.
+                hello_by = min(time.monotonic() + runner.batch_seconds(items), self._deadline)
+                reader.expect(runner.HELLO.rstrip(b"\n"), hello_by)
+                shell.started = True
+            while waiting:
+                # The shell answers in order, one command at a time; the runner as its commands finish.
+                budget = (runner.batch_seconds(list(waiting.values())) if shell.python
+                          else next(iter(waiting.values())).timeout + batch.GRACE_SECONDS)
+                index, raw = reader.result(token, min(time.monotonic() + budget, self._deadline))
+                done = waiting.pop(index)  # an unknown or repeated index is a KeyError: lost framing
                 answers.append((done, batch.command_result(done.command, raw) if done.command
                                 else batch.file_content(done.path, raw)))
             reader.end(token, time.monotonic() + batch.GRACE_SECONDS)
         except batch.StreamTimeout:
-            # The target did not answer in time; this shell is abandoned, the others go on.
+            # The target did not answer in time; this channel is abandoned, the others go on.
             self._discard(shell)
-            finished = {a[0].index for a in answers}
             why = "no answer within the command's time budget (the shell was closed)"
-            answers.extend((i, batch.timed_out(i, why)) for i in items if i.index not in finished)
+            answers.extend((i, batch.timed_out(i, why)) for i in waiting.values())
         except (batch.StreamClosed, EOFError, OSError, paramiko.SSHException) as exc:
             self._discard(shell)
+            if shell.python and not shell.started and self._ssh is not None and self._ssh.is_active():
+                raise _NoRunner from exc
+            if isinstance(exc, batch.StreamClosed) and self._ssh is not None and self._ssh.is_active():
+                ended = shell.channel.exit_status_ready() and shell.channel.exit_status >= 0
+                status = shell.channel.exit_status if ended else "unknown: killed?"
+                said = shell.last_words()
+                if _NOT_RECOGNIZED in said:
+                    raise UnsupportedTarget(self.target, "the target has no POSIX shell (it answers as Windows "
+                                            "does): Windows targets over SSH are not supported yet; scan the "
+                                            "machine itself with `auditor scan --home`") from exc
+                raise TransportError(self.target, f"the {'batch runner' if shell.python else 'shell'} on the "
+                                     f"target stopped (exit status {status})" + (f": {said}" if said else "")) from exc
             raise ConnectError(self.target, f"the connection was lost while running commands "
                                f"({type(exc).__name__})") from exc
         except (batch.StreamCorrupt, KeyError) as exc:
@@ -357,16 +359,4 @@ class SshTransport:
     # -- pseudo-commands ----------------------------------------------------------------------------------
 
     def _pseudo(self, command: Command) -> CommandResult:
-        s = self.settings
-        if command.argv[0] == HOSTKEY:
-            if self.host_key is None:
-                return CommandResult(str(command), 1, "", "not logged in (auth: none): no host key was verified")
-            key = self.host_key
-            return CommandResult(str(command), 0, json.dumps({
-                "host": s.host, "port": s.port, "type": key.key_type, "sha256": key.sha256, "status": key.status,
-                "known_hosts": key.known_hosts}) + "\n")
-        budget = s.connect_timeout + s.banner_timeout
-        try:
-            return CommandResult(str(command), 0, probe(s.host, s.port, budget, self._open_socket) + "\n")
-        except (ProbeError, TransportError, OSError) as exc:
-            return CommandResult(str(command), 1, "", f"reading the SSH banner of {s.host}:{s.port} failed: {exc}")
+        return network_answer(command, self.settings, self.host_key, self._open_socket)

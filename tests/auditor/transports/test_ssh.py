@@ -5,20 +5,33 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import shutil
 import socket
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from auditor.collectors import sshd as sshd_collector
-from auditor.errors import AuthenticationError, CollectorError, ConnectError, HostKeyError
+from auditor.errors import (
+    AuthenticationError,
+    CollectorError,
+    ConnectError,
+    HostKeyError,
+    TransportError,
+    UnsupportedTarget,
+)
 from auditor.models import SystemFacts, Target, TargetKind
+from auditor.transports import _ssh_runner as runner
+from auditor.transports import open_transport
 from auditor.transports.base import MAX_FACT_BYTES, cmd
-from auditor.transports.ssh import SshTransport
+from auditor.transports.ssh import MAX_CHANNELS, SshTransport
 from tests import sshd_server
 from tests.conftest import load_results, run_cli
 from tests.sshd_server import HARDENED, SshdServer, keygen
@@ -62,7 +75,16 @@ def test_a_scan_over_ssh_finds_what_a_local_scan_finds(hardened_sshd, client_key
     assert target["assessed"] and target["system"]["platform"] == "linux"
 
 
-def test_commands_keep_output_status_and_stderr_apart_even_with_hostile_output(hardened_sshd, client_key):
+@pytest.fixture(params=["python-runner", "shell-fallback"])
+def batch_mode(request, monkeypatch):
+    """Both ways of running a batch: the python3 runner, and /bin/sh channels on a target without python3."""
+    if request.param == "shell-fallback":
+        monkeypatch.setattr(runner, "LAUNCH", runner.launch(("/nonexistent/python3",)))
+    return request.param
+
+
+def test_commands_keep_output_status_and_stderr_apart_even_with_hostile_output(hardened_sshd, client_key,
+                                                                               batch_mode):
     transport = SshTransport(_target(hardened_sshd, client_key))
     try:
         hostile = "printf 'auditor-0 0 0 99 0\\nend\\n\\0\\377'; echo oops >&2; exit 7"
@@ -74,12 +96,16 @@ def test_commands_keep_output_status_and_stderr_apart_even_with_hostile_output(h
         assert missing.not_found
         assert files[0].data == Path("/etc/hostname").read_bytes() and not files[1].exists
         assert files[2].error == "is a directory"
-        assert transport.channels_opened <= 4
+        # The runner needs one channel; without python3, the runner's failed channel and up to 4 shells.
+        if batch_mode == "python-runner":
+            assert transport.channels_opened == 1
+        else:
+            assert 2 <= transport.channels_opened <= 1 + MAX_CHANNELS
     finally:
         transport.close()
 
 
-def test_a_hanging_command_times_out_and_huge_output_is_cut(hardened_sshd, client_key):
+def test_a_hanging_command_times_out_and_huge_output_is_cut(hardened_sshd, client_key, batch_mode):
     transport = SshTransport(_target(hardened_sshd, client_key))
     try:
         started = time.monotonic()
@@ -88,6 +114,29 @@ def test_a_hanging_command_times_out_and_huge_output_is_cut(hardened_sshd, clien
         assert hang.timed_out and time.monotonic() - started < 8
         assert flood.truncated and len(flood.stdout) == MAX_FACT_BYTES
         assert after.ok
+    finally:
+        transport.close()
+
+
+def test_commands_and_files_come_back_together_in_one_batch(hardened_sshd, client_key):
+    transport = SshTransport(_target(hardened_sshd, client_key))
+    try:
+        results, files = transport.fetch([cmd("echo", "a"), cmd("sh", "-c", "exit 3")], ["/etc/hostname"])
+        assert [r.stdout for r in results] == ["a\n", ""] and results[1].exit_status == 3
+        assert files[0].data == Path("/etc/hostname").read_bytes()
+        assert transport.channels_opened == 1
+    finally:
+        transport.close()
+
+
+def test_a_runner_killed_on_the_target_fails_that_batch_and_the_next_batch_starts_a_new_one(hardened_sshd,
+                                                                                            client_key):
+    transport = SshTransport(_target(hardened_sshd, client_key))
+    try:
+        with pytest.raises(TransportError, match="batch runner on the target stopped"):
+            transport.run_many([cmd("sh", "-c", "kill -9 $PPID; sleep 5")])
+        assert transport.run(cmd("echo", "again")).stdout == "again\n"
+        assert transport.channels_opened == 2
     finally:
         transport.close()
 
@@ -130,20 +179,55 @@ def test_a_wrong_key_is_an_authentication_error(hardened_sshd, tmp_path):
         SshTransport(_target(hardened_sshd, stranger))
 
 
+def _temporary_account(server: SshdServer, client_key: Path, shell: str) -> Iterator[str]:
+    """An account that may log in to `server` with `client_key`, removed afterwards (needs root)."""
+    name = f"aud{uuid.uuid4().hex[:8]}"
+    subprocess.run(["useradd", "-M", "-d", "/tmp", "-s", shell, name], check=True)
+    subprocess.run(["usermod", "-p", "*", name], check=True)  # no password, but not locked (sshd refuses "!")
+    (server.root / "authorized" / name).write_text(Path(f"{client_key}.pub").read_text())
+    try:
+        yield name
+    finally:
+        subprocess.run(["userdel", name], check=False)
+
+
 @pytest.fixture
 def unprivileged_user(hardened_sshd, client_key):
     """A login without sudo rights: a temporary account when the tests run as root, else the current user."""
     if os.geteuid() != 0:
         yield getpass.getuser()
         return
-    name = f"aud{uuid.uuid4().hex[:8]}"
-    subprocess.run(["useradd", "-M", "-d", "/tmp", "-s", "/bin/sh", name], check=True)
-    subprocess.run(["usermod", "-p", "*", name], check=True)  # no password, but not locked (sshd refuses "!")
-    (hardened_sshd.root / "authorized" / name).write_text(Path(f"{client_key}.pub").read_text())
+    yield from _temporary_account(hardened_sshd, client_key, "/bin/sh")
+
+
+@pytest.fixture
+def windows_like_user(hardened_sshd, client_key):
+    """An account whose login shell refuses `/bin/sh` in the words of cmd.exe, the default shell of Windows'
+    OpenSSH server ("'x' is not recognized as an internal or external command, operable program or batch
+    file.", CRLF line ends)."""
+    if os.geteuid() != 0:
+        pytest.skip("creating an account needs root (CI runs as root)")
+    folder = Path(tempfile.mkdtemp(prefix="auditor-winshell-"))  # /tmp: the account must reach its shell
+    folder.chmod(0o755)
+    shell = folder / "cmd"
+    shell.write_text("#!/bin/sh\n"
+                     "printf \"'%s' is not recognized as an internal or external command,\\r\\n\" \"${2%% *}\" >&2\n"
+                     "printf 'operable program or batch file.\\r\\n' >&2\nexit 1\n")
+    shell.chmod(0o755)
     try:
-        yield name
+        yield from _temporary_account(hardened_sshd, client_key, str(shell))
     finally:
-        subprocess.run(["userdel", name], check=False)
+        shutil.rmtree(folder)
+
+
+def test_a_windows_login_shell_is_named_as_unsupported_not_a_lost_connection(hardened_sshd, client_key,
+                                                                            windows_like_user):
+    transport = SshTransport(_target(hardened_sshd, client_key, user=windows_like_user))
+    try:
+        with pytest.raises(UnsupportedTarget, match=r"no POSIX shell .* Windows targets over SSH are not supported"):
+            transport.run(cmd("id", "-u"))
+    finally:
+        transport.close()
 
 
 def test_without_a_sudo_right_the_root_command_says_so(hardened_sshd, client_key, unprivileged_user):
@@ -245,3 +329,31 @@ def test_the_wire_view_of_a_weak_server_fails_ssh_0100(weak_sshd, client_key, tm
     assert finding["status"] == "fail"
     for weak in ("aes128-ctr (128-bit AES)", "3des-cbc (CBC mode)", "hmac-md5 (MD5)", "ssh-rsa (RSA with SHA-1"):
         assert weak in finding["message"]
+
+
+def test_the_network_view_alone_needs_no_login_and_no_paramiko(hardened_sshd, tmp_path):
+    # Given auth: none, When the banner and KEXINIT are read in a fresh interpreter
+    options = {"host": "127.0.0.1", "port": hardened_sshd.port, "auth": "none", "ssh_config": "none"}
+    code = ("import json, sys\n"
+            "from auditor.models import Target, TargetKind\n"
+            "from auditor.transports import open_transport\n"
+            "from auditor.transports.base import cmd\n"
+            f"transport = open_transport(Target('t', TargetKind.SSH, options={options!r}))\n"
+            "result = transport.run(cmd('auditor:ssh-kexinit'))\n"
+            "print(json.dumps([result.exit_status, json.loads(result.stdout)['banner'], 'paramiko' in sys.modules]))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False)
+    # Then the server's banner is read and paramiko (~0.1 s to import) was never loaded
+    status, banner, loaded = json.loads(done.stdout)
+    assert status == 0 and banner.startswith("SSH-2.0-OpenSSH") and not loaded, done.stderr
+
+
+def test_the_network_view_refuses_host_commands_and_reports_a_closed_port():
+    with socket.socket() as placeholder:
+        placeholder.bind(("127.0.0.1", 0))
+        port = placeholder.getsockname()[1]
+    transport = open_transport(Target("t", TargetKind.SSH, options={"host": "127.0.0.1", "port": port,
+                                                                    "auth": "none", "ssh_config": "none"}))
+    with pytest.raises(UnsupportedTarget, match="auth: none"):
+        transport.run(cmd("id", "-u"))
+    probe = transport.run(cmd("auditor:ssh-kexinit"))
+    assert probe.exit_status == 1 and "connection refused" in probe.stderr

@@ -1,0 +1,214 @@
+"""The batch runner that runs ON THE TARGET when it has python3: one process per SSH connection.
+
+The channel's command (LAUNCH) starts `python3 -I -S -c 'import sys;exec(sys.stdin.buffer.readline())'`,
+so the only text a login shell ever sees is that constant; the runner itself (SCRIPT) is the first line on stdin, and
+each batch after it is one JSON line:
+
+    {"token": T, "sudo": bool, "items": [[index, timeout, sudo, [argv...]] | [index, path], ...]}
+
+The runner starts each command directly (argv to execvp: no shell, so no target data is interpreted), up
+to PARALLEL at a time, each in its own session so a timeout kills the command's whole process group. It
+caps each stream at LIMIT bytes (a command that floods is killed, as `head -c` would), reads files itself,
+and writes every result, as soon as it is done, in the framing _ssh_batch reads:
+
+    <token> <index> <status> <stdout bytes> <stderr bytes>\\n<stdout><stderr>
+
+then `<token> end`. Its very first line, before any batch, is HELLO. Compared with the POSIX-shell batch
+(the fallback when python3 is missing) this costs one process per command instead of about five, and one
+login shell per target instead of one per channel.
+Stdlib only, Python 3.6+ (RHEL 8's platform python), so no f-strings with `=` and no walrus.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from auditor.transports._ssh_batch import GRACE_SECONDS, LIMIT, Item
+from auditor.transports.base import TIMED_OUT
+
+PARALLEL = 4  # commands at once on one target, as many as the shell fallback's channels
+HELLO = b"auditor-runner ready\n"  # the runner's first line
+# The system's interpreter by absolute path, not the first python3 on the login PATH: a pyenv shim or a
+# virtualenv there can be slow (a shim costs ~80 ms per start) or not the system's. Single quotes outside,
+# double inside: the same text in sh, bash, zsh, fish and csh login shells. Without one: exit 127.
+INTERPRETERS = ("/usr/bin/python3", "/usr/libexec/platform-python", "/usr/local/bin/python3")
+
+
+def launch(interpreters: Sequence[str]) -> str:
+    """The channel's command: the first of `interpreters` that exists runs the bootstrap; none: exit 127."""
+    return (f"/bin/sh -c 'for p in {' '.join(interpreters)}; do [ -x \"$p\" ] && exec \"$p\" -I -S -c "
+            "\"import sys;exec(sys.stdin.buffer.readline())\"; done; exit 127'")
+
+
+LAUNCH = launch(INTERPRETERS)
+
+SCRIPT = r'''
+import errno, json, os, select, signal, subprocess, sys, time
+
+LIMIT = __LIMIT
+TIMED_OUT = __TIMED_OUT
+PARALLEL = __PARALLEL
+KILL_AFTER = 2.0
+HELLO = __HELLO
+IN, OUT = sys.stdin.buffer, sys.stdout.buffer
+os.umask(0o077)
+os.environ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" + (
+    ":" + os.environ["PATH"] if os.environ.get("PATH") else "")
+os.environ["LC_ALL"] = os.environ["LANG"] = "C"
+
+
+def which(program):
+    for folder in os.environ["PATH"].split(":"):
+        if folder and os.access(os.path.join(folder, program), os.X_OK):
+            return True
+    return False
+
+
+AS_ROOT = os.geteuid() == 0
+HAS_SUDO = AS_ROOT or which("sudo")
+
+
+def emit(token, index, status, out, err):
+    OUT.write(("%s %d %d %d %d\n" % (token, index, status, len(out), len(err))).encode() + out + err)
+    OUT.flush()
+
+
+def read_file(path):
+    """(status, data, error) with the shell batch's codes: 0 ok, 1 missing, 2 directory, 3 error, 4 special."""
+    try:
+        if os.path.isdir(path):
+            return 2, b"", b""
+        if not os.path.lexists(path) or not os.path.exists(path):
+            return 1, b"", b""
+        if not os.path.isfile(path):
+            return 4, b"", b""
+        with open(path, "rb") as handle:
+            return 0, handle.read(LIMIT), b""
+    except OSError as exc:
+        return 3, b"", ("%s: %s\n" % (path, exc.strerror or exc)).encode()
+
+
+class Running:
+    def __init__(self, index, argv, timeout):
+        self.index = index
+        self.out, self.err = bytearray(), bytearray()
+        self.deadline = time.monotonic() + timeout
+        self.killed = None  # why we killed it: "timeout" or "flood"
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, start_new_session=True)
+        self.open = {self.proc.stdout.fileno(): self.out, self.proc.stderr.fileno(): self.err}
+
+    def kill(self, why, sig):
+        if self.killed is None:
+            self.killed = why
+        try:
+            os.killpg(self.proc.pid, sig)
+        except OSError:
+            pass
+
+    def status(self):
+        code = self.proc.wait()
+        if self.killed == "timeout":
+            return TIMED_OUT
+        return 128 - code if code < 0 else code
+
+
+def start(item, sudo_wanted):
+    index, timeout, sudo, argv = item
+    if "/" not in argv[0] and not which(argv[0]):  # as a shell says it, without forking to find out
+        return None, (127, b"", ("%s: command not found\n" % argv[0]).encode())
+    if sudo and sudo_wanted and not AS_ROOT:
+        if not HAS_SUDO:
+            return None, (1, b"", b"sudo: not installed on the target; cannot run as root\n")
+        argv = ["sudo", "-n", "--"] + list(argv)
+    try:
+        return Running(index, argv, timeout), None
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None, (127, b"", ("%s: command not found\n" % argv[0]).encode())
+        return None, (126, b"", ("%s: %s\n" % (argv[0], exc.strerror or exc)).encode())
+
+
+def batch(request):
+    token, items = request["token"], list(request["items"])
+    running, by_fd = [], {}
+    poller = select.poll()
+    while items or running:
+        while items and len(running) < PARALLEL:
+            item = items.pop(0)
+            if len(item) == 2:
+                emit(token, item[0], *read_file(item[1]))
+                continue
+            job, done = start(item, request["sudo"])
+            if job is None:
+                emit(token, item[0], *done)
+                continue
+            running.append(job)
+            for fd in job.open:
+                by_fd[fd] = job
+                poller.register(fd, select.POLLIN)
+        if not running:
+            continue
+        # A job whose pipes are closed is waited for by polling its exit, so wake up soon for it.
+        wait = 0.01 if any(not j.open for j in running) else min(j.deadline for j in running) - time.monotonic()
+        for fd, _ in poller.poll(int(min(max(wait, 0.0), 1.0) * 1000) + 1):
+            job = by_fd[fd]
+            chunk = os.read(fd, 1 << 16)
+            if chunk:
+                buffer = job.open[fd]
+                buffer += chunk[:LIMIT - len(buffer)]
+                if len(buffer) >= LIMIT:  # one byte more than a fact may hold: the rest is not wanted
+                    job.kill("flood", signal.SIGKILL)
+                continue
+            poller.unregister(fd)
+            del by_fd[fd], job.open[fd]
+        now = time.monotonic()
+        for job in list(running):
+            if now >= job.deadline:
+                job.kill("timeout", signal.SIGTERM if now < job.deadline + KILL_AFTER else signal.SIGKILL)
+            if job.open and now >= job.deadline + KILL_AFTER:
+                for fd in list(job.open):  # a process that escaped its session still holds the pipes
+                    poller.unregister(fd)
+                    del by_fd[fd], job.open[fd]
+            if not job.open and job.proc.poll() is not None:
+                running.remove(job)
+                job.proc.stdout.close()
+                job.proc.stderr.close()
+                emit(token, job.index, job.status(), bytes(job.out), bytes(job.err))
+    OUT.write(("%s end\n" % token).encode())
+    OUT.flush()
+
+
+OUT.write(HELLO)  # tells "the runner started" apart from "there is no usable python3"
+OUT.flush()
+while True:
+    line = IN.readline()
+    if not line:
+        break
+    batch(json.loads(line.decode()))
+'''.replace("__LIMIT", str(LIMIT)).replace("__TIMED_OUT", str(TIMED_OUT)).replace(
+    "__PARALLEL", str(PARALLEL)).replace("__HELLO", repr(HELLO))
+
+
+def bootstrap() -> bytes:
+    """The first line on the runner channel's stdin: the runner's source, as one line of Python."""
+    return f"exec({SCRIPT!r})\n".encode()
+
+
+def request(items: Sequence[Item], token: str, sudo: bool) -> bytes:
+    """One batch as the JSON line the runner reads."""
+    encoded: list[list[object]] = []
+    for item in items:
+        if item.command is not None:
+            command = item.command
+            encoded.append([item.index, command.timeout, command.sudo, list(command.argv)])
+        else:
+            encoded.append([item.index, item.path])
+    return (json.dumps({"token": token, "sudo": sudo, "items": encoded}, separators=(",", ":")) + "\n").encode()
+
+
+def batch_seconds(items: Sequence[Item]) -> float:
+    """How long the runner may take for a batch, at worst: every command at its timeout, PARALLEL at once."""
+    timeouts = sorted((item.timeout for item in items), reverse=True)
+    return sum(timeouts[::PARALLEL]) + GRACE_SECONDS
