@@ -1,5 +1,8 @@
 """Batching over one long-lived `/bin/sh -s` per SSH channel: many commands and file reads per round trip.
 
+This is the fallback for targets without python3 (the batch runner, _ssh_runner, is used otherwise); the
+framing of results and the reader below are shared by both.
+
 Each batch is a POSIX shell script written to the shell's stdin. Every argument is shlex-quoted, so no
 target data and no argument is ever interpreted by a shell. Each command's stdout and stderr go to
 private temporary files (stdout through `head -c`, which also stops a flooding command with SIGPIPE;

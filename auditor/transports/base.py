@@ -84,7 +84,7 @@ class FileContent:
 
 
 class Transport(Protocol):
-    """How the runner reaches one target. Implementations: local, replay (and ssh, its own issue)."""
+    """How the runner reaches one target. Implementations: local, replay, ssh, ssh_network (no login), tls."""
 
     target: str
 

@@ -193,7 +193,8 @@ class SshTransport:
         log.debug("%s: logged in as %s with %s", self.target, s.user, self.login)
 
     def _ensure_shells(self, wanted: int) -> list[_Channel]:
-        """Open long-lived shells up to `wanted` (at most MAX_CHANNELS), in parallel."""
+        """The runner's one channel; or, without python3, long-lived shells up to `wanted` (at most
+        MAX_CHANNELS), opened in parallel."""
         if self.settings.auth == "none":
             raise UnsupportedTarget(self.target, NO_LOGIN)
         ssh = self._ssh
@@ -252,7 +253,7 @@ class SshTransport:
         return ordered[:len(commands)], ordered[len(commands):]  # type: ignore[return-value]
 
     def close(self) -> None:
-        """Close the shells (their temporary directories are removed on exit), the connection and any jump host."""
+        """Close the channels (a shell removes its temporary directory on exit), the connection and any jump host."""
         for shell in self._shells:
             try:
                 shell.channel.close()
