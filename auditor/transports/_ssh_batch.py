@@ -31,6 +31,8 @@ LIMIT = MAX_FACT_BYTES + 1  # one byte more than a fact may hold tells us it was
 # Beyond a command's own timeout (which `timeout` enforces on the target): a busy host is slow, not dead.
 GRACE_SECONDS = 30.0
 _MAX_HEADER = 200
+_MAX_NOISE = 64 * 1024
+HELLO = b"auditor-shell-ready"  # the prelude's last line: the shell runs our functions from here on
 
 # Status codes of a file read (the shell's own convention in this protocol).
 FILE_OK, FILE_MISSING, FILE_DIRECTORY, FILE_ERROR, FILE_SPECIAL = 0, 1, 2, 3, 4
@@ -79,7 +81,8 @@ __af() {
   else __r=1; fi
   __em "$1" "$__r"
 }
-""".replace("__LIMIT", str(LIMIT))
+printf '%s\n' __HELLO
+""".replace("__LIMIT", str(LIMIT)).replace("__HELLO", HELLO.decode())
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,7 @@ class FrameReader:
     def __init__(self, source: ByteSource) -> None:
         self._source = source
         self._buffer = bytearray()
+        self.noise = b""  # what came before the hello line (see sync)
 
     def _fill(self, deadline: float) -> None:
         left = deadline - time.monotonic()
@@ -194,11 +198,26 @@ class FrameReader:
         err = self._exact(err_size, deadline)
         return index, Raw(status, out, err)
 
-    def expect(self, line: bytes, deadline: float) -> None:
-        """The next line must be `line` (without its newline)."""
-        got = self._line(deadline)
-        if got != line:
-            raise StreamCorrupt(f"expected {line!r}, got {got[:80]!r}")
+    def sync(self, marker: bytes, deadline: float) -> None:
+        """Skip what comes before the line `marker`: a login script may print a banner before the shell or
+        runner starts. What was skipped is kept in `noise` for error messages; more than _MAX_NOISE is an error."""
+        while True:
+            end = self._buffer.find(b"\n")
+            if end >= 0:
+                line = bytes(self._buffer[:end])
+                del self._buffer[: end + 1]
+                if line.rstrip(b"\r") == marker:
+                    return
+                self.noise += line + b"\n"
+            if len(self.noise) + len(self._buffer) > _MAX_NOISE:
+                raise StreamCorrupt(f"more than {_MAX_NOISE} bytes came before the batch started: "
+                                    f"{self.noise[:80]!r}")
+            if end < 0:
+                try:
+                    self._fill(deadline)
+                except StreamClosed:
+                    self.noise += bytes(self._buffer)
+                    raise
 
     def end(self, token: str, deadline: float) -> None:
         line = self._line(deadline)

@@ -28,7 +28,7 @@ from auditor.transports._ssh_batch import GRACE_SECONDS, LIMIT, Item
 from auditor.transports.base import TIMED_OUT
 
 PARALLEL = 4  # commands at once on one target, as many as the shell fallback's channels
-HELLO = b"auditor-runner ready\n"  # the runner's first line
+HELLO = b"auditor-runner-ready\n"  # the runner's first line
 # The system's interpreter by absolute path, not the first python3 on the login PATH: a pyenv shim or a
 # virtualenv there can be slow (a shim costs ~80 ms per start) or not the system's. Single quotes outside,
 # double inside: the same text in sh, bash, zsh, fish and csh login shells. Without one: exit 127.

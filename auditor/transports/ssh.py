@@ -97,6 +97,12 @@ def _exec_without_waiting(channel: paramiko.Channel, command: str) -> None:
     channel.transport._send_user_message(message)
 
 
+def _printed(reader: batch.FrameReader) -> str:
+    """What a login printed on stdout before the batch should have started, for an error message."""
+    text = " ".join(reader.noise.decode("utf-8", errors="replace").split())[:_STDERR_TAIL // 4]
+    return f"; it printed: {text}" if text else ""
+
+
 class _NoRunner(Exception):
     """The runner channel closed before the runner said hello: no usable python3 on the target."""
 
@@ -114,6 +120,7 @@ class SshTransport:
         self._ssh: paramiko.Transport | None = None
         self._shells: list[_Channel] = []
         self._use_runner = True  # until the target shows it has no python3
+        self._broken: TransportError | None = None  # the login never started a batch: say so at once from then on
         self._lock = threading.Lock()
         self._batch_lock = threading.Lock()  # one batch at a time: a channel carries one stream
         # One more worker than channels, for the network probe that runs beside a batch.
@@ -271,6 +278,8 @@ class SshTransport:
     def _fetch(self, items: list[batch.Item]) -> list[tuple[batch.Item, CommandResult | FileContent]]:
         if not items:
             return []
+        if self._broken is not None:
+            raise self._broken
         if time.monotonic() >= self._deadline:
             raise ConnectError(self.target, f"the target's time budget ({self.settings.total_timeout:g} s) is spent")
         with self._batch_lock:
@@ -306,15 +315,17 @@ class SshTransport:
         else:
             text = (("" if shell.primed else batch.prelude(self.settings.sudo)) + batch.script(items, token)).encode()
         reader = batch.FrameReader(shell)
+        hello_budget = min(runner.batch_seconds(items), self._deadline - time.monotonic())
         waiting = {item.index: item for item in items}
         answers: list[tuple[batch.Item, Any]] = []
         try:
             shell.channel.sendall(text)
             shell.primed = True
-            if shell.python and not shell.started:
+            if not shell.started:
                 # A login can be slow (login scripts, a loaded host): the hello gets the whole batch's budget.
-                hello_by = min(time.monotonic() + runner.batch_seconds(items), self._deadline)
-                reader.expect(runner.HELLO.rstrip(b"\n"), hello_by)
+                # Whatever a login script printed before it is skipped.
+                reader.sync(runner.HELLO.rstrip(b"\n") if shell.python else batch.HELLO,
+                            time.monotonic() + hello_budget)
                 shell.started = True
             while waiting:
                 # The shell answers in order, one command at a time; the runner as its commands finish.
@@ -328,6 +339,11 @@ class SshTransport:
         except batch.StreamTimeout:
             # The target did not answer in time; this channel is abandoned, the others go on.
             self._discard(shell)
+            if not shell.started:
+                self._broken = TransportError(
+                    self.target, f"the login did not start auditor's {'runner' if shell.python else 'shell'} within "
+                    f"{hello_budget:.0f} s (a ForceCommand, or a login script that waits?)" + _printed(reader))
+                raise self._broken from None
             why = "no answer within the command's time budget (the shell was closed)"
             answers.extend((i, batch.timed_out(i, why)) for i in waiting.values())
         except (batch.StreamClosed, EOFError, OSError, paramiko.SSHException) as exc:
@@ -337,7 +353,7 @@ class SshTransport:
             if isinstance(exc, batch.StreamClosed) and self._ssh is not None and self._ssh.is_active():
                 ended = shell.channel.exit_status_ready() and shell.channel.exit_status >= 0
                 status = shell.channel.exit_status if ended else "unknown: killed?"
-                said = shell.last_words()
+                said = shell.last_words() or _printed(reader).removeprefix("; it printed: ")
                 if _NOT_RECOGNIZED in said:
                     raise UnsupportedTarget(self.target, "the target has no POSIX shell (it answers as Windows "
                                             "does): Windows targets over SSH are not supported yet; scan the "

@@ -220,6 +220,62 @@ def windows_like_user(hardened_sshd, client_key):
         shutil.rmtree(folder)
 
 
+@pytest.fixture
+def chatty_login_user(hardened_sshd, client_key):
+    """An account whose login shell prints a banner on stdout before it runs the command, as a ~/.bashrc that
+    echoes a greeting does."""
+    if os.geteuid() != 0:
+        pytest.skip("creating an account needs root (CI runs as root)")
+    folder = Path(tempfile.mkdtemp(prefix="auditor-chatty-"))  # /tmp: the account must reach its shell
+    folder.chmod(0o755)
+    shell = folder / "chatty"
+    shell.write_text('#!/bin/sh\nprintf "Welcome to db-1\\nauditor-0 0 0 5 0\\n\\n"\nexec /bin/sh -c "$2"\n')
+    shell.chmod(0o755)
+    try:
+        yield from _temporary_account(hardened_sshd, client_key, str(shell))
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_a_banner_printed_at_login_does_not_break_the_batch(hardened_sshd, client_key, chatty_login_user,
+                                                             batch_mode):
+    transport = SshTransport(_target(hardened_sshd, client_key, user=chatty_login_user))
+    try:
+        first, second = transport.run_many([cmd("echo", "one"), cmd("sh", "-c", "exit 4")])
+        assert first.stdout == "one\n" and second.exit_status == 4
+        assert transport.run(cmd("echo", "again")).stdout == "again\n"
+    finally:
+        transport.close()
+
+
+def test_a_forced_command_is_reported_with_what_the_target_said(ssh_root, client_key):
+    server = SshdServer(ssh_root / f"forced-{uuid.uuid4().hex[:6]}", HARDENED, client_key,
+                        extra="ForceCommand internal-sftp\n").start()
+    transport = SshTransport(_target(server, client_key))
+    try:
+        with pytest.raises(TransportError, match=r"stopped .*This service allows sftp connections only"):
+            transport.run(cmd("id", "-u"))
+    finally:
+        transport.close()
+        server.stop()
+
+
+def test_a_login_that_never_starts_the_batch_fails_the_target_once_not_per_command(ssh_root, client_key):
+    server = SshdServer(ssh_root / f"stuck-{uuid.uuid4().hex[:6]}", HARDENED, client_key,
+                        extra="ForceCommand /bin/sleep 60\n").start()
+    transport = SshTransport(_target(server, client_key, total_timeout=3))
+    try:
+        with pytest.raises(TransportError, match="did not start auditor's runner within 3 s"):
+            transport.run(cmd("id", "-u"))
+        started = time.monotonic()
+        with pytest.raises(TransportError, match="did not start"):
+            transport.run(cmd("uname"))
+        assert time.monotonic() - started < 0.5
+    finally:
+        transport.close()
+        server.stop()
+
+
 def test_a_windows_login_shell_is_named_as_unsupported_not_a_lost_connection(hardened_sshd, client_key,
                                                                             windows_like_user):
     transport = SshTransport(_target(hardened_sshd, client_key, user=windows_like_user))
