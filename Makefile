@@ -13,9 +13,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# WeasyPrint renders the PDF report with Pango; the tests start real sshd and TLS servers and read PDFs back.
+# WeasyPrint renders the PDF report with Pango; the tests start real sshd and TLS servers, read PDFs back and
+# run commands through a real sudo.
 SCAN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
-TEST_DEBS := $(SCAN_DEBS) openssh-server openssl poppler-utils
+TEST_DEBS := $(SCAN_DEBS) openssh-server openssl poppler-utils sudo
 
 .PHONY: scan test lint setup test-setup bench sample-report lock clean
 

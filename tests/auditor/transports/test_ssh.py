@@ -286,6 +286,34 @@ def test_a_windows_login_shell_is_named_as_unsupported_not_a_lost_connection(har
         transport.close()
 
 
+@pytest.fixture
+def sudo_user(hardened_sshd, client_key):
+    """An account that may run anything as root with `sudo -n` (a sudoers.d entry, removed afterwards)."""
+    if os.geteuid() != 0 or shutil.which("sudo") is None:
+        pytest.skip("needs root and sudo (make test installs sudo; CI runs as root)")
+    for name in _temporary_account(hardened_sshd, client_key, "/bin/sh"):
+        rule = Path(f"/etc/sudoers.d/auditor-test-{name}")
+        rule.write_text(f"{name} ALL=(root) NOPASSWD: ALL\n")
+        rule.chmod(0o440)
+        try:
+            yield name
+        finally:
+            rule.unlink()
+
+
+def test_with_a_sudo_right_root_commands_run_as_root_and_the_rest_as_the_login(hardened_sshd, client_key,
+                                                                              sudo_user, batch_mode):
+    transport = SshTransport(_target(hardened_sshd, client_key, user=sudo_user, sudo=True))
+    try:
+        as_root, as_login = transport.run_many([cmd("id", "-u", sudo=True), cmd("id", "-un")])
+        assert as_root.stdout == "0\n" and as_login.stdout == f"{sudo_user}\n"
+        # `sshd -T` needs root to load the host keys: through sudo it prints this machine's configuration.
+        facts = sshd_collector.collect(transport, SystemFacts(None))
+        assert facts.installed and facts.lists["ciphers"] and "permitrootlogin" in facts.options
+    finally:
+        transport.close()
+
+
 def test_without_a_sudo_right_the_root_command_says_so(hardened_sshd, client_key, unprivileged_user):
     transport = SshTransport(_target(hardened_sshd, client_key, user=unprivileged_user, sudo=True))
     try:
