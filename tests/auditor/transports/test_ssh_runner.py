@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -122,3 +123,8 @@ def test_the_launcher_exits_127_without_a_system_python():
     launch = runner.launch(("/nonexistent/python3",))
     done = subprocess.run(["/bin/sh", "-c", launch], input=b"", capture_output=True, timeout=10, check=False)
     assert done.returncode == 127
+
+
+def test_the_runner_is_written_for_python_3_6_as_rhel_8_ships_it():
+    # RHEL 8's /usr/libexec/platform-python is 3.6: no walrus, no f-string `=`, no match, no `X | Y` unions.
+    ast.parse(runner.SCRIPT, feature_version=(3, 6))
