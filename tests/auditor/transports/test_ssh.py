@@ -188,7 +188,17 @@ def _temporary_account(server: SshdServer, client_key: Path, shell: str) -> Iter
     try:
         yield name
     finally:
-        subprocess.run(["userdel", name], check=False)
+        _remove_account(name)
+
+
+def _remove_account(name: str) -> None:
+    """userdel refuses while the account's session processes still run, and they end a moment after logout."""
+    for _ in range(50):
+        if subprocess.run(["userdel", name], capture_output=True, check=False).returncode != 8:  # 8: in use
+            return
+        subprocess.run(["pkill", "-KILL", "-u", name], check=False)
+        time.sleep(0.1)
+    raise AssertionError(f"test account {name} could not be removed")
 
 
 @pytest.fixture
