@@ -117,12 +117,19 @@ class Credentials:
 def load_key(target: str, path: str, passphrase_env: str) -> paramiko.PKey:
     """A private key, decrypted with the passphrase from the environment (or a prompt on a terminal)."""
     full = os.path.expanduser(path)
+    # One key at a time: 32 workers that share an encrypted key must not all prompt for it at once.
     with _keys_lock:
-        if full in _keys:
-            return _keys[full]
+        if full not in _keys:
+            _keys[full] = _read_key(target, full, passphrase_env)
+        return _keys[full]
+
+
+def _read_key(target: str, full: str, passphrase_env: str) -> paramiko.PKey:
     try:
         key = paramiko.PKey.from_path(full)
-    except paramiko.PasswordRequiredException:
+    # An encrypted OpenSSH-format key: paramiko 4+ lets cryptography's TypeError ("Key is password-protected,
+    # but password was not provided") through instead of its own PasswordRequiredException.
+    except (paramiko.PasswordRequiredException, TypeError):
         secret = os.environ.get(passphrase_env) if passphrase_env else None
         if secret is None and sys.stdin.isatty():
             secret = getpass.getpass(f"Passphrase for {full} ({target}): ")
@@ -131,7 +138,7 @@ def load_key(target: str, path: str, passphrase_env: str) -> paramiko.PKey:
             raise AuthenticationError(target, f"key {full} is encrypted and no passphrase is available; {hint}, "
                                       "or load the key into ssh-agent") from None
         try:
-            key = paramiko.PKey.from_path(full, secret)
+            key = paramiko.PKey.from_path(full, secret.encode())
         except (paramiko.SSHException, ValueError) as exc:
             raise AuthenticationError(target, f"key {full} could not be decrypted (wrong passphrase?)") from exc
         finally:
@@ -140,22 +147,31 @@ def load_key(target: str, path: str, passphrase_env: str) -> paramiko.PKey:
         raise AuthenticationError(target, f"key file {full} does not exist") from None
     except (OSError, paramiko.SSHException, ValueError) as exc:
         raise AuthenticationError(target, f"key file {full} could not be read ({type(exc).__name__})") from exc
-    with _keys_lock:
-        _keys[full] = key
     return key
 
 
 def authenticate(target: str, transport: paramiko.Transport, credentials: Credentials) -> str:
     """Log in with the first credential the server accepts; returns how ("publickey <file>", "agent", ...)."""
+    agent = paramiko.Agent() if (credentials.use_agent and not credentials.identity_files
+                                 and os.environ.get("SSH_AUTH_SOCK")) else None
+    try:
+        return _authenticate(target, transport, credentials, agent)
+    finally:
+        if agent is not None:  # the agent signs during the login, so its socket stays open until then
+            agent.close()
+
+
+def _authenticate(target: str, transport: paramiko.Transport, credentials: Credentials,
+                  agent: paramiko.Agent | None) -> str:
     tried: list[str] = []
     keys: list[tuple[str, paramiko.PKey]] = []
     explicit = credentials.identity_files
     for path in explicit:
         keys.append((f"key {os.path.expanduser(path)}", load_key(target, path, credentials.passphrase_env)))
     if not explicit:
-        if credentials.use_agent and os.environ.get("SSH_AUTH_SOCK"):
+        if agent is not None:
             try:
-                keys.extend(("ssh-agent key", k) for k in paramiko.Agent().get_keys())
+                keys.extend(("ssh-agent key", k) for k in agent.get_keys())
             except paramiko.SSHException as exc:
                 log.debug("%s: ssh-agent unavailable: %s", target, exc)
         for path in DEFAULT_KEYS:

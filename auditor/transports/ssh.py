@@ -17,6 +17,7 @@ Nothing above transports/ sees a paramiko type: every paramiko and socket error 
 from __future__ import annotations
 
 import logging
+import subprocess
 import threading
 import time
 from collections.abc import Sequence
@@ -103,6 +104,25 @@ def _printed(reader: batch.FrameReader) -> str:
     return f"; it printed: {text}" if text else ""
 
 
+class _ProxyCommand(paramiko.ProxyCommand):  # type: ignore[misc]  # paramiko ships no type hints
+    """paramiko's ProxyCommand, whose close() may run twice (paramiko calls it from two threads) and whose
+    process is reaped at the end instead of left a zombie with three open pipes."""
+
+    def close(self) -> None:
+        self.process.terminate()  # a no-op once the process was reaped
+
+    def reap(self) -> None:
+        try:
+            self.process.terminate()
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
 class _NoRunner(Exception):
     """The runner channel closed before the runner said hello: no usable python3 on the target."""
 
@@ -117,6 +137,7 @@ class SshTransport:
         self._trust_new = trust_new_host_keys
         self._deadline = time.monotonic() + self.settings.total_timeout
         self._jump: SshTransport | None = None
+        self._proxy: _ProxyCommand | None = None
         self._ssh: paramiko.Transport | None = None
         self._shells: list[_Channel] = []
         self._use_runner = True  # until the target shows it has no python3
@@ -157,7 +178,8 @@ class SshTransport:
                 raise ConnectError(self.target, f"the jump host could not reach {where} ({exc})") from exc
         if self.settings.proxy_command:
             try:
-                return paramiko.ProxyCommand(self.settings.proxy_command)
+                self._proxy = _ProxyCommand(self.settings.proxy_command)
+                return self._proxy
             except (paramiko.SSHException, OSError) as exc:
                 raise ConnectError(self.target, f"ProxyCommand failed to start ({exc})") from exc
         return tcp_connect(self.target, host, port, timeout)
@@ -269,6 +291,9 @@ class SshTransport:
         self._shells = []
         if self._ssh is not None:
             self._ssh.close()
+            self._ssh.join(timeout=5)  # its thread closes the socket (the proxy) once more on its way out
+        if self._proxy is not None:
+            self._proxy.reap()
         if self._jump is not None:
             self._jump.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
