@@ -206,6 +206,10 @@ class SshTransport:
             raise ConnectError(self.target, f"SSH negotiation with {s.host}:{s.port} failed ({text}); the "
                                "algorithms it offers are shown by check SSH-0100") from exc
         except (OSError, EOFError) as exc:
+            if time.monotonic() - started >= s.auth_timeout:  # paramiko's handshake timeout is a bare EOFError
+                raise ConnectError(self.target, f"SSH key exchange with {s.host}:{s.port} did not finish within "
+                                   f"{s.auth_timeout:g} s (auth_timeout): the server sent its banner, then "
+                                   "stalled") from exc
             raise ConnectError(self.target, f"connection to {s.host}:{s.port} lost during the handshake "
                                f"({exc or type(exc).__name__})") from exc
         if not ssh.is_active() or not ssh.initial_kex_done:

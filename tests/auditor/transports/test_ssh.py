@@ -348,6 +348,27 @@ def test_a_silent_listener_fails_within_the_banner_budget(client_key):
         assert time.monotonic() - started < 3
 
 
+def test_a_server_that_stalls_after_its_banner_fails_within_the_auth_budget(client_key):
+    with socket.socket() as stalled:
+        stalled.bind(("127.0.0.1", 0))
+        stalled.listen(1)
+
+        def banner_then_silence() -> None:
+            peer, _ = stalled.accept()
+            with peer:
+                peer.sendall(b"SSH-2.0-OpenSSH_9.2p1 stalled\r\n")
+                time.sleep(5)
+
+        threading.Thread(target=banner_then_silence, daemon=True).start()
+        target = Target("t", TargetKind.SSH, options={"host": "127.0.0.1", "port": stalled.getsockname()[1],
+                                                       "identity_file": str(client_key), "auth_timeout": 1,
+                                                       "ssh_config": "none"})
+        started = time.monotonic()
+        with pytest.raises(ConnectError, match=r"did not finish within 1 s \(auth_timeout\)"):
+            SshTransport(target)
+        assert time.monotonic() - started < 3
+
+
 def test_a_closed_port_is_a_connect_error(client_key):
     with socket.socket() as placeholder:
         placeholder.bind(("127.0.0.1", 0))
