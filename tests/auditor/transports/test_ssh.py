@@ -148,6 +148,19 @@ def test_unknown_host_key_is_refused_and_nothing_runs(hardened_sshd, client_key,
         SshTransport(_target(hardened_sshd, client_key, known_hosts=str(empty)))
 
 
+def test_hashed_known_hosts_entries_are_understood(hardened_sshd, client_key, tmp_path):
+    # Debian's and Ubuntu's ssh client write known_hosts hashed (HashKnownHosts yes): |1|salt|hash key-type key
+    hashed = tmp_path / "known_hosts"
+    shutil.copy(hardened_sshd.known_hosts, hashed)
+    subprocess.run(["ssh-keygen", "-H", "-f", str(hashed)], capture_output=True, check=True)
+    assert hashed.read_text().startswith("|1|")
+    transport = SshTransport(_target(hardened_sshd, client_key, known_hosts=str(hashed)))
+    try:
+        assert transport.host_key is not None and transport.host_key.status == "known"
+    finally:
+        transport.close()
+
+
 def test_changed_host_key_is_refused_loudly(hardened_sshd, client_key, tmp_path):
     other = keygen(tmp_path / "other_host_key")
     changed = tmp_path / "known_hosts"
