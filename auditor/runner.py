@@ -220,10 +220,18 @@ def _scan_target(
         transport = open_target(target, options)
     except AuditorError as exc:
         return TargetResult(target, None, (), str(exc), _connection_reason(exc))
+    except Exception as exc:  # a library's surprise on one target must not stop the run for the others
+        log.debug("opening %s failed", target.name, exc_info=True)
+        return TargetResult(target, None, (), f"could not open the target: {type(exc).__name__}: {exc}",
+                            ErrorReason.UNREACHABLE)
     recorder = RecordingTransport(transport, store)
     connections.add(recorder)
     try:
         return _assess(target, applicable, profile, recorder, options, cancel)
+    except Exception as exc:  # the same: what was collected stays in the evidence, the target is an error
+        log.debug("assessing %s failed", target.name, exc_info=True)
+        return TargetResult(target, None, (), f"the scan of this target failed: {type(exc).__name__}: {exc}",
+                            ErrorReason.COLLECTOR_FAILED)
     finally:
         connections.remove(recorder)
 

@@ -52,18 +52,48 @@ class HostKeyInfo:
 
 
 class KnownHosts:
-    """The known_hosts entries for one target: an explicit file, else the user's and the system's."""
+    """The known_hosts entries for one target: an explicit file, else the user's and the system's.
+
+    Read line by line rather than with paramiko's HostKeys.load, which gives up on the whole file at the first
+    line it cannot parse, markers included. `@revoked` keys are refused, as OpenSSH refuses them;
+    `@cert-authority` lines are noted (host certificates are not verified here) and one bad line is skipped.
+    """
 
     def __init__(self, explicit: str | None) -> None:
         self.files = [Path(explicit).expanduser()] if explicit else [USER_KNOWN_HOSTS.expanduser(),
                                                                      SYSTEM_KNOWN_HOSTS]
         self._keys = paramiko.HostKeys()
+        self._revoked: set[tuple[str, str]] = set()  # (key type, base64 key)
+        self.has_cert_authority = False
         for path in self.files:
-            if path.is_file():
-                try:
-                    self._keys.load(str(path))
-                except (OSError, paramiko.SSHException) as exc:
-                    log.warning("known_hosts %s could not be read: %s", path, exc)
+            try:
+                lines = path.read_text(errors="replace").splitlines() if path.is_file() else []
+            except OSError as exc:
+                log.warning("known_hosts %s could not be read: %s", path, exc)
+                continue
+            for number, line in enumerate(lines, 1):
+                self._add_line(path, number, line.strip())
+
+    def _add_line(self, path: Path, number: int, line: str) -> None:
+        fields = line.split()
+        if not fields or line.startswith("#"):
+            return
+        if fields[0] == "@revoked" and len(fields) >= 4:
+            self._revoked.add((fields[2], fields[3]))
+            return
+        if fields[0] == "@cert-authority":
+            self.has_cert_authority = True
+            return
+        try:
+            entry = paramiko.hostkeys.HostKeyEntry.from_line(line, number)
+        except (paramiko.SSHException, paramiko.hostkeys.InvalidHostKey, ValueError) as exc:
+            log.warning("known_hosts %s:%d is skipped: %s", path, number, exc)
+            return
+        if entry is None or entry.key is None:  # a key type paramiko does not know
+            return
+        for name in entry.hostnames:
+            if not self._keys.lookup(name) or entry.key.get_name() not in self._keys.lookup(name):
+                self._keys.add(name, entry.key.get_name(), entry.key)  # the first line for a name wins
 
     def known(self, name: str) -> dict[str, paramiko.PKey]:
         entry = self._keys.lookup(name)
@@ -81,6 +111,10 @@ class KnownHosts:
         where = ", ".join(str(p) for p in self.files)
         known = self.known(name)
         presented = fingerprint(key)
+        if (key.get_name(), key.get_base64()) in self._revoked:
+            log.error("%s: REVOKED host key presented by %s: %s", target, name, presented)
+            raise HostKeyError(target, f"the server presented a REVOKED host key ({key.get_name()} {presented}, "
+                               f"marked @revoked in known_hosts: {where}); nothing was run")
         if key.get_name() in known:
             if known[key.get_name()].asbytes() == key.asbytes():
                 return HostKeyInfo(key.get_name(), presented, "known", where)
@@ -97,7 +131,9 @@ class KnownHosts:
         if not trust_new:
             raise HostKeyError(target, f"unknown host key for {name}: {key.get_name()} {presented} is not in "
                                f"known_hosts ({where}); nothing was run. Verify it and add it (ssh-keyscan), or "
-                               "scan with --trust-new-host-keys to accept it and record its fingerprint")
+                               "scan with --trust-new-host-keys to accept it and record its fingerprint"
+                               + ("; known_hosts trusts a @cert-authority, but host certificates are not verified by "
+                                  "auditor: add the host's own key" if self.has_cert_authority else ""))
         log.warning("%s: trusting new host key %s %s for %s (--trust-new-host-keys)", target, key.get_name(),
                     presented, name)
         return HostKeyInfo(key.get_name(), presented, "trusted-new", where)

@@ -119,6 +119,13 @@ def test_unreachable_target_does_not_stop_the_others(tmp_path):
     assert up.findings and not up.connection_error
 
 
+def test_an_unexpected_exception_on_one_target_does_not_stop_the_others(tmp_path):
+    result = _scan(tmp_path, {"odd": RuntimeError("a library raised this"), "up": _linux_host("up")})
+    odd, up = result.targets
+    assert odd.connection_error == "could not open the target: RuntimeError: a library raised this"
+    assert odd.error_reason is ErrorReason.UNREACHABLE and up.findings and not up.connection_error
+
+
 def test_failing_collector_turns_its_checks_into_errors(tmp_path):
     class Broken(FakeHost):
         def run(self, command):

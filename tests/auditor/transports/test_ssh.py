@@ -161,6 +161,26 @@ def test_hashed_known_hosts_entries_are_understood(hardened_sshd, client_key, tm
         transport.close()
 
 
+def test_marker_lines_and_a_bad_line_do_not_hide_the_other_entries(hardened_sshd, client_key, tmp_path):
+    ca = keygen(tmp_path / "host_ca")
+    mixed = tmp_path / "known_hosts"
+    mixed.write_text(f"@cert-authority *.example.org {' '.join(Path(f'{ca}.pub').read_text().split()[:2])}\n"
+                     "not a known_hosts line\n" + hardened_sshd.known_hosts.read_text())
+    transport = SshTransport(_target(hardened_sshd, client_key, known_hosts=str(mixed)))
+    try:
+        assert transport.host_key is not None and transport.host_key.status == "known"
+    finally:
+        transport.close()
+
+
+def test_a_revoked_host_key_is_refused_even_when_listed(hardened_sshd, client_key, tmp_path):
+    revoked = tmp_path / "known_hosts"
+    host_key = " ".join(Path(f"{hardened_sshd.host_keys[0]}.pub").read_text().split()[:2])
+    revoked.write_text(hardened_sshd.known_hosts.read_text() + f"@revoked * {host_key}\n")
+    with pytest.raises(HostKeyError, match="REVOKED host key"):
+        SshTransport(_target(hardened_sshd, client_key, known_hosts=str(revoked)))
+
+
 def test_changed_host_key_is_refused_loudly(hardened_sshd, client_key, tmp_path):
     other = keygen(tmp_path / "other_host_key")
     changed = tmp_path / "known_hosts"
