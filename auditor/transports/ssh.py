@@ -16,6 +16,7 @@ Nothing above transports/ sees a paramiko type: every paramiko and socket error 
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import threading
@@ -31,6 +32,7 @@ from auditor.models import Target
 from auditor.transports import _ssh_batch as batch
 from auditor.transports import _ssh_runner as runner
 from auditor.transports._ssh_auth import Credentials, HostKeyInfo, KnownHosts, authenticate, known_hosts_name
+from auditor.transports._ssh_jump import JUMP_HOSTS
 from auditor.transports._ssh_settings import Settings, jump_target
 from auditor.transports.base import Command, CommandResult, FileContent
 from auditor.transports.ssh_network import NETWORK_COMMANDS, NO_LOGIN, network_answer, tcp_connect
@@ -137,6 +139,7 @@ class SshTransport:
         self._trust_new = trust_new_host_keys
         self._deadline = time.monotonic() + self.settings.total_timeout
         self._jump: SshTransport | None = None
+        self._jump_key = ""
         self._proxy: _ProxyCommand | None = None
         self._ssh: paramiko.Transport | None = None
         self._shells: list[_Channel] = []
@@ -170,7 +173,13 @@ class SshTransport:
                 hop = jump_target(first, self._target)
                 if rest:
                     hop = Target(hop.name, hop.kind, options={**hop.options, "proxy_jump": rest})
-                self._jump = SshTransport(hop, trust_new_host_keys=self._trust_new, depth=self._depth + 1)
+                # Every target behind this bastion shares one connection to it (see _ssh_jump).
+                key = json.dumps([hop.options, self._trust_new], sort_keys=True, default=str)
+                depth = self._depth + 1
+                shared = JUMP_HOSTS.acquire(key, lambda: SshTransport(hop, trust_new_host_keys=self._trust_new,
+                                                                      depth=depth))
+                assert isinstance(shared, SshTransport)
+                self._jump, self._jump_key = shared, key
             assert self._jump._ssh is not None
             try:
                 return self._jump._ssh.open_channel("direct-tcpip", (host, port), ("127.0.0.1", 0), timeout=timeout)
@@ -299,8 +308,13 @@ class SshTransport:
         if self._proxy is not None:
             self._proxy.reap()
         if self._jump is not None:
-            self._jump.close()
+            JUMP_HOSTS.release(self._jump_key)
+            self._jump = None
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def is_active(self) -> bool:
+        """Logged in and the connection still up."""
+        return self._ssh is not None and self._ssh.is_active()
 
     # -- batches ------------------------------------------------------------------------------------------
 

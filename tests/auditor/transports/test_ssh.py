@@ -435,6 +435,29 @@ def test_proxy_jump_through_a_bastion(hardened_sshd, client_key):
         transport.close()
 
 
+def test_targets_behind_one_bastion_share_one_connection_to_it(hardened_sshd, client_key, ssh_root, tmp_path):
+    # A bastion that logs each login (LogLevel INFO), in front of the hardened server.
+    bastion = SshdServer(ssh_root / f"bastion-{uuid.uuid4().hex[:6]}", HARDENED, client_key)
+    bastion.config.write_text(bastion.config.read_text().replace("LogLevel ERROR", "LogLevel INFO"))
+    bastion.start()
+    try:
+        jump = f"{getpass.getuser()}@127.0.0.1:{bastion.port}"
+        known = tmp_path / "known_hosts"
+        known.write_text(hardened_sshd.known_hosts.read_text() + bastion.known_hosts.read_text())
+        inventory = tmp_path / "inv.yaml"
+        inventory.write_text("targets:\n" + "".join(
+            hardened_sshd.inventory_entry(f"behind-{n}", client_key, proxy_jump=jump, known_hosts=str(known))
+            for n in range(6)))
+        result = _scan("--inventory", str(inventory), "--out", str(tmp_path / "r"), "--quiet", "--workers", "6",
+                       "--check", "SSH-0030", "--check", "SSH-0100")
+        assert result.returncode in (0, 1), result.stderr
+        assert all(t["assessed"] for t in load_results(tmp_path / "r")["targets"])
+        logins = (bastion.root / "sshd.log").read_text().count("Accepted publickey")
+        assert logins == 1, f"{logins} logins to the bastion for 6 targets"
+    finally:
+        bastion.stop()
+
+
 def test_ansible_inventories_ini_and_yaml_are_scanned(hardened_sshd, client_key, tmp_path):
     ini = tmp_path / "hosts.ini"
     ini.write_text(f"[servers]\nweb-1 ansible_host=127.0.0.1 ansible_port={hardened_sshd.port}\n\n[servers:vars]\n"
