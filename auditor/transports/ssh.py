@@ -101,9 +101,8 @@ def _exec_without_waiting(channel: paramiko.Channel, command: str) -> None:
 
 
 def _printed(reader: batch.FrameReader) -> str:
-    """What a login printed on stdout before the batch should have started, for an error message."""
-    text = " ".join(reader.noise.decode("utf-8", errors="replace").split())[:_STDERR_TAIL // 4]
-    return f"; it printed: {text}" if text else ""
+    """What a login printed on stdout before the batch should have started, on one line, for an error message."""
+    return " ".join(reader.noise.decode("utf-8", errors="replace").split())[:_STDERR_TAIL // 4]
 
 
 class _ProxyCommand(paramiko.ProxyCommand):  # type: ignore[misc]  # paramiko ships no type hints
@@ -383,9 +382,11 @@ class SshTransport:
             # The target did not answer in time; this channel is abandoned, the others go on.
             self._discard(shell)
             if not shell.started:
+                printed = _printed(reader)
                 self._broken = TransportError(
                     self.target, f"the login did not start auditor's {'runner' if shell.python else 'shell'} within "
-                    f"{hello_budget:.0f} s (a ForceCommand, or a login script that waits?)" + _printed(reader))
+                    f"{hello_budget:.0f} s (a ForceCommand, or a login script that waits?)"
+                    + (f"; it printed: {printed}" if printed else ""))
                 raise self._broken from None
             why = "no answer within the command's time budget (the shell was closed)"
             answers.extend((i, batch.timed_out(i, why)) for i in waiting.values())
@@ -396,7 +397,7 @@ class SshTransport:
             if isinstance(exc, batch.StreamClosed) and self._ssh is not None and self._ssh.is_active():
                 ended = shell.channel.exit_status_ready() and shell.channel.exit_status >= 0
                 status = shell.channel.exit_status if ended else "unknown: killed?"
-                said = shell.last_words() or _printed(reader).removeprefix("; it printed: ")
+                said = shell.last_words() or _printed(reader)
                 if _NOT_RECOGNIZED in said:
                     raise UnsupportedTarget(self.target, "the target has no POSIX shell (it answers as Windows "
                                             "does): Windows targets over SSH are not supported yet; scan the "
