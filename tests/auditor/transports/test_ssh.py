@@ -357,6 +357,20 @@ def test_with_a_sudo_right_root_commands_run_as_root_and_the_rest_as_the_login(h
         transport.close()
 
 
+def test_a_scan_as_a_sudo_user_finds_what_a_scan_as_root_finds(hardened_sshd, client_key, sudo_user, tmp_path):
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text("targets:\n" + hardened_sshd.inventory_entry("as-root", client_key)
+                         + hardened_sshd.inventory_entry("as-sudo", client_key, user=sudo_user, sudo=True))
+    result = _scan("--inventory", str(inventory), "--out", str(tmp_path / "r"), "--quiet")
+    assert result.returncode in (0, 1), result.stderr
+    findings = load_results(tmp_path / "r")["findings"]
+    by_target = {name: {(f["check_id"], f["resource"]): f["status"] for f in findings if f["target"] == name}
+                 for name in ("as-root", "as-sudo")}
+    assert by_target["as-root"] and by_target["as-root"] == by_target["as-sudo"]
+    assert "skipped" not in {status for (check, _), status in by_target["as-sudo"].items()
+                             if check in ("SSH-0010", "SSH-0030", "LOG-0010")}
+
+
 def test_without_a_sudo_right_the_root_command_says_so(hardened_sshd, client_key, unprivileged_user):
     transport = SshTransport(_target(hardened_sshd, client_key, user=unprivileged_user, sudo=True))
     try:
