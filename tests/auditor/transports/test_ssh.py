@@ -148,17 +148,23 @@ def test_unknown_host_key_is_refused_and_nothing_runs(hardened_sshd, client_key,
         SshTransport(_target(hardened_sshd, client_key, known_hosts=str(empty)))
 
 
+def _host_key_status(server: SshdServer, key: Path, known_hosts: Path) -> str:
+    """How the server's host key was judged against `known_hosts` when logging in."""
+    transport = SshTransport(_target(server, key, known_hosts=str(known_hosts)))
+    try:
+        assert transport.host_key is not None
+        return transport.host_key.status
+    finally:
+        transport.close()
+
+
 def test_hashed_known_hosts_entries_are_understood(hardened_sshd, client_key, tmp_path):
     # Debian's and Ubuntu's ssh client write known_hosts hashed (HashKnownHosts yes): |1|salt|hash key-type key
     hashed = tmp_path / "known_hosts"
     shutil.copy(hardened_sshd.known_hosts, hashed)
     subprocess.run(["ssh-keygen", "-H", "-f", str(hashed)], capture_output=True, check=True)
     assert hashed.read_text().startswith("|1|")
-    transport = SshTransport(_target(hardened_sshd, client_key, known_hosts=str(hashed)))
-    try:
-        assert transport.host_key is not None and transport.host_key.status == "known"
-    finally:
-        transport.close()
+    assert _host_key_status(hardened_sshd, client_key, hashed) == "known"
 
 
 def test_marker_lines_and_a_bad_line_do_not_hide_the_other_entries(hardened_sshd, client_key, tmp_path):
@@ -166,11 +172,7 @@ def test_marker_lines_and_a_bad_line_do_not_hide_the_other_entries(hardened_sshd
     mixed = tmp_path / "known_hosts"
     mixed.write_text(f"@cert-authority *.example.org {' '.join(Path(f'{ca}.pub').read_text().split()[:2])}\n"
                      "not a known_hosts line\n" + hardened_sshd.known_hosts.read_text())
-    transport = SshTransport(_target(hardened_sshd, client_key, known_hosts=str(mixed)))
-    try:
-        assert transport.host_key is not None and transport.host_key.status == "known"
-    finally:
-        transport.close()
+    assert _host_key_status(hardened_sshd, client_key, mixed) == "known"
 
 
 def test_a_revoked_host_key_is_refused_even_when_listed(hardened_sshd, client_key, tmp_path):
