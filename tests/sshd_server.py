@@ -148,6 +148,15 @@ def _current_user() -> str:
     return getpass.getuser()
 
 
+def require_root(what: str) -> None:
+    """Creating accounts and sudo rules needs root. A developer without it skips; CI (CI set) must run it."""
+    if os.geteuid() == 0:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} needs root, and CI must run it for real")
+    pytest.skip(f"{what} needs root (CI runs as root)")
+
+
 def available() -> bool:
     return Path(SSHD).is_file() and shutil.which("ssh-keygen") is not None
 

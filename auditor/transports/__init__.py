@@ -39,7 +39,7 @@ def open_transport(target: Target, replay_from: Path | None = None, *, trust_new
             return SshNetworkTransport(target.name, settings)
         from auditor.transports.ssh import SshTransport
 
-        return SshTransport(target, trust_new_host_keys=trust_new_host_keys)
+        return SshTransport(target, trust_new_host_keys=trust_new_host_keys, settings=settings)
     if target.kind is TargetKind.TLS:
         from auditor.transports.tls import TlsTransport
 

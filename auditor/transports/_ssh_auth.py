@@ -92,8 +92,8 @@ class KnownHosts:
         if entry is None or entry.key is None:  # a key type paramiko does not know
             return
         for name in entry.hostnames:
-            if not self._keys.lookup(name) or entry.key.get_name() not in self._keys.lookup(name):
-                self._keys.add(name, entry.key.get_name(), entry.key)  # the first line for a name wins
+            if entry.key.get_name() not in (self._keys.lookup(name) or {}):  # the first line for a name wins
+                self._keys.add(name, entry.key.get_name(), entry.key)
 
     def known(self, name: str) -> dict[str, paramiko.PKey]:
         entry = self._keys.lookup(name)

@@ -79,7 +79,7 @@ def read_file(path):
     try:
         if os.path.isdir(path):
             return 2, b"", b""
-        if not os.path.lexists(path) or not os.path.exists(path):
+        if not os.path.exists(path):  # a dangling symlink too, as `[ -e ]` says
             return 1, b"", b""
         if not os.path.isfile(path):
             return 4, b"", b""

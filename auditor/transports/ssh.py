@@ -131,9 +131,11 @@ class _NoRunner(Exception):
 class SshTransport:
     """A logged-in SSH connection to one target, or (auth: none) just its address for network probes."""
 
-    def __init__(self, target: Target, *, trust_new_host_keys: bool = False, depth: int = 0) -> None:
+    def __init__(self, target: Target, *, trust_new_host_keys: bool = False, depth: int = 0,
+                 settings: Settings | None = None) -> None:
         self.target = target.name
-        self.settings = Settings.from_target(target)
+        # Given when the caller has read them already: a `Match exec` in ~/.ssh/config runs at each lookup.
+        self.settings = settings or Settings.from_target(target)
         self._target = target
         self._trust_new = trust_new_host_keys
         self._deadline = time.monotonic() + self.settings.total_timeout

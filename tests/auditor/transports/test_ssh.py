@@ -250,8 +250,7 @@ def windows_like_user(hardened_sshd, client_key):
     """An account whose login shell refuses `/bin/sh` in the words of cmd.exe, the default shell of Windows'
     OpenSSH server ("'x' is not recognized as an internal or external command, operable program or batch
     file.", CRLF line ends)."""
-    if os.geteuid() != 0:
-        pytest.skip("creating an account needs root (CI runs as root)")
+    sshd_server.require_root("creating an account")
     folder = Path(tempfile.mkdtemp(prefix="auditor-winshell-"))  # /tmp: the account must reach its shell
     folder.chmod(0o755)
     shell = folder / "cmd"
@@ -269,8 +268,7 @@ def windows_like_user(hardened_sshd, client_key):
 def chatty_login_user(hardened_sshd, client_key):
     """An account whose login shell prints a banner on stdout before it runs the command, as a ~/.bashrc that
     echoes a greeting does."""
-    if os.geteuid() != 0:
-        pytest.skip("creating an account needs root (CI runs as root)")
+    sshd_server.require_root("creating an account")
     folder = Path(tempfile.mkdtemp(prefix="auditor-chatty-"))  # /tmp: the account must reach its shell
     folder.chmod(0o755)
     shell = folder / "chatty"
@@ -334,8 +332,8 @@ def test_a_windows_login_shell_is_named_as_unsupported_not_a_lost_connection(har
 @pytest.fixture
 def sudo_user(hardened_sshd, client_key):
     """An account that may run anything as root with `sudo -n` (a sudoers.d entry, removed afterwards)."""
-    if os.geteuid() != 0 or shutil.which("sudo") is None:
-        pytest.skip("needs root and sudo (make test installs sudo; CI runs as root)")
+    sshd_server.require_root("a sudoers rule")
+    assert shutil.which("sudo"), "sudo is missing: `make test` installs it"
     for name in _temporary_account(hardened_sshd, client_key, "/bin/sh"):
         rule = Path(f"/etc/sudoers.d/auditor-test-{name}")
         rule.write_text(f"{name} ALL=(root) NOPASSWD: ALL\n")

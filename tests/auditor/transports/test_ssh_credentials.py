@@ -4,7 +4,6 @@ IdentityFile, ProxyCommand), which is read only when it is as trusted as the sca
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import subprocess
@@ -90,8 +89,7 @@ def test_a_key_held_by_ssh_agent_logs_in(hardened_sshd, tmp_path, monkeypatch):
 @pytest.fixture
 def password_server(ssh_root, client_key) -> Iterator[tuple[SshdServer, str, str]]:
     """A server that takes passwords from one temporary account: (server, account, its password)."""
-    if os.geteuid() != 0:
-        pytest.skip("creating an account needs root (CI runs as root)")
+    sshd_server.require_root("creating an account")
     name, password = f"aud{uuid.uuid4().hex[:8]}", secrets.token_urlsafe(12)
     # Match blocks must come last in sshd_config, after the algorithm lines.
     server = SshdServer(ssh_root / f"password-{name}", HARDENED + f"Match User {name}\n  PasswordAuthentication yes\n",
