@@ -18,7 +18,7 @@ STAMP := $(VENV)/.installed
 SCAN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 TEST_DEBS := $(SCAN_DEBS) openssh-server openssl poppler-utils sudo
 
-.PHONY: scan test lint setup test-setup bench sample-report lock clean
+.PHONY: scan test test-later lint setup test-setup bench sample-report fixtures lock clean
 
 scan: setup
 	@$(BIN)/auditor scan $(ARGS); rc=$$?; \
@@ -27,6 +27,13 @@ scan: setup
 
 test: test-setup lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The whole suite with the wall clock 400 days ahead, in the test process and in every Python process it
+# starts (tests/later/sitecustomize.py moves each with time-machine; monotonic clocks stay real). Plugin
+# autoload is off because time-machine's own pytest plugin would be imported a second time.
+test-later: test-setup
+	PYTHONPATH=$(CURDIR)/tests/later AUDITOR_TEST_DAYS_AHEAD=400 PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 \
+		$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check auditor checks tests bench
@@ -56,6 +63,12 @@ bench: test-setup setup
 	$(BIN)/python bench/seal.py
 	$(BIN)/python bench/tls_scan.py
 	$(BIN)/python bench/ssh_fleet.py
+
+# Regenerate every recorded host (tests/fixtures/hosts/) with today's collectors and checks: after adding a
+# check, this and the check's own test are all it takes.
+fixtures: setup
+	$(BIN)/python -m tests.fixtures.make_hosts
+	$(BIN)/python -m tests.fixtures.make_platform_hosts
 
 # The report of a recorded fleet, so anyone can see it without scanning: reports/sample/
 sample-report: setup

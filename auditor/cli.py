@@ -4,50 +4,36 @@ commands). Only the cli modules and console.py print."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import difflib
 import json
 import logging
 import os
-import secrets
 import sys
-from collections.abc import Mapping, Sequence
-from enum import IntEnum
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from auditor import __version__, audit_log
-from auditor.audit_log import default_log_path
+from auditor import __version__
+from auditor.bundle import audit_log
+from auditor.bundle.audit_log import default_log_path
+from auditor.bundle.history import default_history_path
+from auditor.bundle.keys import PASSPHRASE_ENV, KeyPaths, default_key_dir, load_private, passphrase, read_public
+from auditor.bundle.layout import PROFILE
+from auditor.bundle.results import read_results, to_document
 from auditor.cli_evidence import add_parsers as add_evidence_parsers
-from auditor.collectors import COLLECTORS
+from auditor.clock import SystemClock
 from auditor.console import ProgressDisplay, make_console, print_home_summary, print_summary
 from auditor.errors import AuditorError, InputError
-from auditor.evidence import EvidenceStore, dump_json, utc_now, write_atomic
-from auditor.history import default_history_path
 from auditor.inventory import load_inventory, this_machine
-from auditor.models import CheckSpec, Location, Role, ScanResult, Status, Target
+from auditor.models import Location, Role, ScanResult, Target
+from auditor.pipeline import ExitCode, RunOutcome, RunRequest, load_checks
+from auditor.pipeline import run as run_pipeline
 from auditor.profile import Profile, load_profile, load_stored_profile
 from auditor.profile_views import diff, matrix, parameter_rows
-from auditor.registry import discover
 from auditor.report.messages import LANGUAGES
 from auditor.report.render import DEFAULT_FORMATS, FORMATS, parse_formats
-from auditor.report.to_json import RESULTS, read_results, to_document
-from auditor.run_folder import finish, prune
-from auditor.runner import ScanOptions, run_scan
-from auditor.signing import PASSPHRASE_ENV, KeyPaths, default_key_dir, load_private, passphrase, read_public
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-PROFILE_COPY = "profile.json"
-
-
-class ExitCode(IntEnum):
-    OK = 0  # every required check passed
-    FINDINGS = 1  # some check failed and no waiver covers it
-    USAGE_ERROR = 2  # bad flags, inventory, profile or check pack
-    INCOMPLETE = 3  # errors or unreachable targets: the evidence is incomplete
-    INTERRUPTED = 130  # Ctrl-C; what was collected is saved
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,99 +43,47 @@ class _Parser(argparse.ArgumentParser):
         self.exit(ExitCode.USAGE_ERROR, f"auditor: {message}; see `{self.prog} --help`\n")
 
 
-def exit_code(result: ScanResult) -> ExitCode:
-    if result.interrupted:
-        return ExitCode.INTERRUPTED
-    findings = result.findings()
-    if any(t.connection_error for t in result.targets) or any(f.status is Status.ERROR for f in findings):
-        return ExitCode.INCOMPLETE
-    if any(f.status is Status.FAIL for f in findings):
-        return ExitCode.FINDINGS
-    return ExitCode.OK
-
-
-def new_run_id() -> str:
-    return f"{utc_now():%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
-
-
-def load_checks(profile: Profile) -> dict[str, CheckSpec]:
-    """Every installed check, validated against the profile (and the profile against them)."""
-    checks = discover(COLLECTORS, profile.parameters, [r.id for r in profile.requirements])
-    profile.validate(checks)
-    return checks
-
-
-def _selection(ids: Sequence[str], checks: Mapping[str, CheckSpec], flag: str) -> frozenset[str]:
-    for check_id in ids:
-        if check_id not in checks:
-            close = difflib.get_close_matches(check_id, list(checks), n=1)
-            hint = f"did you mean {close[0]}?" if close else "see `auditor checks list`"
-            raise InputError(f"unknown check id {check_id!r}", flag, hint)
-    return frozenset(ids)
-
-
-def _prepare_out(out: str | None, run_id: str, reports_dir: str = "reports") -> Path:
-    run_dir = Path(out) if out else Path(reports_dir) / run_id
-    if run_dir.exists():
-        if not run_dir.is_dir():
-            raise InputError("exists and is not a folder", f"--out {run_dir}", "name a new folder")
-        if any(run_dir.iterdir()):
-            what = "holds an earlier run" if (run_dir / RESULTS).exists() else "is not empty and not a run folder"
-            raise InputError(f"{what}; auditor never overwrites evidence", f"--out {run_dir}",
-                             "name a new or empty folder")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir
-
-
 def _execute(args: argparse.Namespace, profile: Profile, targets: Sequence[Target], replay_from: Path | None,
-             replayed_from: str = "") -> ExitCode:
-    checks = load_checks(profile)
-    options = ScanOptions(
-        only=_selection(args.check, checks, "--check") if args.check else None,
-        skip=_selection(args.skip, checks, "--skip"),
-        workers=args.workers,
-        replay_from=replay_from,
-        trust_new_host_keys=getattr(args, "trust_new_host_keys", False),
+             replayed_from: str = "") -> RunOutcome:
+    """Run the scan pipeline with the flags of `scan` or `replay`, then show what it left."""
+    request = RunRequest(
+        profile=profile, targets=targets, reports_dir=Path(args.reports_dir),
+        out=Path(args.out) if args.out else None, replay_from=replay_from, replayed_from=replayed_from,
+        only=args.check, skip=args.skip, workers=args.workers,
+        trust_new_host_keys=getattr(args, "trust_new_host_keys", False), formats=args.format, lang=args.lang,
+        signer=_signer(args), seal_to=[read_public(Path(p), "x25519") for p in args.seal_to],
+        history=None if args.no_history else Path(args.history),
+        audit_head=audit_log.head(Path(args.audit_log)), keep=args.keep,
     )
-    signer = _signer(args)
-    seal_to = [read_public(Path(p), "x25519") for p in args.seal_to]
-    run_id = new_run_id()
-    run_dir = _prepare_out(args.out, run_id, args.reports_dir)
-    args.audit_run = (run_id, [t.name for t in targets])
-    write_atomic(run_dir / PROFILE_COPY, dump_json(profile.document()))
-    store = EvidenceStore(run_dir)
     console = make_console()
     quiet = args.quiet or args.json
     display = ProgressDisplay(console, targets) if not quiet else None
-    try:
-        if display:
-            with display:
-                result = run_scan(run_id, targets, checks, profile, store, options, display)
-        else:
-            result = run_scan(run_id, targets, checks, profile, store, options)
-    finally:
-        store.write_manifest()
-    result = dataclasses.replace(result, replayed_from=replayed_from)
+    if display:
+        with display:
+            outcome = run_pipeline(request, clock=SystemClock(), observer=display)
+    else:
+        outcome = run_pipeline(request, clock=SystemClock())
+    _show(args, console, outcome)
+    return outcome
 
-    def render() -> None:
-        if args.format:
-            _render(run_dir, args.format, args.lang, None, console, quiet)
 
-    bundle = finish(run_dir, result, db=None if args.no_history else Path(args.history), render=render,
-                    signer=signer, audit_head=audit_log.head(Path(args.audit_log)), seal_to=seal_to)
-    if args.keep:
-        prune(Path(args.reports_dir), args.keep)
+def _show(args: argparse.Namespace, console: Console, outcome: RunOutcome) -> None:
+    if outcome.report_error:
+        console.print(f"auditor: {outcome.report_error}", markup=False)
     if args.json:
-        sys.stdout.write(json.dumps(to_document(result), indent=2, ensure_ascii=False, default=str) + "\n")
-    elif not args.quiet:
-        print_summary(console, result, str(run_dir))
-        if getattr(args, "home", False):
-            print_home_summary(console, result, bundle)
-        elif bundle:
-            console.print(f"Sealed bundle: {bundle}", markup=False)
-        if signer is None:
-            console.print("The run is not signed (no signing key: see `auditor keys init`).", markup=False)
-    return exit_code(result)
+        sys.stdout.write(json.dumps(to_document(outcome.result), indent=2, ensure_ascii=False, default=str) + "\n")
+        return
+    if args.quiet:
+        return
+    if outcome.reports:
+        console.print("Reports: " + ", ".join(str(p) for p in outcome.reports), soft_wrap=True, markup=False)
+    print_summary(console, outcome.result, str(outcome.run_dir))
+    if getattr(args, "home", False):
+        print_home_summary(console, outcome.result, outcome.bundle)
+    elif outcome.bundle:
+        console.print(f"Sealed bundle: {outcome.bundle}", markup=False)
+    if not outcome.signed:
+        console.print("The run is not signed (no signing key: see `auditor keys init`).", markup=False)
 
 
 def _signer(args: argparse.Namespace) -> Any:
@@ -167,28 +101,23 @@ def _signer(args: argparse.Namespace) -> Any:
     return load_private(path, passphrase(f"unlock the signing key {path}"))
 
 
-def _render(run_dir: Path, formats: Sequence[str], lang: str, out: Path | None, console: Console,
-            quiet: bool) -> None:
-    """Render reports; a rendering failure is reported, and the evidence already written stays."""
+def cmd_report(args: argparse.Namespace) -> ExitCode:
     from auditor.report.render import render_reports
 
-    try:
-        written = render_reports(run_dir, formats, lang, out)
-    except OSError as exc:
-        console.print(f"auditor: the report could not be written ({exc}); the evidence is intact in {run_dir}")
-        return
-    if not quiet:
-        console.print("Reports: " + ", ".join(str(p) for p in written), soft_wrap=True, markup=False)
-
-
-def cmd_report(args: argparse.Namespace) -> ExitCode:
     run_dir = Path(args.run_dir)
     read_results(run_dir)  # a clear error for a folder that is not a run
-    _render(run_dir, args.format, args.lang, Path(args.out) if args.out else None, make_console(), False)
+    console = make_console()
+    try:
+        written = render_reports(run_dir, args.format, args.lang, Path(args.out) if args.out else None)
+    except OSError as exc:
+        console.print(f"auditor: the report could not be written ({exc}); the evidence is intact in {run_dir}",
+                      markup=False)
+        return ExitCode.INCOMPLETE
+    console.print("Reports: " + ", ".join(str(p) for p in written), soft_wrap=True, markup=False)
     return ExitCode.OK
 
 
-def cmd_scan(args: argparse.Namespace) -> ExitCode:
+def cmd_scan(args: argparse.Namespace) -> RunOutcome:
     profile = load_profile(args.profile)
     if args.inventory:
         if args.home:
@@ -202,13 +131,13 @@ def cmd_scan(args: argparse.Namespace) -> ExitCode:
     return _execute(args, profile, targets, None)
 
 
-def cmd_replay(args: argparse.Namespace) -> ExitCode:
+def cmd_replay(args: argparse.Namespace) -> RunOutcome:
     source = Path(args.run_dir)
     previous = read_results(source)
     if args.profile:
         profile = load_profile(args.profile)
     else:
-        stored = source / PROFILE_COPY
+        stored = source / PROFILE
         profile = load_stored_profile(stored) if stored.is_file() else load_profile(None)
     assessed = [t.target for t in previous.targets if not t.connection_error]
     if not assessed:
@@ -220,7 +149,8 @@ def cmd_checks_list(args: argparse.Namespace) -> ExitCode:
     checks = load_checks(load_profile(args.profile))
     fmt = "json" if args.json else args.format
     if fmt == "json":
-        rows = to_document(ScanResult("", __version__, utc_now(), utc_now(), "", "", checks, ()))["checks"]
+        listed_at = SystemClock().now()  # a listing of checks, not a run: its times are never shown
+        rows = to_document(ScanResult("", __version__, listed_at, listed_at, "", "", checks, ()))["checks"]
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
     elif fmt == "markdown":
         sys.stdout.write("| id | title | severity | requirements | platforms |\n| --- | --- | --- | --- | --- |\n")
@@ -284,8 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="auditor's own audit trail (default %(default)s)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    def run_flags(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--profile", help="controller profile YAML (default: the built-in default profile)")
+    def run_flags(p: argparse.ArgumentParser, profile_default: str) -> None:
+        p.add_argument("--profile", help=f"controller profile YAML (default: {profile_default})")
         p.add_argument("--out", help="run folder to write (default: reports/<run-id>); must be new or empty")
         p.add_argument("--check", action="append", default=[], metavar="ID", help="run only this check (repeat)")
         p.add_argument("--skip", action="append", default=[], metavar="ID", help="skip this check (repeat)")
@@ -319,12 +249,12 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--trust-new-host-keys", action="store_true",
                       help="accept SSH host keys not yet in known_hosts (each is recorded in the evidence); "
                            "a changed key is always refused")
-    run_flags(scan)
+    run_flags(scan, "the built-in default profile")
     scan.set_defaults(func=cmd_scan)
 
     replay = commands.add_parser("replay", help="re-evaluate a run's stored evidence without touching any host")
     replay.add_argument("run_dir", metavar="RUN_DIR")
-    run_flags(replay)
+    run_flags(replay, "the profile stored in RUN_DIR")
     replay.set_defaults(func=cmd_replay)
 
     report = commands.add_parser("report", help="render a run folder's reports again (no host is touched)")
@@ -378,19 +308,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("AUDITOR_LOG_LEVEL", "WARNING"), format="%(levelname)s %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    code = _dispatch(args)
-    run_id, targets = getattr(args, "audit_run", ("", []))
+    outcome = _dispatch(args)
+    code, run_id, targets = (outcome.code, outcome.result.run_id, [t.target.name for t in outcome.result.targets]) \
+        if isinstance(outcome, RunOutcome) else (outcome, "", [])
     command = " ".join([args.command, *(v for k, v in vars(args).items() if k.endswith("_command"))])
     try:
-        audit_log.append(Path(args.audit_log), command, argv, int(code), run_id=run_id, targets=targets)
+        audit_log.append(Path(args.audit_log), command, argv, int(code), run_id=run_id, targets=targets,
+                         clock=SystemClock())
     except OSError as exc:
         sys.stderr.write(f"auditor: could not append to the audit trail {args.audit_log}: {exc.strerror}\n")
     return int(code)
 
 
-def _dispatch(args: argparse.Namespace) -> int:
+def _dispatch(args: argparse.Namespace) -> int | RunOutcome:
     try:
-        return int(args.func(args))
+        outcome = args.func(args)
+        return outcome if isinstance(outcome, RunOutcome) else int(outcome)
     except InputError as exc:
         sys.stderr.write(f"auditor: {exc}\n")
         return ExitCode.USAGE_ERROR

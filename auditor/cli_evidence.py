@@ -13,19 +13,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from auditor import audit_log, history, schedule
+from auditor import schedule
+from auditor.bundle import audit_log, history
+from auditor.bundle.keys import KeyPaths, default_key_dir, init_keys, load_private, passphrase, read_public
+from auditor.bundle.layout import BUNDLE_SUFFIX, RESULTS
+from auditor.bundle.manifest import verify_run
+from auditor.bundle.results import read_results
+from auditor.bundle.sealing import open_bundle, seal
 from auditor.errors import InputError
-from auditor.report.to_json import read_results
-from auditor.sealing import open_bundle, seal
-from auditor.signing import (
-    KeyPaths,
-    default_key_dir,
-    init_keys,
-    load_private,
-    passphrase,
-    read_public,
-    verify_run,
-)
 
 OK, FINDINGS = 0, 1
 
@@ -151,7 +146,7 @@ def cmd_seal(args: argparse.Namespace) -> int:
     read_results(run_dir)
     recipients = [read_public(Path(p), "x25519") for p in args.to]
     secret = passphrase("seal the bundle", confirm=True) if args.passphrase else None
-    out = Path(args.out) if args.out else run_dir.with_name(run_dir.name + ".auditor-bundle")
+    out = Path(args.out) if args.out else run_dir.with_name(run_dir.name + BUNDLE_SUFFIX)
     seal(run_dir, out, recipients, secret)
     sys.stdout.write(f"sealed {run_dir} -> {out}\n")
     return OK
@@ -159,7 +154,7 @@ def cmd_seal(args: argparse.Namespace) -> int:
 
 def cmd_open(args: argparse.Namespace) -> int:
     bundle = Path(args.bundle)
-    out = Path(args.out) if args.out else bundle.with_name(bundle.name.removesuffix(".auditor-bundle") + ".opened")
+    out = Path(args.out) if args.out else bundle.with_name(bundle.name.removesuffix(BUNDLE_SUFFIX) + ".opened")
     open_bundle(bundle, out, *_opening_keys(args))
     sys.stdout.write(f"restored {out}\n")
     return _print_verification(str(out), out, args.pubkey)
@@ -186,7 +181,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def _rows_of(reference: str, db: Path) -> tuple[str, list[tuple[str, ...]], list[str], list[str]]:
     folder = Path(reference)
-    if (folder / "results.json").is_file():
+    if (folder / RESULTS).is_file():
         result = read_results(folder)
         rows: list[tuple[str, ...]] = [(f.target, f.check_id, f.resource, f.status.value, f.message)
                                        for f in result.findings()]

@@ -7,6 +7,7 @@ imports it by name. A malformed check is refused at load time with the pack, the
 from __future__ import annotations
 
 import contextlib
+import difflib
 import importlib
 import importlib.metadata
 import inspect
@@ -115,15 +116,19 @@ def build_spec(func: Any, pack: str, collectors: Collection[str], parameters: Co
 
     facts: list[str] = []
     params: list[str] = []
-    for name, parameter in inspect.signature(func).parameters.items():
+    for name in inspect.signature(func).parameters:
         if name in collectors:
             facts.append(name)
         elif name in parameters or name == _TARGET_PARAMETER:
             params.append(name)
-        elif parameter.default is inspect.Parameter.empty:
-            known = ", ".join(sorted(collectors))
+        else:
+            # A default does not excuse an unknown name: a typo of a profile parameter would silently
+            # take the default and the profile would lose control of the check.
+            close = difflib.get_close_matches(name, [*collectors, *parameters], n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
             raise fail(f"parameter {name!r} names no collector, profile parameter or 'target'",
-                       f"known collectors: {known}")
+                       f"{hint}known collectors: {', '.join(sorted(collectors))}; profile parameters: "
+                       "`auditor profile params`")
     return CheckSpec(
         id=check_id, title=title, severity=meta["severity"], requirements=meta["requirements"],
         controls=meta["controls"], platforms=frozenset(meta["platforms"]),

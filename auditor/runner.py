@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from auditor import __version__
 from auditor.attestations import attestation_findings
+from auditor.clock import Clock, iso
 from auditor.collectors import COLLECTORS, SYSTEM
 from auditor.collectors.ssh_wire import HOSTKEY_COMMAND
 from auditor.collectors.system import detect
@@ -32,7 +33,6 @@ from auditor.errors import (
     TransportError,
     UnsupportedTarget,
 )
-from auditor.evidence import EvidenceStore, RecordingTransport, iso, utc_now
 from auditor.models import (
     CheckSpec,
     ErrorReason,
@@ -46,15 +46,15 @@ from auditor.models import (
     TargetResult,
     Verdict,
 )
-from auditor.plugin import HOSTS
+from auditor.plan import Selection, Skip, TargetPlan, collectors_for, plan_target
 from auditor.profile import Profile
 from auditor.transports import open_transport
 from auditor.transports.base import Command, Transport
+from auditor.transports.recording import EvidenceSink, RecordingTransport
 from auditor.waivers import apply_waivers, waiver_uses
 
 log = logging.getLogger(__name__)
 
-NETWORK_COLLECTORS = frozenset({"ssh_wire", "tls"})  # facts gathered without logging in
 ORGANISATION = "_organisation"  # evidence folder of organisation-wide facts; no target name starts with "_"
 _VERDICT_STATUSES = {Status.PASS, Status.FAIL, Status.WARN, Status.NOT_APPLICABLE}
 
@@ -69,15 +69,13 @@ class RunObserver(Protocol):
 @dataclass(frozen=True)
 class ScanOptions:
     """Attributes:
-    only: run just these check ids (None: all).
-    skip: check ids excluded by the user; they appear as SKIPPED with that reason.
+    selection: the checks the user chose (--check, --skip).
     workers: targets scanned at once.
     replay_from: answer from this run folder's evidence instead of touching hosts.
     trust_new_host_keys: accept (and record) SSH host keys not yet in known_hosts.
     """
 
-    only: frozenset[str] | None = None
-    skip: frozenset[str] = field(default_factory=frozenset)
+    selection: Selection = field(default_factory=Selection)
     workers: int = 8
     replay_from: Path | None = None
     trust_new_host_keys: bool = False
@@ -91,22 +89,32 @@ class _NullObserver:
         """Nothing to show."""
 
 
+# How the runner reaches a target: (target, log in?) -> transport. Tests pass recorded hosts here.
+OpenTarget = Callable[[Target, bool], Transport]
+
+
 def run_scan(
     run_id: str,
     targets: Sequence[Target],
     checks: Mapping[str, CheckSpec],
     profile: Profile,
-    store: EvidenceStore,
+    store: EvidenceSink,
     options: ScanOptions | None = None,
     observer: RunObserver | None = None,
-    open_target: Callable[[Target, ScanOptions], Transport] | None = None,
+    open_target: OpenTarget | None = None,
+    *,
+    clock: Clock,
 ) -> ScanResult:
-    """Scan every target; on Ctrl-C, stop early and return what was collected (interrupted=True)."""
+    """Scan every target; on Ctrl-C, stop early and return what was collected (interrupted=True).
+
+    clock: the run's "now": its start and end, the time recorded with each new fact, and the moment
+    waivers and attestations are judged at.
+    """
     observer = observer or _NullObserver()
     options = options or ScanOptions()
     checks = profile.effective_checks(checks)
-    open_target = open_target or _open
-    started = utc_now()
+    open_target = open_target or _opener(options)
+    started = clock.now()
     cancel = threading.Event()
     results: dict[str, TargetResult] = {}
     interrupted = False
@@ -114,7 +122,8 @@ def run_scan(
 
     def one(target: Target) -> TargetResult:
         observer.target_started(target)
-        result = _scan_target(target, checks, profile, store, options, cancel, open_target, connections)
+        plan = plan_target(target, checks, profile, options.selection)
+        result = _scan_target(plan, profile, store, clock, cancel, open_target, connections)
         # Waivers are judged at the scan's start, so every target of a run sees the same ones in force.
         result = dataclasses.replace(result, findings=tuple(apply_waivers(result.findings, target,
                                                                            profile.waivers, started)))
@@ -145,12 +154,13 @@ def run_scan(
         for t in targets
     )
     uses = waiver_uses(profile.waivers, ((f, r.target) for r in ordered for f in r.findings), started)
-    selected = {i: spec for i, spec in checks.items() if options.only is None or i in options.only}
-    return ScanResult(run_id, __version__, started, utc_now(), profile.name, profile.sha256, selected,
+    only = options.selection.only
+    selected = {i: spec for i, spec in checks.items() if only is None or i in only}
+    return ScanResult(run_id, __version__, started, clock.now(), profile.name, profile.sha256, selected,
                       ordered, interrupted, organisation=_attested(profile, store, started), waivers=uses)
 
 
-def _attested(profile: Profile, store: EvidenceStore, as_of: datetime) -> tuple[Finding, ...]:
+def _attested(profile: Profile, store: EvidenceSink, as_of: datetime) -> tuple[Finding, ...]:
     """Organisation-wide findings of the attestations, each pointing at its artefacts' recorded hashes."""
     findings = []
     for finding, attestation in zip(attestation_findings(profile.attestations, as_of), profile.attestations,
@@ -186,8 +196,12 @@ class _OpenConnections:
             recorder.close()
 
 
-def _open(target: Target, options: ScanOptions) -> Transport:
-    return open_transport(target, options.replay_from, trust_new_host_keys=options.trust_new_host_keys)
+def _opener(options: ScanOptions) -> OpenTarget:
+    def open_target(target: Target, login: bool) -> Transport:
+        return open_transport(target, options.replay_from, login=login,
+                              trust_new_host_keys=options.trust_new_host_keys)
+
+    return open_target
 
 
 def _connection_reason(exc: AuditorError) -> ErrorReason:
@@ -200,34 +214,21 @@ def _connection_reason(exc: AuditorError) -> ErrorReason:
     return ErrorReason.UNREACHABLE
 
 
-def _scan_target(
-    target: Target,
-    checks: Mapping[str, CheckSpec],
-    profile: Profile,
-    store: EvidenceStore,
-    options: ScanOptions,
-    cancel: threading.Event,
-    open_target: Callable[[Target, ScanOptions], Transport],
-    connections: _OpenConnections,
-) -> TargetResult:
-    applicable = [s for s in checks.values() if target.kind in s.target_kinds
-                  and (options.only is None or s.id in options.only)]
-    if (target.kind is TargetKind.SSH and applicable and options.replay_from is None
-            and all(set(s.facts) <= NETWORK_COLLECTORS for s in applicable)):
-        # Only checks seen from the network were asked for: no login, as for `auth: none`.
-        target = dataclasses.replace(target, options={**target.options, "auth": "none"})
+def _scan_target(plan: TargetPlan, profile: Profile, store: EvidenceSink, clock: Clock, cancel: threading.Event,
+                 open_target: OpenTarget, connections: _OpenConnections) -> TargetResult:
+    target = plan.target
     try:
-        transport = open_target(target, options)
+        transport = open_target(target, plan.login)
     except AuditorError as exc:
         return TargetResult(target, None, (), str(exc), _connection_reason(exc))
     except Exception as exc:  # a library's surprise on one target must not stop the run for the others
         log.debug("opening %s failed", target.name, exc_info=True)
         return TargetResult(target, None, (), f"could not open the target: {type(exc).__name__}: {exc}",
                             ErrorReason.UNREACHABLE)
-    recorder = RecordingTransport(transport, store)
+    recorder = RecordingTransport(transport, store, clock)
     connections.add(recorder)
     try:
-        return _assess(target, applicable, profile, recorder, options, cancel)
+        return _assess(plan, profile, recorder, cancel)
     except Exception as exc:  # the same: what was collected stays in the evidence, the target is an error
         log.debug("assessing %s failed", target.name, exc_info=True)
         return TargetResult(target, None, (), f"the scan of this target failed: {type(exc).__name__}: {exc}",
@@ -236,13 +237,14 @@ def _scan_target(
         connections.remove(recorder)
 
 
-def _assess(target: Target, applicable: list[CheckSpec], profile: Profile, recorder: RecordingTransport,
-            options: ScanOptions, cancel: threading.Event) -> TargetResult:
+def _assess(plan: TargetPlan, profile: Profile, recorder: RecordingTransport, cancel: threading.Event,
+            ) -> TargetResult:
+    target = plan.target
     system_view = recorder.view(SYSTEM)
     if target.kind is TargetKind.SSH:
         # The verified host key is evidence of whom we talked to, whatever the checks.
         _prefetch(recorder, [HOSTKEY_COMMAND], [])
-    if target.kind in HOSTS and not _network_only(target):
+    if plan.detects_system:
         _prefetch(recorder, *system_requests())
         try:
             system = detect(system_view)
@@ -250,19 +252,12 @@ def _assess(target: Target, applicable: list[CheckSpec], profile: Profile, recor
             why = _connection_reason(exc) if isinstance(exc, TransportError) else ErrorReason.COLLECTOR_FAILED
             return TargetResult(target, None, (), f"could not detect the target's system: {exc}", why)
     else:
-        system = SystemFacts(platform=None)  # an endpoint has no operating system to detect
+        system = SystemFacts(platform=None)  # an endpoint, or a host seen only from the network
 
-    runnable: list[CheckSpec] = []
-    findings: list[Finding] = []
-    for spec in applicable:
-        reason = _skip_reason(spec, target, system, options, profile)
-        if reason:
-            findings.append(Finding(spec.id, target.name, Status.SKIPPED, reason, requirements=spec.requirements,
-                                    skip_reason=reason))
-        else:
-            runnable.append(spec)
-
-    needed = list(dict.fromkeys(name for spec in runnable for name in spec.facts if name != SYSTEM))
+    runnable, skipped = plan.for_system(system)
+    # In check order, as the profile lists them, whichever step skipped them.
+    findings = [_skipped(skip, target) for skip in sorted((*plan.skipped, *skipped), key=lambda s: s.check.id)]
+    needed = collectors_for(runnable)
     planned = [COLLECTORS[name].requests(system, **_parameters(name, profile, target)) for name in needed]
     _prefetch(recorder, [c for r in planned for c in r[0]], [p for r in planned for p in r[1]])
     facts: dict[str, Any] = {SYSTEM: system}
@@ -310,32 +305,9 @@ def _parameters(collector: str, profile: Profile, target: Target) -> dict[str, A
             for name in COLLECTORS[collector].parameters}
 
 
-def _network_only(target: Target) -> bool:
-    """`auth: none`: we may not log in, so only what is seen from the network is assessed."""
-    return target.options.get("auth") == "none"
-
-
-def _skip_reason(spec: CheckSpec, target: Target, system: SystemFacts, options: ScanOptions,
-                 profile: Profile) -> str:
-    if spec.id in options.skip:
-        return f"excluded by --skip {spec.id}"
-    tailoring = profile.checks.get(spec.id)
-    if tailoring and not tailoring.enabled:
-        return f"removed by the profile ({tailoring.where})"
-    if tailoring and not tailoring.scope.matches(target):
-        return f"outside the profile's scope for this check ({tailoring.scope.describe()})"
-    if _network_only(target):
-        return "" if set(spec.facts) <= NETWORK_COLLECTORS else "auth: none: only checks seen from the network run"
-    if target.kind not in HOSTS:
-        return ""
-    if system.platform is None:
-        return "the target's platform could not be detected"
-    if system.platform not in spec.platforms:
-        runs_on = ", ".join(sorted(p.value for p in spec.platforms))
-        return f"runs on {runs_on}; target is {system.platform.value}"
-    if spec.requires_root and not system.is_root and not target.options.get("sudo"):
-        return "needs root; run the scan as root or set sudo: true for this target"
-    return ""
+def _skipped(skip: Skip, target: Target) -> Finding:
+    return Finding(skip.check.id, target.name, Status.SKIPPED, skip.reason, requirements=skip.check.requirements,
+                   skip_reason=skip.reason)
 
 
 def _prefetch(recorder: RecordingTransport, commands: Sequence[Command], paths: Sequence[str]) -> None:

@@ -20,12 +20,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import measure, table
 
-from auditor.cli import load_checks
-from auditor.evidence import EvidenceStore, dump_json, write_atomic
+from auditor.bundle.evidence import EvidenceStore
+from auditor.bundle.finish import finish
+from auditor.bundle.results import read_results
+from auditor.clock import SystemClock
+from auditor.files import dump_json, write_atomic
 from auditor.models import Location, Role, Target
+from auditor.pipeline import load_checks
 from auditor.profile import load_profile
-from auditor.report.to_json import read_results
-from auditor.run_folder import finish
 from auditor.runner import ScanOptions, run_scan
 from auditor.transports.replay import ReplayTransport
 
@@ -40,7 +42,8 @@ def build(host: Path, out: Path, count: int) -> int:
                for i in range(count)]
     store = EvidenceStore(out)
     result = run_scan("20261126T000000Z-bench", targets, load_checks(profile), profile, store,
-                      ScanOptions(workers=8), open_target=lambda t, _o: _as(host, recorded.name, t.name))
+                      ScanOptions(workers=8), open_target=lambda t, _login: _as(host, recorded.name, t.name),
+                      clock=SystemClock())
     store.write_manifest()
     write_atomic(out / "profile.json", dump_json(profile.document()))
     finish(out, result, db=None, render=lambda: None, signer=None, audit_head="", seal_to=())

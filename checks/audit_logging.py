@@ -9,10 +9,11 @@ from collections.abc import Sequence
 
 from auditor.collectors.auditd import AuditdFacts, AuditRule
 from auditor.collectors.journald import JournaldFacts
+from auditor.collectors.native_facts import MacosAuditTrail, MacosUnifiedLog, WindowsAuditPolicy, WindowsSecurityLog
 from auditor.collectors.syslog import Daemon, Rotation, SyslogFacts
 from auditor.collectors.timesync import TimeSyncFacts
 from auditor.plugin import ControlRef, Platform, Severity, Verdict, check
-from checks.platform_native import macos_audit_trail, native_logs_kept, windows_audit_trail
+from checks.platform_native import macos_audit_trail, macos_logs_kept, windows_audit_trail, windows_logs_kept
 
 _DAY = 86400
 IDENTITY_FILES = ("/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow")
@@ -40,10 +41,10 @@ SYSLOG_DAEMONS = ("rsyslog", "syslog-ng")
     "/etc/passwd, /etc/shadow, /etc/group, /etc/gshadow, the login records and privileged commands, add "
     "`-w <path> -p rwa -k pii` for every folder that holds personal data, then run `augenrules --load`.",
 )
-def audit_trail(auditd: AuditdFacts, audited_paths: list[str]) -> Verdict:
-    if auditd.platform == "windows":
+def audit_trail(auditd: AuditdFacts | WindowsAuditPolicy | MacosAuditTrail, audited_paths: list[str]) -> Verdict:
+    if isinstance(auditd, WindowsAuditPolicy):
         return windows_audit_trail(auditd, audited_paths)
-    if auditd.platform == "macos":
+    if isinstance(auditd, MacosAuditTrail):
         return macos_audit_trail(auditd)
     expected = {"auditd": "running", "enabled": "1 or 2", "rules": ["identity", "privileged commands", "logins"],
                 "audited_paths": list(audited_paths)}
@@ -57,10 +58,7 @@ def audit_trail(auditd: AuditdFacts, audited_paths: list[str]) -> Verdict:
         "auditd.conf": {k: auditd.config.get(k, "unset") for k in ("max_log_file", "num_logs", "max_log_file_action")}
         if auditd.config else auditd.config_problem,
     }
-    unread = [f"`auditctl {flag}` {why}" for flag, why in (("-s", auditd.status_problem), ("-l", auditd.rules_problem))
-              if why]
-    if len(unread) == 2 and auditd.status_problem == auditd.rules_problem:
-        unread = [f"`auditctl -s` and `auditctl -l` could not run ({auditd.status_problem})"]
+    unread = [why.rstrip(".") for why in (auditd.status_problem, auditd.rules_problem) if why]
     if unread:
         hint = "; run the scan as root or set sudo: true for this target" if any("needs root" in u for u in unread) \
             else ""
@@ -148,9 +146,12 @@ def _writes(rule: AuditRule) -> bool:
     "or syslog-ng, make logrotate keep the files long enough (e.g. `daily` with `rotate 90`, or `weekly` with "
     "`rotate 13`, in /etc/logrotate.d/rsyslog).",
 )
-def logs_kept(journald: JournaldFacts, syslog: SyslogFacts, log_retention_days: int) -> Verdict:
-    if journald.platform != "linux":
-        return native_logs_kept(journald, log_retention_days)
+def logs_kept(journald: JournaldFacts | WindowsSecurityLog | MacosUnifiedLog, syslog: SyslogFacts,
+              log_retention_days: int) -> Verdict:
+    if isinstance(journald, WindowsSecurityLog):
+        return windows_logs_kept(journald, log_retention_days)
+    if isinstance(journald, MacosUnifiedLog):
+        return macos_logs_kept(journald, log_retention_days)
     expected = {"storage": "persistent", "retention_days": f">= {log_retention_days}"}
     journal_ok, journal_says, journal_observed = _journal_store(journald, log_retention_days)
     observed: dict[str, object] = {"journald": journal_observed}

@@ -6,10 +6,13 @@ client-side security directory, and marker files the profile names.
 
 from __future__ import annotations
 
-from auditor.collectors.backup import BackupFacts, borg_cipher
+from auditor.collectors.backup import BackupFacts, BorgRepo, MacosTimeMachine, MarkerFile, WindowsBackup, borg_cipher
 from auditor.plugin import ControlRef, Platform, Severity, Verdict, check
 
 _HOUR = 3600
+_NOTHING_FOUND = {WindowsBackup: "no Windows Server Backup version (wbadmin)",
+                  MacosTimeMachine: "no Time Machine destination or backup"}
+_NOTHING_FOUND_LINUX = "no restic or borg job in systemd or cron, no borg repository known to this host, no marker file"
 
 
 @check(
@@ -25,27 +28,29 @@ _HOUR = 3600
     "failing runs, and if the job cannot be seen from systemd, let it touch a marker file on success and list "
     "that file in the profile's backup_marker_paths.",
 )
-def backup_recent(backup: BackupFacts, backup_max_age_hours: int, backup_marker_paths: list[str]) -> Verdict:
+def backup_recent(backup: BackupFacts | WindowsBackup | MacosTimeMachine, backup_max_age_hours: int,
+                  backup_marker_paths: list[str]) -> Verdict:
     expected = {"max_age_hours": backup_max_age_hours, "last_run": "success"}
+    markers, borg_repos, requested = _linux_only(backup)
     proofs: list[tuple[int, str]] = []
     for job in backup.jobs:
         if job.result == "success" and job.finished_at is not None:
             proofs.append((job.finished_at, f"{job.name} ({job.tool or 'unknown tool'}) last succeeded"))
-    for marker in backup.markers:
+    for marker in markers:
         if marker.newest_backup_at is not None:
             proofs.append((marker.newest_backup_at, f"the newest {marker.tool} backup listed in {marker.path}"))
         elif marker.modified_at is not None:
             proofs.append((marker.modified_at, f"marker file {marker.path} was last touched"))
-    for repo in backup.borg_repos:
+    for repo in borg_repos:
         if repo.manifest_written_at is not None:
             proofs.append((repo.manifest_written_at, f"borg repository {repo.location or repo.security_dir} was "
                            "last written (manifest-timestamp)"))
     failed = [j for j in backup.jobs if j.result not in ("", "success")]
-    missing = [p for p in backup_marker_paths if p not in backup.marker_paths_requested]
+    missing = [p for p in backup_marker_paths if p not in requested]
     observed: dict[str, object] = {
         "jobs": [f"{j.name}: {j.result or 'no run recorded'}" for j in backup.jobs],
-        "markers": {m.path: m.problem or m.modified_at for m in backup.markers},
-        "borg_repositories": [r.location or r.security_dir for r in backup.borg_repos],
+        "markers": {m.path: m.problem or m.modified_at for m in markers},
+        "borg_repositories": [r.location or r.security_dir for r in borg_repos],
     }
     if missing:
         observed["markers_not_collected"] = missing
@@ -71,9 +76,7 @@ def backup_recent(backup: BackupFacts, backup_max_age_hours: int, backup_marker_
                                "in backup_marker_paths.", observed=observed, expected=expected)
     why = f"; the profile's marker files were not read: {', '.join(missing)}" if missing else ""
     why += "".join(f"; {note.rstrip('.')}" for note in backup.notes)
-    where = {"windows": "no Windows Server Backup version (wbadmin)", "macos": "no Time Machine destination or "
-             "backup"}.get(backup.platform, "no restic or borg job in systemd or cron, no borg repository known to "
-                           "this host, no marker file")
+    where = _NOTHING_FOUND.get(type(backup), _NOTHING_FOUND_LINUX)
     return Verdict.failed(f"No backup job or marker found ({where}){why}.", observed=observed, expected=expected)
 
 
@@ -89,20 +92,21 @@ def backup_recent(backup: BackupFacts, backup_max_age_hours: int, backup_marker_
     "repokey-blake2, repokey-aes-ocb); `none` and `authenticated` modes do not encrypt and need a new "
     "repository (`borg init -e repokey-blake2`).",
 )
-def backup_encrypted(backup: BackupFacts, min_aes_bits: int, chacha20_counts_as_aes256: bool) -> list[Verdict]:
+def backup_encrypted(backup: BackupFacts | WindowsBackup | MacosTimeMachine, min_aes_bits: int,
+                     chacha20_counts_as_aes256: bool) -> list[Verdict]:
     verdicts: list[Verdict] = []
     expected = {"cipher": f"AES with at least {min_aes_bits}-bit keys"}
     aes_ok = min_aes_bits <= 256
-    restic = [j.name for j in backup.jobs if j.tool == "restic"] + \
-        [m.path for m in backup.markers if m.tool == "restic"]
+    markers, borg_repos, _ = _linux_only(backup)
+    restic = [j.name for j in backup.jobs if j.tool == "restic"] + [m.path for m in markers if m.tool == "restic"]
     if restic:
         verdict = Verdict.passed if aes_ok else Verdict.failed
         verdicts.append(verdict(f"restic encrypts every repository with AES-256-CTR and authenticates it with "
                                 f"Poly1305-AES; this cannot be turned off ({', '.join(restic)}).", resource="restic",
                                 observed={"tool": "restic", "cipher": "aes-256-ctr", "found_in": restic},
                                 expected=expected))
-    modes = {r.location or r.security_dir: r.mode for r in backup.borg_repos}
-    modes.update({m.path: m.encryption_mode for m in backup.markers if m.tool == "borg" and m.encryption_mode})
+    modes = {r.location or r.security_dir: r.mode for r in borg_repos}
+    modes.update({m.path: m.encryption_mode for m in markers if m.tool == "borg" and m.encryption_mode})
     for where, mode in modes.items():
         cipher = borg_cipher(mode)
         observed = {"tool": "borg", "mode": mode or "unknown", "cipher": cipher or "unknown"}
@@ -130,7 +134,7 @@ def backup_encrypted(backup: BackupFacts, min_aes_bits: int, chacha20_counts_as_
             "(~/.config/borg/security/<id>/key-type) or marker with `borg info --json` output was readable.",
             resource="borg", observed={"jobs": borg_jobs}, expected=expected))
     for job in backup.jobs:
-        if job.tool == "timemachine":
+        if job.tool == "timemachine" and isinstance(backup, MacosTimeMachine):
             verdicts.append(_time_machine(job.name, backup.encryption.get(job.name, "unknown"), expected))
         elif job.tool not in ("restic", "borg", "borgmatic"):
             verdicts.append(Verdict.failed(
@@ -140,6 +144,14 @@ def backup_encrypted(backup: BackupFacts, min_aes_bits: int, chacha20_counts_as_
     if not verdicts:
         return [Verdict.not_applicable("No backup tool was detected (BACKUP-0010 reports the missing backup).")]
     return verdicts
+
+
+def _linux_only(backup: BackupFacts | WindowsBackup | MacosTimeMachine) -> tuple[
+        tuple[MarkerFile, ...], tuple[BorgRepo, ...], tuple[str, ...]]:
+    """(marker files, borg repositories, marker paths asked for): read on Linux only, none elsewhere."""
+    if isinstance(backup, BackupFacts):
+        return backup.markers, backup.borg_repos, backup.marker_paths_requested
+    return (), (), ()
 
 
 def _time_machine(name: str, state: str, expected: dict[str, str]) -> Verdict:

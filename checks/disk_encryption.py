@@ -1,12 +1,14 @@
 """Encryption of data at rest (DISK-xxxx): every fixed data volume and the swap area sit on dm-crypt, with
 AES and an effective key of at least the agreed size. Facts come from auditor/collectors/disk.py.
 
-On Windows (BitLocker) and macOS (FileVault) the same checks judge the platform-neutral `disk.native` volumes
-(see checks/disk_native.py); DISK-0040 (protection on, not suspended, not still encrypting) is theirs alone."""
+On Windows (BitLocker) and macOS (FileVault) the `disk` collector answers with WindowsBitLocker or MacosFileVault,
+and the same checks judge their volumes (see checks/disk_native.py); DISK-0040 (protection on, not suspended, not
+still encrypting) is theirs alone."""
 
 from __future__ import annotations
 
 from auditor.collectors.disk import CryptLayer, DiskFacts, Volume
+from auditor.collectors.disk_native import MacosFileVault, WindowsBitLocker
 from auditor.plugin import ControlRef, Platform, Severity, Verdict, check
 from checks.disk_native import native_encrypted, native_strength
 
@@ -63,8 +65,8 @@ def _describe(layer: CryptLayer) -> str:
     "Windows: turn on BitLocker for every fixed drive (Settings > Privacy & security > Device encryption, or "
     "Control Panel > BitLocker Drive Encryption). macOS: turn on FileVault (System Settings > Privacy & Security).",
 )
-def volumes_encrypted(disk: DiskFacts) -> list[Verdict]:
-    if disk.platform != "linux":
+def volumes_encrypted(disk: DiskFacts | WindowsBitLocker | MacosFileVault) -> list[Verdict]:
+    if not isinstance(disk, DiskFacts):
         return native_encrypted(disk)
     if disk.problem:
         return [Verdict.failed(f"The block devices could not be listed ({disk.problem}), so no volume can be shown "
@@ -104,8 +106,9 @@ def volumes_encrypted(disk: DiskFacts) -> list[Verdict]:
     "hardware; an Intel Mac (XTS-AES-128) needs replacing by an Apple-silicon Mac or the controller's written "
     "acceptance (min_aes_bits: 128 or a waiver).",
 )
-def cipher_strength(disk: DiskFacts, min_aes_bits: int, chacha20_counts_as_aes256: bool) -> list[Verdict]:
-    if disk.platform != "linux":
+def cipher_strength(disk: DiskFacts | WindowsBitLocker | MacosFileVault, min_aes_bits: int,
+                    chacha20_counts_as_aes256: bool) -> list[Verdict]:
+    if not isinstance(disk, DiskFacts):
         return native_strength(disk, min_aes_bits)
     verdicts = []
     expected = {"algorithm": "AES", "effective_bits": f">= {min_aes_bits}"}

@@ -1,10 +1,9 @@
-"""Disk encryption on Windows (BitLocker) and macOS (FileVault): DISK-0010 and DISK-0020 judge the neutral
-`disk.native` volumes here; DISK-0040 says whether the protection is really in force."""
+"""Disk encryption on Windows (BitLocker) and macOS (FileVault): DISK-0010 and DISK-0020 judge their volumes
+here; DISK-0040 says whether the protection is really in force."""
 
 from __future__ import annotations
 
-from auditor.collectors.disk import DiskFacts
-from auditor.collectors.disk_native import NativeVolume
+from auditor.collectors.disk_native import MacosFileVault, NativeVolume, WindowsBitLocker
 from auditor.plugin import ControlRef, Platform, Severity, Verdict, check
 
 _ROLES = {"os": "operating-system drive", "data": "fixed data drive"}
@@ -17,8 +16,8 @@ def in_scope(volume: NativeVolume) -> bool:
     return volume.role in _ROLES
 
 
-def _tool(disk: DiskFacts) -> str:
-    return "BitLocker" if disk.platform == "windows" else "FileVault"
+def _tool(disk: WindowsBitLocker | MacosFileVault) -> str:
+    return "BitLocker" if isinstance(disk, WindowsBitLocker) else "FileVault"
 
 
 def _observed(volume: NativeVolume) -> dict[str, object]:
@@ -28,16 +27,16 @@ def _observed(volume: NativeVolume) -> dict[str, object]:
             "used_space_only": volume.used_space_only, "deferred": volume.deferred, "basis": volume.basis}
 
 
-def _unreadable(disk: DiskFacts, expected: dict[str, object]) -> list[Verdict]:
+def _unreadable(disk: WindowsBitLocker | MacosFileVault, expected: dict[str, object]) -> list[Verdict]:
     return [Verdict.failed(f"{_tool(disk)} could not be read ({disk.problem or 'no volume was reported'}), so no "
                            "drive can be shown to be encrypted; run the scan as administrator.",
                            observed={"problem": disk.problem}, expected=expected)]
 
 
-def native_encrypted(disk: DiskFacts) -> list[Verdict]:
+def native_encrypted(disk: WindowsBitLocker | MacosFileVault) -> list[Verdict]:
     """DISK-0010 on Windows and macOS: every fixed drive is (being) encrypted by BitLocker or FileVault."""
     expected: dict[str, object] = {"encrypted": True}
-    volumes = [v for v in disk.native if in_scope(v)]
+    volumes = [v for v in disk.volumes if in_scope(v)]
     if not volumes:
         return _unreadable(disk, expected)
     verdicts = []
@@ -62,11 +61,11 @@ def native_encrypted(disk: DiskFacts) -> list[Verdict]:
     return verdicts
 
 
-def native_strength(disk: DiskFacts, min_aes_bits: int) -> list[Verdict]:
+def native_strength(disk: WindowsBitLocker | MacosFileVault, min_aes_bits: int) -> list[Verdict]:
     """DISK-0020 on Windows and macOS: the method's effective AES strength against min_aes_bits."""
     expected = {"algorithm": "AES", "effective_bits": f">= {min_aes_bits}"}
     verdicts = []
-    for volume in (v for v in disk.native if in_scope(v) and v.state not in ("decrypted", "")):
+    for volume in (v for v in disk.volumes if in_scope(v) and v.state not in ("decrypted", "")):
         what = f"{volume.name} ({_ROLES[volume.role]})"
         observed = _observed(volume)
         if volume.cipher == "hardware":
@@ -82,7 +81,7 @@ def native_strength(disk: DiskFacts, min_aes_bits: int) -> list[Verdict]:
             verdicts.append(Verdict.passed(f"{what} uses {volume.method} = AES-{volume.effective_bits} "
                                            f"({volume.basis}).", resource=volume.name, observed=observed,
                                            expected=expected))
-        elif disk.platform == "macos":
+        elif isinstance(disk, MacosFileVault):
             verdicts.append(Verdict.failed(
                 f"{what}: {volume.basis}, i.e. AES-{volume.effective_bits}; the agreement requires "
                 f"AES-{min_aes_bits}. This is a FAIL unless the controller accepts AES-128 for Intel Macs in writing "
@@ -107,9 +106,9 @@ def native_strength(disk: DiskFacts, min_aes_bits: int) -> list[Verdict]:
     "BitLocker > Resume protection) and let encryption finish with the laptop on power. macOS: finish turning on "
     "FileVault (log out and in again if it was deferred) and keep the Mac on power until encryption completes.",
 )
-def protection_in_force(disk: DiskFacts) -> list[Verdict]:
+def protection_in_force(disk: WindowsBitLocker | MacosFileVault) -> list[Verdict]:
     expected: dict[str, object] = {"state": "encrypted", "protection": "on", "deferred": False}
-    volumes = [v for v in disk.native if in_scope(v)]
+    volumes = [v for v in disk.volumes if in_scope(v)]
     if not volumes:
         return _unreadable(disk, expected)
     verdicts = []

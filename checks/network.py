@@ -8,8 +8,9 @@ from typing import Any
 
 from auditor.collectors.firewall import FirewallFacts
 from auditor.collectors.listeners import Listener, ListenerFacts
+from auditor.collectors.native_facts import MacosFirewall, WindowsFirewall
 from auditor.plugin import ControlRef, Platform, Severity, Target, Verdict, check
-from checks.platform_native import native_firewall
+from checks.platform_native import macos_firewall, windows_firewall
 
 _DENYING_TARGETS = ("default", "drop", "reject", "%%reject%%")
 # (label, protocol, first port, last port, process names): plaintext ways to administer a host.
@@ -39,9 +40,11 @@ _IMPLICIT_TLS_PORTS = (990,)  # FTPS: a known FTP daemon there speaks TLS from t
     "firewalld with a zone whose target is default or DROP, or an nftables input chain with `policy drop;` "
     "(/etc/nftables.conf, `systemctl enable --now nftables`). Allow only the approved services.",
 )
-def firewall_default_deny(firewall: FirewallFacts) -> Verdict:
-    if firewall.platform != "linux":
-        return native_firewall(firewall)
+def firewall_default_deny(firewall: FirewallFacts | WindowsFirewall | MacosFirewall) -> Verdict:
+    if isinstance(firewall, WindowsFirewall):
+        return windows_firewall(firewall)
+    if isinstance(firewall, MacosFirewall):
+        return macos_firewall(firewall)
     inputs = firewall.input_chains()
     denying = [c for c in inputs if c.default_deny]
     observed = _firewall_observed(firewall)

@@ -1,13 +1,19 @@
 """Windows and macOS branches of the logging and firewall checks (LOG-0010, LOG-0020, FW-0010): the same
-requirement judged on the platform's own facts. The @check definitions stay in their family modules."""
+requirement judged on the platform's own facts (native_facts.py). The @check definitions stay in their family
+modules, which pick a branch by the type of the facts they receive."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from auditor.collectors.auditd import AuditdFacts
-from auditor.collectors.firewall import FirewallFacts
-from auditor.collectors.journald import JournaldFacts
+from auditor.collectors.native_facts import (
+    MacosAuditTrail,
+    MacosFirewall,
+    MacosUnifiedLog,
+    WindowsAuditPolicy,
+    WindowsFirewall,
+    WindowsSecurityLog,
+)
 from auditor.collectors.windows_guids import (
     FILE_SYSTEM,
     LOGON,
@@ -21,17 +27,17 @@ from auditor.plugin import Verdict
 _MB = 1024 * 1024
 
 
-def windows_audit_trail(auditd: AuditdFacts, audited_paths: Sequence[str]) -> Verdict:
+def windows_audit_trail(auditd: WindowsAuditPolicy, audited_paths: Sequence[str]) -> Verdict:
     """LOG-0010 on Windows: the advanced audit policy records logons, account and group changes, privilege use
     and (when the profile names personal-data paths) file access."""
     expected = {"Logon": "Success and Failure", "User Account Management": "Success",
                 "Security Group Management": "Success", "Sensitive Privilege Use or Process Creation": "Success",
                 "File System": "Success" if audited_paths else "not required"}
-    if auditd.status_problem or not auditd.policy:
-        return Verdict.failed(f"The Windows audit policy could not be read ({auditd.status_problem or 'no answer'}); "
-                              "run the scan as administrator.", observed={"problem": auditd.status_problem},
+    if auditd.problem or not auditd.entries:
+        return Verdict.failed(f"The Windows audit policy could not be read ({auditd.problem or 'no answer'}); "
+                              "run the scan as administrator.", observed={"problem": auditd.problem},
                               expected=expected)
-    by_guid = {entry.guid: entry for entry in auditd.policy}
+    by_guid = {entry.guid: entry for entry in auditd.entries}
     observed = {entry.name: entry.setting for guid in (LOGON, USER_ACCOUNTS, SECURITY_GROUPS, SENSITIVE_PRIVILEGE,
                                                       PROCESS_CREATION, FILE_SYSTEM) if (entry := by_guid.get(guid))}
     unknown = [e.name for e in by_guid.values() if e.success is None]
@@ -64,7 +70,7 @@ def windows_audit_trail(auditd: AuditdFacts, audited_paths: Sequence[str]) -> Ve
                           f"use.{sacl}", observed=observed, expected=expected)
 
 
-def macos_audit_trail(auditd: AuditdFacts) -> Verdict:
+def macos_audit_trail(auditd: MacosAuditTrail) -> Verdict:
     """LOG-0010 on macOS: what the unified log shows, and what no scan can prove."""
     agents = ", ".join(auditd.agents)
     observed = {"unified_logging": auditd.unified_logging, "agents": list(auditd.agents)}
@@ -78,19 +84,21 @@ def macos_audit_trail(auditd: AuditdFacts) -> Verdict:
         expected={"audit_trail": "logins, administrator actions and access to personal data recorded"})
 
 
-def native_logs_kept(journald: JournaldFacts, days: int) -> Verdict:
-    """LOG-0020 on Windows (the Security event log) and macOS (the unified log)."""
+def macos_logs_kept(journald: MacosUnifiedLog, days: int) -> Verdict:
+    """LOG-0020 on macOS: the unified log's retention cannot be shown."""
+    return Verdict.warning(
+        f"macOS keeps its unified log by size and by ages Apple sets per message type (days to weeks); "
+        f"keeping {days} days cannot be proven by scanning. Forward the logs to a central collector or an EDR "
+        "service that keeps them.", observed={"unified_logging": "active" if journald.active else journald.problem},
+        expected={"retention_days": f">= {days}"})
+
+
+def windows_logs_kept(log: WindowsSecurityLog, days: int) -> Verdict:
+    """LOG-0020 on Windows: the Security event log holds the retention period, or is archived when full."""
     expected = {"retention_days": f">= {days}"}
-    if journald.platform == "macos":
-        return Verdict.warning(
-            f"macOS keeps its unified log by size and by ages Apple sets per message type (days to weeks); "
-            f"keeping {days} days cannot be proven by scanning. Forward the logs to a central collector or an EDR "
-            "service that keeps them.", observed={"unified_logging": "active" if journald.active else
-                                                  journald.problem}, expected=expected)
-    log = journald.event_log
-    if log is None or log.enabled is None:
-        return Verdict.failed(f"The Security event log settings could not be read ({journald.problem}); run the "
-                              "scan as administrator.", observed={"problem": journald.problem}, expected=expected)
+    if log.enabled is None:
+        return Verdict.failed(f"The Security event log settings could not be read ({log.problem}); run the "
+                              "scan as administrator.", observed={"problem": log.problem}, expected=expected)
     covered = log.covered_days
     size = f"{log.max_bytes / _MB:g} MB" if log.max_bytes else "unknown size"
     observed = {"enabled": log.enabled, "max_size": size, "retention": log.retention, "autoBackup": log.auto_backup,
@@ -108,29 +116,18 @@ def native_logs_kept(journald: JournaldFacts, days: int) -> Verdict:
                               f"{covered:.1f} days of events; the profile requires {days} days.", observed=observed,
                               expected=expected)
     return Verdict.failed(f"The Security event log ({size}) overwrites its oldest events when full, and its oldest "
-                          f"event could not be read ({journald.problem or 'no answer'}), so {days} days of history "
+                          f"event could not be read ({log.problem or 'no answer'}), so {days} days of history "
                           "cannot be shown.", observed=observed, expected=expected)
 
 
-def native_firewall(firewall: FirewallFacts) -> Verdict:
-    """FW-0010 on Windows (all three profiles on, inbound blocked) and macOS (application firewall, stealth)."""
+def windows_firewall(firewall: WindowsFirewall) -> Verdict:
+    """FW-0010 on Windows: all three profiles on, inbound blocked."""
     expected = {"enabled": True, "inbound_default": "block"}
-    observed = {p.name: {"enabled": p.enabled, "inbound": p.inbound, "stealth": p.stealth, "note": p.note}
+    observed = {p.name: {"enabled": p.enabled, "inbound": p.inbound, "note": p.note}
                 for p in firewall.profiles}
     if not firewall.profiles:
-        why = "; ".join(f"{k}: {v}" for k, v in firewall.unavailable.items()) or "no answer"
-        return Verdict.failed(f"The firewall state could not be read ({why}).", observed=observed, expected=expected)
-    if firewall.platform == "macos":
-        fw = firewall.profiles[0]
-        if not fw.enabled:
-            return Verdict.failed("The macOS firewall is off: every sharing service that listens is reachable "
-                                  "from the network.", observed=observed, expected=expected)
-        if fw.inbound == "block all" or fw.stealth:
-            how = "blocks all incoming connections except essential services" if fw.inbound == "block all" else \
-                "is on with stealth mode (no answer to probes)"
-            return Verdict.passed(f"The macOS application firewall {how}.", observed=observed, expected=expected)
-        return Verdict.warning("The macOS application firewall is on, but stealth mode is off and signed apps may "
-                               "receive connections automatically.", observed=observed, expected=expected)
+        return Verdict.failed(f"The firewall state could not be read ({_unavailable(firewall.unavailable)}).",
+                              observed=observed, expected=expected)
     off = [p.name for p in firewall.profiles if not p.enabled]
     allowing = [p.name for p in firewall.profiles if p.enabled and p.inbound == "allow"]
     if off or allowing:
@@ -140,3 +137,26 @@ def native_firewall(firewall: FirewallFacts) -> Verdict:
     return Verdict.passed(f"Windows Defender Firewall is on for the {', '.join(p.name for p in firewall.profiles)} "
                           "profiles and blocks inbound traffic that no rule allows.", observed=observed,
                           expected=expected)
+
+
+def macos_firewall(fw: MacosFirewall) -> Verdict:
+    """FW-0010 on macOS: the application firewall on, with stealth mode or blocking all."""
+    expected = {"enabled": True, "inbound_default": "block"}
+    if fw.enabled is None:
+        return Verdict.failed(f"The firewall state could not be read ({_unavailable(fw.unavailable)}).",
+                              observed={}, expected=expected)
+    observed = {"application firewall": {"enabled": fw.enabled, "inbound": fw.inbound, "stealth": fw.stealth,
+                                         "note": fw.state}}
+    if not fw.enabled:
+        return Verdict.failed("The macOS firewall is off: every sharing service that listens is reachable "
+                              "from the network.", observed=observed, expected=expected)
+    if fw.inbound == "block all" or fw.stealth:
+        how = "blocks all incoming connections except essential services" if fw.inbound == "block all" else \
+            "is on with stealth mode (no answer to probes)"
+        return Verdict.passed(f"The macOS application firewall {how}.", observed=observed, expected=expected)
+    return Verdict.warning("The macOS application firewall is on, but stealth mode is off and signed apps may "
+                           "receive connections automatically.", observed=observed, expected=expected)
+
+
+def _unavailable(unavailable: Mapping[str, str]) -> str:
+    return "; ".join(f"{k}: {v}" for k, v in unavailable.items()) or "no answer"

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +21,16 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
             timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run `python -m auditor ARGS` as a user would, capturing both streams."""
     return subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True, text=True,
-                          cwd=cwd or ROOT, env={**os.environ, **(env or {})}, timeout=timeout, check=False)
+                          cwd=cwd or ROOT, env=child_env(env), timeout=timeout, check=False)
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment plus `extra`; a PYTHONPATH in `extra` goes before ours, never instead of it
+    (ours carries `make test-later`'s moved clock into every Python subprocess)."""
+    merged = {**os.environ, **(extra or {})}
+    if extra and "PYTHONPATH" in extra and os.environ.get("PYTHONPATH"):
+        merged["PYTHONPATH"] = extra["PYTHONPATH"] + os.pathsep + os.environ["PYTHONPATH"]
+    return merged
 
 
 @pytest.fixture
@@ -39,6 +49,13 @@ def write(tmp_path: Path) -> Callable[[str, str], Path]:
         return path
 
     return _write
+
+
+def real_epoch() -> float:
+    """The machine's real clock, read by the kernel (a new file's mtime): what a scanned host's `date` says,
+    whatever `make test-later` did to this process's wall clock."""
+    with tempfile.NamedTemporaryFile() as probe:
+        return os.stat(probe.name).st_mtime
 
 
 def load_results(run_dir: Path) -> dict:

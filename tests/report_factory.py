@@ -3,16 +3,20 @@ outputs are chosen by the test (hostile content included), written exactly as `a
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
-from auditor.cli import load_checks
+from auditor.bundle.evidence import EvidenceStore
+from auditor.bundle.results import write_results
+from auditor.clock import FixedClock
 from auditor.collectors.journald import CAT_CONFIG, HAS_PERSISTENT_DIR, IS_ACTIVE
 from auditor.collectors.system import UNAME, USER_ID
 from auditor.collectors.timesync import CHRONY, TIMEDATECTL
-from auditor.evidence import EvidenceStore, dump_json, write_atomic
+from auditor.files import dump_json, write_atomic
 from auditor.models import Location, Role, Target, TargetKind
+from auditor.pipeline import load_checks
+from auditor.plan import Selection
 from auditor.profile import Profile, load_profile
-from auditor.report.to_json import write_results
 from auditor.runner import ScanOptions, run_scan
 from auditor.transports.base import CommandResult
 from tests.auditor.fake_host import FakeHost
@@ -36,6 +40,10 @@ def linux_host(name: str, *, synced: bool = True, timedatectl_stderr: str = "") 
     return host
 
 
+# The fake hosts' runs happen at this moment, whatever day the tests run.
+SCANNED_AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
 def make_run(run_dir: Path, hosts: dict[str, FakeHost], profile: Profile | None = None,
              checks: frozenset[str] = CHECKS) -> Path:
     """Scan the fake hosts with the real runner and write results.json, profile.json and the manifest."""
@@ -44,7 +52,8 @@ def make_run(run_dir: Path, hosts: dict[str, FakeHost], profile: Profile | None 
     store = EvidenceStore(run_dir)
     targets = [Target(name, TargetKind.SSH, Role.SERVER, Location.DATACENTER) for name in hosts]
     result = run_scan("20261126T120000Z-test", targets, load_checks(profile), profile, store,
-                      ScanOptions(only=checks), open_target=lambda target, _options: hosts[target.name])
+                      ScanOptions(Selection(only=checks)), open_target=lambda target, _login: hosts[target.name],
+                      clock=FixedClock(SCANNED_AT))
     store.write_manifest()
     write_results(result, run_dir)
     write_atomic(run_dir / "profile.json", dump_json(profile.document()))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, child_env, run_cli
 
 pytestmark = pytest.mark.slow
 SECRET = {"AUDITOR_KEY_PASSPHRASE": "correct horse battery staple"}
@@ -91,7 +91,7 @@ def test_history_diff_and_the_changes_section(tmp_path):
 
 
 def _kill_when(path: Path, argv: list[str], env: dict[str, str]) -> int:
-    proc = subprocess.Popen([sys.executable, "-m", "auditor", *argv], cwd=ROOT, env={**os.environ, **env},
+    proc = subprocess.Popen([sys.executable, "-m", "auditor", *argv], cwd=ROOT, env=child_env(env),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while not path.exists() and proc.poll() is None and time.monotonic() < deadline:

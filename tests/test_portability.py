@@ -156,9 +156,10 @@ def test_local_transport_decodes_utf16_output_for_real() -> None:
 def test_native_collectors_are_reached_only_on_their_platform() -> None:
     # Given a host that answers nothing: each collector must still plan and return facts for its platform
     from auditor.collectors import antimalware, disk
+    from auditor.collectors.disk_native import MacosFileVault, WindowsBitLocker
 
-    assert antimalware.collect(FakeHost({}), SystemFacts(Platform.LINUX)).platform == "linux"
-    assert disk.collect(FakeHost({}), SystemFacts(Platform.WINDOWS)).platform == "windows"
+    assert isinstance(antimalware.collect(FakeHost({}), SystemFacts(Platform.LINUX)), antimalware.AntimalwareFacts)
+    assert isinstance(disk.collect(FakeHost({}), SystemFacts(Platform.WINDOWS)), WindowsBitLocker)
     macos_host = FakeHost({})
-    assert disk.collect(macos_host, SystemFacts(Platform.MACOS)).platform == "macos"
+    assert isinstance(disk.collect(macos_host, SystemFacts(Platform.MACOS)), MacosFileVault)
     assert all(not call.startswith(("powershell", "lsblk")) for call in macos_host.calls)

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from auditor import evidence, runner
-from auditor.cli import load_checks
-from auditor.evidence import EvidenceStore
+from auditor.bundle.evidence import EvidenceStore
+from auditor.bundle.results import read_results, to_document
+from auditor.clock import FixedClock
+from auditor.pipeline import load_checks
 from auditor.profile import load_stored_profile
-from auditor.report.to_json import read_results, to_document
 from auditor.runner import ScanOptions, run_scan
 from tests.conftest import HOSTS, load_results, run_cli
 from tests.test_cli import verdicts
@@ -97,18 +97,16 @@ def test_headline_verdicts(replayed, case, check_id, resource, status, words, wh
         (why, [f["message"] for f in found])
 
 
-def test_verdicts_do_not_depend_on_the_day_of_the_replay(tmp_path, monkeypatch):
+def test_verdicts_do_not_depend_on_the_day_of_the_replay(tmp_path):
     # Given the recorded hosts and a scanner clock five years after their recording
     later = datetime(2031, 11, 26, 12, 0, tzinfo=UTC)
-    monkeypatch.setattr(runner, "utc_now", lambda: later)
-    monkeypatch.setattr(evidence, "utc_now", lambda: later)
     for case in CASES:
         source = HOSTS / case
         profile = load_stored_profile(source / "profile.json")
         targets = [t.target for t in read_results(source).targets]
         # When each is replayed in process on that day
         result = run_scan("later", targets, load_checks(profile), profile, EvidenceStore(tmp_path / case),
-                          ScanOptions(replay_from=source))
+                          ScanOptions(replay_from=source), clock=FixedClock(later))
         # Then backup ages, package-list ages and support ends are judged on the host's recorded clock
         assert result.started_at == later
         assert verdicts(to_document(result)) == verdicts(load_results(source)), case

@@ -41,7 +41,8 @@ _MODULES = {
 class _Table(Mapping[str, Collector]):
     """name -> Collector, importing the module on first use.
 
-    Each module defines `requests` and `collect`, and optionally PARAMETERS (profile parameters it reads).
+    Each module defines `requests` and `collect`, and optionally PARAMETERS (profile parameters it reads)
+    and NEEDS_LOGIN = False (its facts are seen from the network).
     """
 
     def __init__(self, modules: Mapping[str, str]) -> None:
@@ -52,7 +53,8 @@ class _Table(Mapping[str, Collector]):
         if name not in self._loaded:
             module = importlib.import_module(self._modules[name])
             self._loaded[name] = Collector(name, module.requests, module.collect,
-                                           tuple(getattr(module, "PARAMETERS", ())))
+                                           tuple(getattr(module, "PARAMETERS", ())),
+                                           bool(getattr(module, "NEEDS_LOGIN", True)))
         return self._loaded[name]
 
     def __iter__(self) -> Iterator[str]:

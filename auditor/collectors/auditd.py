@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from auditor.collectors.base import Requests, parse_key_values
 from auditor.collectors.native import NATIVE, native_collect, native_requests
-from auditor.collectors.native_facts import AuditPolicyEntry
+from auditor.collectors.native_facts import MacosAuditTrail, WindowsAuditPolicy
 from auditor.models import SystemFacts
 from auditor.transports.base import CommandResult, Transport, cmd
 
@@ -22,9 +22,6 @@ RULES = cmd("auditctl", "-l", sudo=True)
 CONFIG = "/etc/audit/auditd.conf"
 
 _FIELD = re.compile(r"^([A-Za-z_0-9]+)(!=|>=|<=|&=|=|>|<|&)(.*)$")
-# What auditctl, the kernel or sudo say when the scanning account lacks the rights to ask.
-_NEEDS_ROOT = ("must be root", "operation not permitted", "permission denied", "password is required",
-               "a terminal is required", "not in the sudoers")
 
 
 @dataclass(frozen=True)
@@ -66,13 +63,13 @@ class AuditdFacts:
     service: what `systemctl is-active auditd` said ("active", "inactive", "failed"...), "" if it could not.
     service_problem: why the service state is unknown (no systemd), or "".
     status: `auditctl -s` key/values (enabled, failure, pid, backlog_limit, lost...); empty if unread.
-    status_problem: why `auditctl -s` could not be read ("needs root: ..."), or "".
+    status_problem: why `auditctl -s` could not be read ("`auditctl -s` needs root: ..."), or "".
     rules: the loaded rules; empty with rules_problem "" means the kernel has none ("No rules").
     rules_problem: why `auditctl -l` could not be read, or "".
     config: /etc/audit/auditd.conf settings (max_log_file, num_logs, max_log_file_action...).
     config_problem: why auditd.conf could not be read ("absent", "Permission denied"), or "".
-    platform: "linux", "windows" or "macos". Windows: `policy` (auditpol subcategories) and `status_problem`.
-    macOS: `unified_logging` (`log config --status`) and `agents` (MDM/EDR agents running that keep their own logs).
+
+    Windows and macOS answer with WindowsAuditPolicy and MacosAuditTrail (native_facts.py) instead.
     """
 
     installed: bool
@@ -84,10 +81,6 @@ class AuditdFacts:
     rules_problem: str = ""
     config: Mapping[str, str] = field(default_factory=dict)
     config_problem: str = ""
-    platform: str = "linux"
-    policy: tuple[AuditPolicyEntry, ...] = ()
-    unified_logging: str = ""
-    agents: tuple[str, ...] = ()
 
     @property
     def enabled(self) -> int | None:
@@ -106,13 +99,13 @@ def requests(system: SystemFacts) -> Requests:
     return (IS_ACTIVE, STATUS, RULES), (CONFIG,)
 
 
-def collect(host: Transport, system: SystemFacts) -> AuditdFacts:
+def collect(host: Transport, system: SystemFacts) -> AuditdFacts | WindowsAuditPolicy | MacosAuditTrail:
     if system.platform in NATIVE:
         return native_collect("auditd", host, system)  # type: ignore[no-any-return]
     status, rules = host.run(STATUS), host.run(RULES)
     service = host.run(IS_ACTIVE)
     state = service.stdout.strip().splitlines()[0] if service.stdout.strip() else ""
-    service_problem = "" if state else _why(service)
+    service_problem = "" if state else service.failure()
     config_file = host.read_file(CONFIG)
     config, config_problem = {}, ""
     if not config_file.exists:
@@ -125,8 +118,8 @@ def collect(host: Transport, system: SystemFacts) -> AuditdFacts:
         return AuditdFacts(False, state, service_problem, config=config, config_problem=config_problem)
     return AuditdFacts(
         True, state, service_problem,
-        parse_auditctl_status(status.stdout) if status.ok else {}, "" if status.ok else _why(status),
-        parse_auditctl_rules(rules.stdout) if rules.ok else (), "" if rules.ok else _why(rules),
+        parse_auditctl_status(status.stdout) if status.ok else {}, "" if status.ok else status.failure(),
+        parse_auditctl_rules(rules.stdout) if rules.ok else (), "" if rules.ok else rules.failure(),
         config, config_problem,
     )
 
@@ -184,16 +177,6 @@ def parse_auditd_conf(text: str) -> dict[str, str]:
 def _missing(result: CommandResult) -> bool:
     # Through `sudo -n`, a missing program is sudo's complaint (exit 1), not the shell's 127.
     return result.not_found or "command not found" in result.stderr
-
-
-def _why(result: CommandResult) -> str:
-    if result.timed_out:
-        return f"`{result.command}` timed out"
-    lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
-    said = lines[0][:200] if lines else f"`{result.command}` exited {result.exit_status}"
-    if any(marker in said.lower() for marker in _NEEDS_ROOT):
-        return f"needs root: {said}"
-    return said
 
 
 def _int(value: str | None) -> int | None:

@@ -27,7 +27,7 @@ from typing import Any
 from auditor.collectors.base import Requests, parse_key_values
 from auditor.collectors.native import NATIVE, native_collect, native_requests
 from auditor.models import SystemFacts
-from auditor.transports.base import Command, CommandResult, Transport, cmd
+from auditor.transports.base import Command, Transport, cmd
 
 # The runner passes profile parameters named here to requests() and collect() (see the module docstring).
 PARAMETERS = ("backup_marker_paths",)
@@ -66,7 +66,7 @@ class BackupJob:
     """Attributes:
     name: the systemd unit ("restic-backup.service") or the cron file with its line number.
     tool: the backup program it runs ("restic", "borg", "borgmatic", ...) or "" when it could not be told.
-    source: "systemd" or "cron".
+    source: "systemd" or "cron" (on Windows "wbadmin", on macOS "tmutil").
     command: the command line it runs, as systemd or the crontab shows it.
     timer: the timer that starts it, or "".
     result: systemd's Result of the last run ("success", "exit-code", ...) or "" when it did not run/unknown.
@@ -132,8 +132,8 @@ class BackupFacts:
     markers: the profile's marker files, as read.
     marker_paths_requested: the marker paths this collection was asked to read.
     notes: what could not be read and why, in words.
-    platform: "linux", "windows" or "macos".
-    encryption: job name -> "encrypted", "not encrypted" or "unknown", for jobs whose tool reports it (Time Machine).
+
+    Windows and macOS answer with WindowsBackup and MacosTimeMachine instead.
     """
 
     host_time: int | None
@@ -143,7 +143,41 @@ class BackupFacts:
     markers: tuple[MarkerFile, ...] = ()
     marker_paths_requested: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
-    platform: str = "linux"
+
+
+@dataclass(frozen=True)
+class WindowsBackup:
+    """The `backup` collector on Windows: Windows Server Backup (wbadmin).
+
+    Attributes:
+        host_time: the host's clock in epoch seconds, None when unreadable.
+        installed: ("wbadmin",) when wbadmin exists.
+        jobs: one job for wbadmin's newest backup version, if it has any.
+        notes: what could not be read and why, in words.
+    """
+
+    host_time: int | None
+    installed: tuple[str, ...] = ()
+    jobs: tuple[BackupJob, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MacosTimeMachine:
+    """The `backup` collector on macOS: Time Machine (tmutil and its preferences).
+
+    Attributes:
+        host_time: the host's clock in epoch seconds, None when unreadable.
+        installed: ("tmutil",) when tmutil exists.
+        jobs: one job for Time Machine's destinations and its latest backup.
+        notes: what could not be read and why, in words.
+        encryption: job name -> "encrypted", "not encrypted" or "unknown" (the destinations' encryption state).
+    """
+
+    host_time: int | None
+    installed: tuple[str, ...] = ()
+    jobs: tuple[BackupJob, ...] = ()
+    notes: tuple[str, ...] = ()
     encryption: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -156,7 +190,8 @@ def requests(system: SystemFacts, backup_marker_paths: Sequence[str] = ()) -> Re
     return tuple(commands), tuple(backup_marker_paths)
 
 
-def collect(host: Transport, system: SystemFacts, backup_marker_paths: Sequence[str] = ()) -> BackupFacts:
+def collect(host: Transport, system: SystemFacts,
+            backup_marker_paths: Sequence[str] = ()) -> BackupFacts | WindowsBackup | MacosTimeMachine:
     if system.platform in NATIVE:
         return native_collect(  # type: ignore[no-any-return]
             "backup", host, system, backup_marker_paths=backup_marker_paths)
@@ -167,7 +202,7 @@ def collect(host: Transport, system: SystemFacts, backup_marker_paths: Sequence[
     timers = host.run(TIMERS)
     unit_files = host.run(UNIT_FILES)
     if not timers.ok:
-        notes.append(f"systemd timers could not be listed: {_why(timers)}")
+        notes.append(f"systemd timers could not be listed: {timers.failure()}")
     activated = parse_list_timers(timers.stdout) if timers.ok else {}
     names = [u for u in parse_unit_files(unit_files.stdout) if _BACKUP_NAME.search(u)] if unit_files.ok else []
     units = list(dict.fromkeys([*names, *activated.values(), *activated]))
@@ -355,10 +390,3 @@ def _exec_argv(value: str) -> list[str]:
         return shlex.split(match[1])  # systemd 255+ quotes each word
     except ValueError:
         return match[1].split()
-
-
-def _why(result: CommandResult) -> str:
-    if result.not_found:
-        return "systemctl is not installed"
-    lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
-    return lines[0][:200] if lines else f"exit {result.exit_status}"

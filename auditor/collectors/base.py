@@ -20,12 +20,15 @@ class Collector:
     collect: (transport, system facts, **parameters) -> a frozen facts object.
     parameters: profile parameters the collector needs to know where to look (e.g. backup_marker_paths),
         passed by name to both functions.
+    needs_login: False for facts seen from the network (an SSH handshake, a TLS scan): a target whose
+        checks need only those is never logged in to.
     """
 
     name: str
     requests: Callable[..., Requests]
     collect: Callable[..., Any]
     parameters: tuple[str, ...] = ()
+    needs_login: bool = True
 
 
 def parse_key_values(text: str, separator: str = "=") -> dict[str, str]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from auditor.collectors import disk_native
 from auditor.collectors.base import Requests
-from auditor.collectors.disk_native import NativeVolume
+from auditor.collectors.disk_native import MacosFileVault, WindowsBitLocker
 from auditor.models import Platform, SystemFacts
 from auditor.transports.base import Command, CommandResult, Transport, cmd
 
@@ -145,8 +145,8 @@ class DiskFacts:
     crypt: active crypt layers by mapping name; swaps: active swap areas; crypttab: /etc/crypttab lines.
     lsblk_column: MOUNTPOINTS or MOUNTPOINT (util-linux < 2.37); problem: why the tree is missing, or "".
     swaps_problem: why /proc/swaps could not be read, or "".
-    platform: "linux", "windows" or "macos"; on Windows and macOS only `native`, `hardware` and `problem` are set.
-    native: BitLocker or FileVault volumes (see disk_native.NativeVolume); hardware: the Mac's processor.
+
+    Windows and macOS answer with WindowsBitLocker and MacosFileVault (disk_native.py) instead.
     """
 
     devices: tuple[BlockDevice, ...] = ()
@@ -157,9 +157,6 @@ class DiskFacts:
     lsblk_column: str = ""
     problem: str = ""
     swaps_problem: str = ""
-    platform: str = "linux"
-    native: tuple[NativeVolume, ...] = ()
-    hardware: str = ""
 
 
 def requests(system: SystemFacts) -> Requests:
@@ -170,14 +167,11 @@ def requests(system: SystemFacts) -> Requests:
     return (LSBLK, LSBLK_OLD, DMSETUP_TABLE), (CRYPTTAB, PROC_SWAPS)
 
 
-def collect(host: Transport, system: SystemFacts) -> DiskFacts:
+def collect(host: Transport, system: SystemFacts) -> DiskFacts | WindowsBitLocker | MacosFileVault:
     if system.platform is Platform.WINDOWS:
-        volumes, problem = disk_native.collect_windows(host)
-        return DiskFacts(problem=problem, platform="windows", native=volumes)
+        return disk_native.collect_windows(host)
     if system.platform is Platform.MACOS:
-        volumes, hardware, problem = disk_native.collect_macos(host)
-        return DiskFacts(problem=problem if not volumes else "", platform="macos", native=volumes,
-                         hardware=hardware)
+        return disk_native.collect_macos(host)
     return _collect_linux(host)
 
 
@@ -191,7 +185,7 @@ def _collect_linux(host: Transport) -> DiskFacts:
     swaps_problem = swaps_file.error or ("" if swaps_file.exists else f"{PROC_SWAPS} is missing")
     swap_lines = parse_proc_swaps(swaps_file.text) if not swaps_problem else []
     if not lsblk.ok:
-        return DiskFacts(crypttab=crypttab, lsblk_column=column, problem=f"lsblk: {_why(lsblk)}",
+        return DiskFacts(crypttab=crypttab, lsblk_column=column, problem=lsblk.failure(),
                          swaps=tuple(SwapArea(p, k, zram="zram" in p) for p, k in swap_lines),
                          swaps_problem=swaps_problem)
     devices = parse_lsblk(lsblk.stdout)
@@ -244,18 +238,18 @@ def _merge(mapping: str, device: str, status: CommandResult | None, dump: Comman
             return CryptLayer(mapping, values.get("device") or device, fmt, values["cipher"],
                               _bits(values.get("keysize", "")), "cryptsetup status", "", mounted_at)
     elif status is not None:
-        why.append(f"cryptsetup status: {_why(status)}")
+        why.append(status.failure())
     if dump is not None and not dump.ok:
-        why.append(f"cryptsetup luksDump: {_why(dump)}")
+        why.append(dump.failure())
     if dump_cipher:
         return CryptLayer(mapping, device, fmt, dump_cipher, dump_bits, "cryptsetup luksDump", "", mounted_at)
     if row:
         return CryptLayer(mapping, device, fmt, row[0], row[1], "dmsetup table", "", mounted_at)
     if not table.ok:
-        why.append(f"dmsetup table: {_why(table)}")
+        why.append(table.failure())
     if status is None:
         why.append("the mapping name is not a plain device name, so it was not queried")
-    return CryptLayer(mapping, device, fmt, "", None, "lsblk", "; ".join(why), mounted_at)
+    return CryptLayer(mapping, device, fmt, "", None, "lsblk", "; ".join(dict.fromkeys(why)), mounted_at)
 
 
 def parse_lsblk(text: str) -> tuple[BlockDevice, ...]:
@@ -435,12 +429,3 @@ def _flag(value: object) -> bool:
 def _bits(text: str) -> int | None:
     match = _BITS.search(text)
     return int(match.group(1)) if match else None
-
-
-def _why(result: CommandResult) -> str:
-    if result.not_found:
-        return "not installed"
-    if result.timed_out:
-        return "timed out"
-    lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
-    return lines[0][:200] if lines else f"exit status {result.exit_status}"

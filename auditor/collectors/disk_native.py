@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.collectors.powershell import as_list, enum_name, json_objects, ps, why
+from auditor.collectors.powershell import as_list, enum_name, json_objects, ps
 from auditor.transports.base import CommandResult, Transport, cmd
 
 BITLOCKER = ps(
@@ -91,6 +91,34 @@ class NativeVolume:
     deferred: bool = False
 
 
+@dataclass(frozen=True)
+class WindowsBitLocker:
+    """The `disk` collector on Windows: BitLocker's volumes.
+
+    Attributes:
+        volumes: every volume Get-BitLockerVolume (or manage-bde) reported.
+        problem: why they could not be read, or "".
+    """
+
+    volumes: tuple[NativeVolume, ...] = ()
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class MacosFileVault:
+    """The `disk` collector on macOS: FileVault on the APFS volumes that hold user data.
+
+    Attributes:
+        volumes: the Data (and User) volumes.
+        hardware: the Mac's processor ("Apple M2 (Apple silicon)"), which fixes FileVault's cipher.
+        problem: why they could not be read, or "".
+    """
+
+    volumes: tuple[NativeVolume, ...] = ()
+    hardware: str = ""
+    problem: str = ""
+
+
 def method_strength(method: str) -> tuple[str, int | None]:
     """A BitLocker method (cmdlet name or manage-bde words) -> (cipher family, effective AES bits)."""
     key = method.replace("-", "").replace(" ", "").lower()
@@ -102,18 +130,18 @@ def method_strength(method: str) -> tuple[str, int | None]:
     return ("aes-xts" if "xts" in key else "aes-cbc"), bits
 
 
-def collect_windows(host: Transport) -> tuple[tuple[NativeVolume, ...], str]:
-    """(volumes, problem): from Get-BitLockerVolume, or manage-bde when the cmdlet is not there."""
+def collect_windows(host: Transport) -> WindowsBitLocker:
+    """From Get-BitLockerVolume, or manage-bde when the cmdlet is not there."""
     result = host.run(BITLOCKER)
     if result.ok:
         try:
-            return parse_bitlocker_json(result), ""
+            return WindowsBitLocker(parse_bitlocker_json(result))
         except ValueError as exc:
-            return (), f"Get-BitLockerVolume returned no JSON ({exc})"
+            return WindowsBitLocker(problem=f"Get-BitLockerVolume returned no JSON ({exc})")
     bde = host.run(MANAGE_BDE)
     if bde.ok:
-        return parse_manage_bde(bde.stdout), ""
-    return (), f"Get-BitLockerVolume: {why(result)}; manage-bde -status: {why(bde)}"
+        return WindowsBitLocker(parse_manage_bde(bde.stdout))
+    return WindowsBitLocker(problem=f"Get-BitLockerVolume: {result.failure()}; {bde.failure()}")
 
 
 def parse_bitlocker_json(result: CommandResult) -> tuple[NativeVolume, ...]:
@@ -160,12 +188,12 @@ def parse_manage_bde(text: str) -> tuple[NativeVolume, ...]:
     return tuple(volumes)
 
 
-def collect_macos(host: Transport) -> tuple[tuple[NativeVolume, ...], str, str]:
-    """(volumes, hardware, problem) from fdesetup, diskutil and sysctl."""
+def collect_macos(host: Transport) -> MacosFileVault:
+    """From fdesetup, diskutil and sysctl."""
     fde, apfs, brand, arm, machine = host.run_many(MACOS_COMMANDS)
     hardware = describe_hardware(brand.stdout.strip(), arm.stdout.strip(), machine.stdout.strip())
     if not fde.ok:
-        return (), hardware, f"fdesetup status: {why(fde)}"
+        return MacosFileVault(hardware=hardware, problem=fde.failure())
     state, percent, deferred = parse_fdesetup(fde.stdout)
     data = parse_apfs_list(apfs.stdout) if apfs.ok else []
     cipher, bits, basis = macos_cipher(hardware)
@@ -181,7 +209,8 @@ def collect_macos(host: Transport) -> tuple[tuple[NativeVolume, ...], str, str]:
                                     "on" if vstate == "encrypted" else "off", percent, "FileVault" if filevault
                                     else "", cipher if vstate != "decrypted" else "", bits if vstate != "decrypted"
                                     else None, False, basis, deferred))
-    return tuple(volumes), hardware, "" if apfs.ok else f"diskutil apfs list: {why(apfs)}"
+    # Without diskutil's list the startup volume stands in, judged on fdesetup's answer: no problem to report.
+    return MacosFileVault(tuple(volumes), hardware, "" if volumes or apfs.ok else apfs.failure())
 
 
 def parse_fdesetup(text: str) -> tuple[str, float | None, bool]:

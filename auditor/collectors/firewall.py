@@ -15,8 +15,7 @@ from typing import Any
 
 from auditor.collectors.base import Requests
 from auditor.collectors.native import NATIVE, native_collect, native_requests
-from auditor.collectors.native_facts import FirewallProfile
-from auditor.collectors.network import why_not
+from auditor.collectors.native_facts import MacosFirewall, WindowsFirewall
 from auditor.models import SystemFacts
 from auditor.transports.base import Transport, cmd
 
@@ -99,8 +98,9 @@ class FirewallFacts:
     chains: input and forward base chains of every netfilter rule set that could be read.
     nftables_read / legacy_read: whether those rule sets were read (an empty ruleset counts as read).
     ufw / firewalld: their status, None when the tool is absent or did not answer.
-    unavailable: for each source that could not be read, why ("needs root (...)", "not installed").
-    platform: "linux", "windows" or "macos"; profiles: Windows firewall profiles or the macOS application firewall.
+    unavailable: for each source that could not be read, why (CommandResult.failure: "`ufw` is not installed").
+
+    Windows and macOS answer with WindowsFirewall and MacosFirewall (native_facts.py) instead.
     """
 
     chains: tuple[BaseChain, ...] = ()
@@ -109,8 +109,6 @@ class FirewallFacts:
     ufw: UfwStatus | None = None
     firewalld: FirewalldStatus | None = None
     unavailable: Mapping[str, str] = field(default_factory=dict)
-    platform: str = "linux"
-    profiles: tuple[FirewallProfile, ...] = ()
 
     def input_chains(self) -> tuple[BaseChain, ...]:
         """The chains every inbound packet traverses."""
@@ -123,7 +121,7 @@ def requests(system: SystemFacts) -> Requests:
     return (NFT, IPTABLES, IP6TABLES, IPTABLES_LEGACY, IP6TABLES_LEGACY, UFW, FIREWALLD_STATE, FIREWALLD_ZONE), ()
 
 
-def collect(host: Transport, system: SystemFacts) -> FirewallFacts:
+def collect(host: Transport, system: SystemFacts) -> FirewallFacts | WindowsFirewall | MacosFirewall:
     if system.platform in NATIVE:
         return native_collect("firewall", host, system)  # type: ignore[no-any-return]
     unavailable: dict[str, str] = {}
@@ -132,7 +130,7 @@ def collect(host: Transport, system: SystemFacts) -> FirewallFacts:
     if nft.ok:
         chains += parse_nft_ruleset(nft.stdout)
     else:
-        unavailable["nftables"] = why_not(nft)
+        unavailable["nftables"] = nft.failure()
     legacy_read = False
     for legacy, default, family in ((IPTABLES_LEGACY, IPTABLES, "ip"), (IP6TABLES_LEGACY, IP6TABLES, "ip6")):
         # iptables-save is the legacy backend itself on systems without iptables-legacy-save (RHEL 7, old
@@ -144,11 +142,11 @@ def collect(host: Transport, system: SystemFacts) -> FirewallFacts:
                 legacy_read = True
                 break
             if not result.ok and not result.not_found:
-                unavailable[command.argv[0]] = why_not(result)
+                unavailable[command.argv[0]] = result.failure()
     ufw = host.run(UFW)
     ufw_status = parse_ufw_status(ufw.stdout) if ufw.ok else None
     if not ufw.ok:
-        unavailable["ufw"] = why_not(ufw)
+        unavailable["ufw"] = ufw.failure()
     firewalld = _firewalld(host, unavailable)
     return FirewallFacts(tuple(dict.fromkeys(chains)), nft.ok, legacy_read, ufw_status, firewalld, unavailable)
 
@@ -156,13 +154,13 @@ def collect(host: Transport, system: SystemFacts) -> FirewallFacts:
 def _firewalld(host: Transport, unavailable: dict[str, str]) -> FirewalldStatus | None:
     state = host.run(FIREWALLD_STATE)
     if state.not_found:
-        unavailable["firewalld"] = "not installed"
+        unavailable["firewalld"] = state.failure()
         return None
     if state.stdout.strip() != "running":
         return FirewalldStatus(False)
     zone = host.run(FIREWALLD_ZONE)
     if not zone.ok:
-        unavailable["firewalld"] = why_not(zone)
+        unavailable["firewalld"] = zone.failure()
         return FirewalldStatus(True)
     return parse_firewalld_list_all(zone.stdout)
 

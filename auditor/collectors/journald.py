@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from auditor.collectors.base import Requests
 from auditor.collectors.native import NATIVE, native_collect, native_requests
-from auditor.collectors.native_facts import EventLog
+from auditor.collectors.native_facts import MacosUnifiedLog, WindowsSecurityLog
 from auditor.models import SystemFacts
 from auditor.transports.base import Transport, cmd
 
@@ -35,7 +35,8 @@ class JournaldFacts:
     settings: effective [Journal] settings (last assignment wins, as journald reads them).
     persistent_dir: /var/log/journal exists (Storage=auto then keeps logs across reboots).
     problem: why the facts are incomplete, in words ("systemd is not PID 1"), or "".
-    platform: "linux", "windows" or "macos"; event_log: the Windows Security log (None elsewhere).
+
+    Windows and macOS answer with WindowsSecurityLog and MacosUnifiedLog (native_facts.py) instead.
     """
 
     present: bool
@@ -43,8 +44,6 @@ class JournaldFacts:
     settings: Mapping[str, str] = field(default_factory=dict)
     persistent_dir: bool = False
     problem: str = ""
-    platform: str = "linux"
-    event_log: EventLog | None = None
 
     @property
     def storage(self) -> str:
@@ -66,7 +65,7 @@ def requests(system: SystemFacts) -> Requests:
     return (CAT_CONFIG, IS_ACTIVE, HAS_PERSISTENT_DIR), ()
 
 
-def collect(host: Transport, system: SystemFacts) -> JournaldFacts:
+def collect(host: Transport, system: SystemFacts) -> JournaldFacts | WindowsSecurityLog | MacosUnifiedLog:
     if system.platform in NATIVE:
         return native_collect("journald", host, system)  # type: ignore[no-any-return]
     config = host.run(CAT_CONFIG)
@@ -74,11 +73,11 @@ def collect(host: Transport, system: SystemFacts) -> JournaldFacts:
     persistent_dir = host.run(HAS_PERSISTENT_DIR).ok
     if config.not_found and state.not_found:
         return JournaldFacts(False, False, {}, persistent_dir, "systemd is not installed")
-    problem = "" if config.ok else (config.stderr.strip().splitlines() or ["no output"])[0][:200]
+    problem = "" if config.ok else config.failure()
     active = state.stdout.strip() == "active"
     if not active and not problem:
-        said = state.stdout.strip() or (state.stderr.strip().splitlines() or ["not running"])[0][:200]
-        problem = f"systemd-journald: {said}"
+        # `systemctl is-active` prints the state ("inactive", "failed") and exits non-zero for it.
+        problem = f"systemd-journald: {said}" if (said := state.stdout.strip()) else state.failure()
     settings = parse_journald_config(config.stdout) if config.ok else {}
     return JournaldFacts(True, active, settings, persistent_dir, problem)
 

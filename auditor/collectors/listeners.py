@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from auditor.collectors.base import Requests
 from auditor.collectors.native import NATIVE, native_collect, native_requests
-from auditor.collectors.network import why_not
 from auditor.models import SystemFacts
 from auditor.transports.base import Transport, cmd
 
@@ -63,7 +62,7 @@ class ListenerFacts:
     listeners: every listening TCP socket and bound UDP socket, in ss order.
     read: ss answered (False: `unavailable` says why and `listeners` is empty).
     process_names_hidden: some sockets came without a process name (ss needs root to see other users').
-    unavailable: why ss could not be read, keyed by the command.
+    unavailable: why the sockets could not be listed, keyed by the tool ("ss", "lsof", "Get-NetTCPConnection").
     """
 
     listeners: tuple[Listener, ...] = ()
@@ -87,7 +86,7 @@ def collect(host: Transport, system: SystemFacts) -> ListenerFacts:
         return native_collect("listeners", host, system)  # type: ignore[no-any-return]
     result = host.run(SS)
     if not result.ok:
-        return ListenerFacts((), False, False, {result.command: why_not(result)})
+        return ListenerFacts((), False, False, {"ss": result.failure()})
     listeners = parse_ss(result.stdout)
     return ListenerFacts(listeners, True, any(not item.processes for item in listeners))
 

@@ -9,13 +9,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from auditor.collectors import antimalware
-from auditor.collectors.auditd import AuditdFacts
-from auditor.collectors.backup import BackupFacts, BackupJob
-from auditor.collectors.firewall import FirewallFacts
-from auditor.collectors.journald import JournaldFacts
+from auditor.collectors.antimalware import MacosXProtect
+from auditor.collectors.backup import BackupJob, MacosTimeMachine
 from auditor.collectors.listeners import Listener, ListenerFacts
-from auditor.collectors.native_facts import FirewallProfile
+from auditor.collectors.native_facts import MacosAuditTrail, MacosFirewall, MacosUnifiedLog
 from auditor.collectors.network import Address, Interface, NetworkFacts, Route
 from auditor.collectors.screenlock import DesktopLock, LockSetting, ScreenlockFacts
 from auditor.collectors.timesync import TimeSyncFacts
@@ -82,25 +79,17 @@ def _plist(content: FileContent | str) -> dict[str, Any]:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def _why(result: CommandResult) -> str:
-    if result.not_found:
-        return "not installed"
-    text = [line.strip() for line in _lines(result).splitlines() if line.strip()]
-    return text[0][:200] if text else f"exit status {result.exit_status}"
-
-
-def auditd(host: Transport, _: SystemFacts) -> AuditdFacts:
+def auditd(host: Transport, _: SystemFacts) -> MacosAuditTrail:
     config, mdm, processes = host.run_many([LOG_CONFIG, MDM, PROCESSES])
     names = set(processes.stdout.split("\n")) if processes.ok else set()
     agents = tuple(dict.fromkeys(label for proc, label in AGENTS.items() if proc in names))
     enrolled = tuple(f"MDM: {line.strip()}" for line in mdm.stdout.splitlines() if "MDM enrollment: Yes" in line)
-    return AuditdFacts(True, platform="macos", unified_logging=_lines(config) if config.ok else f"unknown "
-                       f"({_why(config)})", agents=agents + enrolled)
+    return MacosAuditTrail(_lines(config) if config.ok else f"unknown ({config.failure()})", agents + enrolled)
 
 
-def journald(host: Transport, _: SystemFacts) -> JournaldFacts:
+def journald(host: Transport, _: SystemFacts) -> MacosUnifiedLog:
     config = host.run(LOG_CONFIG)
-    return JournaldFacts(True, config.ok, platform="macos", problem="" if config.ok else _why(config))
+    return MacosUnifiedLog(config.ok, "" if config.ok else config.failure())
 
 
 def timesync(host: Transport, _: SystemFacts) -> TimeSyncFacts:
@@ -113,18 +102,18 @@ def parse_timesync(network_time: CommandResult, sntp: CommandResult) -> TimeSync
     enabled = {"on": True, "off": False}.get(m.group(1).lower()) if (
         m := re.search(r"Network Time:\s*(On|Off)", network_time.stdout, re.I)) else None
     offset = re.search(r"^([+-]\d+\.\d+)\s", sntp.stdout, re.M) if sntp.ok else None
-    details = {"network_time": network_time.stdout.strip() or _why(network_time),
-               "sntp": sntp.stdout.strip() or _why(sntp)}
-    unavailable = {} if enabled is not None else {"systemsetup": _why(network_time)}
+    details = {"network_time": network_time.stdout.strip() or network_time.failure(),
+               "sntp": sntp.stdout.strip() or sntp.failure()}
+    unavailable = {} if enabled is not None else {"systemsetup": network_time.failure()}
     if offset:
         return TimeSyncFacts(abs(float(offset.group(1))) < 1.0, "sntp", enabled, details, unavailable)
-    unavailable["sntp"] = _why(sntp)
+    unavailable["sntp"] = sntp.failure()
     return TimeSyncFacts(None, "systemsetup" if enabled is not None else "", enabled, details, unavailable)
 
 
 def network(host: Transport, _: SystemFacts) -> NetworkFacts:
     ifconfig, routes = host.run_many([IFCONFIG, ROUTES])
-    unavailable = {name: _why(r) for name, r in (("ifconfig", ifconfig), ("netstat", routes)) if not r.ok}
+    unavailable = {name: r.failure() for name, r in (("ifconfig", ifconfig), ("netstat", routes)) if not r.ok}
     return NetworkFacts(parse_ifconfig(ifconfig.stdout), parse_netstat_routes(routes.stdout), (), unavailable)
 
 
@@ -167,7 +156,7 @@ def vpn(host: Transport, _: SystemFacts) -> VpnFacts:
     installed = {path.rsplit("/", 1)[-1].removesuffix(".app"): path for path in apps.stdout.splitlines() if path}
     names = set(processes.stdout.split("\n"))
     running = {proc: client for proc, client in CLIENT_PROCESSES.items() if proc in names}
-    unavailable = {} if nc.ok else {"scutil --nc list": _why(nc)}
+    unavailable = {} if nc.ok else {"scutil": nc.failure()}
     return VpnFacts(installed, parse_scutil_nc(nc.stdout), running, "", unavailable)
 
 
@@ -184,25 +173,24 @@ def parse_scutil_nc(text: str) -> tuple[VpnProfile, ...]:
     return tuple(profiles)
 
 
-def firewall(host: Transport, _: SystemFacts) -> FirewallFacts:
+def firewall(host: Transport, _: SystemFacts) -> MacosFirewall:
     state, stealth = host.run_many([FW_STATE, FW_STEALTH])
     if not state.ok:
-        return FirewallFacts(platform="macos", unavailable={"socketfilterfw": _why(state)})
-    return FirewallFacts(platform="macos", profiles=(parse_socketfilterfw(state.stdout, stealth.stdout),))
+        return MacosFirewall(unavailable={"socketfilterfw": state.failure()})
+    return parse_socketfilterfw(state.stdout, stealth.stdout)
 
 
-def parse_socketfilterfw(state: str, stealth: str) -> FirewallProfile:
+def parse_socketfilterfw(state: str, stealth: str) -> MacosFirewall:
     """--getglobalstate "(State = 0|1|2)" (2: block all but essential services) and --getstealthmode."""
     number = int(m.group(1)) if (m := re.search(r"State = (\d)", state)) else (1 if "enabled" in state else 0)
     stealth_on = bool(re.search(r"stealth mode (is on|enabled)", stealth, re.I)) if stealth.strip() else None
-    return FirewallProfile("application firewall", number >= 1, "block all" if number == 2 else "per application",
-                           stealth_on, state.strip())
+    return MacosFirewall(number >= 1, "block all" if number == 2 else "per application", stealth_on, state.strip())
 
 
 def listeners(host: Transport, system: SystemFacts) -> ListenerFacts:
     result = host.run(LSOF)
     if not result.ok and result.stdout.strip() == "" and result.exit_status != 1:
-        return ListenerFacts((), False, False, {"lsof": _why(result)})
+        return ListenerFacts((), False, False, {"lsof": result.failure()})
     found = parse_lsof(result.stdout)
     hidden = not system.is_root
     return ListenerFacts(found, True, hidden, {"lsof": "without root, lsof lists only this user's sockets"}
@@ -260,7 +248,7 @@ def updates(host: Transport, _: SystemFacts) -> UpdatesFacts:
     host_time = parse_host_time(now.stdout)[0]
     if not listing.ok:
         return UpdatesFacts("softwareupdate", False, (), checked_at, SOFTWAREUPDATE_PREFS, host_time,
-                            f"softwareupdate --list: {_why(listing)}")
+                            listing.failure())
     return UpdatesFacts("softwareupdate", True, parse_softwareupdate(_lines(listing)), checked_at,
                         f"{SOFTWAREUPDATE_PREFS} LastSuccessfulDate", host_time)
 
@@ -286,11 +274,11 @@ def parse_host_time(text: str) -> tuple[int | None, int]:
     return int(parts[0]), sign * (int(zone[1:3]) * 3600 + int(zone[3:]) * 60)
 
 
-def backup(host: Transport, _: SystemFacts, backup_marker_paths: Sequence[str] = ()) -> BackupFacts:
+def backup(host: Transport, _: SystemFacts, backup_marker_paths: Sequence[str] = ()) -> MacosTimeMachine:
     latest, destinations, now = host.run_many([TM_LATEST, TM_DESTINATIONS, HOST_TIME])
     host_time, offset = parse_host_time(now.stdout)
     prefs = _plist(host.read_file(TM_PREFS))
-    notes = [f"tmutil latestbackup: {_why(latest)}"] if not latest.ok and not latest.not_found else []
+    notes = [latest.failure()] if not latest.ok and not latest.not_found else []
     if backup_marker_paths:
         notes.append("marker files are not read on macOS")
     names = [str(d.get("Name") or d.get("ID")) for d in _plist(destinations.stdout).get("Destinations", [])]
@@ -301,8 +289,8 @@ def backup(host: Transport, _: SystemFacts, backup_marker_paths: Sequence[str] =
     states = [str(d.get("LastKnownEncryptionState", "")) for d in prefs.get("Destinations", [])]
     encryption = "encrypted" if states and all(s == "Encrypted" for s in states) else (
         "not encrypted" if any(s == "NotEncrypted" for s in states) else "unknown")
-    return BackupFacts(host_time, ("tmutil",) if not latest.not_found else (), jobs, notes=tuple(notes),
-                       platform="macos", encryption={job.name: encryption for job in jobs})
+    return MacosTimeMachine(host_time, ("tmutil",) if not latest.not_found else (), jobs, tuple(notes),
+                            {job.name: encryption for job in jobs})
 
 
 def parse_latest_backup(text: str, utc_offset: int) -> int | None:
@@ -314,15 +302,14 @@ def parse_latest_backup(text: str, utc_offset: int) -> int | None:
     return int(datetime(y, mo, d, h, mi, s, tzinfo=timezone(timedelta(seconds=utc_offset))).timestamp())
 
 
-def malware(host: Transport, _: SystemFacts) -> antimalware.AntimalwareFacts:
+def malware(host: Transport, _: SystemFacts) -> MacosXProtect:
     spctl, mtime, now = host.run_many([SPCTL, XPROTECT_MTIME, HOST_TIME])
     info = _plist(host.read_file(XPROTECT))
     version = str(info.get("CFBundleShortVersionString") or info.get("CFBundleVersion") or "")
     gatekeeper = "assessments enabled" in _lines(spctl) if spctl.ok or spctl.stdout else None
-    return antimalware.AntimalwareFacts(
-        "macos", "XProtect" if version else "", gatekeeper, version,
-        int(mtime.stdout.strip()) if mtime.stdout.strip().isdigit() else None, parse_host_time(now.stdout)[0],
-        problem="" if version else f"{XPROTECT} could not be read")
+    return MacosXProtect(
+        gatekeeper, version, int(mtime.stdout.strip()) if mtime.stdout.strip().isdigit() else None,
+        parse_host_time(now.stdout)[0], "" if version else f"{XPROTECT} could not be read")
 
 
 def _int(value: Any) -> int | None:

@@ -1,8 +1,19 @@
-"""Fact types that only Windows and macOS produce, attached to the platform-neutral facts of their domain."""
+"""Fact types that only Windows and macOS produce. Each is what a collector returns on that platform instead
+of its Linux facts, so a check dispatches on the type it receives (`isinstance`), never on a platform string.
+
+    collector   Linux               Windows               macOS
+    auditd      AuditdFacts         WindowsAuditPolicy    MacosAuditTrail
+    journald    JournaldFacts       WindowsSecurityLog    MacosUnifiedLog
+    firewall    FirewallFacts       WindowsFirewall       MacosFirewall
+    disk        DiskFacts           WindowsBitLocker      MacosFileVault      (disk_native.py)
+    backup      BackupFacts         WindowsBackup         MacosTimeMachine    (backup.py)
+    antimalware AntimalwareFacts    WindowsDefender       MacosXProtect       (antimalware.py)
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -24,11 +35,37 @@ class AuditPolicyEntry:
 
 
 @dataclass(frozen=True)
-class EventLog:
-    """The Windows Security event log (`wevtutil gl Security` and its oldest record).
+class WindowsAuditPolicy:
+    """The `auditd` collector on Windows: the advanced audit policy.
 
     Attributes:
-        enabled: the log is enabled; max_bytes: its maximum size.
+        entries: every subcategory auditpol listed; empty when it could not be read.
+        problem: why auditpol could not be read, or "".
+    """
+
+    entries: tuple[AuditPolicyEntry, ...] = ()
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class MacosAuditTrail:
+    """The `auditd` collector on macOS: what can be seen of an audit trail (OpenBSM is deprecated and off).
+
+    Attributes:
+        unified_logging: `log config --status`, or "unknown (why)".
+        agents: MDM enrolment and EDR/MDM agents running that keep their own logs.
+    """
+
+    unified_logging: str = ""
+    agents: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WindowsSecurityLog:
+    """The `journald` collector on Windows: the Security event log (`wevtutil gl Security`, its oldest record).
+
+    Attributes:
+        enabled: the log is enabled (None when unread); max_bytes: its maximum size.
         retention: "retention: true" (do not overwrite: Windows stops logging, or archives, when full).
         auto_backup: "autoBackup: true" (archive the full log to a file and start a new one).
         oldest_event_at / host_time: epoch seconds of the oldest record still in the log, and of the host's clock.
@@ -52,20 +89,63 @@ class EventLog:
 
 
 @dataclass(frozen=True)
-class FirewallProfile:
-    """A Windows firewall profile (Domain, Private, Public) or the macOS application firewall.
+class MacosUnifiedLog:
+    """The `journald` collector on macOS: the unified log.
 
     Attributes:
-        name: "Domain", "Private", "Public" or "application firewall".
+        active: `log config --status` answered.
+        problem: why it did not, or "".
+    """
+
+    active: bool
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class FirewallProfile:
+    """A Windows firewall profile (Domain, Private, Public).
+
+    Attributes:
+        name: "Domain", "Private" or "Public".
         enabled: the profile is on (None when unknown).
-        inbound: the default for unsolicited inbound traffic: "block", "allow", "block all" (macOS: only
-            essential services), "per application" (macOS: signed and allowed apps may receive connections).
-        stealth: macOS stealth mode (no answer to probes), None elsewhere or when unknown.
+        inbound: the default for unsolicited inbound traffic: "block" or "allow".
         note: how the value was derived (e.g. NotConfigured means Windows' built-in default, Block).
     """
 
     name: str
     enabled: bool | None
     inbound: str = ""
-    stealth: bool | None = None
     note: str = ""
+
+
+@dataclass(frozen=True)
+class WindowsFirewall:
+    """The `firewall` collector on Windows: Windows Defender Firewall's profiles.
+
+    Attributes:
+        profiles: the profiles as Get-NetFirewallProfile reports them; empty when unread.
+        unavailable: source -> why it could not be read.
+    """
+
+    profiles: tuple[FirewallProfile, ...] = ()
+    unavailable: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MacosFirewall:
+    """The `firewall` collector on macOS: the application firewall (socketfilterfw).
+
+    Attributes:
+        enabled: the firewall is on; None when its state could not be read (see `unavailable`).
+        inbound: "block all" (only essential services may receive connections) or "per application" (signed and
+            allowed apps may).
+        stealth: stealth mode (no answer to probes), None when unknown.
+        state: what `--getglobalstate` printed.
+        unavailable: source -> why it could not be read.
+    """
+
+    enabled: bool | None = None
+    inbound: str = ""
+    stealth: bool | None = None
+    state: str = ""
+    unavailable: Mapping[str, str] = field(default_factory=dict)

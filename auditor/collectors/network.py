@@ -110,7 +110,7 @@ class NetworkFacts:
     interfaces: every link, with its addresses.
     routes: unicast routes of every table, IPv4 and IPv6 (local/broadcast/multicast entries dropped).
     rules: IPv4 policy-routing rules.
-    unavailable: for each ip command that did not answer, why (not installed, error text).
+    unavailable: for each ip command that did not answer, why (CommandResult.failure).
     """
 
     interfaces: tuple[Interface, ...] = ()
@@ -137,27 +137,13 @@ def collect(host: Transport, system: SystemFacts) -> NetworkFacts:
     def answer(result: CommandResult) -> str:
         if result.ok:
             return result.stdout
-        unavailable[result.command] = why_not(result)
+        unavailable[result.command] = result.failure()
         return "[]"
 
     links, addrs = answer(host.run(LINK)), answer(host.run(ADDR))
     routes = parse_ip_route(answer(host.run(ROUTE4)), "inet") + parse_ip_route(answer(host.run(ROUTE6)), "inet6")
     rules = parse_ip_rule(answer(host.run(RULE)))
     return NetworkFacts(parse_ip_link(links, addrs), routes, rules, unavailable)
-
-
-def why_not(result: CommandResult) -> str:
-    """Why a command gave no usable answer, in words (shared by the network family's collectors)."""
-    if result.not_found:
-        return "not installed"
-    if result.timed_out:
-        return "timed out"
-    lines = [line.strip() for line in result.stderr.strip().splitlines() if line.strip()]
-    text = lines[0][:200] if lines else f"exit status {result.exit_status}"
-    lowered = result.stderr.lower()
-    if any(words in lowered for words in ("permission denied", "not permitted", "be root", "sudo:")):
-        return f"needs root ({text})"
-    return text
 
 
 def _load_list(text: str) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from auditor.collectors._pii_script import SCRIPT
@@ -195,7 +195,9 @@ def collect(host: Transport, _: SystemFacts, pii_paths: Mapping[str, Sequence[st
     facts = parse_scan(result.stdout) if result.ok else None
     if facts is not None:
         return facts
-    why = "python3 is not installed" if result.not_found else f"the python3 scanner failed ({_why(result)})"
+    # Never its stdout (it lists what was found), and stderr masked: a complaint may quote what it read.
+    said = mask(replace(result, stdout="").failure())
+    why = said if result.not_found else f"the python3 scanner failed ({said})"
     greps = host.run_many([grep_command(r, pii_include, pii_exclude) for r in roots])
     return parse_grep_counts(roots, greps, why)
 
@@ -256,9 +258,3 @@ def parse_grep_counts(roots: Sequence[str], results: Sequence[CommandResult], wh
 def mask(text: str) -> str:
     """Replace the serial of every ten-digit run (DDMMYY-SSSS / DDMMYYSSSS) with XXXX."""
     return _NUMBER.sub(lambda m: f"{m[1]}-XXXX", text)
-
-
-def _why(result: CommandResult) -> str:
-    lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
-    # Only the last line of a traceback (the exception type and message from Python itself, no file content).
-    return f"exit {result.exit_status}" + (f": {mask(lines[-1])[:160]}" if lines else "")

@@ -80,13 +80,3 @@ def epoch(value: Any) -> int | None:
     except ValueError:
         return None
     return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
-
-
-def why(result: CommandResult) -> str:
-    """Why a PowerShell command gave no facts, in words (no PowerShell, a cmdlet missing, access denied)."""
-    if result.not_found:
-        return "PowerShell not found"
-    if result.timed_out:
-        return "timed out"
-    lines = [line.strip() for line in decode_output(result.stderr).splitlines() if line.strip()]
-    return lines[0][:200] if lines else f"exit status {result.exit_status}"

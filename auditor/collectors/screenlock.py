@@ -128,7 +128,7 @@ def collect(host: Transport, system: SystemFacts) -> ScreenlockFacts:
     configs = host.run(USER_CONFIGS)
     dconf_users, kde_users = parse_user_configs(configs.stdout)
     if not configs.ok and not configs.stdout:
-        notes.append(f"home directories could not be searched: {_why(configs)}")
+        notes.append(f"home directories could not be searched: {configs.failure()}")
     locks = []
     if "gnome" in desktops:
         locks.append(_gnome(host, dconf_users, notes))
@@ -147,7 +147,7 @@ def _gnome(host: Transport, users: Mapping[str, str], notes: list[str]) -> Deskt
         if result.ok:
             layers.append(_replace_scope(parse_dconf_dump(result.stdout), f"user:{user}", source))
         else:
-            layers.append(LockSetting(f"user:{user}", source, problem=_why(result)))
+            layers.append(LockSetting(f"user:{user}", source, problem=_dconf_failure(result)))
     if not users:
         notes.append("no per-user GNOME settings (~/.config/dconf/user) were found under /home or /root")
     layers.append(parse_gsettings([host.run(c) for c in GSETTINGS]))
@@ -228,11 +228,9 @@ def parse_dconf_dump(text: str) -> LockSetting:
 
 def parse_gsettings(results: list[CommandResult]) -> LockSetting:
     """Three `gsettings get` answers (idle-delay, lock-enabled, lock-delay), e.g. "uint32 300" and "true"."""
-    if any(r.not_found for r in results):
-        return LockSetting("scanner", "gsettings", problem="gsettings is not installed")
     failed = [r for r in results if not r.ok]
     if failed:
-        return LockSetting("scanner", "gsettings", problem=_why(failed[0]))
+        return LockSetting("scanner", "gsettings", problem=failed[0].failure())
     values = {"idle": results[0].stdout, "enabled": results[1].stdout, "grace": results[2].stdout}
     return _gnome_setting("scanner", "gsettings get", values, ())
 
@@ -313,9 +311,6 @@ def _bool(text: str | None) -> bool | None:
     return {"true": True, "false": False}.get((text or "").strip().lower())
 
 
-def _why(result: CommandResult) -> str:
-    if result.not_found:
-        return f"{result.command.split()[0]} is not installed" if "dconf" not in result.command else \
-            "the dconf command-line tool is not installed (package dconf-cli)"
-    lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
-    return f"exit {result.exit_status}: {lines[0][:200]}" if lines else f"exit {result.exit_status}"
+def _dconf_failure(result: CommandResult) -> str:
+    # dconf's command-line tool is a package of its own that GNOME desktops often lack.
+    return result.failure() + (" (package dconf-cli)" if result.not_found else "")

@@ -20,6 +20,7 @@ from auditor.models import SystemFacts
 from auditor.transports._ssh_wire import HOSTKEY, KEXINIT
 from auditor.transports.base import Transport, cmd
 
+NEEDS_LOGIN = False  # the server's handshake, seen from the network
 KEXINIT_COMMAND = cmd(KEXINIT, timeout=30)
 HOSTKEY_COMMAND = cmd(HOSTKEY)
 MSG_KEXINIT = 20

@@ -53,8 +53,8 @@ def detect(host: Transport) -> SystemFacts:
 def detect_windows(result: CommandResult, uname: CommandResult) -> SystemFacts:
     """Windows from Win32_OperatingSystem (Caption, Version, BuildNumber) and the token's Administrators role."""
     if not result.ok:
-        raise CollectorError(f"`{uname.command}` exited {uname.exit_status}, and the Windows detection (PowerShell "
-                             f"Win32_OperatingSystem) exited {result.exit_status}: {result.stderr.strip()[:200]}")
+        raise CollectorError(f"{uname.failure()}, and the Windows detection (PowerShell Win32_OperatingSystem) "
+                             f"failed: {result.failure()}")
     try:
         facts = json_object(result)
     except ValueError as exc:

@@ -47,14 +47,15 @@ def collect(host: Transport, system: SystemFacts) -> TimeSyncFacts:
         if "NTPSynchronized" in values:
             return TimeSyncFacts(values["NTPSynchronized"] == "yes", "timedatectl",
                                  _yes_no(values.get("NTP")), values, unavailable)
-    unavailable["timedatectl"] = _why(timedatectl.not_found, timedatectl.stderr)
+    # An old systemd answers `timedatectl show` without NTPSynchronized.
+    unavailable["timedatectl"] = "no NTPSynchronized in its answer" if timedatectl.ok else timedatectl.failure()
     chrony = host.run(CHRONY)
     if chrony.ok:
         values = parse_chronyc_tracking(chrony.stdout)
         leap = values.get("Leap status", "")
         synced = leap == "Normal" and values.get("Reference ID", "").split(" ")[0] not in ("", "00000000")
         return TimeSyncFacts(synced, "chronyc", None, values, unavailable)
-    unavailable["chronyc"] = _why(chrony.not_found, chrony.stderr)
+    unavailable["chronyc"] = chrony.failure()
     return TimeSyncFacts(None, "", None, {}, unavailable)
 
 
@@ -65,10 +66,3 @@ def parse_chronyc_tracking(text: str) -> dict[str, str]:
 
 def _yes_no(value: str | None) -> bool | None:
     return {"yes": True, "no": False}.get(value or "")
-
-
-def _why(not_found: bool, stderr: str) -> str:
-    if not_found:
-        return "not installed"
-    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
-    return lines[0][:200] if lines else "no answer"

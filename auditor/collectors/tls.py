@@ -18,6 +18,7 @@ from auditor.models import SystemFacts
 from auditor.transports.base import Command, Transport
 from auditor.transports.tls import PROBE, scan_command
 
+NEEDS_LOGIN = False  # a TLS endpoint is scanned from the network
 PROBE_COMMAND = Command((PROBE,), timeout=30.0)
 SCAN_TIMEOUT = 120.0  # wall-clock seconds for one endpoint's whole sslyze scan; the worker is killed after it
 

@@ -93,13 +93,13 @@ def collect(host: Transport, system: SystemFacts) -> UpdatesFacts:
     if not apt.not_found:
         updated_at, source = newest_stamp(host.run(APT_STAMPS).stdout, prefer="update-success-stamp")
         if not apt.ok:
-            return UpdatesFacts("apt", False, (), updated_at, source, host_time, _why(apt))
+            return UpdatesFacts("apt", False, (), updated_at, source, host_time, apt.failure())
         return UpdatesFacts("apt", True, parse_apt_upgradable(apt.stdout), updated_at, source, host_time)
     dnf = host.run(DNF_SECURITY)
     if not dnf.not_found:
         updated_at, source = newest_stamp(host.run(DNF_STAMPS).stdout, prefer="last_makecache")
         if not dnf.ok:
-            return UpdatesFacts("dnf", False, (), updated_at, source, host_time, _why(dnf))
+            return UpdatesFacts("dnf", False, (), updated_at, source, host_time, dnf.failure())
         return UpdatesFacts("dnf", True, parse_dnf_updateinfo(dnf.stdout), updated_at, source, host_time)
     return UpdatesFacts("", False, (), None, "", host_time, "neither apt nor dnf is installed")
 
@@ -155,11 +155,3 @@ def parse_epoch(result: CommandResult) -> int | None:
     """`date +%s` -> epoch seconds, None when the command failed."""
     text = result.stdout.strip()
     return int(text) if result.ok and text.lstrip("-").isdigit() else None
-
-
-def _why(result: CommandResult) -> str:
-    if result.timed_out:
-        return f"`{result.command}` timed out"
-    lines = [line.strip() for line in result.stderr.splitlines()
-             if line.strip() and "does not have a stable CLI interface" not in line]
-    return f"`{result.command}` exited {result.exit_status}: {lines[0][:200] if lines else 'no message'}"

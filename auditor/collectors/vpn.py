@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from auditor.collectors.base import Requests
 from auditor.collectors.native import NATIVE, native_collect, native_requests
-from auditor.collectors.network import why_not
 from auditor.models import SystemFacts
 from auditor.transports.base import Transport, cmd
 
@@ -100,7 +99,7 @@ def collect(host: Transport, system: SystemFacts) -> VpnFacts:
     if nmcli.ok:
         profiles += parse_nmcli(nmcli.stdout)
     elif not nmcli.not_found:
-        unavailable["NetworkManager"] = why_not(nmcli)
+        unavailable["NetworkManager"] = nmcli.failure()
     ps = host.run(PROCESSES)
     processes = {name: CLIENT_PROCESSES[name] for name in ps.stdout.split() if name in CLIENT_PROCESSES}
     return VpnFacts(installed, tuple(profiles), processes, openvpn_version, unavailable)
@@ -113,7 +112,7 @@ def _file_profiles(host: Transport, paths: list[str], unavailable: dict[str, str
     if readable:
         grep = host.run(cmd("grep", "-H", "-i", "-E", GREP_PATTERN, "--", *readable, sudo=True))
         if grep.exit_status > 1:
-            unavailable["VPN config files"] = why_not(grep)
+            unavailable["VPN config files"] = grep.failure()
         directives = parse_grep(grep.stdout, readable)
     return [profile_from_directives(path, kind, directives.get(path, [])) for path, kind in kinds.items() if kind]
 

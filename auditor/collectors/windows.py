@@ -14,16 +14,19 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from auditor.collectors import antimalware
-from auditor.collectors.auditd import AuditdFacts
-from auditor.collectors.backup import BackupFacts, BackupJob
+from auditor.collectors.antimalware import Product, WindowsDefender
+from auditor.collectors.backup import BackupJob, WindowsBackup
 from auditor.collectors.base import parse_key_values
-from auditor.collectors.firewall import FirewallFacts
-from auditor.collectors.journald import JournaldFacts
 from auditor.collectors.listeners import Listener, ListenerFacts
-from auditor.collectors.native_facts import AuditPolicyEntry, EventLog, FirewallProfile
+from auditor.collectors.native_facts import (
+    AuditPolicyEntry,
+    FirewallProfile,
+    WindowsAuditPolicy,
+    WindowsFirewall,
+    WindowsSecurityLog,
+)
 from auditor.collectors.network import Address, Interface, NetworkFacts, Route
-from auditor.collectors.powershell import as_list, decode_output, enum_name, json_object, ps, why
+from auditor.collectors.powershell import as_list, decode_output, enum_name, json_object, ps
 from auditor.collectors.screenlock import DesktopLock, LockSetting, ScreenlockFacts
 from auditor.collectors.timesync import TimeSyncFacts
 from auditor.collectors.updates import PendingUpdate, UpdatesFacts
@@ -117,11 +120,11 @@ def _json(result: CommandResult) -> dict[str, Any]:
         return {}
 
 
-def auditd(host: Transport, _: SystemFacts) -> AuditdFacts:
+def auditd(host: Transport, _: SystemFacts) -> WindowsAuditPolicy:
     result = host.run(AUDITPOL)
     if not result.ok:
-        return AuditdFacts(True, platform="windows", status_problem=f"auditpol: {_needs_admin(result)}")
-    return AuditdFacts(True, platform="windows", policy=parse_auditpol(result.stdout))
+        return WindowsAuditPolicy(problem=result.failure())
+    return WindowsAuditPolicy(parse_auditpol(result.stdout))
 
 
 def parse_auditpol(text: str) -> tuple[AuditPolicyEntry, ...]:
@@ -135,30 +138,30 @@ def parse_auditpol(text: str) -> tuple[AuditPolicyEntry, ...]:
     return tuple(entries)
 
 
-def journald(host: Transport, _: SystemFacts) -> JournaldFacts:
+def journald(host: Transport, _: SystemFacts) -> WindowsSecurityLog:
     config, oldest = host.run(WEVTUTIL), host.run(SECURITY_OLDEST)
     times = _json(oldest)
-    problem = "" if config.ok else f"wevtutil gl Security: {_needs_admin(config)}"
+    problem = "" if config.ok else config.failure()
     if oldest.ok and times.get("Oldest") is None:
         problem = "; ".join(p for p in (problem, "the oldest Security event could not be read (needs "
                                                  "administrator rights)") if p)
-    log = parse_wevtutil(config.stdout, times.get("Oldest"), times.get("Now"), problem)
-    return JournaldFacts(False, bool(log.enabled), platform="windows", event_log=log, problem=problem)
+    return parse_wevtutil(config.stdout, times.get("Oldest"), times.get("Now"), problem)
 
 
-def parse_wevtutil(text: str, oldest: Any = None, now: Any = None, problem: str = "") -> EventLog:
+def parse_wevtutil(text: str, oldest: Any = None, now: Any = None, problem: str = "") -> WindowsSecurityLog:
     """`wevtutil gl Security`: "key: value" lines whose keys are the channel's XML names (never translated)."""
     values = parse_key_values(decode_output(text), ":")
     size = values.get("maxSize", "")
-    return EventLog(_bool(values.get("enabled")), int(size) if size.isdigit() else None, _bool(values.get("retention")),
-                    _bool(values.get("autoBackup")), oldest if isinstance(oldest, int) else None,
-                    now if isinstance(now, int) else None, problem)
+    return WindowsSecurityLog(_bool(values.get("enabled")), int(size) if size.isdigit() else None,
+                              _bool(values.get("retention")), _bool(values.get("autoBackup")),
+                              oldest if isinstance(oldest, int) else None, now if isinstance(now, int) else None,
+                              problem)
 
 
 def timesync(host: Transport, _: SystemFacts) -> TimeSyncFacts:
     result = host.run(W32TM)
     if not result.ok:
-        return TimeSyncFacts(None, "", False, {}, {"w32tm": why(result) if result.stderr else
+        return TimeSyncFacts(None, "", False, {}, {"w32tm": result.failure() if result.stderr else
                                                    "the Windows Time service (W32Time) is not running"})
     return parse_w32tm(result.stdout)
 
@@ -177,7 +180,7 @@ def parse_w32tm(text: str) -> TimeSyncFacts:
 def network(host: Transport, _: SystemFacts) -> NetworkFacts:
     result = host.run(NETWORK)
     if not result.ok:
-        return NetworkFacts(unavailable={"Get-NetAdapter": why(result)})
+        return NetworkFacts(unavailable={"Get-NetAdapter": result.failure()})
     return parse_network(_json(result))
 
 
@@ -207,7 +210,7 @@ def parse_network(data: Mapping[str, Any]) -> NetworkFacts:
 def vpn(host: Transport, _: SystemFacts) -> VpnFacts:
     result = host.run(VPN)
     if not result.ok:
-        return VpnFacts(unavailable={"Get-VpnConnection": why(result)})
+        return VpnFacts(unavailable={"Get-VpnConnection": result.failure()})
     return parse_vpn(_json(result))
 
 
@@ -240,11 +243,11 @@ def _client(name: str) -> str:
     return next((client for prefix, client in KNOWN_CLIENTS.items() if lower.startswith(prefix)), "")
 
 
-def firewall(host: Transport, _: SystemFacts) -> FirewallFacts:
+def firewall(host: Transport, _: SystemFacts) -> WindowsFirewall:
     result = host.run(FIREWALL)
     if not result.ok:
-        return FirewallFacts(platform="windows", unavailable={"Get-NetFirewallProfile": why(result)})
-    return FirewallFacts(platform="windows", profiles=parse_firewall_profiles(result))
+        return WindowsFirewall(unavailable={"Get-NetFirewallProfile": result.failure()})
+    return WindowsFirewall(parse_firewall_profiles(result))
 
 
 def parse_firewall_profiles(result: CommandResult) -> tuple[FirewallProfile, ...]:
@@ -258,14 +261,14 @@ def parse_firewall_profiles(result: CommandResult) -> tuple[FirewallProfile, ...
         note = "DefaultInboundAction NotConfigured: Windows' default applies (Block)" if action == "NotConfigured" \
             else ""
         profiles.append(FirewallProfile(str(item.get("Name")), {"True": True, "False": False}.get(enabled),
-                                        "allow" if action == "Allow" else "block", None, note))
+                                        "allow" if action == "Allow" else "block", note))
     return tuple(profiles)
 
 
 def listeners(host: Transport, _: SystemFacts) -> ListenerFacts:
     result = host.run(LISTENERS)
     if not result.ok:
-        return ListenerFacts((), False, False, {"Get-NetTCPConnection": why(result)})
+        return ListenerFacts((), False, False, {"Get-NetTCPConnection": result.failure()})
     return parse_listeners(_json(result))
 
 
@@ -284,7 +287,7 @@ def parse_listeners(data: Mapping[str, Any]) -> ListenerFacts:
 def screenlock(host: Transport, _: SystemFacts) -> ScreenlockFacts:
     result = host.run(SCREENLOCK)
     if not result.ok:
-        return ScreenlockFacts(("windows",), notes=(f"registry not readable: {why(result)}",))
+        return ScreenlockFacts(("windows",), notes=(f"registry not readable: {result.failure()}",))
     return parse_screenlock(_json(result))
 
 
@@ -310,7 +313,7 @@ def parse_screenlock(data: Mapping[str, Any]) -> ScreenlockFacts:
 def updates(host: Transport, _: SystemFacts) -> UpdatesFacts:
     result = host.run(UPDATES)
     if not result.ok:
-        return UpdatesFacts("windows update", False, problem=f"Windows Update: {why(result)}")
+        return UpdatesFacts("windows update", False, problem=f"Windows Update: {result.failure()}")
     return parse_updates(_json(result))
 
 
@@ -329,7 +332,7 @@ def parse_updates(data: Mapping[str, Any]) -> UpdatesFacts:
                         f"the update search failed: {error}" if error else "")
 
 
-def backup(host: Transport, _: SystemFacts, backup_marker_paths: Sequence[str] = ()) -> BackupFacts:
+def backup(host: Transport, _: SystemFacts, backup_marker_paths: Sequence[str] = ()) -> WindowsBackup:
     now = host.run(HOST_TIME)
     versions = host.run(WBADMIN)
     notes = ["File History is not read (Windows keeps no machine-readable record of its last run)"]
@@ -339,10 +342,9 @@ def backup(host: Transport, _: SystemFacts, backup_marker_paths: Sequence[str] =
     if versions.ok:
         jobs = parse_wbadmin_versions(versions.stdout)
     else:
-        notes.append(f"wbadmin get versions: {_needs_admin(versions)}")
+        notes.append(versions.failure())
     host_time = _int(decode_output(now.stdout)) if now.ok else None
-    return BackupFacts(host_time, ("wbadmin",) if not versions.not_found else (), jobs, notes=tuple(notes),
-                       platform="windows")
+    return WindowsBackup(host_time, ("wbadmin",) if not versions.not_found else (), jobs, tuple(notes))
 
 
 def parse_wbadmin_versions(text: str) -> tuple[BackupJob, ...]:
@@ -357,14 +359,14 @@ def parse_wbadmin_versions(text: str) -> tuple[BackupJob, ...]:
                       result="success", finished_at=max(stamps)),)
 
 
-def malware(host: Transport, _: SystemFacts) -> antimalware.AntimalwareFacts:
+def malware(host: Transport, _: SystemFacts) -> WindowsDefender:
     result = host.run(DEFENDER)
     if not result.ok:
-        return antimalware.AntimalwareFacts("windows", problem=f"Get-MpComputerStatus: {why(result)}")
+        return WindowsDefender(problem=f"Get-MpComputerStatus: {result.failure()}")
     return parse_defender(_json(result))
 
 
-def parse_defender(data: Mapping[str, Any]) -> antimalware.AntimalwareFacts:
+def parse_defender(data: Mapping[str, Any]) -> WindowsDefender:
     """Defender's status and the antivirus products registered with Windows Security Center."""
     mp = data.get("Defender") or {}
     products = []
@@ -373,19 +375,11 @@ def parse_defender(data: Mapping[str, Any]) -> antimalware.AntimalwareFacts:
         # productState: bits 12-15 on (1) or off, bits 4-7 signatures up to date (0) or out of date.
         on = isinstance(state, int) and (state >> 12) & 0xF == 1
         current = isinstance(state, int) and (state >> 4) & 0xF == 0
-        products.append(antimalware.Product(str(product.get("displayName")), on, current))
-    return antimalware.AntimalwareFacts(
-        "windows", "Microsoft Defender" if mp else "", _flag(mp.get("RealTimeProtectionEnabled")),
+        products.append(Product(str(product.get("displayName")), on, current))
+    return WindowsDefender(
+        "Microsoft Defender" if mp else "", _flag(mp.get("RealTimeProtectionEnabled")),
         str(mp.get("AntivirusSignatureVersion") or ""), _int(mp.get("SignatureUpdated")), _int(data.get("Now")),
         str(mp.get("AMRunningMode") or ""), tuple(products), "" if mp else "Get-MpComputerStatus gave no answer")
-
-
-def _needs_admin(result: CommandResult) -> str:
-    text = why(result)
-    # 0x00000005 / 0x80070005 is ERROR_ACCESS_DENIED whatever the language of the sentence after it.
-    if "0x00000005" in result.stdout + result.stderr or "0x80070005" in result.stdout + result.stderr:
-        return f"needs administrator rights ({text})"
-    return text
 
 
 def _bool(value: str | None) -> bool | None:

@@ -1,16 +1,30 @@
-"""Render a run folder into report files. A pure function of the folder: re-rendering gives the same files."""
+"""Render a run folder into report files. A pure function of the folder: re-rendering gives the same files.
+
+A format is one module with `FILE_NAME` ("{lang}" becomes "" for English, ".da" for Danish) and
+`render(view, lang) -> bytes`, and one line in FORMATS. Modules are imported only when their format is asked
+for, so a run without a PDF never imports WeasyPrint.
+"""
 
 from __future__ import annotations
 
-import json
+import importlib
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 from auditor.errors import InputError
-from auditor.evidence import dump_json, write_atomic
-from auditor.report.view import ReportView, build_view
+from auditor.files import write_atomic
+from auditor.report.view import build_view
 
-FORMATS = ("html", "pdf", "json", "sarif", "junit", "csv", "md")
+FORMATS = {
+    "html": "auditor.report.to_html",
+    "pdf": "auditor.report.to_pdf",
+    "json": "auditor.report.to_summary_json",
+    "sarif": "auditor.report.to_sarif",
+    "junit": "auditor.report.to_junit",
+    "csv": "auditor.report.to_csv",
+    "md": "auditor.report.to_markdown",
+}
 DEFAULT_FORMATS = ("html", "pdf")
 
 
@@ -23,11 +37,13 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return chosen
 
 
+def _module(fmt: str) -> ModuleType:
+    return importlib.import_module(FORMATS[fmt])
+
+
 def file_name(fmt: str, lang: str) -> str:
-    suffix = "" if lang == "en" else f".{lang}"
-    return {"html": f"report{suffix}.html", "pdf": f"report{suffix}.pdf", "json": "report.json",
-            "sarif": "report.sarif", "junit": "report.junit.xml", "csv": "findings.csv",
-            "md": f"summary{suffix}.md"}[fmt]
+    name: str = _module(fmt).FILE_NAME
+    return name.format(lang="" if lang == "en" else f".{lang}")
 
 
 def render_reports(run_dir: Path, formats: Sequence[str] = DEFAULT_FORMATS, lang: str = "en",
@@ -39,44 +55,6 @@ def render_reports(run_dir: Path, formats: Sequence[str] = DEFAULT_FORMATS, lang
     written = []
     for fmt in formats:
         path = out_dir / file_name(fmt, lang)
-        write_atomic(path, _render(view, fmt, lang, path))
+        write_atomic(path, _module(fmt).render(view, lang))
         written.append(path)
     return written
-
-
-def _render(view: ReportView, fmt: str, lang: str, path: Path) -> bytes:
-    if fmt == "html":
-        from auditor.report.to_html import render_html
-
-        return render_html(view, lang, full=True).encode()
-    if fmt == "pdf":
-        from auditor.report.to_html import render_html
-        from auditor.report.to_pdf import pdf_bytes
-
-        return pdf_bytes(render_html(view, lang, full=False))
-    if fmt == "sarif":
-        from auditor.report.to_sarif import to_sarif
-
-        return dump_json(to_sarif(view))
-    if fmt == "junit":
-        from auditor.report.to_tables import to_junit
-
-        return to_junit(view).encode()
-    if fmt == "csv":
-        from auditor.report.to_tables import to_csv
-
-        return to_csv(view).encode()
-    if fmt == "md":
-        from auditor.report.to_tables import to_markdown
-
-        return to_markdown(view, lang).encode()
-    return dump_json({
-        "run": {**view.run, "started_at": view.run["started_at"].isoformat(),
-                "finished_at": view.run["finished_at"].isoformat()},
-        "profile": {"name": view.profile_name, "sha256": view.profile_sha256},
-        "manifest_sha256": view.manifest_sha256,
-        "requirements": [{"id": s.id, "title": s.title, "status": s.status.value, "counts": dict(s.counts),
-                          "evidence_files": s.evidence_count, "checks": [c for c, _ in s.checks]}
-                         for s in view.sections],
-        "deviations": [json.loads(json.dumps(r.__dict__, default=list)) for r in view.deviations],
-    })

@@ -43,3 +43,10 @@ def render_html(view: ReportView, lang: str = "en", *, full: bool = True, templa
         num=lambda value: messages.format_number(lang, value),
         limit=50,  # rows of a long table shown in the compact (PDF) layout; the HTML has them all
     )
+
+
+FILE_NAME = "report{lang}.html"
+
+
+def render(view: ReportView, lang: str) -> bytes:
+    return render_html(view, lang, full=True).encode()

@@ -11,7 +11,10 @@ import mimetypes
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from auditor.report.to_html import TEMPLATES
+from auditor.report.to_html import TEMPLATES, render_html
+from auditor.report.view import ReportView
+
+FILE_NAME = "report{lang}.pdf"
 
 
 def _fetcher_class(root: Path) -> type:
@@ -43,3 +46,8 @@ def pdf_bytes(html: str, templates_dir: Path = TEMPLATES) -> bytes:
     document = HTML(string=html, base_url=str(root) + "/", url_fetcher=_fetcher_class(root)())
     data: bytes = document.write_pdf()
     return data
+
+
+def render(view: ReportView, lang: str) -> bytes:
+    """The compact layout of the HTML report, as PDF."""
+    return pdf_bytes(render_html(view, lang, full=False))

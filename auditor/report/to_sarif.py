@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.report.view import ReportView, Row
+from auditor.files import dump_json
+from auditor.report.view import ReportView, all_rows
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {"fail": "error", "error": "error", "warn": "warning", "waived": "note", "manual": "note"}
@@ -29,7 +30,7 @@ def to_sarif(view: ReportView) -> dict[str, Any]:
     ]
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     results = []
-    for section_row in _all_rows(view):
+    for section_row in all_rows(view):
         result: dict[str, Any] = {
             "ruleId": section_row.check_id,
             "kind": _KIND.get(section_row.status, "informational"),
@@ -65,12 +66,8 @@ def to_sarif(view: ReportView) -> dict[str, Any]:
     }
 
 
-def _all_rows(view: ReportView) -> list[Row]:
-    """Every finding once (a finding mapped to two requirements appears in two sections)."""
-    seen: dict[tuple[str, str, str, str], Row] = {}
-    for section in view.sections:
-        for row in section.rows:
-            seen.setdefault((row.target, row.check_id, row.resource, row.message), row)
-    for row in (*view.skipped, *view.errors, *view.deviations):
-        seen.setdefault((row.target, row.check_id, row.resource, row.message), row)
-    return list(seen.values())
+FILE_NAME = "report.sarif"
+
+
+def render(view: ReportView, lang: str) -> bytes:
+    return dump_json(to_sarif(view))

@@ -16,13 +16,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from auditor.bundle.layout import CHANGES, EVIDENCE_INDEX, PROFILE
+from auditor.bundle.results import read_results
 from auditor.catalogue import control_title
-from auditor.evidence import MANIFEST, sha256_bytes
+from auditor.files import sha256_bytes
 from auditor.models import CheckSpec, Finding, ScanResult, Severity, Status
-from auditor.report.to_json import read_results
 
-PROFILE_FILE = "profile.json"
-CHANGES = "changes.json"  # written by the scan when the history knows an earlier run
 _SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}  # critical first
 
 
@@ -117,8 +116,8 @@ class ReportView:
 def build_view(run_dir: Path) -> ReportView:
     """Read results.json, profile.json and the manifest of a run folder and lay out the report."""
     result = read_results(run_dir)
-    profile = _read_json(run_dir / PROFILE_FILE)
-    manifest_path = run_dir / MANIFEST
+    profile = _read_json(run_dir / PROFILE)
+    manifest_path = run_dir / EVIDENCE_INDEX
     manifest_bytes = manifest_path.read_bytes() if manifest_path.is_file() else b""
     manifest = json.loads(manifest_bytes) if manifest_bytes else {"facts": []}
     findings = result.findings()
@@ -240,3 +239,13 @@ def _waiver_row(use: Any) -> Mapping[str, Any]:
             "created": w.created, "expires": w.expires, "risk": w.risk, "instruction": w.instruction,
             "state": use.state, "matched": use.matched}
 
+
+def all_rows(view: ReportView) -> list[Row]:
+    """Every finding once (a finding mapped to two requirements appears in two sections)."""
+    seen: dict[tuple[str, str, str, str], Row] = {}
+    for section in view.sections:
+        for row in section.rows:
+            seen.setdefault((row.target, row.check_id, row.resource, row.message), row)
+    for row in (*view.skipped, *view.errors, *view.deviations):
+        seen.setdefault((row.target, row.check_id, row.resource, row.message), row)
+    return list(seen.values())

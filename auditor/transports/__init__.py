@@ -6,6 +6,7 @@ Implementations are imported when used (as testinfra's backends are), so that im
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from auditor.errors import UnsupportedTarget
@@ -15,10 +16,12 @@ from auditor.transports.base import Transport
 __all__ = ["open_transport"]
 
 
-def open_transport(target: Target, replay_from: Path | None = None, *, trust_new_host_keys: bool = False,
-                   ) -> Transport:
+def open_transport(target: Target, replay_from: Path | None = None, *, login: bool = True,
+                   trust_new_host_keys: bool = False) -> Transport:
     """Connect to `target`, or, with `replay_from`, answer from that run's evidence instead.
 
+    login: False when only facts seen from the network are needed (the plan decides): an SSH target is
+        then probed without logging in, as with `auth: none`.
     trust_new_host_keys: for SSH, accept a host key that known_hosts does not hold yet, and record it.
     """
     if replay_from is not None:
@@ -33,6 +36,8 @@ def open_transport(target: Target, replay_from: Path | None = None, *, trust_new
         from auditor.transports._ssh_settings import Settings
 
         settings = Settings.from_target(target)
+        if not login:
+            settings = dataclasses.replace(settings, auth="none")
         if settings.auth == "none" and not (settings.proxy_jump or settings.proxy_command):
             from auditor.transports.ssh_network import SshNetworkTransport
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +17,15 @@ TIMED_OUT = 124
 
 # A fact larger than this is cut and marked truncated: a hostile host cannot fill our disk or memory.
 MAX_FACT_BYTES = 8 * 1024 * 1024
+
+# What tools, the kernel and sudo print when the scanning account lacks the rights to ask.
+_NEEDS_ROOT = ("must be root", "be root", "operation not permitted", "permission denied", "password is required",
+               "a terminal is required", "not in the sudoers", "administrator access")
+# ERROR_ACCESS_DENIED as Windows tools print it, whatever the language of the sentence around it.
+_ACCESS_DENIED = ("0x00000005", "0x80070005")
+_TIMED_OUT_AFTER = re.compile(r"timed out after (\S+ s)\b")
+_NAME_CHARS = 60  # a command named in a sentence is cut after the words that fit
+_SAID_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -62,10 +72,83 @@ class CommandResult:
         return self.exit_status == TIMED_OUT
 
     def raise_for_status(self) -> None:
-        """Raise CollectorError naming the command, its exit status and the tail of stderr."""
+        """Raise CollectorError saying why the command failed (see `failure`)."""
         if not self.ok:
-            tail = self.stderr.strip().splitlines()[-1:] or [""]
-            raise CollectorError(f"`{self.command}` exited {self.exit_status}: {tail[0][:200]}".rstrip(": "))
+            raise CollectorError(self.failure())
+
+    def failure(self) -> str:
+        """Why this command gave no answer, in the one wording every collector uses:
+
+            `auditctl` is not installed                           exit 127, or sudo's "command not found"
+            `apt list --upgradable` timed out after 20 s          exit 124
+            `auditctl -s` needs root: You must be root to ...     a permission problem, or sudo refused
+            `auditpol ...` needs administrator rights: Error ...  a Windows ERROR_ACCESS_DENIED code
+            `lsblk -J -b -o …` exited 1: <what the tool said>     anything else (126: "could not be started")
+
+        What the tool said is its first meaningful line of stderr (of stdout when stderr is empty; the last line
+        of a Python traceback), without warnings, cut to 200 characters. A long command is named by its first
+        words. Call it on a failed result only.
+        """
+        name = _short(self.command)
+        text = self.stderr if _said(self.stderr) else self.stdout
+        said = _said(text)
+        if self.not_found or re.fullmatch(r"sudo: .*: command not found", self.stderr.strip()):
+            return f"`{_program(self.command)}` is not installed"
+        if self.timed_out:
+            after = _TIMED_OUT_AFTER.search(self.stderr)
+            return f"`{name}` timed out after {after.group(1)}" if after else \
+                f"`{name}` timed out" + (f": {said}" if said else "")
+        if self.exit_status == NOT_EXECUTABLE:
+            return f"`{name}` could not be started" + (f": {said}" if said else "")
+        if any(code in self.stdout + self.stderr for code in _ACCESS_DENIED):
+            return f"`{name}` needs administrator rights" + (f": {said}" if said else "")
+        # Any other complaint of sudo's (it never prompts: -n) means it would not run the command as root.
+        denied = _said(text, _NEEDS_ROOT) or _said(text, ("sudo:",))
+        if denied:
+            return f"`{name}` needs root: {denied}"
+        return f"`{name}` exited {self.exit_status}" + (f": {said}" if said else "")
+
+
+def _program(command: str) -> str:
+    """The program a command runs: `env NAME=value dconf dump` runs dconf."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = command.split(" ")
+    if words[:1] == ["env"]:
+        words = [word for word in words[1:] if "=" not in word] or words
+    return words[0] if words else command
+
+
+def _short(command: str) -> str:
+    """The command as recorded, or its first words and "…" when it is longer than _NAME_CHARS."""
+    if len(command) <= _NAME_CHARS:
+        return command
+    try:
+        words = [shlex.quote(word) for word in shlex.split(command)]
+    except ValueError:
+        words = command.split(" ")
+    kept = words[:1]
+    for word in words[1:]:
+        if len(" ".join([*kept, word])) > _NAME_CHARS:
+            break
+        kept.append(word)
+    return " ".join([*kept, "…"])
+
+
+def _said(text: str, markers: tuple[str, ...] = ()) -> str:
+    """The line of a tool's output that says what went wrong ("" when there is none, or none with `markers`)."""
+    # A Windows tool may answer in UTF-16 that reached us as UTF-8 with NULs, and with a BOM.
+    lines = [line.strip() for line in text.replace("\x00", "").lstrip("\ufeff").splitlines()]
+    lines = [line for line in lines if line and not line.lower().startswith(("warning:", "w: "))]
+    picked = [i for i, line in enumerate(lines) if not markers or any(marker in line.lower() for marker in markers)]
+    if not picked:
+        return ""
+    # Python says what went wrong on the last line of a traceback.
+    i = picked[-1] if lines[0].startswith("Traceback (most recent call last)") else picked[0]
+    # "Error 0x00000005 occurred:" is followed by what occurred.
+    said = f"{lines[i]} {lines[i + 1]}" if lines[i].endswith(":") and i + 1 < len(lines) else lines[i]
+    return said[:_SAID_CHARS]
 
 
 @dataclass(frozen=True)

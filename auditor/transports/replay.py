@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import FactMissing, InputError
-from auditor.evidence import MANIFEST, content_from_record, result_from_record, sha256_bytes
+from auditor.files import sha256_bytes
 from auditor.transports.base import Command, CommandResult, FileContent
+from auditor.transports.records import EVIDENCE_DIR, EVIDENCE_INDEX, content_from_record, result_from_record
 
 
 def _load_manifest_hashes(run_dir: Path) -> dict[str, str]:
-    path = run_dir / MANIFEST
+    path = run_dir / EVIDENCE_INDEX
     if not path.is_file():
         return {}
     try:
@@ -33,12 +34,12 @@ class ReplayTransport:
 
     def __init__(self, run_dir: Path, target: str) -> None:
         self.target = target
-        self._folder = run_dir / "evidence" / target
+        self._folder = run_dir / EVIDENCE_DIR / target
         self._records: dict[tuple[str, str], dict[str, Any]] = {}
         hashes = _load_manifest_hashes(run_dir)
         for path in sorted(self._folder.glob("*.json")):
             data = path.read_bytes()
-            relative = f"evidence/{target}/{path.name}"
+            relative = f"{EVIDENCE_DIR}/{target}/{path.name}"
             # Evidence that no longer matches its manifest hash must not be re-evaluated as if it were.
             if relative in hashes and hashes[relative] != sha256_bytes(data):
                 raise InputError("evidence file changed since it was recorded (SHA-256 mismatch)",

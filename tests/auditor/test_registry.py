@@ -150,3 +150,15 @@ def test_duplicate_id_across_packs_names_both_places(tmp_path):
     assert result.returncode == 2
     assert "LOG-0040 is defined twice" in result.stderr and "pack 'builtin'" in result.stderr
     assert "pack 'acme'" in result.stderr
+
+
+def test_a_mistyped_parameter_with_a_default_is_refused_not_silently_defaulted():
+    # Given a check whose profile parameter is misspelt but has a default (it would never see the profile's value)
+    @check(id="TEST-0090", title="A test check", severity=Severity.LOW, remediation="None.")
+    def probe(disk, min_aes_bit=256):
+        raise AssertionError("not called")
+
+    # When the pack is loaded, Then it is refused, naming the parameter and the name it probably meant
+    with pytest.raises(CheckDefinitionError, match=r"parameter 'min_aes_bit' names no collector.*did you mean "
+                                                   r"'min_aes_bits'"):
+        _spec(probe)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import _thread
 import threading
 import time
+from datetime import UTC, datetime
 
+from auditor.bundle.evidence import EvidenceStore
+from auditor.clock import FixedClock
 from auditor.collectors import COLLECTORS
 from auditor.collectors.system import UNAME, USER_ID
 from auditor.collectors.timesync import TIMEDATECTL
 from auditor.errors import ConnectError
-from auditor.evidence import EvidenceStore
 from auditor.models import ErrorReason, Platform, Severity, Status, Target, TargetKind
+from auditor.plan import Selection
 from auditor.plugin import check
 from auditor.profile import load_profile
 from auditor.registry import build_spec
@@ -61,6 +64,7 @@ def garbage(timesync):
     return "pass"
 
 
+SCANNED_AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 CHECKS = {s.id: s for s in map(_spec, (synced, crashes, windows_only, needs_root, no_resources, garbage))}
 
 
@@ -76,18 +80,19 @@ def _linux_host(name: str, uid: str = "1000", **commands: CommandResult) -> Fake
 def _scan(tmp_path, hosts, options=None, targets=None):
     targets = targets or [Target(name, TargetKind.LOCAL) for name in hosts]
 
-    def open_target(target, _options):
+    def open_target(target, _login):
         opened = hosts[target.name]
         if isinstance(opened, Exception):
             raise opened
         return opened
 
-    return run_scan("run-1", targets, CHECKS, PROFILE, EvidenceStore(tmp_path), options, open_target=open_target)
+    return run_scan("run-1", targets, CHECKS, PROFILE, EvidenceStore(tmp_path), options, open_target=open_target,
+                    clock=FixedClock(SCANNED_AT))
 
 
 def test_every_check_gets_a_finding_with_a_reason(tmp_path):
     host = _linux_host("a")
-    result = _scan(tmp_path, {"a": host}, ScanOptions(skip=frozenset({"TEST-0050"})))
+    result = _scan(tmp_path, {"a": host}, ScanOptions(Selection(skip=frozenset({"TEST-0050"}))))
     by_id = {f.check_id: f for f in result.findings()}
     assert by_id["TEST-0010"].status is Status.PASS and by_id["TEST-0010"].requirements == ("R12",)
     assert by_id["TEST-0020"].status is Status.ERROR and by_id["TEST-0020"].error_reason is ErrorReason.CHECK_BUG
@@ -102,13 +107,13 @@ def test_every_check_gets_a_finding_with_a_reason(tmp_path):
 
 
 def test_root_or_sudo_lets_root_checks_run(tmp_path):
-    result = _scan(tmp_path, {"a": _linux_host("a", uid="0")}, ScanOptions(only=frozenset({"TEST-0040"})))
+    result = _scan(tmp_path, {"a": _linux_host("a", uid="0")}, ScanOptions(Selection(only=frozenset({"TEST-0040"}))))
     (finding,) = result.findings()
     assert finding.status is Status.ERROR  # it ran (and its AssertionError became a check-bug finding)
 
 
 def test_empty_result_is_not_applicable_and_only_selects(tmp_path):
-    result = _scan(tmp_path, {"a": _linux_host("a")}, ScanOptions(only=frozenset({"TEST-0050"})))
+    result = _scan(tmp_path, {"a": _linux_host("a")}, ScanOptions(Selection(only=frozenset({"TEST-0050"}))))
     assert [(f.check_id, f.status) for f in result.findings()] == [("TEST-0050", Status.NOT_APPLICABLE)]
 
 
@@ -135,7 +140,7 @@ def test_failing_collector_turns_its_checks_into_errors(tmp_path):
 
     host = _linux_host("a")
     broken = Broken(host._commands, host._files)
-    result = _scan(tmp_path, {"a": broken}, ScanOptions(only=frozenset({"TEST-0010"})))
+    result = _scan(tmp_path, {"a": broken}, ScanOptions(Selection(only=frozenset({"TEST-0010"}))))
     (finding,) = result.findings()
     assert finding.status is Status.ERROR and finding.error_reason is ErrorReason.COLLECTOR_FAILED
     assert "connection reset by peer" in finding.message

@@ -35,10 +35,10 @@ def _without(*words: str):
          "57 rules record identity changes, privileged commands, logins and the audited paths"),
         (_auditd(status={**RUNNING, "enabled": "2"}), [], Status.PASS, "locked until reboot"),
         (AuditdFacts(False), [], Status.FAIL, "no kernel audit trail (auditd not installed)"),
-        (_auditd(status={}, rules=(), status_problem="needs root: You must be root to run this program.",
-                 rules_problem="needs root: You must be root to run this program."), [], Status.FAIL,
-         "could not be verified: `auditctl -s` and `auditctl -l` could not run (needs root: You must be root "
-         "to run this program.); run the scan as root"),
+        (_auditd(status={}, rules=(), status_problem="`auditctl -s` needs root: You must be root to run this program.",
+                 rules_problem="`auditctl -l` needs root: You must be root to run this program."), [], Status.FAIL,
+         "could not be verified: `auditctl -s` needs root: You must be root to run this program; `auditctl -l` needs "
+         "root: You must be root to run this program; run the scan as root"),
         (_auditd(rules=(), status=CONTAINER, service="", service_problem="System has not been booted with systemd"),
          [], Status.FAIL, 'auditing is disabled in the kernel (enabled 0); no audit daemon receives the events (pid 0)'
                           '; no audit rules are loaded ("No rules")'),

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.collectors.antimalware import AntimalwareFacts, Product
-from auditor.collectors.auditd import AuditdFacts
-from auditor.collectors.backup import BackupFacts, BackupJob
-from auditor.collectors.disk import DiskFacts
-from auditor.collectors.disk_native import NativeVolume
-from auditor.collectors.firewall import FirewallFacts
-from auditor.collectors.journald import JournaldFacts
+from auditor.collectors.antimalware import MacosXProtect, Product, WindowsDefender
+from auditor.collectors.backup import BackupJob, MacosTimeMachine, WindowsBackup
+from auditor.collectors.disk_native import MacosFileVault, NativeVolume, WindowsBitLocker
 from auditor.collectors.listeners import Listener, ListenerFacts
-from auditor.collectors.native_facts import AuditPolicyEntry, EventLog, FirewallProfile
+from auditor.collectors.native_facts import (
+    AuditPolicyEntry,
+    FirewallProfile,
+    MacosAuditTrail,
+    MacosFirewall,
+    MacosUnifiedLog,
+    WindowsAuditPolicy,
+    WindowsFirewall,
+    WindowsSecurityLog,
+)
 from auditor.collectors.network import Address, Interface, NetworkFacts, Route
 from auditor.collectors.screenlock import DesktopLock, LockSetting, ScreenlockFacts
 from auditor.collectors.syslog import SyslogFacts
@@ -72,34 +77,33 @@ def _statuses(verdicts: object) -> list[Status]:
 ])
 def test_disk_checks_on_native_volumes(platform: str, volumes: tuple[NativeVolume, ...], encrypted: list[Status],
                                        strength: list[Status], force: list[Status]) -> None:
-    facts = DiskFacts(platform=platform, native=volumes)
+    facts = WindowsBitLocker(volumes) if platform == "windows" else MacosFileVault(volumes)
     assert _statuses(volumes_encrypted(facts)) == encrypted
     assert _statuses(cipher_strength(facts, 256, False)) == strength
     assert _statuses(protection_in_force(facts)) == force
 
 
 def test_intel_mac_passes_when_the_controller_accepts_aes_128() -> None:
-    assert _statuses(cipher_strength(DiskFacts(platform="macos", native=(_vol("Data", 128),)), 128, False)) == \
+    assert _statuses(cipher_strength(MacosFileVault((_vol("Data", 128),)), 128, False)) == \
         [Status.PASS]
 
 
-def _policy(*audited: str, privilege: bool = True) -> AuditdFacts:
+def _policy(*audited: str, privilege: bool = True) -> WindowsAuditPolicy:
     entries = [AuditPolicyEntry(LOGON, "Logon", "Success and Failure", True, True)]
     entries += [AuditPolicyEntry(g, g, "Success", True, False) for g in audited]
     if privilege:
         entries.append(AuditPolicyEntry(PROCESS_CREATION, "Process Creation", "Success", True, False))
-    return AuditdFacts(True, platform="windows", policy=tuple(entries))
+    return WindowsAuditPolicy(tuple(entries))
 
 
 @pytest.mark.parametrize(("facts", "status"), [
     (_policy(USER_ACCOUNTS, SECURITY_GROUPS), Status.PASS),
     (_policy(USER_ACCOUNTS, SECURITY_GROUPS, privilege=False), Status.FAIL),
-    (AuditdFacts(True, platform="windows", status_problem="auditpol: needs administrator rights"), Status.FAIL),
-    (AuditdFacts(True, platform="windows", policy=(AuditPolicyEntry(LOGON, "Anmelden", "Erfolg", None, None),)),
-     Status.WARN),
-    (AuditdFacts(True, platform="macos", unified_logging="System mode = INFO"), Status.WARN),
+    (WindowsAuditPolicy(problem="auditpol: needs administrator rights"), Status.FAIL),
+    (WindowsAuditPolicy((AuditPolicyEntry(LOGON, "Anmelden", "Erfolg", None, None),)), Status.WARN),
+    (MacosAuditTrail("System mode = INFO"), Status.WARN),
 ])
-def test_log_0010_windows_and_macos(facts: AuditdFacts, status: Status) -> None:
+def test_log_0010_windows_and_macos(facts: WindowsAuditPolicy | MacosAuditTrail, status: Status) -> None:
     assert audit_trail(facts, []).status is status
 
 
@@ -109,18 +113,17 @@ def test_log_0010_windows_requires_file_system_auditing_for_personal_data_paths(
 
 
 @pytest.mark.parametrize(("log", "status"), [
-    (EventLog(True, 20971520, False, False, NOW - 12 * 86400, NOW), Status.FAIL),
-    (EventLog(True, 1073741824, False, False, NOW - 120 * 86400, NOW), Status.PASS),
-    (EventLog(True, 20971520, True, True, None, NOW), Status.PASS),
-    (EventLog(None, problem="wevtutil: needs administrator rights"), Status.FAIL),
+    (WindowsSecurityLog(True, 20971520, False, False, NOW - 12 * 86400, NOW), Status.FAIL),
+    (WindowsSecurityLog(True, 1073741824, False, False, NOW - 120 * 86400, NOW), Status.PASS),
+    (WindowsSecurityLog(True, 20971520, True, True, None, NOW), Status.PASS),
+    (WindowsSecurityLog(None, problem="wevtutil: needs administrator rights"), Status.FAIL),
 ])
-def test_log_0020_windows_security_log(log: EventLog, status: Status) -> None:
-    facts = JournaldFacts(False, True, platform="windows", event_log=log, problem=log.problem)
-    assert logs_kept(facts, SyslogFacts(), 90).status is status
+def test_log_0020_windows_security_log(log: WindowsSecurityLog, status: Status) -> None:
+    assert logs_kept(log, SyslogFacts(), 90).status is status
 
 
 def test_log_0020_macos_says_retention_cannot_be_proven() -> None:
-    verdict = logs_kept(JournaldFacts(True, True, platform="macos"), SyslogFacts(), 90)
+    verdict = logs_kept(MacosUnifiedLog(True), SyslogFacts(), 90)
     assert verdict.status is Status.WARN and "cannot be proven" in verdict.message
 
 
@@ -135,18 +138,16 @@ def test_log_0040_windows_and_macos(facts: TimeSyncFacts, status: Status) -> Non
 
 
 @pytest.mark.parametrize(("facts", "status"), [
-    (FirewallFacts(platform="windows", profiles=tuple(FirewallProfile(n, True, "block") for n in
-                                                      ("Domain", "Private", "Public"))), Status.PASS),
-    (FirewallFacts(platform="windows", profiles=(FirewallProfile("Public", False, "block"),)), Status.FAIL),
-    (FirewallFacts(platform="windows", profiles=(FirewallProfile("Private", True, "allow"),)), Status.FAIL),
-    (FirewallFacts(platform="windows", unavailable={"Get-NetFirewallProfile": "access denied"}), Status.FAIL),
-    (FirewallFacts(platform="macos", profiles=(FirewallProfile("application firewall", True, "per application",
-                                                               True),)), Status.PASS),
-    (FirewallFacts(platform="macos", profiles=(FirewallProfile("application firewall", True, "per application",
-                                                               False),)), Status.WARN),
-    (FirewallFacts(platform="macos", profiles=(FirewallProfile("application firewall", False),)), Status.FAIL),
+    (WindowsFirewall(tuple(FirewallProfile(n, True, "block") for n in ("Domain", "Private", "Public"))), Status.PASS),
+    (WindowsFirewall((FirewallProfile("Public", False, "block"),)), Status.FAIL),
+    (WindowsFirewall((FirewallProfile("Private", True, "allow"),)), Status.FAIL),
+    (WindowsFirewall(unavailable={"Get-NetFirewallProfile": "access denied"}), Status.FAIL),
+    (MacosFirewall(True, "per application", True), Status.PASS),
+    (MacosFirewall(True, "per application", False), Status.WARN),
+    (MacosFirewall(False), Status.FAIL),
+    (MacosFirewall(unavailable={"socketfilterfw": "`socketfilterfw` is not installed"}), Status.FAIL),
 ])
-def test_fw_0010_windows_and_macos(facts: FirewallFacts, status: Status) -> None:
+def test_fw_0010_windows_and_macos(facts: WindowsFirewall | MacosFirewall, status: Status) -> None:
     assert firewall_default_deny(facts).status is status
 
 
@@ -233,26 +234,27 @@ TM = "Time Machine (Backup)"
 
 
 @pytest.mark.parametrize(("facts", "recent", "encrypted"), [
-    (BackupFacts(NOW, jobs=(BackupJob(TM, "timemachine", "tmutil", result="success", finished_at=NOW - 3600),),
-                 platform="macos", encryption={TM: "encrypted"}), Status.PASS, [Status.WARN]),
-    (BackupFacts(NOW, jobs=(BackupJob(TM, "timemachine", "tmutil", result="success", finished_at=NOW - 9 * 86400),),
-                 platform="macos", encryption={TM: "not encrypted"}), Status.FAIL, [Status.FAIL]),
-    (BackupFacts(NOW, platform="windows"), Status.FAIL, [Status.NOT_APPLICABLE]),
+    (MacosTimeMachine(NOW, jobs=(BackupJob(TM, "timemachine", "tmutil", result="success", finished_at=NOW - 3600),),
+                      encryption={TM: "encrypted"}), Status.PASS, [Status.WARN]),
+    (MacosTimeMachine(NOW, jobs=(BackupJob(TM, "timemachine", "tmutil", result="success",
+                                           finished_at=NOW - 9 * 86400),), encryption={TM: "not encrypted"}),
+     Status.FAIL, [Status.FAIL]),
+    (WindowsBackup(NOW), Status.FAIL, [Status.NOT_APPLICABLE]),
 ])
-def test_backup_windows_and_macos(facts: BackupFacts, recent: Status, encrypted: list[Status]) -> None:
+def test_backup_windows_and_macos(facts: WindowsBackup | MacosTimeMachine, recent: Status,
+                                  encrypted: list[Status]) -> None:
     assert backup_recent(facts, 26, []).status is recent
     assert _statuses(backup_encrypted(facts, 256, False)) == encrypted
 
 
 @pytest.mark.parametrize(("facts", "status"), [
-    (AntimalwareFacts("windows", "Microsoft Defender", True, "1.441", NOW - 3600, NOW, "Normal"), Status.PASS),
-    (AntimalwareFacts("windows", "Microsoft Defender", True, "1.439", NOW - 23 * 86400, NOW), Status.FAIL),
-    (AntimalwareFacts("windows", "Microsoft Defender", False, "1.441", NOW - 3600, NOW), Status.FAIL),
-    (AntimalwareFacts("windows", "", None, mode="Passive Mode", products=(Product("Acme AV", True, True),)),
-     Status.PASS),
-    (AntimalwareFacts("macos", "XProtect", True, "5328", NOW - 9 * 86400, NOW), Status.PASS),
-    (AntimalwareFacts("macos", "XProtect", False, "5328", NOW - 9 * 86400, NOW), Status.FAIL),
-    (AntimalwareFacts("macos", "XProtect", True, "5100", NOW - 95 * 86400, NOW), Status.FAIL),
+    (WindowsDefender("Microsoft Defender", True, "1.441", NOW - 3600, NOW, "Normal"), Status.PASS),
+    (WindowsDefender("Microsoft Defender", True, "1.439", NOW - 23 * 86400, NOW), Status.FAIL),
+    (WindowsDefender("Microsoft Defender", False, "1.441", NOW - 3600, NOW), Status.FAIL),
+    (WindowsDefender("", None, mode="Passive Mode", products=(Product("Acme AV", True, True),)), Status.PASS),
+    (MacosXProtect(True, "5328", NOW - 9 * 86400, NOW), Status.PASS),
+    (MacosXProtect(False, "5328", NOW - 9 * 86400, NOW), Status.FAIL),
+    (MacosXProtect(True, "5100", NOW - 95 * 86400, NOW), Status.FAIL),
 ])
-def test_malw_0010(facts: AntimalwareFacts, status: Status) -> None:
+def test_malw_0010(facts: WindowsDefender | MacosXProtect, status: Status) -> None:
     assert malware_protection(facts).status is status

@@ -9,7 +9,8 @@ import pytest
 from auditor.collectors.ssh_wire import SshWireFacts, parse_probe
 from auditor.collectors.sshd import SshdFacts, parse_sshd_t
 from auditor.models import Status
-from checks.ssh import ssh_wire_algorithms, sshd_ciphers, sshd_logins, sshd_weak_algorithms
+from checks.ssh import ssh_wire_algorithms
+from checks.sshd import sshd_ciphers, sshd_logins, sshd_weak_algorithms
 
 OUTPUTS = Path(__file__).resolve().parents[1] / "fixtures" / "outputs" / "ssh"
 

@@ -110,13 +110,13 @@ def test_container_without_daemon_reports_enabled_0_and_no_systemd():
 def test_non_root_says_what_could_not_be_read():
     facts = collect(_host(status=(4, "", NOT_ROOT), rules=(4, "", NOT_ROOT)), LINUX)
     assert facts.installed and facts.status == {} and facts.rules == ()
-    assert facts.status_problem == "needs root: You must be root to run this program."
-    assert facts.rules_problem.startswith("needs root")
+    assert facts.status_problem == "`auditctl -s` needs root: You must be root to run this program."
+    assert facts.rules_problem.startswith("`auditctl -l` needs root")
 
 
 def test_sudo_without_password_rights():
     facts = collect(_host(status=(1, "", "sudo: a password is required\n")), LINUX)
-    assert facts.status_problem == "needs root: sudo: a password is required"
+    assert facts.status_problem == "`auditctl -s` needs root: sudo: a password is required"
 
 
 @pytest.mark.parametrize("missing", [(127, "", "auditctl: command not found"),

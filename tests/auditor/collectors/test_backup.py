@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from auditor.models import Platform, SystemFacts
 from auditor.transports.base import CommandResult
 from auditor.transports.local import LocalTransport
 from tests.auditor.fake_host import FakeHost
+from tests.conftest import real_epoch
 
 OUTPUTS = Path(__file__).parents[2] / "fixtures" / "outputs" / "maintenance"
 LINUX = SystemFacts(Platform.LINUX)
@@ -150,4 +150,4 @@ def test_local_machine_agrees_with_path_and_clock():
     on_disk = {name for name in ("restic", "borg", "borgmatic") if shutil.which(name) in
                (f"/usr/bin/{name}", f"/usr/local/bin/{name}")}
     assert set(facts.installed) == on_disk
-    assert facts.host_time is not None and abs(facts.host_time - time.time()) < 60
+    assert facts.host_time is not None and abs(facts.host_time - real_epoch()) < 60

@@ -196,7 +196,7 @@ def test_non_root_says_why_the_key_size_is_unknown():
     layer = collect(host, LINUX).crypt["nvme0n1p3_crypt"]
     assert layer.cipher == "" and layer.key_bits is None and layer.source == "lsblk"
     assert "running as non-root user" in layer.problem and "access denied" in layer.problem
-    assert "dmsetup table: /dev/mapper/control: open failed: Permission denied" in layer.problem
+    assert "`dmsetup table` needs root: /dev/mapper/control: open failed: Permission denied" in layer.problem
 
 
 def test_cryptsetup_not_installed_falls_back_to_dmsetup_table():
@@ -215,7 +215,7 @@ def test_luks_on_raid_asks_the_md_device_for_its_header():
     facts = collect(host, LINUX)
     assert str(luks_dump_command("/dev/md1")) in host.calls
     assert facts.crypt["md1_crypt"].device == "/dev/md1" and facts.swaps[0].crypt == ("md1_crypt",)
-    assert "cryptsetup status: not installed" in facts.crypt["md1_crypt"].problem
+    assert "`cryptsetup` is not installed" in facts.crypt["md1_crypt"].problem
 
 
 @pytest.mark.parametrize(
@@ -234,7 +234,7 @@ def test_swap_areas_are_resolved_to_their_device(lsblk, swaps, zram, crypt, hold
 
 def test_lsblk_missing_and_unsafe_mapping_names():
     facts = collect(FakeHost({}, {PROC_SWAPS: NO_SWAP}), LINUX)
-    assert facts.problem == "lsblk: not installed" and facts.volumes == ()
+    assert facts.problem == "`lsblk` is not installed" and facts.volumes == ()
     # A mapping name that could be read as an option is never put on a command line
     hostile = text("raspios12-adiantum-lsblk.json").replace('"cryptroot"', '"--dump-volume-key"')
     host = FakeHost({str(LSBLK): CommandResult(str(LSBLK), 0, hostile)}, {PROC_SWAPS: NO_SWAP})

@@ -80,7 +80,7 @@ def test_this_container_empty_ruleset_and_inactive_ufw():
     facts = collect(host, LINUX)
     assert facts.chains == () and facts.nftables_read
     assert facts.ufw is not None and not facts.ufw.active
-    assert facts.unavailable == {"firewalld": "not installed"}
+    assert facts.unavailable == {"firewalld": "`firewall-cmd` is not installed"}
 
 
 def test_ufw_active_status_and_its_iptables_nft_chains():
@@ -129,10 +129,11 @@ NON_ROOT = [
 def test_without_root_each_source_says_why():
     facts = collect(FakeHost(dict(NON_ROOT)), LINUX)
     assert not facts.nftables_read and not facts.legacy_read and facts.ufw is None
-    assert facts.unavailable["nftables"] == "needs root (Operation not permitted (you must be root))"
-    assert facts.unavailable["iptables-save"].startswith("needs root (iptables-save v1.8.9 (nf_tables)")
-    assert facts.unavailable["iptables-legacy-save"].startswith("needs root (Failed to list table names")
-    assert facts.unavailable["ufw"] == "needs root (ERROR: You need to be root to run this script)"
+    assert facts.unavailable["nftables"] == \
+        "`nft -j list ruleset` needs root: Operation not permitted (you must be root)"
+    assert facts.unavailable["iptables-save"].startswith("`iptables-save` needs root: iptables-save v1.8.9 (nf_tables)")
+    assert facts.unavailable["iptables-legacy-save"].startswith("`iptables-legacy-save` needs root: Failed to list")
+    assert facts.unavailable["ufw"] == "`ufw status verbose` needs root: ERROR: You need to be root to run this script"
     # ip6tables-save is absent from this host (exit 127): absent tools are not an error
     assert str(IP6TABLES) not in facts.unavailable
 

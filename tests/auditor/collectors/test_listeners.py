@@ -69,7 +69,7 @@ def test_a_socket_shared_by_several_processes():
 def test_header_line_is_skipped_and_missing_ss_is_reported():
     assert parse_ss("Netid State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n") == ()
     facts = collect(answering("", 127, "ss: command not found"), LINUX)
-    assert not facts.read and facts.unavailable == {str(SS): "not installed"}
+    assert not facts.read and facts.unavailable == {"ss": "`ss` is not installed"}
 
 
 def _ss_key(item: Listener) -> tuple[str, str, int]:

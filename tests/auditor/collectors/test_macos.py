@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from auditor.collectors import disk, disk_native, macos
+from auditor.collectors.disk_native import MacosFileVault
 from auditor.models import Platform, SystemFacts
 from auditor.transports.base import CommandResult
 from tests.auditor.fake_host import FakeHost
@@ -38,7 +39,8 @@ def _disk_host(fdesetup: str, brand: str, arm64: str | None, machine: str) -> Fa
 def test_filevault_cipher_follows_the_hardware(brand: str, arm64: str | None, machine: str, bits: int,
                                                hardware: str) -> None:
     facts = disk.collect(_disk_host("fdesetup-on.txt", brand, arm64, machine), MAC)
-    (volume,) = facts.native  # only the Data volume holds user data
+    assert isinstance(facts, MacosFileVault)
+    (volume,) = facts.volumes  # only the Data volume holds user data
     assert volume.name == "Macintosh HD - Data (disk3s5)" and volume.effective_bits == bits
     assert hardware in facts.hardware and volume.state == "encrypted" and volume.protection == "on"
 
@@ -126,8 +128,8 @@ def test_xprotect_and_gatekeeper() -> None:
                      str(macos.HOST_TIME): CommandResult("t", 0, _text("date.txt"))},
                     {macos.XPROTECT: (OUT / "xprotect-info.plist").read_bytes()})
     facts = macos.malware(host, MAC)
-    assert (facts.engine, facts.realtime, facts.signature_version) == ("XProtect", False, "5328")
-    assert facts.signature_age_days == pytest.approx(9.0)
+    assert (facts.gatekeeper, facts.version) == (False, "5328")
+    assert facts.age_days == pytest.approx(9.0)
 
 
 def test_network_time_needs_admin_and_sntp_answers() -> None:

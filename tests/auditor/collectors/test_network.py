@@ -49,7 +49,7 @@ def test_openvpn_split_default_routes():
     halves = {r.dst: r.dev for r in facts.routes if r.dst in ("0.0.0.0/1", "128.0.0.0/1")}
     assert halves == {"0.0.0.0/1": "tun0", "128.0.0.0/1": "tun0"}
     # ip -6 route was not recorded for this case: exit 127 is reported, not raised
-    assert facts.unavailable == {str(ROUTE6): "not installed"}
+    assert facts.unavailable == {str(ROUTE6): "`ip` is not installed"}
 
 
 def test_this_container_recording():

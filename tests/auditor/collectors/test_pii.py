@@ -76,7 +76,7 @@ def test_without_python3_grep_counts_lines_without_printing_names_or_numbers():
     facts = pii.collect(host, LINUX, pii_paths=PATHS, pii_exclude=["*/.git/*", "*.bak"])
     # Then grep printed counts only (-c, -h) and the facts hold unverified counts per folder
     assert {"-rEIhcs", "--exclude-dir=.git", "--exclude=*.bak"} <= set(grep_export.argv)
-    assert facts.method == "grep" and "python3 is not installed" in facts.notes[0]
+    assert facts.method == "grep" and "`python3` is not installed" in facts.notes[0]
     roots = {r.path: r for r in facts.roots}
     assert (roots["/srv/exports"].unverified_lines, roots["/srv/exports"].unverified_files) == (5, 2)
     assert roots["/home"].unverified_lines == 0 and facts.files == ()
@@ -84,8 +84,8 @@ def test_without_python3_grep_counts_lines_without_printing_names_or_numbers():
 
 @pytest.mark.parametrize(("python", "grep", "problem"), [
     (CommandResult("x", TIMED_OUT, ""), None, "did not finish within 1800 s"),
-    (CommandResult("x", NOT_FOUND, ""), CommandResult("g", NOT_FOUND, ""), "python3 is not installed"),
-    (CommandResult("x", 1, "", "SyntaxError: invalid syntax"), CommandResult("g", 2, ""), "exit 1: SyntaxError"),
+    (CommandResult("python3 -c x", NOT_FOUND, ""), CommandResult("g", NOT_FOUND, ""), "`python3` is not installed"),
+    (CommandResult("x", 1, "", "SyntaxError: invalid syntax"), CommandResult("g", 2, ""), "exited 1: SyntaxError"),
     (CommandResult("x", 0, '{"version": 1, "fatal": "MemoryError"}'), None, "stopped with MemoryError"),
 ])
 def test_a_search_that_could_not_run_says_why(python, grep, problem):

@@ -60,7 +60,7 @@ def test_falls_back_to_chrony_without_systemd():
     })
     facts = collect(host, LINUX)
     assert facts.synchronized is True and facts.source == "chronyc"
-    assert facts.unavailable == {"timedatectl": NO_SYSTEMD.splitlines()[0]}
+    assert facts.unavailable == {"timedatectl": f"`timedatectl show` exited 1: {NO_SYSTEMD.splitlines()[0]}"}
 
 
 def test_chrony_unsynchronised_leap_status():
@@ -80,5 +80,5 @@ def test_nothing_answers_says_why_for_each_tool():
     })
     facts = collect(host, LINUX)
     assert facts.synchronized is None and facts.source == ""
-    assert facts.unavailable["chronyc"] == "not installed"
+    assert facts.unavailable["chronyc"] == "`chronyc` is not installed"
     assert "not been booted with systemd" in facts.unavailable["timedatectl"]

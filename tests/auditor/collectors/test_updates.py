@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from auditor.models import Platform, SystemFacts
 from auditor.transports.base import CommandResult
 from auditor.transports.local import LocalTransport
 from tests.auditor.fake_host import FakeHost
+from tests.conftest import real_epoch
 
 OUTPUTS = Path(__file__).parents[2] / "fixtures" / "outputs" / "maintenance"
 LINUX = SystemFacts(Platform.LINUX, os_id="debian", os_version="12")
@@ -127,6 +127,6 @@ def test_local_machine_agrees_with_apt_itself():
                             env={"LC_ALL": "C", "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"})
     assert facts.manager == "apt" and facts.listed
     assert len(facts.pending) == sum("[upgradable from:" in line for line in direct.stdout.splitlines())
-    assert facts.host_time is not None and abs(facts.host_time - time.time()) < 60
+    assert facts.host_time is not None and abs(facts.host_time - real_epoch()) < 60
     assert facts.index_updated_at == int(Path("/var/lib/apt/lists").stat().st_mtime) or \
         Path("/var/lib/apt/periodic/update-success-stamp").exists()

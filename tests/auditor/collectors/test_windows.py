@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from auditor.collectors import disk, disk_native, windows
+from auditor.collectors.disk_native import WindowsBitLocker
 from auditor.collectors.powershell import decode_output, epoch, json_objects
 from auditor.collectors.system import UNAME, WINDOWS_OS, detect
 from auditor.collectors.windows_guids import FILE_SYSTEM, LOGON, SENSITIVE_PRIVILEGE
@@ -43,13 +44,14 @@ def test_bitlocker_json_gives_every_fixed_volume_with_its_method() -> None:
     # Given Get-BitLockerVolume with C: XtsAes256, D: XtsAes128 used-space-only, and a removable E:
     host = FakeHost({str(disk_native.BITLOCKER): _ok(disk_native.BITLOCKER, "win11-bitlocker-data-xts128.json")})
     facts = disk.collect(host, WIN)
-    by_name = {v.name: v for v in facts.native}
+    assert isinstance(facts, WindowsBitLocker)
+    by_name = {v.name: v for v in facts.volumes}
     # Then each volume's role, state, protection, method and effective bits are read from the fields
     assert (by_name["C:"].role, by_name["C:"].method, by_name["C:"].effective_bits) == ("os", "XtsAes256", 256)
     assert (by_name["D:"].role, by_name["D:"].method, by_name["D:"].effective_bits) == ("data", "XtsAes128", 128)
     assert by_name["D:"].used_space_only is True and by_name["C:"].used_space_only is False
     assert by_name["E:"].role == "removable" and by_name["E:"].state == "decrypted"
-    assert facts.platform == "windows" and not facts.problem
+    assert not facts.problem
 
 
 def test_suspended_bitlocker_is_encrypted_with_protection_off() -> None:
@@ -67,7 +69,7 @@ def test_manage_bde_is_the_fallback_when_the_cmdlet_is_missing() -> None:
     # Given no Get-BitLockerVolume (exit 1) but manage-bde -status
     host = FakeHost({str(disk_native.BITLOCKER): CommandResult("x", 1, "", "Get-BitLockerVolume : The term ..."),
                      str(disk_native.MANAGE_BDE): _ok(disk_native.MANAGE_BDE, "win11-manage-bde-status.txt")})
-    volumes = {v.name: v for v in disk.collect(host, WIN).native}
+    volumes = {v.name: v for v in disk.collect(host, WIN).volumes}
     # Then C:, D: and F: come from the text, with used-space-only and suspended protection understood
     assert volumes["C:"].effective_bits == 256 and volumes["D:"].effective_bits == 128
     assert volumes["D:"].used_space_only is True and volumes["F:"].protection == "off"
@@ -76,7 +78,7 @@ def test_manage_bde_is_the_fallback_when_the_cmdlet_is_missing() -> None:
 
 def test_no_bitlocker_at_all_says_why() -> None:
     facts = disk.collect(FakeHost({}), WIN)
-    assert facts.native == () and "manage-bde" in facts.problem
+    assert facts.volumes == () and "manage-bde" in facts.problem
 
 
 @pytest.mark.parametrize(("name", "logon", "privilege", "files"), [
@@ -99,9 +101,7 @@ def test_auditpol_in_german_keeps_guids_and_says_the_words_are_unknown() -> None
 def test_security_log_size_retention_and_covered_days() -> None:
     host = FakeHost({str(windows.WEVTUTIL): _ok(windows.WEVTUTIL, "win11-wevtutil-gl-security.txt"),
                      str(windows.SECURITY_OLDEST): _ok(windows.SECURITY_OLDEST, "win11-security-oldest.json")})
-    facts = windows.journald(host, WIN)
-    assert facts.event_log is not None
-    log = facts.event_log
+    log = windows.journald(host, WIN)
     assert (log.enabled, log.max_bytes, log.retention, log.auto_backup) == (True, 20971520, False, False)
     assert log.covered_days is not None and 12 < log.covered_days < 13
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.evidence import iso
+from auditor.clock import iso
 from auditor.models import ScanResult, Status
 
 _BAD = {Status.FAIL.value, Status.ERROR.value}

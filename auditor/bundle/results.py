@@ -8,8 +8,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from auditor.bundle.layout import RESULTS
+from auditor.clock import iso
 from auditor.errors import InputError
-from auditor.evidence import dump_json, iso, write_atomic
+from auditor.files import dump_json, write_atomic
 from auditor.models import (
     CheckSpec,
     ControlRef,
@@ -32,7 +34,6 @@ from auditor.models import (
 )
 
 SCHEMA_VERSION = 1
-RESULTS = "results.json"
 
 
 def to_document(result: ScanResult) -> dict[str, Any]:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from auditor.bundle.keys import KeyPaths, init_keys, load_private, read_public
+from auditor.bundle.sealing import CHUNK_SIZE, MAGIC, BundleError, open_bundle, seal
 from auditor.errors import InputError
-from auditor.sealing import CHUNK_SIZE, MAGIC, BundleError, open_bundle, seal
-from auditor.signing import KeyPaths, init_keys, load_private, read_public
 
 SECRET = b"s3cret passphrase"
 

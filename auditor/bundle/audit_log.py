@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor.evidence import iso, utc_now
+from auditor.clock import Clock, iso
 
 GENESIS = "0" * 64
 
@@ -44,14 +44,14 @@ def head(path: Path) -> str:
     return hashlib.sha256(last).hexdigest() if last else GENESIS
 
 
-def append(path: Path, command: str, argv: Sequence[str], outcome: int, *, run_id: str = "",
+def append(path: Path, command: str, argv: Sequence[str], outcome: int, *, clock: Clock, run_id: str = "",
            targets: Sequence[str] = (), details: dict[str, Any] | None = None) -> str:
     """Append one entry; returns the new head of the chain."""
     path.parent.mkdir(parents=True, exist_ok=True)
     last = _last_line(path)
     seq = json.loads(last)["seq"] + 1 if last else 1
     entry = {
-        "seq": seq, "time": iso(utc_now()), "user": getpass.getuser(), "host": socket.gethostname(),
+        "seq": seq, "time": iso(clock.now()), "user": getpass.getuser(), "host": socket.gethostname(),
         "command": command, "argv": list(argv), "targets": list(targets), "run_id": run_id, "exit": outcome,
         **({"details": details} if details else {}),
         "prev": hashlib.sha256(last).hexdigest() if last else GENESIS,

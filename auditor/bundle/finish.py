@@ -10,16 +10,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from auditor import history
-from auditor.evidence import dump_json, iso, write_atomic
+from auditor.bundle import history
+from auditor.bundle.layout import BUNDLE_SUFFIX, CHANGES, RESULTS
+from auditor.bundle.manifest import write_run_manifest
+from auditor.bundle.results import write_results
+from auditor.bundle.sealing import seal
+from auditor.clock import iso
+from auditor.files import dump_json, write_atomic
 from auditor.models import ScanResult
-from auditor.report.to_json import RESULTS, write_results
-from auditor.report.view import CHANGES
-from auditor.sealing import seal
-from auditor.signing import write_run_manifest
 
 log = logging.getLogger(__name__)
-BUNDLE_SUFFIX = ".auditor-bundle"
 
 
 def record_history(db: Path | None, result: ScanResult, run_dir: Path) -> None:

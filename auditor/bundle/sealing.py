@@ -26,8 +26,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from auditor.bundle.keys import fingerprint, raw_public
 from auditor.errors import AuditorError, InputError
-from auditor.signing import fingerprint, raw_public
 
 MAGIC = b"AUDSEAL\x01"
 CHUNK_SIZE = 1 << 20

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
-from auditor import audit_log
+from auditor.bundle import audit_log
+from auditor.clock import FixedClock
+
+CLOCK = FixedClock(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
 
 
 def _log(tmp_path, entries=4):
     path = tmp_path / "audit.log"
     for index in range(entries):
-        audit_log.append(path, "scan", ["scan", "--out", f"r{index}"], 1, run_id=f"run-{index}", targets=["web-01"])
+        audit_log.append(path, "scan", ["scan", "--out", f"r{index}"], 1, run_id=f"run-{index}", targets=["web-01"],
+                         clock=CLOCK)
     return path
 
 
@@ -37,5 +42,5 @@ def test_head_pins_the_chain_and_no_secret_is_logged(tmp_path, monkeypatch):
     path = _log(tmp_path, 2)
     head = audit_log.head(path)
     assert len(head) == 64 and b"hunter2" not in path.read_bytes()
-    audit_log.append(path, "verify", ["verify", "r0"], 0)
+    audit_log.append(path, "verify", ["verify", "r0"], 0, clock=CLOCK)
     assert json.loads(path.read_text().splitlines()[-1])["prev"] == head

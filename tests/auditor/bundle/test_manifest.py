@@ -6,15 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from auditor.bundle.keys import KeyPaths, init_keys, load_private, read_public
+from auditor.bundle.manifest import verify_run, write_run_manifest
 from auditor.errors import InputError
-from auditor.signing import (
-    KeyPaths,
-    init_keys,
-    load_private,
-    read_public,
-    verify_run,
-    write_run_manifest,
-)
 from tests.report_factory import linux_host, make_run
 
 SECRET = b"correct horse battery staple"

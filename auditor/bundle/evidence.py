@@ -1,0 +1,63 @@
+"""The evidence store: writes each fact record as it arrives (so an interrupted run keeps it), and the
+evidence index at the end. The record format is the transports' (auditor/transports/records.py)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from auditor.files import dump_json, sha256_bytes, write_atomic
+from auditor.models import EvidenceRef
+from auditor.transports.records import EVIDENCE_DIR, EVIDENCE_INDEX, SCHEMA_VERSION, fact_filename
+
+
+@dataclass(frozen=True)
+class _Entry:
+    ref: EvidenceRef
+    target: str
+    kind: str
+    exit_status: int | None
+    collected_at: str
+
+
+class EvidenceStore:
+    """Stores records under <run>/evidence/<target>/ and indexes them in evidence/manifest.json."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self._entries: list[_Entry] = []
+        self._lock = threading.Lock()
+
+    def save(self, target: str, record: dict[str, Any]) -> EvidenceRef:
+        folder = self.run_dir / EVIDENCE_DIR / target
+        folder.mkdir(parents=True, exist_ok=True)
+        name = fact_filename(record["kind"], record["source"])
+        data = dump_json(record)
+        write_atomic(folder / name, data)
+        ref = EvidenceRef(f"{EVIDENCE_DIR}/{target}/{name}", sha256_bytes(data), record["source"])
+        entry = _Entry(ref, target, record["kind"], record.get("exit_status"), record["collected_at"])
+        with self._lock:
+            self._entries.append(entry)
+        return ref
+
+    def write_manifest(self) -> Path:
+        with self._lock:
+            entries = sorted(self._entries, key=lambda e: e.ref.path)
+        facts = [
+            {
+                "path": e.ref.path,
+                "sha256": e.ref.sha256,
+                "target": e.target,
+                "kind": e.kind,
+                "source": e.ref.source,
+                "exit_status": e.exit_status,
+                "collected_at": e.collected_at,
+            }
+            for e in entries
+        ]
+        path = self.run_dir / EVIDENCE_INDEX
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, dump_json({"schema_version": SCHEMA_VERSION, "facts": facts}))
+        return path

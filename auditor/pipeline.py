@@ -1,0 +1,178 @@
+"""The scan pipeline, from a loaded profile and inventory to a finished run folder:
+plan and collect and evaluate (runner), then bundle (results, history, reports, signed manifest, seal).
+
+The CLI parses flags into a `RunRequest` and calls `run`; nothing here reads argparse or prints. "Now"
+comes from the clock the caller passes (the CLI passes the system clock).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import secrets
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+from auditor.bundle.evidence import EvidenceStore
+from auditor.bundle.finish import finish, prune
+from auditor.bundle.layout import PROFILE, RESULTS
+from auditor.clock import Clock
+from auditor.collectors import COLLECTORS
+from auditor.errors import InputError
+from auditor.files import dump_json, write_atomic
+from auditor.models import CheckSpec, ScanResult, Status, Target
+from auditor.plan import Selection
+from auditor.profile import Profile
+from auditor.registry import discover
+from auditor.runner import RunObserver, ScanOptions, run_scan
+
+
+class ExitCode(IntEnum):
+    OK = 0  # every required check passed
+    FINDINGS = 1  # some check failed and no waiver covers it
+    USAGE_ERROR = 2  # bad flags, inventory, profile or check pack
+    INCOMPLETE = 3  # errors or unreachable targets: the evidence is incomplete
+    INTERRUPTED = 130  # Ctrl-C; what was collected is saved
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """Everything a scan or replay needs, decided before anything is touched.
+
+    Attributes:
+        replay_from: answer from this run folder's evidence instead of the hosts; replayed_from: its run id.
+        only / skip: check ids chosen with --check / --skip.
+        out: the run folder (None: reports_dir/<run-id>).
+        formats / lang: reports rendered into the run folder before it is signed.
+        signer: the unlocked signing key, or None for an unsigned run.
+        seal_to: raw X25519 public keys the finished run is sealed to.
+        history: the history database (None: not recorded).
+        audit_head: the head of the tool's audit log, recorded in the run manifest.
+        keep: keep only the newest N run folders in reports_dir (0: all).
+    """
+
+    profile: Profile
+    targets: Sequence[Target]
+    reports_dir: Path
+    out: Path | None = None
+    replay_from: Path | None = None
+    replayed_from: str = ""
+    only: Sequence[str] = ()
+    skip: Sequence[str] = ()
+    workers: int = 8
+    trust_new_host_keys: bool = False
+    formats: Sequence[str] = ()
+    lang: str = "en"
+    signer: Any = None
+    seal_to: Sequence[bytes] = ()
+    history: Path | None = None
+    audit_head: str = ""
+    keep: int = 0
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a finished run left behind, for the caller to show."""
+
+    result: ScanResult
+    run_dir: Path
+    reports: Sequence[Path] = ()
+    report_error: str = ""  # why the reports could not be written (the evidence is intact)
+    bundle: Path | None = None
+    signed: bool = False
+    code: ExitCode = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "code", exit_code(self.result))
+
+
+def exit_code(result: ScanResult) -> ExitCode:
+    if result.interrupted:
+        return ExitCode.INTERRUPTED
+    findings = result.findings()
+    if any(t.connection_error for t in result.targets) or any(f.status is Status.ERROR for f in findings):
+        return ExitCode.INCOMPLETE
+    if any(f.status is Status.FAIL for f in findings):
+        return ExitCode.FINDINGS
+    return ExitCode.OK
+
+
+def new_run_id(clock: Clock) -> str:
+    return f"{clock.now():%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+
+
+def load_checks(profile: Profile) -> dict[str, CheckSpec]:
+    """Every installed check, validated against the profile (and the profile against them)."""
+    checks = discover(COLLECTORS, profile.parameters, [r.id for r in profile.requirements])
+    profile.validate(checks)
+    return checks
+
+
+def selection(ids: Sequence[str], checks: Collection[str], flag: str) -> frozenset[str]:
+    """Check ids named on the command line, each known (or a did-you-mean)."""
+    for check_id in ids:
+        if check_id not in checks:
+            close = difflib.get_close_matches(check_id, list(checks), n=1)
+            hint = f"did you mean {close[0]}?" if close else "see `auditor checks list`"
+            raise InputError(f"unknown check id {check_id!r}", flag, hint)
+    return frozenset(ids)
+
+
+def prepare_run_dir(out: Path | None, run_id: str, reports_dir: Path) -> Path:
+    """A new or empty run folder; an earlier run is never overwritten."""
+    run_dir = out or reports_dir / run_id
+    if run_dir.exists():
+        if not run_dir.is_dir():
+            raise InputError("exists and is not a folder", f"--out {run_dir}", "name a new folder")
+        if any(run_dir.iterdir()):
+            what = "holds an earlier run" if (run_dir / RESULTS).exists() else "is not empty and not a run folder"
+            raise InputError(f"{what}; auditor never overwrites evidence", f"--out {run_dir}",
+                             "name a new or empty folder")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def run(request: RunRequest, *, clock: Clock, observer: RunObserver | None = None) -> RunOutcome:
+    """Scan (or replay) every target, then finish the run folder: results, history, reports, manifest, seal."""
+    checks = load_checks(request.profile)
+    options = ScanOptions(
+        selection=Selection(selection(request.only, checks, "--check") if request.only else None,
+                            selection(request.skip, checks, "--skip")),
+        workers=request.workers,
+        replay_from=request.replay_from,
+        trust_new_host_keys=request.trust_new_host_keys,
+    )
+    run_id = new_run_id(clock)
+    run_dir = prepare_run_dir(request.out, run_id, request.reports_dir)
+    write_atomic(run_dir / PROFILE, dump_json(request.profile.document()))
+    store = EvidenceStore(run_dir)
+    try:
+        result = run_scan(run_id, request.targets, checks, request.profile, store, options, observer, clock=clock)
+    finally:
+        store.write_manifest()
+    result = dataclasses.replace(result, replayed_from=request.replayed_from)
+    rendered: dict[str, Any] = {}
+
+    def render() -> None:
+        if request.formats:
+            rendered.update(_render(run_dir, request.formats, request.lang))
+
+    bundle = finish(run_dir, result, db=request.history, render=render, signer=request.signer,
+                    audit_head=request.audit_head, seal_to=request.seal_to)
+    if request.keep:
+        prune(request.reports_dir, request.keep)
+    return RunOutcome(result, run_dir, rendered.get("written", ()), rendered.get("error", ""), bundle,
+                      request.signer is not None)
+
+
+def _render(run_dir: Path, formats: Sequence[str], lang: str) -> Mapping[str, Any]:
+    """Render reports; a rendering failure is reported, and the evidence already written stays."""
+    from auditor.report.render import render_reports
+
+    try:
+        return {"written": render_reports(run_dir, formats, lang)}
+    except OSError as exc:
+        return {"error": f"the report could not be written ({exc}); the evidence is intact in {run_dir}"}
