@@ -1,7 +1,12 @@
 """Facts about pending package updates: which are security updates, and how fresh the package lists are.
 
-Debian/Ubuntu: `apt list --upgradable` reads the local package lists (no network), so its answer is only as new
-as the last `apt update`; the age of the lists is recorded next to it (the `update-success-stamp` that
+Debian/Ubuntu: the security updates pending are what the `*-security` package lists already on the host offer
+above the installed version (auditor/collectors/_apt_security_script.py reads dpkg's status and those lists on
+the target; the versions are compared here with Debian's ordering, python-debian). Like `apt list --upgradable`,
+whose answer it gives for the security suites, it reads no network and writes nothing, so it is only as new as
+the last `apt update`; unlike it, it costs a few tens of ms instead of building apt's whole cache (0.7 s when
+pkgcache.bin is absent). Without python3 on the target (or replaying a run recorded before this fact existed),
+`apt list --upgradable` is the fallback. The age of the lists is recorded next to it (the `update-success-stamp` that
 `APT::Periodic` and Ubuntu write, else the mtime of /var/lib/apt/lists, the same order Ansible's apt module
 uses for `cache_valid_time`). RHEL/Fedora: `dnf -C updateinfo list --security --available` from dnf's cache
 (dnf4 and dnf5 print different layouts; both are parsed). The host's own clock (`date +%s`) is recorded so
@@ -10,14 +15,22 @@ that ages are computed against the target's time, never the scanner's.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
+from debian.debian_support import Version
+
+from auditor.collectors._apt_security_script import SCRIPT as APT_SECURITY_SCRIPT
 from auditor.collectors.base import Requests
 from auditor.collectors.native import NATIVE, native_collect, native_requests
+from auditor.errors import FactMissing
 from auditor.models import SystemFacts
 from auditor.transports.base import CommandResult, Transport, cmd
 
+# -I: the target's PYTHON* variables and user site never change what this read-only script does.
+APT_SECURITY = cmd("python3", "-I", "-c", APT_SECURITY_SCRIPT, "/", timeout=60)
 APT_LIST = cmd("apt", "list", "--upgradable", timeout=60)
 # Not lists/partial: apt touches that directory on every run, even `apt list`.
 APT_STAMPS = cmd("stat", "-c", "%Y %n", "/var/lib/apt/periodic/update-success-stamp", "/var/lib/apt/lists")
@@ -51,7 +64,7 @@ class UpdatesFacts:
     """Attributes:
     manager: the package manager that answered ("apt", "dnf") or "" when none did.
     listed: the pending-update listing was obtained (False: `problem` says why).
-    pending: every pending update the listing showed (dnf: only security advisories are listed).
+    pending: every pending update the listing showed (from the security lists, and dnf: security updates only).
     index_updated_at: epoch seconds of the last package-list refresh, None when it could not be read.
     index_source: which path gave `index_updated_at`.
     host_time: the target's clock (`date +%s`) in epoch seconds, None when it could not be read.
@@ -82,16 +95,19 @@ class UpdatesFacts:
 def requests(system: SystemFacts) -> Requests:
     if system.platform in NATIVE:
         return native_requests("updates", system)
-    return (APT_LIST, APT_STAMPS, DNF_SECURITY, DNF_STAMPS, HOST_TIME), ()
+    return (APT_SECURITY, APT_STAMPS, DNF_SECURITY, DNF_STAMPS, HOST_TIME), ()
 
 
 def collect(host: Transport, system: SystemFacts) -> UpdatesFacts:
     if system.platform in NATIVE:
         return native_collect("updates", host, system)  # type: ignore[no-any-return]
     host_time = parse_epoch(host.run(HOST_TIME))
-    apt = host.run(APT_LIST)
-    if not apt.not_found:
+    from_lists = _security_lists(host)
+    apt = None if from_lists is not None else host.run(APT_LIST)
+    if apt is None or not apt.not_found:
         updated_at, source = newest_stamp(host.run(APT_STAMPS).stdout, prefer="update-success-stamp")
+        if apt is None:
+            return UpdatesFacts("apt", True, from_lists or (), updated_at, source, host_time)
         if not apt.ok:
             return UpdatesFacts("apt", False, (), updated_at, source, host_time, apt.failure())
         return UpdatesFacts("apt", True, parse_apt_upgradable(apt.stdout), updated_at, source, host_time)
@@ -102,6 +118,36 @@ def collect(host: Transport, system: SystemFacts) -> UpdatesFacts:
             return UpdatesFacts("dnf", False, (), updated_at, source, host_time, dnf.failure())
         return UpdatesFacts("dnf", True, parse_dnf_updateinfo(dnf.stdout), updated_at, source, host_time)
     return UpdatesFacts("", False, (), None, "", host_time, "neither apt nor dnf is installed")
+
+
+def _security_lists(host: Transport) -> tuple[PendingUpdate, ...] | None:
+    """The pending security updates from the security lists; None when they cannot tell (fall back to apt)."""
+    try:
+        result = host.run(APT_SECURITY)
+    except FactMissing:  # a run recorded before this fact existed: its `apt list` answers instead
+        return None
+    if not result.ok:
+        return None
+    try:
+        return parse_security_lists(json.loads(result.stdout))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def parse_security_lists(found: dict[str, Any]) -> tuple[PendingUpdate, ...] | None:
+    """The script's JSON -> a pending update per installed package that a security list offers a newer version
+    of (the newest it offers); None when the lists could not all be read."""
+    if found.get("error") or found.get("errors") or not found.get("lists"):
+        return None
+    updates = []
+    for name, offers in sorted(found["offered"].items()):
+        installed = found["installed"][name]
+        newer = [(Version(version), version, suite) for arch, version, suite in offers
+                 if any(arch in (have, "all") and Version(version) > Version(old) for have, old in installed.items())]
+        if newer:
+            _, version, suite = max(newer)
+            updates.append(PendingUpdate(name, version, suite, True))
+    return tuple(updates)
 
 
 def parse_apt_upgradable(text: str) -> tuple[PendingUpdate, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from auditor.collectors.updates import (
     APT_LIST,
+    APT_SECURITY,
     APT_STAMPS,
     DNF_SECURITY,
     DNF_STAMPS,
@@ -17,10 +19,12 @@ from auditor.collectors.updates import (
     newest_stamp,
     parse_apt_upgradable,
     parse_dnf_updateinfo,
+    parse_security_lists,
 )
 from auditor.models import Platform, SystemFacts
 from auditor.transports.base import CommandResult
 from auditor.transports.local import LocalTransport
+from tests import apt_tree
 from tests.auditor.fake_host import FakeHost
 from tests.conftest import real_epoch
 
@@ -126,7 +130,60 @@ def test_local_machine_agrees_with_apt_itself():
     direct = subprocess.run(["apt", "list", "--upgradable"], capture_output=True, text=True, check=True,
                             env={"LC_ALL": "C", "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"})
     assert facts.manager == "apt" and facts.listed
-    assert len(facts.pending) == sum("[upgradable from:" in line for line in direct.stdout.splitlines())
+    # (the security suites' entries: that is what the collector reads, from the same lists apt reads)
+    assert {(u.name, u.version) for u in facts.pending} == \
+        {(u.name, u.version) for u in parse_apt_upgradable(direct.stdout) if u.security}
     assert facts.host_time is not None and abs(facts.host_time - real_epoch()) < 60
     assert facts.index_updated_at == int(Path("/var/lib/apt/lists").stat().st_mtime) or \
         Path("/var/lib/apt/periodic/update-success-stamp").exists()
+
+
+# (installed, offered by the security suite): Debian's ordering decides, as apt does.
+SECURITY_CASES = {
+    "newer": (("amd64", "3.0.11-1~deb12u1"), ("amd64", "3.0.15-1~deb12u1")),
+    "same": (("all", "2024a-0+deb12u1"), ("all", "2024a-0+deb12u1")),
+    "older": (("amd64", "7.88.1-10+deb12u12"), ("amd64", "7.88.1-10+deb12u5")),
+    "epoch": (("amd64", "1:1.2.13.dfsg-1"), ("amd64", "1:1.2.13.dfsg-1+deb12u1")),
+    "epoch-beats-version": (("amd64", "9.9-1"), ("amd64", "1:1.0-1")),
+    "tilde": (("amd64", "2.0-1"), ("amd64", "2.0~rc1-1")),
+    "arch-all": (("all", "1.0-1"), ("all", "1.0-1+deb12u1")),
+}
+
+
+def test_security_lists_agree_with_apt_itself(tmp_path):
+    # Given a package state apt can read: installed versions and a security suite that offers others
+    installed = {name: have for name, (have, _) in SECURITY_CASES.items()}
+    offered = {name: offer for name, (_, offer) in SECURITY_CASES.items()} | {"not-installed": ("amd64", "1.0-1")}
+    root = apt_tree.write_tree(tmp_path, installed, offered)
+    # When the real apt and the collector's script each say what is pending from the security suite
+    apt = {u.name: u.version for u in parse_apt_upgradable(apt_tree.apt_upgradable(root)) if u.security}
+    script = apt_tree.security_script(root)
+    pending = parse_security_lists(json.loads(script.stdout))
+    # Then they name the same packages and versions (and the script read its list without an error)
+    assert script.returncode == 0, script.stderr
+    assert pending is not None
+    assert {u.name: u.version for u in pending} == apt == {
+        "newer": "3.0.15-1~deb12u1", "epoch": "1:1.2.13.dfsg-1+deb12u1", "epoch-beats-version": "1:1.0-1",
+        "arch-all": "1.0-1+deb12u1"}
+    assert all(u.security and u.origin == "bookworm-security" for u in pending)
+
+
+def test_a_host_without_python3_or_lists_falls_back_to_apt_list():
+    # Given a host where the script cannot run, When collected, Then `apt list --upgradable` answers as before
+    listing = (OUTPUTS / "debian12-apt-list-upgradable.txt").read_text()
+    host = FakeHost({str(APT_SECURITY): CommandResult(str(APT_SECURITY), 127, "", "python3: not found"),
+                     str(APT_LIST): CommandResult(str(APT_LIST), 0, listing)})
+    facts = collect(host, SystemFacts(Platform.LINUX))
+    assert facts.manager == "apt" and facts.listed and facts.pending == parse_apt_upgradable(listing)
+    assert str(APT_LIST) in host.calls
+
+
+def test_the_security_lists_are_used_without_running_apt(tmp_path):
+    # Given the script's real answer on a tree, When collected, Then apt itself is never run
+    root = apt_tree.write_tree(tmp_path, {"openssl": SECURITY_CASES["newer"][0]},
+                               {"openssl": SECURITY_CASES["newer"][1]})
+    answer = apt_tree.security_script(root).stdout
+    host = FakeHost({str(APT_SECURITY): CommandResult(str(APT_SECURITY), 0, answer)})
+    facts = collect(host, SystemFacts(Platform.LINUX))
+    assert [(u.name, u.version) for u in facts.security] == [("openssl", "3.0.15-1~deb12u1")]
+    assert str(APT_LIST) not in host.calls
