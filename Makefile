@@ -16,9 +16,15 @@ STAMP := $(VENV)/.installed
 # WeasyPrint renders the PDF report with Pango; the tests start real sshd and TLS servers, read PDFs back and
 # run commands through a real sudo.
 SCAN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
-TEST_DEBS := $(SCAN_DEBS) openssh-server openssl poppler-utils sudo
+# chromium and chromium-driver: the HTML report's filters are tested in a real headless browser.
+# postgresql and mariadb-server: the database tests start their own servers (tests/db_servers.py).
+# redis-server (and iproute2): the zone tests start their own broker and network namespaces (tests/zones/).
+# nginx, dovecot-imapd and dovecot-pop3d: the TLS tests' HTTPS, plain HTTP and mail servers (tests/tls_servers.py).
+# shellcheck: the home kit's .sh and .command launchers are checked with it (tests/test_kit.py).
+TEST_DEBS := $(SCAN_DEBS) openssh-server procps openssl poppler-utils sudo chromium chromium-driver postgresql \
+	mariadb-server nginx dovecot-imapd dovecot-pop3d redis-server iproute2 shellcheck
 
-.PHONY: scan test test-later lint setup test-setup bench sample-report fixtures lock clean
+.PHONY: scan test test-later lint setup test-setup bench sample-report fixtures lock clean catalogue wheelhouse
 
 scan: setup
 	@$(BIN)/auditor scan $(ARGS); rc=$$?; \
@@ -45,8 +51,14 @@ setup: $(STAMP)
 	@./.ci/ensure-debs $(SCAN_DEBS)
 	@$(BIN)/python -m compileall -q auditor checks >/dev/null
 
-test-setup: $(STAMP)
+test-setup: $(STAMP) wheelhouse
 	@./.ci/ensure-debs $(TEST_DEBS)
+
+# The core's dependency wheels for every home-kit platform and Python version (tests/test_kit.py builds kits
+# from it offline): downloaded once, like a Debian package; nothing is done when it already holds this set.
+WHEELHOUSE := .cache/wheelhouse
+wheelhouse: $(STAMP)
+	@$(BIN)/python -m auditor.kit.wheelhouse $(WHEELHOUSE)
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -n "$(PYTHON)" || { echo "make: Python 3.11 or newer is needed (apt-get install python3)"; exit 1; }
@@ -74,6 +86,17 @@ fixtures: setup
 sample-report: setup
 	rm -rf reports/sample
 	$(BIN)/python -m tests.fixtures.sample_fleet reports/sample
+
+# The message catalogue (docs/report.md): extract every English text (report labels, check titles, remediation,
+# finding-message templates, requirement texts) into auditor/locale/auditor.pot, then merge it into each
+# language's .po file, where a translator fills in what is new (empty) or changed (fuzzy). The .po is read as
+# it is: nothing to compile.
+catalogue: setup
+	$(BIN)/pybabel -q extract -F auditor/locale/babel.cfg -k N_ --no-wrap --sort-by-file --project auditor \
+		-o auditor/locale/auditor.pot .
+	$(BIN)/pybabel -q update --previous -i auditor/locale/auditor.pot -d auditor/locale -D auditor -l da --no-wrap \
+		--ignore-obsolete
+	@$(BIN)/python -m auditor.report.catalogue
 
 # Re-pin every dependency (with hashes) after editing requirements.in.
 lock:

@@ -17,13 +17,17 @@ from auditor.bundle import audit_log
 from auditor.bundle.audit_log import default_log_path
 from auditor.bundle.history import default_history_path
 from auditor.bundle.keys import PASSPHRASE_ENV, KeyPaths, default_key_dir, load_private, passphrase, read_public
-from auditor.bundle.layout import PROFILE
+from auditor.bundle.layout import PROFILE, REPORTS_SUFFIX
+from auditor.bundle.manifest import Verification, replayable
 from auditor.bundle.results import read_results, to_document
 from auditor.cli_evidence import add_parsers as add_evidence_parsers
+from auditor.cli_evidence import replayed_signature, trusted_key
 from auditor.clock import SystemClock
 from auditor.console import ProgressDisplay, make_console, print_home_summary, print_summary
 from auditor.errors import AuditorError, InputError
-from auditor.inventory import load_inventory, this_machine
+from auditor.extras import require_for_targets, require_formats, usable_formats
+from auditor.inventory import load_broker, load_inventory, this_machine
+from auditor.kit.cli import add_parsers as add_kit_parsers
 from auditor.models import Location, Role, ScanResult, Target
 from auditor.pipeline import ExitCode, RunOutcome, RunRequest, load_checks
 from auditor.pipeline import run as run_pipeline
@@ -44,27 +48,80 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _execute(args: argparse.Namespace, profile: Profile, targets: Sequence[Target], replay_from: Path | None,
-             replayed_from: str = "") -> RunOutcome:
+             replayed: Verification | None = None) -> RunOutcome:
     """Run the scan pipeline with the flags of `scan` or `replay`, then show what it left."""
+    formats, note = usable_formats(args.format)
+    if note and not getattr(args, "home", False):  # a home scan needs no report: nothing to say
+        sys.stderr.write(f"auditor: {note}\n")
     request = RunRequest(
         profile=profile, targets=targets, reports_dir=Path(args.reports_dir),
-        out=Path(args.out) if args.out else None, replay_from=replay_from, replayed_from=replayed_from,
+        out=Path(args.out) if args.out else None, replay_from=replay_from, replayed=replayed,
         only=args.check, skip=args.skip, workers=args.workers,
-        trust_new_host_keys=getattr(args, "trust_new_host_keys", False), formats=args.format, lang=args.lang,
+        trust_new_host_keys=getattr(args, "trust_new_host_keys", False),
+        legacy_ssh=getattr(args, "legacy_ssh", False), formats=formats, lang=args.lang,
         signer=_signer(args), seal_to=[read_public(Path(p), "x25519") for p in args.seal_to],
-        history=None if args.no_history else Path(args.history),
-        audit_head=audit_log.head(Path(args.audit_log)), keep=args.keep,
+        history=None if args.no_history else _history(args.history),
+        audit_head=_log_anchor(args), keep=args.keep, broker=_broker(args, targets),
+        zone_answer_within=getattr(args, "zone_timeout", 60.0),
     )
     console = make_console()
     quiet = args.quiet or args.json
     display = ProgressDisplay(console, targets) if not quiet else None
     if display:
+        from auditor.zones.progress import with_zones
+
         with display:
-            outcome = run_pipeline(request, clock=SystemClock(), observer=display)
+            outcome = run_pipeline(request, clock=SystemClock(), observer=with_zones(display, console, targets))
     else:
         outcome = run_pipeline(request, clock=SystemClock())
     _show(args, console, outcome)
     return outcome
+
+
+def _broker(args: argparse.Namespace, targets: Sequence[Target]) -> Any:
+    """The broker zoned targets are dispatched through (--broker, else the inventory's broker:), or None."""
+    url = _broker_url(args, targets)
+    if not url or getattr(args, "run_dir", None):
+        return None
+    from auditor.zones.app import PASSWORD_ENV, BrokerSettings
+
+    return BrokerSettings(url, os.environ.get(PASSWORD_ENV, ""), args.broker_ca)
+
+
+def _broker_url(args: argparse.Namespace, targets: Sequence[Target]) -> str | None:
+    """--broker, else the inventory's `broker:`; read only when a target names a zone (an Ansible inventory,
+    which has neither, is never read as YAML here)."""
+    if not any(t.options.get("zone") for t in targets):
+        return None
+    url: str | None = getattr(args, "broker", None) or (
+        load_broker(args.inventory) if getattr(args, "inventory", None) else None)
+    return url
+
+
+def _history(value: str) -> Any:
+    """The history: a SQLite file, or a postgresql:// URL kept as written (bundle/history_pg.py)."""
+    from auditor.bundle.history_pg import is_postgres
+
+    return value if is_postgres(value) else Path(value)
+
+
+def cmd_worker(args: argparse.Namespace) -> ExitCode:
+    from auditor.zones.worker import run
+
+    return ExitCode(run(args))
+
+
+def _log_anchor(args: argparse.Namespace) -> str:
+    """Where the audit log stands as the run begins (its manifest records it); a damaged log starts a new
+    segment and says so, an unwritable one leaves the run unanchored: neither stops the scan."""
+    try:
+        written = audit_log.anchor(Path(args.audit_log), clock=SystemClock())
+    except (OSError, AuditorError) as exc:
+        sys.stderr.write(f"auditor: the run is not anchored in the audit trail {args.audit_log}: {exc}\n")
+        return ""
+    if written.segment:
+        sys.stderr.write(f"auditor: {written.segment}\n")
+    return written.anchor
 
 
 def _show(args: argparse.Namespace, console: Console, outcome: RunOutcome) -> None:
@@ -75,13 +132,17 @@ def _show(args: argparse.Namespace, console: Console, outcome: RunOutcome) -> No
         return
     if args.quiet:
         return
+    if getattr(args, "home", False):  # an employee reads this: plain words, the file to hand in last
+        print_home_summary(console, outcome.result, outcome.bundle, args.lang)
+        return
     if outcome.reports:
         console.print("Reports: " + ", ".join(str(p) for p in outcome.reports), soft_wrap=True, markup=False)
     print_summary(console, outcome.result, str(outcome.run_dir))
-    if getattr(args, "home", False):
-        print_home_summary(console, outcome.result, outcome.bundle)
-    elif outcome.bundle:
+    if outcome.bundle:
         console.print(f"Sealed bundle: {outcome.bundle}", markup=False)
+    if outcome.result.replayed_from:
+        console.print(f"Replayed run {outcome.result.replayed_from}: "
+                      f"{replayed_signature(outcome.result.replayed_signature)}", markup=False)
     if not outcome.signed:
         console.print("The run is not signed (no signing key: see `auditor keys init`).", markup=False)
 
@@ -106,15 +167,30 @@ def cmd_report(args: argparse.Namespace) -> ExitCode:
 
     run_dir = Path(args.run_dir)
     read_results(run_dir)  # a clear error for a folder that is not a run
+    require_formats(args.format)
+    out_dir = _report_dir(run_dir, args.out)
     console = make_console()
     try:
-        written = render_reports(run_dir, args.format, args.lang, Path(args.out) if args.out else None)
+        written = render_reports(run_dir, args.format, args.lang, out_dir)
     except OSError as exc:
         console.print(f"auditor: the report could not be written ({exc}); the evidence is intact in {run_dir}",
                       markup=False)
         return ExitCode.INCOMPLETE
     console.print("Reports: " + ", ".join(str(p) for p in written), soft_wrap=True, markup=False)
     return ExitCode.OK
+
+
+def _report_dir(run_dir: Path, out: str | None) -> Path:
+    """Where `auditor report` writes: <run>.report/ beside the run, or --out; never inside the run, whose
+    signed manifest would then name the new files as ADDED."""
+    run = run_dir.resolve()
+    default = run.with_name(run.name + REPORTS_SUFFIX)
+    chosen = Path(out).resolve() if out else default
+    if chosen == run or run in chosen.parents:
+        raise InputError("reports written inside the run folder would change a finished run (verify would "
+                         "name them as ADDED)", f"--out {out}", f"omit --out (default: {default}) or name a "
+                         "folder outside the run")
+    return chosen
 
 
 def cmd_scan(args: argparse.Namespace) -> RunOutcome:
@@ -124,15 +200,21 @@ def cmd_scan(args: argparse.Namespace) -> RunOutcome:
             raise InputError("--home scans this machine; it does not take an inventory", "--home",
                              "drop --inventory, or drop --home")
         targets = load_inventory(args.inventory)
+        require_for_targets(targets)  # one line naming the extra, before any target is touched
     elif args.home:
         targets = this_machine(Role.WORKSTATION, Location.HOME)
     else:
         targets = this_machine(Role(args.role), Location(args.location))
+    from auditor.zones.dispatch import check_zones
+
+    check_zones(targets, _broker_url(args, targets))
     return _execute(args, profile, targets, None)
 
 
 def cmd_replay(args: argparse.Namespace) -> RunOutcome:
     source = Path(args.run_dir)
+    # First: nothing of a run that does not verify is read.
+    verified = replayable(source, trusted_key(args.pubkey), args.allow_unsigned)
     previous = read_results(source)
     if args.profile:
         profile = load_profile(args.profile)
@@ -142,7 +224,7 @@ def cmd_replay(args: argparse.Namespace) -> RunOutcome:
     assessed = [t.target for t in previous.targets if not t.connection_error]
     if not assessed:
         raise InputError("no target of that run was assessed, so there is no evidence to replay", str(source))
-    return _execute(args, profile, assessed, source, previous.run_id)
+    return _execute(args, profile, assessed, source, verified)
 
 
 def cmd_checks_list(args: argparse.Namespace) -> ExitCode:
@@ -229,7 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also seal the run to this recipient's seal.pub (repeat)")
         p.add_argument("--sign-key", help="signing key (default: the key folder's signing.key when it exists)")
         p.add_argument("--no-sign", action="store_true", help="do not sign the run manifest")
-        p.add_argument("--history", default=str(default_history_path()), help="history database")
+        p.add_argument("--history", default=str(default_history_path()),
+                       help="history database: a SQLite file, or postgresql://… shared by a team")
         p.add_argument("--no-history", action="store_true", help="do not record the run in the history")
 
     def report_flags(p: argparse.ArgumentParser, default: Sequence[str]) -> None:
@@ -249,17 +332,36 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--trust-new-host-keys", action="store_true",
                       help="accept SSH host keys not yet in known_hosts (each is recorded in the evidence); "
                            "a changed key is always refused")
+    scan.add_argument("--legacy-ssh", action="store_true",
+                      help="log in to SSH servers that offer only legacy algorithms (SHA-1 key exchange, ssh-rsa "
+                           "host keys, CBC/3DES); SSH-0100 records that the login used them")
+    scan.add_argument("--broker", help="redis:// or rediss:// URL that targets with a zone: are dispatched "
+                      "through (default: the inventory's broker:; docs/zones.md)")
+    scan.add_argument("--broker-ca", default="", help="CA file of Redis's TLS certificate (rediss://)")
+    scan.add_argument("--zone-timeout", type=float, default=60.0,
+                      help="seconds a zone's worker has to take a target before it is not assessed (default 60)")
     run_flags(scan, "the built-in default profile")
     scan.set_defaults(func=cmd_scan)
+
+    from auditor.zones.worker import add_arguments as worker_flags
+
+    worker = commands.add_parser("worker", help="collect the targets of one zone for coordinators (Celery on Redis)")
+    worker_flags(worker)
+    worker.set_defaults(func=cmd_worker)
 
     replay = commands.add_parser("replay", help="re-evaluate a run's stored evidence without touching any host")
     replay.add_argument("run_dir", metavar="RUN_DIR")
     run_flags(replay, "the profile stored in RUN_DIR")
+    replay.add_argument("--pubkey", help="signing.pub that RUN_DIR's signature is checked against before its "
+                        "evidence is used (default: the key folder's)")
+    replay.add_argument("--allow-unsigned", action="store_true",
+                        help="replay an intact but unsigned RUN_DIR although a signing key is at hand")
     replay.set_defaults(func=cmd_replay)
 
     report = commands.add_parser("report", help="render a run folder's reports again (no host is touched)")
     report.add_argument("run_dir", metavar="RUN_DIR")
-    report.add_argument("--out", help="folder for the report files (default: the run folder)")
+    report.add_argument("--out", help="folder for the report files, outside the run (default: RUN_DIR.report "
+                        "beside it)")
     report_flags(report, default=DEFAULT_FORMATS)
     report.set_defaults(func=cmd_report)
 
@@ -272,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(func=cmd_checks_list)
 
     add_evidence_parsers(commands, _Parser)
+    add_kit_parsers(commands, _Parser)
 
     profile = commands.add_parser("profile", help="the controller's profile: requirements, parameters, changes")
     profile_commands = profile.add_subparsers(dest="profile_command", required=True, parser_class=_Parser)
@@ -313,10 +416,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(outcome, RunOutcome) else (outcome, "", [])
     command = " ".join([args.command, *(v for k, v in vars(args).items() if k.endswith("_command"))])
     try:
-        audit_log.append(Path(args.audit_log), command, argv, int(code), run_id=run_id, targets=targets,
-                         clock=SystemClock())
-    except OSError as exc:
-        sys.stderr.write(f"auditor: could not append to the audit trail {args.audit_log}: {exc.strerror}\n")
+        written = audit_log.append(Path(args.audit_log), command, argv, int(code), run_id=run_id, targets=targets,
+                                   clock=SystemClock())
+    except (OSError, AuditorError) as exc:
+        sys.stderr.write(f"auditor: could not append to the audit trail {args.audit_log}: {exc}\n")
+    else:
+        if written.segment:
+            sys.stderr.write(f"auditor: {written.segment}\n")
     return int(code)
 
 

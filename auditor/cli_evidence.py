@@ -17,7 +17,7 @@ from auditor import schedule
 from auditor.bundle import audit_log, history
 from auditor.bundle.keys import KeyPaths, default_key_dir, init_keys, load_private, passphrase, read_public
 from auditor.bundle.layout import BUNDLE_SUFFIX, RESULTS
-from auditor.bundle.manifest import verify_run
+from auditor.bundle.manifest import Outcome, Signature, verify_run
 from auditor.bundle.results import read_results
 from auditor.bundle.sealing import open_bundle, seal
 from auditor.errors import InputError
@@ -37,6 +37,8 @@ def add_parsers(commands: Any, parser_class: type[argparse.ArgumentParser]) -> N
     verify.add_argument("--pubkey", help="the processor's signing.pub (default: the local key folder's)")
     verify.add_argument("--key", help="for a bundle: your seal.key")
     verify.add_argument("--passphrase", action="store_true", help="for a bundle sealed to a passphrase")
+    verify.add_argument("--allow-unsigned", action="store_true",
+                        help="accept an intact run whose signature cannot be verified (unsigned, or no key at hand)")
     verify.set_defaults(func=cmd_verify)
 
     sealer = commands.add_parser("seal", help="pack a run into one AES-256-GCM file for the recipients")
@@ -52,12 +54,19 @@ def add_parsers(commands: Any, parser_class: type[argparse.ArgumentParser]) -> N
     opener.add_argument("--passphrase", action="store_true", help="open with the passphrase it was sealed to")
     opener.add_argument("--out", help="folder to restore into (default: BUNDLE without its suffix)")
     opener.add_argument("--pubkey", help="the processor's signing.pub, to check the run's signature")
+    opener.add_argument("--allow-unsigned", action="store_true",
+                        help="accept an intact run whose signature cannot be verified (unsigned, or no key at hand)")
     opener.set_defaults(func=cmd_open)
 
     log = commands.add_parser("log", help="auditor's own audit trail")
     log_commands = log.add_subparsers(dest="log_command", required=True, parser_class=parser_class)
-    check = log_commands.add_parser("verify", help="detect edited, removed or reordered entries")
-    check.add_argument("--audit-log", default=str(audit_log.default_log_path()))
+    check = log_commands.add_parser("verify", help="detect edited, removed, reordered, forged or cut-off entries, "
+                                    "and check the log against every run manifest's anchor")
+    # SUPPRESS: `auditor --audit-log X log verify` checks X, as every other command writes to X.
+    check.add_argument("--audit-log", default=argparse.SUPPRESS, help="the audit trail (default: auditor's)")
+    check.add_argument("--reports-dir", default="reports", help="run folders whose anchors are checked (default: "
+                       "reports), besides those the history knows")
+    check.add_argument("--history", default=str(history.default_history_path()), help="history database")
     check.set_defaults(func=cmd_log_verify)
 
     runs = commands.add_parser("history", help="runs recorded in the history database")
@@ -90,33 +99,63 @@ def cmd_keys_init(args: argparse.Namespace) -> int:
     prints = init_keys(folder, passphrase("protect the new private keys", confirm=True))
     sys.stdout.write(f"keys written to {folder}\n"
                      f"signing key (give signing.pub to controllers and auditors): {prints['signing']}\n"
-                     f"sealing key (employees seal home scans to seal.pub):       {prints['seal']}\n")
+                     f"sealing key (employees seal home scans to seal.pub):       {prints['seal']}\n"
+                     f"activity log key (keep it with the others):                 {KeyPaths(folder).log_key}\n")
     return OK
 
 
-def _signing_public(path: str | None) -> bytes | None:
+# `verify` and `open`: one exit code per outcome (docs/evidence.md); only these end in "OK".
+VERIFY_EXIT = {Outcome.VERIFIED: 0, Outcome.TAMPERED: 1, Outcome.INCOMPLETE: 3, Outcome.UNSIGNED: 4,
+               Outcome.NOT_CHECKED: 5, Outcome.INTERRUPTED: 6}
+_VERDICT = {
+    Outcome.VERIFIED: "verified: every file matches its manifest and the signature is valid",
+    Outcome.TAMPERED: "the run was changed after it was signed, or its signature does not verify",
+    Outcome.INCOMPLETE: "the run did not finish",
+    Outcome.UNSIGNED: "every file matches its manifest, but the run is NOT SIGNED: nothing proves who wrote it "
+                      "(--allow-unsigned accepts it on purpose)",
+    Outcome.NOT_CHECKED: "every file matches its manifest, but the signature was NOT CHECKED: no trusted key is at "
+                         "hand (give --pubkey signing.pub; --allow-unsigned accepts it on purpose)",
+    Outcome.INTERRUPTED: "the scan was INTERRUPTED before every target was assessed: its evidence is partial "
+                         "(results.json: interrupted)",
+}
+_ACCEPTED = {Outcome.VERIFIED: _VERDICT[Outcome.VERIFIED],
+             Outcome.UNSIGNED: "intact but NOT SIGNED, accepted with --allow-unsigned",
+             Outcome.NOT_CHECKED: "intact, signature NOT CHECKED, accepted with --allow-unsigned"}
+
+
+def trusted_key(path: str | None) -> bytes | None:
+    """The Ed25519 key a run's signature is checked against: this signing.pub, else the key folder's, else none."""
     if path:
         return read_public(Path(path), "ed25519")
     default = KeyPaths(default_key_dir()).signing_pub
     return read_public(default, "ed25519") if default.is_file() else None
 
 
-def _print_verification(label: str, path: Path, pubkey: str | None) -> int:
-    outcome = verify_run(path, _signing_public(pubkey))
-    lines = []
-    if not outcome.complete:
-        lines.append(f"INCOMPLETE {label}: {outcome.problem}")
-    for name, files in (("CHANGED", outcome.changed), ("MISSING", outcome.missing), ("ADDED", outcome.added)):
-        lines += [f"{name} {f}" for f in files]
-    if outcome.complete:
-        lines.append({"valid": f"signature valid ({outcome.signed_by})",
-                      "invalid": f"SIGNATURE INVALID (manifest names {outcome.signed_by or 'a signing key'})",
-                      "absent": "not signed",
-                      "unchecked": f"signed by {outcome.signed_by}; no public key given to check it (--pubkey)",
-                      }[outcome.signature])
-    lines.append(f"{'OK' if outcome.ok else 'FAILED'}: {label}")
+def replayed_signature(state: str) -> str:
+    """How a replayed run's signature was checked, in words (a replay's results.json records the state)."""
+    return {Signature.VALID.value: "its signature was verified before its evidence was used",
+            Signature.ABSENT.value: "it is NOT SIGNED, so its evidence was used unverified",
+            Signature.UNCHECKED.value: "its signature was NOT CHECKED (no trusted key), so its evidence was used "
+                                       "unverified"}.get(state, f"signature {state or 'unknown'}")
+
+
+def _print_verification(label: str, path: Path, pubkey: str | None, allow_unsigned: bool) -> int:
+    found = verify_run(path, trusted_key(pubkey))
+    lines = [f"{name} {f}" for name, files in (("CHANGED", found.changed), ("MISSING", found.missing),
+                                                 ("ADDED", found.added)) for f in files]
+    if found.manifest_sha256:
+        lines.append(found.signature_text())
+    if found.replayed_from:
+        lines.append(f"a replay of run {found.replayed_from}: {replayed_signature(found.replayed_signature)}")
+    if found.accepted(allow_unsigned):
+        lines.append(f"OK: {label}: {_ACCEPTED[found.outcome]}")
+        code = 0
+    else:
+        verdict = found.problem or _VERDICT[found.outcome]
+        lines.append(f"{found.outcome.value.replace('_', ' ').upper()}: {label}: {verdict}")
+        code = VERIFY_EXIT[found.outcome]
     sys.stdout.write("\n".join(lines) + "\n")
-    return OK if outcome.ok else FINDINGS
+    return code
 
 
 def _seal_private(path: str | None) -> Any:
@@ -127,12 +166,12 @@ def _seal_private(path: str | None) -> Any:
 def cmd_verify(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if path.is_dir():
-        return _print_verification(str(path), path, args.pubkey)
+        return _print_verification(str(path), path, args.pubkey, args.allow_unsigned)
     if not path.is_file():
         raise InputError("no such run folder or bundle", str(path), "check the path")
     with tempfile.TemporaryDirectory() as scratch:
         restored = open_bundle(path, Path(scratch) / "run", *_opening_keys(args))
-        return _print_verification(str(path), restored, args.pubkey)
+        return _print_verification(str(path), restored, args.pubkey, args.allow_unsigned)
 
 
 def _opening_keys(args: argparse.Namespace) -> tuple[Any, bytes | None]:
@@ -157,16 +196,25 @@ def cmd_open(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else bundle.with_name(bundle.name.removesuffix(BUNDLE_SUFFIX) + ".opened")
     open_bundle(bundle, out, *_opening_keys(args))
     sys.stdout.write(f"restored {out}\n")
-    return _print_verification(str(out), out, args.pubkey)
+    return _print_verification(str(out), out, args.pubkey, args.allow_unsigned)
 
 
 def cmd_log_verify(args: argparse.Namespace) -> int:
-    check = audit_log.verify(Path(args.audit_log))
-    if check.broken_at:
-        sys.stdout.write(f"BROKEN at line {check.broken_at} of {args.audit_log}: {check.problem}\n")
-        return FINDINGS
-    sys.stdout.write(f"OK: {check.entries} entries, chain intact ({args.audit_log})\n")
-    return OK
+    log, reports = Path(args.audit_log), Path(args.reports_dir)
+    folders = sorted(p for p in reports.iterdir() if p.is_dir()) if reports.is_dir() else []
+    folders += [Path(row.run_dir) for row in history.runs(Path(args.history))]
+    check = audit_log.verify(log, audit_log.run_anchors(folders))
+    out = [f"BROKEN at {p.where} of {log}: {p.what}" if p.where.startswith(("line", "the end"))
+           else f"BROKEN {p.where}: {p.what}" if p.where else f"BROKEN: {p.what}" for p in check.problems]
+    out += [f"note: {note}" for note in check.notes]
+    if check.problems:
+        out.append(f"FAILED: {len(check.problems)} break(s) in {log} ({check.lines} lines, "
+                   f"{check.runs_checked} anchored run(s) checked)")
+    else:
+        out.append(f"OK: {check.lines} entr{'y' if check.lines == 1 else 'ies'}, chain intact, its end matches "
+                   f"the head record, {check.runs_checked} anchored run(s) found in it ({log})")
+    sys.stdout.write("\n".join(out) + "\n")
+    return FINDINGS if check.problems else OK
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -179,20 +227,24 @@ def cmd_history(args: argparse.Namespace) -> int:
     return OK
 
 
-def _rows_of(reference: str, db: Path) -> tuple[str, list[tuple[str, ...]], list[str], list[str]]:
+def _side_of(reference: str, db: Path) -> history.RunSide:
+    """A run folder, or a run id recorded in the history."""
     folder = Path(reference)
     if (folder / RESULTS).is_file():
-        result = read_results(folder)
-        rows: list[tuple[str, ...]] = [(f.target, f.check_id, f.resource, f.status.value, f.message)
-                                       for f in result.findings()]
-        expired = [u.waiver.id for u in result.waivers if u.state == "expired"]
-        return result.run_id, rows, [t.target.name for t in result.targets], expired
+        return history.side_of_run(read_results(folder), folder)
     try:
-        rows_, targets, expired = history.findings_of(db, reference)
+        return history.side_of_history(db, reference)
     except KeyError:
         raise InputError(f"no run {reference!r} in the history and no such run folder", "diff",
                          "see `auditor history`") from None
-    return reference, [tuple(str(v) for v in r) for r in rows_], targets, expired
+
+
+def _profile_line(change: history.Drift) -> str:
+    if change.profile_changed is None:
+        return "profile: unknown for one of the runs"
+    if not change.profile_changed:
+        return f"profile: the same ({change.new_profile_sha256[:12]})"
+    return f"profile: CHANGED ({change.old_profile_sha256[:12]} -> {change.new_profile_sha256[:12]})"
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -206,17 +258,21 @@ def cmd_diff(args: argparse.Namespace) -> int:
         references = list(args.runs)
     else:
         raise InputError("give two runs (old new) or --since-last", "diff", "e.g. auditor diff RUN_A RUN_B")
-    old_id, old, old_targets, old_expired = _rows_of(references[0], db)
-    new_id, new, new_targets, new_expired = _rows_of(references[1], db)
-    change = history.drift(old_id, old, old_targets, new_id, new, new_targets, old_expired, new_expired)
+    change = history.compare(_side_of(references[0], db), _side_of(references[1], db))
     if args.json:
         sys.stdout.write(json.dumps(change.document(), indent=2) + "\n")
         return OK
-    out = [f"{old_id} -> {new_id}"]
+    out = [f"{change.old} -> {change.new}", _profile_line(change)]
+    out += [f"  {line}" for line in change.profile_differences]
     for title, items in (("new failures", change.new_failures), ("fixed", change.fixed),
                          ("still failing", change.still_failing)):
         out.append(f"{title}: {len(items)}")
         out += [f"  {i['check_id']} {i['target']} {i['resource']}: {i['message']}".rstrip() for i in items]
+    for title, items in (("changed by the profile, not the host", change.by_profile),
+                         ("failed before, not checked now", change.not_checked)):
+        out.append(f"{title}: {len(items)}")
+        out += [f"  {i['check_id']} {i['target'] or 'organisation'} {i['resource']}".rstrip()
+                + f": {i['before']} -> {i['status']} ({i['cause']})" for i in items]
     out.append(f"new targets: {', '.join(change.new_targets) or 'none'}")
     out.append(f"removed targets: {', '.join(change.removed_targets) or 'none'}")
     out.append(f"waivers expired since: {', '.join(change.expired_waivers) or 'none'}")

@@ -9,12 +9,14 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
 
 from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from auditor.home_summary import home_lines
 from auditor.models import CheckSpec, ScanResult, Status, Target, TargetResult
 
 _STYLE = {Status.PASS: "green", Status.FAIL: "bold red", Status.WARN: "yellow", Status.ERROR: "magenta",
@@ -109,26 +111,7 @@ def print_summary(console: Console, result: ScanResult, run_dir: str) -> None:
     console.print(f"Evidence and results: {escape(run_dir)}", soft_wrap=True)
 
 
-def print_home_summary(console: Console, result: ScanResult, bundle: object) -> None:
-    """For an employee at home: what is fine, what to fix, and what to hand in, without jargon."""
-    findings = [f for f in result.findings() if f.target]
-    problems = [f for f in findings if f.status in (Status.FAIL, Status.ERROR)]
-    fine = sum(1 for f in findings if f.status is Status.PASS)
-    console.print()
-    if not problems:
-        console.print(f"[green]Your computer meets the security requirements that were checked ({fine} checks).[/]")
-    else:
-        console.print(f"[bold]{len(problems)} thing(s) on this computer need attention[/] ({fine} checks are fine):")
-        for finding in problems:
-            spec = result.checks.get(finding.check_id)
-            console.print(f" • {escape(spec.title if spec else finding.check_id)}: {escape(finding.message)}",
-                          soft_wrap=True)
-            if spec and finding.status is Status.FAIL:
-                console.print(f"   How to fix it: {escape(spec.remediation)}", soft_wrap=True)
-    if bundle:
-        console.print(f"\nHand in this one file to your IT/security contact (it is encrypted): {escape(str(bundle))}",
-                      soft_wrap=True)
-    else:
-        console.print("\nNo encryption key was given (--seal-to), so nothing was sealed for handing in. "
-                      "Ask your IT/security contact for their seal.pub file and run the scan again with "
-                      "--seal-to seal.pub.", soft_wrap=True)
+def print_home_summary(console: Console, result: ScanResult, bundle: Path | None, lang: str = "en") -> None:
+    """For an employee at home: one plain line per problem with this computer's fix, the file to hand in last."""
+    for line in home_lines(result, bundle, lang):
+        console.print(line, markup=False, highlight=False, emoji=False, soft_wrap=True)

@@ -16,13 +16,18 @@ def dump_json(document: Any) -> bytes:
     return (json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n").encode()
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary name, fsync, rename: a reader never sees half a file."""
+def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write to a temporary name, fsync, rename: a reader never sees half a file.
+
+    durable=False leaves the fsync to the caller, who flushes many files at once (the evidence store: one
+    flush before its index is written, instead of one per fact).
+    """
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as handle:
         handle.write(data)
         handle.flush()
-        os.fsync(handle.fileno())
+        if durable:
+            os.fsync(handle.fileno())
     os.replace(tmp, path)
 
 

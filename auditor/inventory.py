@@ -14,25 +14,30 @@ from auditor.yamlfile import YamlDoc, describe, load_yaml
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # also a folder name under evidence/
 
-_COMMON = {"name", "kind", "role", "location", "tags"}
+_COMMON = {"name", "kind", "role", "location", "tags", "zone"}  # zone: docs/zones.md
 _KEYS: dict[TargetKind, set[str]] = {
     TargetKind.LOCAL: _COMMON | {"sudo"},
     TargetKind.SSH: _COMMON | {"host", "port", "user", "identity_file", "known_hosts", "sudo", "proxy_jump",
                                "password_env", "passphrase_env", "auth", "ssh_config", "connect_timeout",
-                               "banner_timeout", "auth_timeout", "total_timeout"},
-    TargetKind.TLS: _COMMON | {"host", "port", "server_name", "starttls", "ca_file", "connect_timeout"},
+                               "banner_timeout", "auth_timeout", "total_timeout", "legacy_ssh"},
+    TargetKind.TLS: _COMMON | {"host", "port", "server_name", "starttls", "ca_file", "connect_timeout",
+                               "user", "database", "password_env", "plain_port"},
 }
+# A database endpoint's account is its own: an SSH login's user and password in `defaults:` never reach it.
+_DATABASE_KEYS = {"user", "database", "password_env"}
+_DATABASE_STARTTLS = {"postgres", "mysql"}
 _ALL_KEYS = set().union(*_KEYS.values())
 _DEFAULT_ROLE = {TargetKind.LOCAL: Role.WORKSTATION, TargetKind.SSH: Role.SERVER, TargetKind.TLS: Role.ENDPOINT}
 _DEFAULT_LOCATION = {TargetKind.LOCAL: Location.OFFICE, TargetKind.SSH: Location.DATACENTER,
                      TargetKind.TLS: Location.OTHER}
 _ROLES = {r.value for r in Role}
-_STARTTLS = {"smtp", "imap", "pop3", "ftp", "ldap", "xmpp", "xmpp_server", "postgres", "rdp"}
-_INT_FIELDS = {"port": (1, 65535), "connect_timeout": (1, 600), "banner_timeout": (1, 600),
+_STARTTLS = {"smtp", "imap", "pop3", "ftp", "ldap", "xmpp", "xmpp_server", "postgres", "rdp", "mysql"}
+_INT_FIELDS = {"port": (1, 65535), "plain_port": (1, 65535), "connect_timeout": (1, 600), "banner_timeout": (1, 600),
                "auth_timeout": (1, 600), "total_timeout": (1, 86400)}
-_BOOL_FIELDS = {"sudo"}
+_BOOL_FIELDS = {"sudo", "legacy_ssh"}
+ZONE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")  # also a Celery queue name (auditor/zones)
 _STR_FIELDS = {"host", "user", "identity_file", "known_hosts", "proxy_jump", "password_env", "passphrase_env",
-               "server_name", "ca_file", "auth", "ssh_config"}
+               "server_name", "ca_file", "auth", "ssh_config", "database"}
 
 
 def this_machine(role: Role = Role.WORKSTATION, location: Location = Location.OFFICE) -> tuple[Target, ...]:
@@ -59,7 +64,7 @@ def load_inventory(path: Path | str) -> tuple[Target, ...]:
         raise doc.error(f"an inventory must be a mapping with 'targets:', got {describe(doc.data)}")
     if not set(doc.data) & {"defaults", "targets", "ansible"} and ansible.looks_like_yaml_inventory(doc.data):
         return _ansible_targets(path, {}, None, doc)
-    top = doc.mapping(allowed={"defaults", "targets", "ansible"})
+    top = doc.mapping(allowed={"defaults", "targets", "ansible", "broker"})
     defaults = doc.mapping("defaults", allowed=_ALL_KEYS - {"name"})
     targets: list[Target] = []
     seen: dict[str, str] = {}
@@ -130,7 +135,8 @@ def _target(doc: YamlDoc, index: int, item: Any, defaults: dict[str, Any]) -> Ta
                         fix="put it in an environment variable and name it with password_env: VAR")
     kind = _enum(doc, item, "kind", TargetKind, here, TargetKind.LOCAL, label)
     doc.mapping(*here, allowed=_KEYS[kind], label=f"{label} ({kind.value})")
-    merged = {k: v for k, v in defaults.items() if k in _KEYS[kind]} | item
+    merged = {k: v for k, v in defaults.items() if k in _KEYS[kind]
+              and not (kind is TargetKind.TLS and k in _DATABASE_KEYS)} | item
 
     if not isinstance(name, str) or not _NAME.match(name):
         raise doc.error(f"field 'name' must be 1-64 letters, digits, '.', '_' or '-', got {describe(name)}",
@@ -141,7 +147,8 @@ def _target(doc: YamlDoc, index: int, item: Any, defaults: dict[str, Any]) -> Ta
             low, high = _INT_FIELDS[key]
             if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
                 raise doc.error(f"field {key!r} must be an integer from {low} to {high}, got {describe(value)}",
-                                *here, key, label=label, fix=f"write e.g. {key}: {low if key != 'port' else 22}")
+                                *here, key, label=label,
+                                fix=f"write e.g. {key}: { {'port': 22, 'plain_port': 80}.get(key, low)}")
             options[key] = value
         elif key in _BOOL_FIELDS:
             if not isinstance(value, bool):
@@ -159,6 +166,14 @@ def _target(doc: YamlDoc, index: int, item: Any, defaults: dict[str, Any]) -> Ta
             raise doc.error(f"unknown STARTTLS protocol {describe(starttls)}", *here, "starttls", label=label,
                             fix=f"use one of {', '.join(sorted(_STARTTLS))}")
         options["starttls"] = starttls
+    if kind is TargetKind.TLS:
+        _check_database_keys(doc, here, label, options)
+    zone = merged.get("zone")
+    if zone is not None:
+        if not isinstance(zone, str) or not ZONE_NAME.match(zone):
+            raise doc.error(f"field 'zone' must be 1-32 lower-case letters, digits, '_' or '-', got {describe(zone)}",
+                            *here, "zone", label=label, fix="write e.g. zone: dmz (docs/zones.md)")
+        options["zone"] = zone
     tags = merged.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise doc.error("tags must be a list of text", *here, "tags", label=label, fix="write e.g. tags: [pii, dmz]")
@@ -172,6 +187,27 @@ def _target(doc: YamlDoc, index: int, item: Any, defaults: dict[str, Any]) -> Ta
     )
 
 
+def _check_database_keys(doc: YamlDoc, here: tuple[str | int, ...], label: str, options: dict[str, Any]) -> None:
+    """user, database and password_env on a TLS target name the account of a database probe (docs/targets.md)."""
+    engine = options.get("starttls")
+    for key in sorted(_DATABASE_KEYS & set(options)):
+        if engine not in _DATABASE_STARTTLS:
+            raise doc.error(f"{key} names a database account, so it needs starttls: postgres or starttls: mysql",
+                            *here, key, label=label, fix=f"remove {key}, or set the target's starttls")
+    if "password_env" in options:
+        if engine != "mysql":
+            raise doc.error("password_env is used by MySQL/MariaDB targets only: a PostgreSQL server refuses a "
+                            "client without TLS before any password", *here, "password_env", label=label,
+                            fix="remove password_env")
+        if "user" not in options:
+            raise doc.error("password_env needs the account it is the password of", *here, "password_env",
+                            label=label, fix="add user: <MySQL account>")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", options["password_env"]):
+            # Not echoed: a value that is no variable name may be the password itself.
+            raise doc.error("password_env must name an environment variable (letters, digits and _)", *here,
+                            "password_env", label=label, fix="write e.g. password_env: AUDIT_MYSQL_PASSWORD")
+
+
 def _enum(doc: YamlDoc, item: dict[str, Any], key: str, enum: Any, here: tuple[str | int, ...], default: Any,
           label: str) -> Any:
     value = item.get(key)
@@ -183,3 +219,24 @@ def _enum(doc: YamlDoc, item: dict[str, Any], key: str, enum: Any, here: tuple[s
         choices = ", ".join(m.value for m in enum)
         raise doc.error(f"unknown {key} {describe(value)}", *here, key, label=label,
                         fix=f"use one of {choices}") from None
+
+
+def load_broker(path: Path | str) -> str | None:
+    """The inventory's `broker:` (the Redis URL zones are dispatched through), or None (docs/zones.md)."""
+    doc = load_yaml(Path(path), "inventory")
+    broker = doc.data.get("broker") if isinstance(doc.data, dict) else None
+    if broker is not None and (not isinstance(broker, str) or not broker.startswith(("redis://", "rediss://"))):
+        raise doc.error(f"'broker' must be a redis:// or rediss:// URL, got {describe(broker)}", "broker",
+                        fix="write e.g. broker: rediss://scanner.example:6380/0")
+    return broker
+
+
+def target_from_mapping(item: dict[str, Any], source: str) -> Target:
+    """One target from its inventory mapping, checked by the same rules as an inventory file's (a zone task)."""
+    return _target(YamlDoc({"targets": [item]}, source), 0, item, {})
+
+
+def target_mapping(target: Target) -> dict[str, Any]:
+    """The inventory mapping that `target_from_mapping` turns back into this target."""
+    return {"name": target.name, "kind": target.kind.value, "role": target.role.value,
+            "location": target.location.value, "tags": list(target.tags), **target.options}

@@ -306,6 +306,27 @@ class TargetResult:
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """When the facts a run judged were collected and, for a replay, the run that collected them.
+
+    A scan collects and judges at once. A replay judges facts an earlier run collected (each record keeps its
+    collected_at), so its own start is when they were re-evaluated, never when they were collected.
+
+    Attributes:
+        collected_from / collected_to: the earliest and latest collected_at of the host facts (None: no facts).
+        source_started_at / source_finished_at: a replay's source run's times (None for a scan).
+        source_profile_name / source_profile_sha256: the profile the source run was judged under.
+    """
+
+    collected_from: datetime | None = None
+    collected_to: datetime | None = None
+    source_started_at: datetime | None = None
+    source_finished_at: datetime | None = None
+    source_profile_name: str = ""
+    source_profile_sha256: str = ""
+
+
+@dataclass(frozen=True)
 class ScanResult:
     run_id: str
     scanner_version: str
@@ -319,6 +340,9 @@ class ScanResult:
     replayed_from: str = ""  # the run id whose evidence was re-evaluated, for `auditor replay`
     organisation: tuple[Finding, ...] = ()  # organisation-wide findings: attestations (target "")
     waivers: tuple[WaiverUse, ...] = ()
+    replayed_manifest: str = ""  # SHA-256 of that run's manifest.json, which pins every file it held
+    replayed_signature: str = ""  # that run's signature when replayed: "valid", "absent" or "unchecked"
+    provenance: Provenance = field(default_factory=Provenance)  # when its facts were collected (pipeline.py)
 
     def findings(self) -> list[Finding]:
         return [f for t in self.targets for f in t.findings] + list(self.organisation)

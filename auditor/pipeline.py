@@ -19,15 +19,18 @@ from typing import Any
 from auditor.bundle.evidence import EvidenceStore
 from auditor.bundle.finish import finish, prune
 from auditor.bundle.layout import PROFILE, RESULTS
+from auditor.bundle.manifest import Verification
+from auditor.bundle.provenance import provenance_of
 from auditor.clock import Clock
 from auditor.collectors import COLLECTORS
 from auditor.errors import InputError
 from auditor.files import dump_json, write_atomic
-from auditor.models import CheckSpec, ScanResult, Status, Target
+from auditor.models import CheckSpec, ScanResult, Status, Target, TargetKind
 from auditor.plan import Selection
 from auditor.profile import Profile
 from auditor.registry import discover
-from auditor.runner import RunObserver, ScanOptions, run_scan
+from auditor.runner import OpenTarget, RunObserver, ScanOptions, run_scan
+from auditor.transports.replay import RecordedRun
 
 
 class ExitCode(IntEnum):
@@ -43,7 +46,9 @@ class RunRequest:
     """Everything a scan or replay needs, decided before anything is touched.
 
     Attributes:
-        replay_from: answer from this run folder's evidence instead of the hosts; replayed_from: its run id.
+        replay_from: answer from this run folder's evidence instead of the hosts; replayed: that run as verified
+            first (bundle/manifest.py `replayable`): only the files its manifest lists are used, and the new run
+            names it, with how far its signature was checked.
         only / skip: check ids chosen with --check / --skip.
         out: the run folder (None: reports_dir/<run-id>).
         formats / lang: reports rendered into the run folder before it is signed.
@@ -52,6 +57,7 @@ class RunRequest:
         history: the history database (None: not recorded).
         audit_head: the head of the tool's audit log, recorded in the run manifest.
         keep: keep only the newest N run folders in reports_dir (0: all).
+        legacy_ssh: every SSH target may be logged into with legacy algorithms (--legacy-ssh; as `legacy_ssh: true`).
     """
 
     profile: Profile
@@ -59,11 +65,12 @@ class RunRequest:
     reports_dir: Path
     out: Path | None = None
     replay_from: Path | None = None
-    replayed_from: str = ""
+    replayed: Verification | None = None
     only: Sequence[str] = ()
     skip: Sequence[str] = ()
     workers: int = 8
     trust_new_host_keys: bool = False
+    legacy_ssh: bool = False
     formats: Sequence[str] = ()
     lang: str = "en"
     signer: Any = None
@@ -71,6 +78,8 @@ class RunRequest:
     history: Path | None = None
     audit_head: str = ""
     keep: int = 0
+    broker: Any = None  # auditor.zones.app.BrokerSettings: zoned targets are dispatched through it (docs/zones.md)
+    zone_answer_within: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -145,15 +154,30 @@ def run(request: RunRequest, *, clock: Clock, observer: RunObserver | None = Non
         replay_from=request.replay_from,
         trust_new_host_keys=request.trust_new_host_keys,
     )
+    # A verified replay reads the source's evidence index once, and only what its run manifest lists.
+    replay: OpenTarget | None = RecordedRun(request.replay_from, request.replayed.listed).open \
+        if request.replay_from is not None and request.replayed is not None else None
     run_id = new_run_id(clock)
     run_dir = prepare_run_dir(request.out, run_id, request.reports_dir)
     write_atomic(run_dir / PROFILE, dump_json(request.profile.document()))
     store = EvidenceStore(run_dir)
     try:
-        result = run_scan(run_id, request.targets, checks, request.profile, store, options, observer, clock=clock)
+        targets = [dataclasses.replace(t, options={**t.options, "legacy_ssh": True})
+                   if request.legacy_ssh and t.kind is TargetKind.SSH else t for t in request.targets]
+        if request.replay_from is None and any(t.options.get("zone") for t in targets):
+            from auditor.zones.dispatch import dispatch_zones
+
+            replay = dispatch_zones(run_id, targets, checks, request.profile, options.selection, request.broker,
+                                    request.trust_new_host_keys, request.zone_answer_within)
+        result = run_scan(run_id, targets, checks, request.profile, store, options, observer, replay, clock=clock)
     finally:
         store.write_manifest()
-    result = dataclasses.replace(result, replayed_from=request.replayed_from)
+    # When the judged facts were collected: a replay's came from the source run, whatever today's date.
+    result = dataclasses.replace(result, provenance=provenance_of(run_dir, request.replay_from))
+    if request.replayed is not None:
+        result = dataclasses.replace(result, replayed_from=request.replayed.run_id,
+                                     replayed_manifest=request.replayed.manifest_sha256,
+                                     replayed_signature=request.replayed.signature.value)
     rendered: dict[str, Any] = {}
 
     def render() -> None:

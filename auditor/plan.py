@@ -51,6 +51,12 @@ class TargetPlan:
         """A host we log in to has its system detected first; an endpoint or a network-only host has none."""
         return self.target.kind in HOSTS and self.login
 
+    def without_login(self) -> tuple[TargetPlan, tuple[CheckSpec, ...]]:
+        """For a target whose login failed: the checks that need none, as a plan of their own; and the others."""
+        network = tuple(spec for spec in self.checks if not needs_login([spec]))
+        return (TargetPlan(self.target, network, self.skipped, login=False),
+                tuple(spec for spec in self.checks if spec not in network))
+
     def for_system(self, system: SystemFacts) -> tuple[list[CheckSpec], list[Skip]]:
         """The checks that run on this system, and those skipped because of it."""
         runnable: list[CheckSpec] = []

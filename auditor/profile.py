@@ -22,7 +22,7 @@ from auditor.attestations import parse_attestations
 from auditor.catalogue import frameworks
 from auditor.errors import InputError
 from auditor.models import Attestation, CheckSpec, Role, Scope, Severity, Waiver
-from auditor.waivers import as_utc, parse_waivers, text_list
+from auditor.waivers import as_utc, parse_waivers, refuse_duplicate_ids, text_list
 from auditor.yamlfile import YamlDoc, describe, load_yaml
 
 DEFAULT_PROFILE = Path(__file__).parent / "profiles" / "default.yaml"
@@ -266,6 +266,8 @@ def _apply_overrides(base: Profile, doc: YamlDoc, seen: tuple[str, ...]) -> Prof
         if att.requirement and att.requirement not in known:
             raise InputError(f"attestation {att.id}: unknown requirement {att.requirement!r}", att.where,
                              f"use one of {', '.join(sorted(known))}")
+    refuse_duplicate_ids("waiver", (*base.waivers, *waivers))
+    refuse_duplicate_ids("attestation", (*base.attestations, *attestations))
     references = (*tailoring_refs, *check_refs, *((w.check, w.where) for w in waivers),
                   *((a.check, a.where) for a in attestations if a.check))
     return Profile(

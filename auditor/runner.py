@@ -29,6 +29,7 @@ from auditor.errors import (
     AuditorError,
     AuthenticationError,
     CommandTimeout,
+    ConnectError,
     PermissionMissing,
     TransportError,
     UnsupportedTarget,
@@ -51,6 +52,7 @@ from auditor.profile import Profile
 from auditor.transports import open_transport
 from auditor.transports.base import Command, Transport
 from auditor.transports.recording import EvidenceSink, RecordingTransport
+from auditor.transports.replay import RecordedRun
 from auditor.waivers import apply_waivers, waiver_uses
 
 log = logging.getLogger(__name__)
@@ -142,6 +144,7 @@ def run_scan(
         interrupted = True
         cancel.set()
         connections.close_all()  # aborts commands in flight, so the workers return promptly
+        getattr(open_target, "interrupt", lambda: None)()  # a zone dispatch stops waiting for its workers
         pool.shutdown(wait=True, cancel_futures=True)
         for future, target in futures.items():
             if future.done() and not future.cancelled() and target.name not in results:
@@ -197,9 +200,12 @@ class _OpenConnections:
 
 
 def _opener(options: ScanOptions) -> OpenTarget:
+    if options.replay_from is not None:
+        # The evidence index is read once per run and each target gets its slice: linear in targets.
+        return RecordedRun(options.replay_from).open
+
     def open_target(target: Target, login: bool) -> Transport:
-        return open_transport(target, options.replay_from, login=login,
-                              trust_new_host_keys=options.trust_new_host_keys)
+        return open_transport(target, login=login, trust_new_host_keys=options.trust_new_host_keys)
 
     return open_target
 
@@ -220,7 +226,20 @@ def _scan_target(plan: TargetPlan, profile: Profile, store: EvidenceSink, clock:
     try:
         transport = open_target(target, plan.login)
     except AuditorError as exc:
-        return TargetResult(target, None, (), str(exc), _connection_reason(exc))
+        failed = TargetResult(target, None, (), str(exc), _connection_reason(exc))
+        network, rest = plan.without_login()
+        if not plan.login or not network.checks:
+            return failed
+        # Checks of what the network shows (SSH-0100) need no login: they run; the others carry the login's failure.
+        seen = _scan_target(network, profile, store, clock, cancel, open_target, connections)
+        ran = [f for f in seen.findings if f.status is not Status.SKIPPED]
+        if seen.connection_error or all(f.status is Status.ERROR for f in ran):
+            return failed  # the network view failed too: the target is unreachable
+        not_assessed = [Finding(spec.id, target.name, Status.ERROR, f"Not assessed: {exc}",
+                                requirements=spec.requirements, error_reason=failed.error_reason, error=str(exc))
+                        for spec in rest]
+        findings = sorted((*seen.findings, *not_assessed), key=lambda f: f.check_id)
+        return TargetResult(target, seen.system, tuple(findings), str(exc), failed.error_reason)
     except Exception as exc:  # a library's surprise on one target must not stop the run for the others
         log.debug("opening %s failed", target.name, exc_info=True)
         return TargetResult(target, None, (), f"could not open the target: {type(exc).__name__}: {exc}",
@@ -272,6 +291,10 @@ def _assess(plan: TargetPlan, profile: Profile, recorder: RecordingTransport, ca
             facts[name] = COLLECTORS[name].collect(view, system, **_parameters(name, profile, target))
         except PermissionMissing as exc:
             missing_rights[name] = str(exc)
+        except (ConnectError, CommandTimeout) as exc:
+            if not plan.detects_system:  # an endpoint where nothing answered is not assessed, like a host
+                return TargetResult(target, system, tuple(findings), str(exc), _connection_reason(exc))
+            failures[name] = str(exc)
         except AuditorError as exc:
             failures[name] = str(exc)
         except Exception as exc:  # a collector bug on one host must not stop the run

@@ -16,7 +16,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from auditor.models import Finding, Scope, Status, Target, Waiver, WaiverUse
+from auditor.errors import InputError
+from auditor.models import Attestation, Finding, Scope, Status, Target, Waiver, WaiverUse
 from auditor.yamlfile import YamlDoc, describe
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -103,6 +104,23 @@ def parse_waivers(doc: YamlDoc) -> tuple[Waiver, ...]:
             where=doc.where(*here),
         ))
     return tuple(waivers)
+
+
+def refuse_duplicate_ids(label: str, items: Iterable[Waiver | Attestation]) -> None:
+    """Refuse two waivers (or two attestations) with one id anywhere in a profile and the profiles it extends.
+
+    The id is what a controller approves and what findings, the exceptions table, the history and `diff` cite;
+    two "W1" would show one waiver's scope against another's findings. Ids are never renamed behind the
+    author's back (a qualified or renumbered id would change when a parent profile changes), so a duplicate is
+    an input error naming both places.
+    """
+    seen: dict[str, str] = {}
+    for item in items:
+        if item.id in seen:
+            raise InputError(f"{label} id {item.id!r} is already used at {seen[item.id]}", item.where,
+                             f"give one of them its own `id:` (a {label} without one is numbered by its position "
+                             "in its file)")
+        seen[item.id] = item.where
 
 
 def _covers(waiver: Waiver, finding: Finding, target: Target) -> bool:

@@ -42,7 +42,15 @@ def weak_mac(name: str) -> str:
         return "SHA-1"
     if "ripemd" in name:
         return "RIPEMD-160"
+    if name.startswith("umac-64"):
+        return "64-bit tag"
     return "96-bit tag" if name.endswith("-96") or "-96-" in name else ""
+
+
+def encrypt_and_mac(name: str) -> str:
+    """Why a MAC that is not weak in itself is still a concern: it MACs the plaintext (encrypt-and-MAC, not
+    encrypt-then-MAC), which has allowed plaintext-recovery attacks ("" for -etm MACs)."""
+    return "" if "-etm@" in name or weak_mac(name) else "encrypt-and-MAC"
 
 
 def weak_kex(name: str) -> str:

@@ -1,12 +1,81 @@
-"""The SSH daemon's effective configuration (SSH-0010..0030): strong ciphers, no SHA-1/MD5/DSA, no root or
-password logins, judged from `sshd -T` (auditor/collectors/sshd.py). What the same server offers on the
-network is judged separately, by checks/ssh.py."""
+"""The SSH daemon's effective configuration (SSH-0010..0070), per daemon (`port 22`, `port 2222`) and per Match
+block: strong algorithms, no root or password logins, no forwarding, no host-based trust, sessions that end,
+logins logged. Judged from `sshd -T`, or from the config files where it cannot run (auditor/collectors/sshd.py);
+each finding says which. What the same server offers on the network is judged separately, by checks/ssh.py."""
 
 from __future__ import annotations
 
-from auditor.collectors.sshd import SshdFacts
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from auditor.collectors.sshd import FROM_FILES, SshdDaemon, SshdFacts, View
 from auditor.plugin import ControlRef, Platform, Severity, Verdict, check
 from checks.ssh_algorithms import bad_ciphers, named, weak_kex, weak_mac, weak_signature
+
+NOT_INSTALLED = "The OpenSSH server (sshd) is not installed."
+# A judgement of one view: (problems, what was observed).
+Judge = Callable[[View], tuple[list[str], dict[str, Any]]]
+
+
+def per_daemon(sshd: SshdFacts, judge: Judge, passed: Callable[[View], str], expected: Mapping[str, Any],
+               keywords: frozenset[str] = frozenset()) -> list[Verdict]:
+    """One verdict per daemon: its outside view and, for `keywords` a Match block may set, every Match block.
+
+    A block adds only the problems its connection has beyond the outside view's, named with its condition. A pass
+    becomes a warn when the daemon behind the scanned port is uncertain, or when a block that sets one of
+    `keywords` could not be evaluated.
+    """
+    if not sshd.installed:
+        return [Verdict.not_applicable(NOT_INSTALLED)]
+    verdicts = []
+    if sshd.unserved:
+        verdicts.append(Verdict.warning(f"{sshd.unserved}.", resource=f"port {sshd.scanned_port}",
+                                        expected=expected))
+    for daemon in sshd.daemons:
+        verdicts.append(_one(daemon, judge, passed, expected, keywords))
+    return verdicts
+
+
+def _one(daemon: SshdDaemon, judge: Judge, passed: Callable[[View], str], expected: Mapping[str, Any],
+         keywords: frozenset[str]) -> Verdict:
+    where = daemon.resource
+    context = {"config": daemon.config, "source": daemon.source, **({"arguments": list(daemon.arguments)}
+                                                                  if daemon.arguments else {})}
+    if daemon.notes:
+        context["notes"] = list(daemon.notes)
+    if daemon.view is None:
+        return Verdict.warning(f"{where}: sshd's configuration could not be judged: {daemon.problem}.",
+                               resource=where, observed=context, expected=expected)
+    problems, observed = judge(daemon.view)
+    in_blocks: list[str] = []
+    block_observed: dict[str, Any] = {}
+    unevaluated: list[str] = []
+    for block in daemon.matches if keywords else ():
+        if block.view is None:
+            if keywords & set(block.sets):
+                unevaluated.append(f"`{block.condition}` ({block.where}: {block.not_evaluated})")
+            continue
+        extra = [p for p in judge(block.view)[0] if p not in problems]
+        if extra:
+            in_blocks.append(f"for a connection matching `{block.condition}` ({block.where}; evaluated for "
+                             f"{block.connection}): {'; '.join(extra)}")
+            block_observed[block.condition] = judge(block.view)[1]
+    observed = {**observed, **context, **({"match_blocks": block_observed} if block_observed else {}),
+                **({"not_evaluated": unevaluated} if unevaluated else {})}
+    source = (" Derived from the config files, not from sshd itself." if daemon.source == FROM_FILES else "")
+    if problems or in_blocks:
+        return Verdict.failed(f"{where}: {'; '.join([*problems, *in_blocks])}.{source}", resource=where,
+                              observed=observed, expected=expected)
+    unread = [f"{path} could not be read, so Match blocks in it were not evaluated" for path in daemon.unread] \
+        if keywords else []
+    doubts = [d for d in (daemon.warning, *(f"Match block not evaluated: {u}" for u in unevaluated), *unread) if d]
+    evaluated = sum(1 for b in daemon.matches if b.view is not None) if keywords else 0
+    blocks = f" ({evaluated} Match block{'s' if evaluated != 1 else ''} evaluated too)" if evaluated else ""
+    message = f"{where}: {passed(daemon.view)}{blocks}.{source}"
+    if doubts:
+        return Verdict.warning(f"{message} But: {'; '.join(doubts)}.", resource=where, observed=observed,
+                               expected=expected)
+    return Verdict.passed(message, resource=where, observed=observed, expected=expected)
 
 
 @check(
@@ -16,25 +85,26 @@ from checks.ssh_algorithms import bad_ciphers, named, weak_kex, weak_mac, weak_s
     requirements=("R1", "R8"),
     controls=(ControlRef("iso27001-2022", "8.24"), ControlRef("cis-v8", "3.10"), ControlRef("d-maerket", "3.1.2")),
     platforms=(Platform.LINUX,),
-    requires_root=True,
     remediation="Set `Ciphers aes256-gcm@openssh.com,aes256-ctr` in /etc/ssh/sshd_config (add "
     "chacha20-poly1305@openssh.com only if the profile counts it as AES-256), check with `sshd -T | grep "
     "ciphers`, and reload sshd.",
 )
-def sshd_ciphers(sshd: SshdFacts, min_aes_bits: int, chacha20_counts_as_aes256: bool) -> Verdict:
-    if not sshd.installed:
-        return Verdict.not_applicable("The OpenSSH server (sshd) is not installed.")
-    ciphers = sshd.lists.get("ciphers", ())
-    observed = {"ciphers": list(ciphers)}
-    expected = {"min_aes_bits": min_aes_bits, "chacha20_counts_as_aes256": chacha20_counts_as_aes256}
-    bad = bad_ciphers(ciphers, min_aes_bits, chacha20_counts_as_aes256)
-    if not ciphers:
-        return Verdict.failed("sshd -T printed no Ciphers line, so the allowed ciphers are unknown.",
-                              observed=observed, expected=expected)
-    if bad:
-        return Verdict.failed(f"sshd allows ciphers below AES-{min_aes_bits}: {', '.join(bad)} (full list: "
-                              f"{', '.join(ciphers)}).", observed=observed, expected=expected)
-    return Verdict.passed(f"sshd allows only {', '.join(ciphers)}.", observed=observed, expected=expected)
+def sshd_ciphers(sshd: SshdFacts, min_aes_bits: int, chacha20_counts_as_aes256: bool) -> list[Verdict]:
+    def judge(view: View) -> tuple[list[str], dict[str, Any]]:
+        ciphers = view.lists.get("ciphers", ())
+        if not ciphers:
+            return ["no Ciphers line, so the allowed ciphers are unknown"], {"ciphers": []}
+        bad = bad_ciphers(ciphers, min_aes_bits, chacha20_counts_as_aes256)
+        return ([f"allows ciphers below AES-{min_aes_bits}: {', '.join(bad)} (full list: {', '.join(ciphers)})"]
+                if bad else []), {"ciphers": list(ciphers)}
+
+    # Ciphers cannot be set inside a Match block, so only the daemon-wide list counts.
+    return per_daemon(sshd, judge, lambda v: f"sshd allows only {', '.join(v.lists.get('ciphers', ()))}",
+                      {"min_aes_bits": min_aes_bits, "chacha20_counts_as_aes256": chacha20_counts_as_aes256})
+
+
+_SIGNATURE_LISTS = ("hostkeyalgorithms", "pubkeyacceptedalgorithms", "hostbasedacceptedalgorithms",
+                    "casignaturealgorithms")
 
 
 @check(
@@ -44,31 +114,36 @@ def sshd_ciphers(sshd: SshdFacts, min_aes_bits: int, chacha20_counts_as_aes256: 
     requirements=("R8",),
     controls=(ControlRef("iso27001-2022", "8.24"), ControlRef("cis-v8", "3.10"), ControlRef("d-maerket", "3.1.2")),
     platforms=(Platform.LINUX,),
-    requires_root=True,
     remediation="In /etc/ssh/sshd_config set `MACs hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com`, "
     "`KexAlgorithms sntrup761x25519-sha512@openssh.com,curve25519-sha256,diffie-hellman-group16-sha512` and "
-    "remove ssh-rsa and ssh-dss from HostKeyAlgorithms, PubkeyAcceptedAlgorithms and CASignatureAlgorithms; "
-    "reload sshd.",
+    "remove ssh-rsa and ssh-dss from HostKeyAlgorithms, PubkeyAcceptedAlgorithms and CASignatureAlgorithms, "
+    "in Match blocks too; reload sshd.",
 )
-def sshd_weak_algorithms(sshd: SshdFacts) -> Verdict:
-    if not sshd.installed:
-        return Verdict.not_applicable("The OpenSSH server (sshd) is not installed.")
-    lists = sshd.lists
-    weak = {
-        "macs": named(lists.get("macs", ()), weak_mac),
-        "kexalgorithms": named(lists.get("kexalgorithms", ()), weak_kex),
-        **{key: named(lists.get(key, ()), weak_signature)
-           for key in ("hostkeyalgorithms", "pubkeyacceptedalgorithms", "casignaturealgorithms")},
-    }
-    observed = {key: list(lists.get(key, ())) for key in weak}
-    expected = {"weak": "none of SHA-1, MD5, 1024-bit groups, ssh-rsa (SHA-1) signatures or DSA"}
-    found = {key: names for key, names in weak.items() if names}
-    if found:
-        where = "; ".join(f"{key}: {', '.join(names)}" for key, names in found.items())
-        return Verdict.failed(f"sshd allows weak algorithms: {where}.", observed=observed | {"weak": found},
-                              expected=expected)
-    return Verdict.passed("sshd allows no SHA-1, MD5 or DSA MACs, key exchanges or signature algorithms.",
-                          observed=observed, expected=expected)
+def sshd_weak_algorithms(sshd: SshdFacts) -> list[Verdict]:
+    def judge(view: View) -> tuple[list[str], dict[str, Any]]:
+        lists = view.lists
+        # Host-based algorithms matter only where host-based logins are on (SSH-0050 fails them anyway).
+        signatures = [key for key in _SIGNATURE_LISTS if key != "hostbasedacceptedalgorithms"
+                      or view.options.get("hostbasedauthentication") == "yes"]
+        weak = {"macs": named(lists.get("macs", ()), weak_mac),
+                "kexalgorithms": named(lists.get("kexalgorithms", ()), weak_kex),
+                **{key: named(lists.get(key, ()), weak_signature) for key in signatures}}
+        observed: dict[str, Any] = {key: list(lists.get(key, ())) for key in weak}
+        found = {key: names for key, names in weak.items() if names}
+        if found:
+            observed["weak"] = found
+        return [f"allows weak {key}: {', '.join(names)}" for key, names in found.items()], observed
+
+    return per_daemon(sshd, judge, lambda _: "sshd allows no SHA-1, MD5 or DSA MACs, key exchanges or signature "
+                      "algorithms",
+                      {"weak": "none of SHA-1, MD5, 1024-bit groups, ssh-rsa (SHA-1) signatures or DSA"},
+                      frozenset({"pubkeyacceptedalgorithms", "hostbasedacceptedalgorithms", "casignaturealgorithms",
+                                 "hostbasedauthentication"}))
+
+
+_LOGINS = {"permitrootlogin": "PermitRootLogin", "passwordauthentication": "PasswordAuthentication",
+           "kbdinteractiveauthentication": "KbdInteractiveAuthentication", "usepam": "UsePAM",
+           "permitemptypasswords": "PermitEmptyPasswords", "maxauthtries": "MaxAuthTries"}
 
 
 @check(
@@ -78,36 +153,172 @@ def sshd_weak_algorithms(sshd: SshdFacts) -> Verdict:
     requirements=("R8",),
     controls=(ControlRef("iso27001-2022", "8.5"), ControlRef("cis-v8", "4.1"), ControlRef("d-maerket", "3.3")),
     platforms=(Platform.LINUX,),
-    requires_root=True,
     remediation="In /etc/ssh/sshd_config set `PermitRootLogin no`, `PasswordAuthentication no`, "
-    "`KbdInteractiveAuthentication no`, `PermitEmptyPasswords no` and `MaxAuthTries 4`; reload sshd.",
+    "`KbdInteractiveAuthentication no`, `PermitEmptyPasswords no` and `MaxAuthTries` between 1 and the profile's "
+    "sshd_max_auth_tries (4 by default), and remove any Match block that sets them otherwise; reload sshd.",
 )
-def sshd_logins(sshd: SshdFacts) -> Verdict:
-    if not sshd.installed:
-        return Verdict.not_applicable("The OpenSSH server (sshd) is not installed.")
-    o = sshd.options
-    names = {"permitrootlogin": "PermitRootLogin", "passwordauthentication": "PasswordAuthentication",
-             "permitemptypasswords": "PermitEmptyPasswords", "maxauthtries": "MaxAuthTries",
-             "kbdinteractiveauthentication": "KbdInteractiveAuthentication", "usepam": "UsePAM"}
-    observed = {label: o.get(key, "unset") for key, label in names.items()}
-    expected = {"PermitRootLogin": "no", "PasswordAuthentication": "no", "PermitEmptyPasswords": "no",
-                "MaxAuthTries": "<= 4"}
-    problems = []
-    root = o.get("permitrootlogin", "")
-    if root != "no":
-        # sshd -T prints prohibit-password under its old name, without-password.
-        shown = "prohibit-password" if root == "without-password" else root or "unset"
-        problems.append(f"PermitRootLogin is {shown} (root can log in over SSH)")
-    if o.get("passwordauthentication") != "no":
-        problems.append(f"PasswordAuthentication is {o.get('passwordauthentication', 'unset')}")
-    elif o.get("kbdinteractiveauthentication") == "yes" and o.get("usepam") == "yes":
-        problems.append("KbdInteractiveAuthentication is yes with UsePAM yes (passwords are still asked for)")
-    if o.get("permitemptypasswords") != "no":
-        problems.append(f"PermitEmptyPasswords is {o.get('permitemptypasswords', 'unset')}")
-    tries = o.get("maxauthtries", "")
-    if not tries.isdigit() or int(tries) > 4:
-        problems.append(f"MaxAuthTries is {tries or 'unset'} (at most 4 expected)")
-    if problems:
-        return Verdict.failed(f"sshd: {'; '.join(problems)}.", observed=observed, expected=expected)
-    return Verdict.passed(f"sshd refuses root and password logins and allows {tries} authentication attempts.",
-                          observed=observed, expected=expected)
+def sshd_logins(sshd: SshdFacts, sshd_max_auth_tries: int) -> list[Verdict]:
+    def judge(view: View) -> tuple[list[str], dict[str, Any]]:
+        o = view.options
+        problems = []
+        root = o.get("permitrootlogin", "")
+        if root != "no":
+            # sshd -T prints prohibit-password under its old name, without-password.
+            shown = "prohibit-password" if root == "without-password" else root or "unset"
+            problems.append(f"PermitRootLogin is {shown} (root can log in over SSH)")
+        if o.get("passwordauthentication") != "no":
+            problems.append(f"PasswordAuthentication is {o.get('passwordauthentication', 'unset')}")
+        elif _keyboard_interactive(o) and o.get("usepam") == "yes":
+            problems.append("KbdInteractiveAuthentication is yes with UsePAM yes (passwords are still asked for)")
+        if o.get("permitemptypasswords") != "no":
+            problems.append(f"PermitEmptyPasswords is {o.get('permitemptypasswords', 'unset')}")
+        tries = o.get("maxauthtries", "")
+        if not tries.isdigit() or not 1 <= int(tries) <= sshd_max_auth_tries:
+            problems.append(f"MaxAuthTries is {tries or 'unset'} (1 to {sshd_max_auth_tries} expected)")
+        return problems, {label: o.get(key, "unset") for key, label in _LOGINS.items()}
+
+    return per_daemon(sshd, judge, lambda v: "sshd refuses root and password logins and allows "
+                      f"{v.options.get('maxauthtries')} authentication attempts",
+                      {"PermitRootLogin": "no", "PasswordAuthentication": "no", "PermitEmptyPasswords": "no",
+                       "MaxAuthTries": f"1 to {sshd_max_auth_tries}"},
+                      frozenset({*_LOGINS, "challengeresponseauthentication"}))
+
+
+def _keyboard_interactive(options: Mapping[str, str]) -> bool:
+    # Before OpenSSH 8.7 ChallengeResponseAuthentication was a keyword of its own that also enabled it.
+    return "yes" in (options.get("kbdinteractiveauthentication"), options.get("challengeresponseauthentication"))
+
+
+@check(
+    id="SSH-0040",
+    title="The SSH daemon forwards no X11 or TCP connections and takes no environment from users",
+    severity=Severity.MEDIUM,
+    requirements=("R8",),
+    controls=(ControlRef("iso27001-2022", "8.20"), ControlRef("iso27001-2022", "8.9"), ControlRef("cis-v8", "4.8"),
+              ControlRef("d-maerket", "3.2.1")),
+    platforms=(Platform.LINUX,),
+    remediation="In /etc/ssh/sshd_config set `X11Forwarding no`, `AllowTcpForwarding no` (or `DisableForwarding "
+    "yes`) and `PermitUserEnvironment no`, and remove any Match block that sets them otherwise; reload sshd. A "
+    "jump host that must forward TCP is allowed by the profile parameter sshd_tcp_forwarding_allowed.",
+)
+def sshd_forwarding(sshd: SshdFacts, sshd_tcp_forwarding_allowed: bool) -> list[Verdict]:
+    def judge(view: View) -> tuple[list[str], dict[str, Any]]:
+        o = view.options
+        disabled = o.get("disableforwarding") == "yes"
+        problems = []
+        if not disabled and o.get("x11forwarding") != "no":
+            problems.append(f"X11Forwarding is {o.get('x11forwarding', 'unset')} (a client can open windows of the "
+                            "server's programs and expose its own display)")
+        tcp = o.get("allowtcpforwarding", "unset")
+        if not disabled and tcp != "no" and not sshd_tcp_forwarding_allowed:
+            problems.append(f"AllowTcpForwarding is {tcp} (an SSH login can tunnel other connections past the "
+                            "network's controls)")
+        environment = o.get("permituserenvironment", "unset")
+        if environment != "no":
+            problems.append(f"PermitUserEnvironment is {environment} (users can set variables such as LD_PRELOAD "
+                            "for their sessions)")
+        return problems, {"X11Forwarding": o.get("x11forwarding", "unset"), "AllowTcpForwarding": tcp,
+                          "DisableForwarding": o.get("disableforwarding", "unset"),
+                          "PermitUserEnvironment": environment}
+
+    return per_daemon(sshd, judge, lambda v: "sshd forwards no X11 " + (
+        "connections" if sshd_tcp_forwarding_allowed and v.options.get("disableforwarding") != "yes"
+        else "or TCP connections") + " and takes no environment from users",
+                      {"X11Forwarding": "no", "AllowTcpForwarding": "any" if sshd_tcp_forwarding_allowed else "no",
+                       "PermitUserEnvironment": "no"},
+                      frozenset({"x11forwarding", "allowtcpforwarding", "disableforwarding"}))
+
+
+@check(
+    id="SSH-0050",
+    title="The SSH daemon trusts no host-based or rhosts logins and checks users' file modes",
+    severity=Severity.MEDIUM,
+    requirements=("R8",),
+    controls=(ControlRef("iso27001-2022", "8.5"), ControlRef("cis-v8", "4.1"), ControlRef("d-maerket", "3.3")),
+    platforms=(Platform.LINUX,),
+    remediation="In /etc/ssh/sshd_config set `HostbasedAuthentication no`, `IgnoreRhosts yes` and `StrictModes "
+    "yes`, and remove any Match block that sets them otherwise; reload sshd.",
+)
+def sshd_host_trust(sshd: SshdFacts) -> list[Verdict]:
+    wanted = {"hostbasedauthentication": ("HostbasedAuthentication", "no",
+                                          "a login is accepted on the word of another host"),
+              "ignorerhosts": ("IgnoreRhosts", "yes", ".rhosts and .shosts files are honoured"),
+              "strictmodes": ("StrictModes", "yes", "world-writable home folders and key files are accepted")}
+
+    def judge(view: View) -> tuple[list[str], dict[str, Any]]:
+        o = view.options
+        problems = [f"{label} is {o.get(key, 'unset')} ({why})" for key, (label, good, why) in wanted.items()
+                    if o.get(key) != good]
+        return problems, {label: o.get(key, "unset") for key, (label, _, _) in wanted.items()}
+
+    return per_daemon(sshd, judge, lambda _: "sshd trusts no host-based or rhosts logins and checks file modes",
+                      {label: good for label, good, _ in wanted.values()},
+                      frozenset({"hostbasedauthentication", "ignorerhosts"}))
+
+
+@check(
+    id="SSH-0060",
+    title="The SSH daemon ends unauthenticated and idle sessions",
+    severity=Severity.MEDIUM,
+    requirements=("R8",),
+    controls=(ControlRef("iso27001-2022", "8.5"), ControlRef("cis-v8", "4.3"), ControlRef("d-maerket", "3.1.1")),
+    platforms=(Platform.LINUX,),
+    remediation="In /etc/ssh/sshd_config set `LoginGraceTime 60`, `ClientAliveInterval 300` and "
+    "`ClientAliveCountMax 3` (at most the profile's sshd_login_grace_max_seconds, and an idle time "
+    "ClientAliveInterval x ClientAliveCountMax of at most sshd_idle_timeout_max_seconds); reload sshd.",
+)
+def sshd_timeouts(sshd: SshdFacts, sshd_login_grace_max_seconds: int,
+                  sshd_idle_timeout_max_seconds: int) -> list[Verdict]:
+    def judge(view: View) -> tuple[list[str], dict[str, Any]]:
+        o = view.options
+        grace, interval, count = (o.get(k, "") for k in ("logingracetime", "clientaliveinterval",
+                                                         "clientalivecountmax"))
+        problems = []
+        if not grace.isdigit() or not 1 <= int(grace) <= sshd_login_grace_max_seconds:
+            shown = "0 (no limit)" if grace == "0" else f"{grace or 'unset'} s"
+            problems.append(f"LoginGraceTime is {shown} (1 to {sshd_login_grace_max_seconds} s expected)")
+        if not interval.isdigit() or not count.isdigit() or int(interval) == 0 or int(count) == 0:
+            problems.append(f"idle sessions are never ended (ClientAliveInterval {interval or 'unset'}, "
+                            f"ClientAliveCountMax {count or 'unset'})")
+        elif int(interval) * int(count) > sshd_idle_timeout_max_seconds:
+            problems.append(f"idle sessions end after {int(interval) * int(count)} s (ClientAliveInterval {interval} x "
+                            f"ClientAliveCountMax {count}; at most {sshd_idle_timeout_max_seconds} s expected)")
+        return problems, {"LoginGraceTime": grace, "ClientAliveInterval": interval, "ClientAliveCountMax": count}
+
+    def passed(view: View) -> str:
+        o = view.options
+        idle = int(o["clientaliveinterval"]) * int(o["clientalivecountmax"])
+        return (f"sshd drops an unauthenticated connection after {o['logingracetime']} s and an idle session after "
+                f"{idle} s")
+
+    return per_daemon(sshd, judge, passed,
+                      {"LoginGraceTime": f"1 to {sshd_login_grace_max_seconds} s",
+                       "idle timeout": f"ClientAliveInterval x ClientAliveCountMax, 1 to "
+                                       f"{sshd_idle_timeout_max_seconds} s"},
+                      frozenset({"clientaliveinterval", "clientalivecountmax"}))
+
+
+_LOGGED = ("INFO", "VERBOSE")
+
+
+@check(
+    id="SSH-0070",
+    title="The SSH daemon logs every login",
+    severity=Severity.MEDIUM,
+    requirements=("R12",),
+    controls=(ControlRef("iso27001-2022", "8.15"), ControlRef("cis-v8", "8.2"), ControlRef("d-maerket", "3")),
+    platforms=(Platform.LINUX,),
+    remediation="In /etc/ssh/sshd_config set `LogLevel VERBOSE` (or INFO), not QUIET, FATAL or ERROR (which drop "
+    "login records) nor DEBUG (which logs more than a login needs), in Match blocks too; reload sshd.",
+)
+def sshd_logging(sshd: SshdFacts) -> list[Verdict]:
+    def judge(view: View) -> tuple[list[str], dict[str, Any]]:
+        level = view.options.get("loglevel", "unset")
+        if level in _LOGGED:
+            return [], {"LogLevel": level}
+        why = "debug output, more than a login record needs" if level.startswith("DEBUG") else \
+            "successful logins are not recorded"
+        return [f"LogLevel is {level} ({why})"], {"LogLevel": level}
+
+    return per_daemon(sshd, judge, lambda v: f"sshd logs logins (LogLevel {v.options.get('loglevel')})",
+                      {"LogLevel": " or ".join(_LOGGED)}, frozenset({"loglevel"}))

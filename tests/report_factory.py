@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from auditor.bundle.evidence import EvidenceStore
+from auditor.bundle.finish import record_history
 from auditor.bundle.results import write_results
 from auditor.clock import FixedClock
 from auditor.collectors.journald import CAT_CONFIG, HAS_PERSISTENT_DIR, IS_ACTIVE
@@ -45,16 +46,19 @@ SCANNED_AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
 def make_run(run_dir: Path, hosts: dict[str, FakeHost], profile: Profile | None = None,
-             checks: frozenset[str] = CHECKS) -> Path:
-    """Scan the fake hosts with the real runner and write results.json, profile.json and the manifest."""
+             checks: frozenset[str] = CHECKS, *, at: datetime = SCANNED_AT, history: Path | None = None) -> Path:
+    """Scan the fake hosts with the real runner at `at` and write the run folder as a scan does (results.json,
+    profile.json, the evidence index; with `history`, also changes.json and trend.json and the history row)."""
     profile = profile or load_profile()
     run_dir.mkdir(parents=True, exist_ok=True)
     store = EvidenceStore(run_dir)
     targets = [Target(name, TargetKind.SSH, Role.SERVER, Location.DATACENTER) for name in hosts]
-    result = run_scan("20261126T120000Z-test", targets, load_checks(profile), profile, store,
+    result = run_scan(f"{at:%Y%m%dT%H%M%SZ}-test", targets, load_checks(profile), profile, store,
                       ScanOptions(Selection(only=checks)), open_target=lambda target, _login: hosts[target.name],
-                      clock=FixedClock(SCANNED_AT))
+                      clock=FixedClock(at))
     store.write_manifest()
     write_results(result, run_dir)
     write_atomic(run_dir / "profile.json", dump_json(profile.document()))
+    if history is not None:
+        record_history(history, result, run_dir)
     return run_dir

@@ -50,22 +50,28 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def keygen(path: Path, kind: str = "ed25519", passphrase: str = "") -> Path:
-    subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", passphrase, "-C", "auditor-test", "-f", str(path)],
+def keygen(path: Path, kind: str = "ed25519", passphrase: str = "", bits: int = 0) -> Path:
+    size = ["-b", str(bits)] if bits else []
+    subprocess.run(["ssh-keygen", "-q", "-t", kind, *size, "-N", passphrase, "-C", "auditor-test", "-f", str(path)],
                    check=True, capture_output=True)
     return path
 
 
 class SshdServer:
-    """One sshd on 127.0.0.1:port; `known_hosts` holds its host keys, `client_key` may log in."""
+    """One sshd on 127.0.0.1:port; `known_hosts` holds its host keys, `client_key` may log in.
+
+    `first`: config lines put before the harness's own, so they win (sshd takes a keyword's first value), e.g.
+    "PasswordAuthentication yes"; `host_keys`: the host key types and sizes (default Ed25519 and RSA).
+    """
 
     def __init__(self, root: Path, algorithms: str, client_key: Path, extra: str = "",
-                 authorized: dict[str, Path] | None = None, launcher: Sequence[str] = ()) -> None:
+                 authorized: dict[str, Path] | None = None, launcher: Sequence[str] = (), first: str = "",
+                 host_keys: Sequence[tuple[str, int]] = (("ed25519", 0), ("rsa", 0))) -> None:
         self.root = root
         self.launcher = list(launcher)  # a command prefix that sshd runs under (the benchmark's namespace)
         self.port = free_port()
         root.mkdir(parents=True, exist_ok=True)
-        self.host_keys = [keygen(root / "host_ed25519", "ed25519"), keygen(root / "host_rsa", "rsa")]
+        self.host_keys = [keygen(root / f"host_{kind}", kind, bits=bits) for kind, bits in host_keys]
         keys_dir = root / "authorized"
         keys_dir.mkdir()
         user = _current_user()
@@ -73,7 +79,7 @@ class SshdServer:
             (keys_dir / name).write_text(Path(f"{key}.pub").read_text())
         self.config = root / "sshd_config"
         self.config.write_text(
-            f"Port {self.port}\nListenAddress 127.0.0.1\n"
+            first + f"Port {self.port}\nListenAddress 127.0.0.1\n"
             + "".join(f"HostKey {k}\n" for k in self.host_keys)
             + f"PidFile {root / 'sshd.pid'}\nAuthorizedKeysFile {keys_dir}/%u\nStrictModes no\nUsePAM no\n"
             "PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"

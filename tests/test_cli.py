@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -186,3 +189,75 @@ def test_checks_list_formats():
     assert markdown.returncode == 0 and "| LOG-0040 | The system clock is synchronised" in markdown.stdout
     listed = json.loads(run_cli("checks", "list", "--json").stdout)
     assert listed["LOG-0020"]["requirements"] == ["R12"] and listed["LOG-0020"]["pack"] == "builtin"
+
+
+SECRET = {"AUDITOR_KEY_PASSPHRASE": "correct horse battery staple"}
+
+
+def test_report_da_as_the_readme_shows_leaves_the_signed_run_verifying(tmp_path):
+    # Given a signed run (a replay of a recorded host) and the processor's keys
+    keys = tmp_path / "keys"
+    assert run_cli("keys", "init", "--dir", str(keys), env=SECRET).returncode == 0
+    run = tmp_path / "reports" / "run"
+    signed = run_cli("replay", str(HOSTS / "debian12-server"), "--out", str(run), "--format", "none", "--quiet",
+                     "--check", "LOG-0020", "--check", "LOG-0040", "--sign-key", str(keys / "signing.key"),
+                     env=SECRET)
+    assert signed.returncode in (0, 1), signed.stderr
+    # When the Danish report is rendered as the README shows it
+    rendered = run_cli("report", str(run), "--lang", "da", cwd=tmp_path)
+    # Then it lands beside the run, the run still verifies, and a bundle sealed afterwards verifies too
+    assert rendered.returncode == 0, rendered.stderr
+    assert {p.name for p in (tmp_path / "reports" / "run.report").iterdir()} == {"report.da.html", "report.da.pdf"}
+    assert not list(run.glob("report*"))
+    verified = run_cli("verify", str(run), "--pubkey", str(keys / "signing.pub"))
+    assert verified.returncode == 0 and "signature valid" in verified.stdout, verified.stdout
+    assert run_cli("seal", str(run), "--to", str(keys / "seal.pub")).returncode == 0
+    opened = run_cli("verify", str(run.with_name("run.auditor-bundle")), "--key", str(keys / "seal.key"),
+                     "--pubkey", str(keys / "signing.pub"), env=SECRET)
+    assert opened.returncode == 0 and "OK:" in opened.stdout, opened.stdout + opened.stderr
+
+
+@pytest.mark.parametrize("inside", [".", "sub"])
+def test_report_into_the_run_folder_is_refused(tmp_path, inside):
+    # Given a finished run
+    run = tmp_path / "run"
+    assert run_cli("replay", str(HOSTS / "debian12-server"), "--out", str(run), "--format", "none", "--quiet",
+                   "--check", "LOG-0020", "--check", "LOG-0040").returncode in (0, 1)
+    before = sorted(p.relative_to(run) for p in run.rglob("*"))
+    # When a report is asked for inside it
+    result = run_cli("report", str(run), "--format", "md", "--out", str(run / inside))
+    # Then it is refused in one line naming the default, and nothing is written into the run
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "would change a finished run" in result.stderr and f"{run}.report" in result.stderr
+    assert sorted(p.relative_to(run) for p in run.rglob("*")) == before
+
+
+def test_a_replay_says_when_its_evidence_was_collected_and_when_it_was_re_evaluated(tmp_path, write):
+    # Given a recorded server (collected in November 2026) replayed today under another profile
+    source = load_results(HOSTS / "debian12-server")
+    facts = json.loads((HOSTS / "debian12-server" / "evidence" / "manifest.json").read_text())["facts"]
+    profile = write("p.yaml", "extends: default\nparameters: {log_retention_days: 30}\n")
+    replayed = run_cli("replay", str(HOSTS / "debian12-server"), "--profile", str(profile), "--out",
+                       str(tmp_path / "r"), "--format", "html", "--quiet", "--check", "LOG-0020", "--check", "LOG-0040")
+    assert replayed.returncode in (0, 1), replayed.stderr
+    # Then results.json dates the facts by their collection, names the source run's times and profile, and the
+    # replay's own start is when they were re-evaluated, under its own profile
+    run = load_results(tmp_path / "r")["run"]
+    assert run["evidence_collected_from"] == min(f["collected_at"] for f in facts)
+    assert run["evidence_collected_to"] == max(f["collected_at"] for f in facts)
+    assert (run["replayed_started_at"], run["replayed_finished_at"]) == (source["run"]["started_at"],
+                                                                         source["run"]["finished_at"])
+    assert run["replayed_profile_sha256"] == source["run"]["profile_sha256"] != run["profile_sha256"]
+    assert run["started_at"] > run["evidence_collected_to"]
+    # and the report's cover says both, with the day each happened in Copenhagen
+    cover = (tmp_path / "r" / "report.html").read_text()
+    collected_row = re.search(r"<th>Evidence collected</th><td>(.*?)</td>", cover, re.DOTALL)[1]
+    evaluated_row = re.search(r"<th>Re-evaluated</th><td>(.*?)</td>", cover, re.DOTALL)[1]
+    assert _day(run["evidence_collected_from"]) in collected_row and _day(run["started_at"]) in evaluated_row
+    assert f"by run {source['run']['id']}, judged then under profile default" in collected_row
+
+
+def _day(moment: str) -> str:
+    """'26 November 2026': the day of an ISO time in Europe/Copenhagen, as the English report writes it."""
+    local = datetime.fromisoformat(moment).astimezone(ZoneInfo("Europe/Copenhagen"))
+    return f"{local.day} {local:%B} {local.year}"

@@ -1,20 +1,21 @@
-"""Evidence you can trust, through the command line: signed scans, verify, seal and open, the audit trail,
-history and drift, schedules, and runs killed at any point."""
+"""Evidence you can trust, through the command line: signed scans, verify and its one exit code per outcome,
+replay's record of the run it re-evaluated, seal and open, the audit trail, history and drift, schedules.
+Attacks (tampering, forged bundles, kill -9) are in tests/adversarial/."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
 import shutil
-import signal
 import subprocess
-import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, child_env, run_cli
+from auditor.bundle.keys import load_private
+from auditor.bundle.manifest import write_run_manifest
+from tests.conftest import HOSTS, run_cli
 
 pytestmark = pytest.mark.slow
 SECRET = {"AUDITOR_KEY_PASSPHRASE": "correct horse battery staple"}
@@ -60,6 +61,132 @@ def test_seal_open_and_verify_a_bundle(tmp_path, keydir):
     assert wrong.returncode == 2 and "passphrase is wrong" in wrong.stderr and "Traceback" not in wrong.stderr
 
 
+@pytest.fixture(scope="module")
+def signed_run(tmp_path_factory, keydir) -> Path:
+    """A finished, signed run: a recorded host replayed with the processor's signing key."""
+    run = tmp_path_factory.mktemp("signed") / "run"
+    done = run_cli("replay", str(HOSTS / "debian12-server"), "--out", str(run), "--format", "none", "--quiet",
+                   "--no-history", "--sign-key", str(keydir / "signing.key"), env=SECRET)
+    assert (run / "manifest.sig").is_file(), done.stderr
+    return run
+
+
+def _resign(run: Path, signer: Path | None) -> None:
+    """Write the run's manifest again after an edit: signed with `signer`, or unsigned (signature stripped)."""
+    (run / "manifest.json").unlink()
+    (run / "manifest.sig").unlink(missing_ok=True)
+    key = load_private(signer, SECRET["AUDITOR_KEY_PASSPHRASE"].encode()) if signer else None
+    write_run_manifest(run, "run", key)
+
+
+def _edit_results(run: Path, change: Callable[[dict], None]) -> None:
+    document = json.loads((run / "results.json").read_text())
+    change(document)
+    (run / "results.json").write_text(json.dumps(document))
+
+
+def _tampered(run: Path, keys: Path) -> None:
+    _edit_results(run, lambda d: d["findings"][0].update(status="pass"))
+
+
+def _incomplete(run: Path, keys: Path) -> None:
+    (run / "manifest.json").unlink()
+
+
+def _stripped(run: Path, keys: Path) -> None:
+    _tampered(run, keys)
+    _resign(run, None)
+
+
+def _interrupted(run: Path, keys: Path) -> None:
+    _edit_results(run, lambda d: d["run"].update(interrupted=True))
+    _resign(run, keys / "signing.key")
+
+
+OUTCOMES = [  # (name, prepare the copy, give the key?, exit code, words printed)
+    ("verified", lambda run, keys: None, True, 0, "OK: "),
+    ("tampered", _tampered, True, 1, "CHANGED results.json"),
+    ("incomplete", _incomplete, True, 3, "INCOMPLETE: "),
+    ("stripped signature", _stripped, True, 4, "UNSIGNED: "),
+    ("no key at hand", lambda run, keys: None, False, 5, "NOT CHECKED: "),
+    ("interrupted", _interrupted, True, 6, "INTERRUPTED: "),
+]
+
+
+@pytest.mark.parametrize(("name", "prepare", "with_key", "code", "words"), OUTCOMES, ids=[o[0] for o in OUTCOMES])
+def test_verify_has_one_exit_code_per_outcome(tmp_path, keydir, signed_run, name, prepare, with_key, code, words):
+    # Given a copy of a signed run, prepared as the case says
+    run = tmp_path / "run"
+    shutil.copytree(signed_run, run)
+    prepare(run, keydir)
+    # When it is verified with the processor's public key (or with none at hand)
+    key = ("--pubkey", str(keydir / "signing.pub")) if with_key else ()
+    result = run_cli("verify", str(run), *key)
+    # Then the outcome has its own exit code and says so; only "verified" says OK
+    assert (result.returncode, words in result.stdout) == (code, True), result.stdout + result.stderr
+    assert any(line.startswith("OK: ") for line in result.stdout.splitlines()) == (code == 0)
+
+
+@pytest.mark.parametrize(("prepare", "with_key"), [(_stripped, True), (lambda run, keys: None, False)],
+                         ids=["unsigned", "not checked"])
+def test_allow_unsigned_accepts_an_intact_run_nobody_can_check_on_purpose(tmp_path, keydir, signed_run, prepare,
+                                                                          with_key):
+    run = tmp_path / "run"
+    shutil.copytree(signed_run, run)
+    prepare(run, keydir)
+    key = ("--pubkey", str(keydir / "signing.pub")) if with_key else ()
+    result = run_cli("verify", str(run), *key, "--allow-unsigned")
+    assert result.returncode == 0 and "accepted with --allow-unsigned" in result.stdout, result.stdout
+
+
+def test_the_key_folder_signing_pub_counts_as_configured(tmp_path, keydir, signed_run):
+    # Given the processor's keys in the default key folder, and a run whose signature was stripped
+    config = tmp_path / "config"
+    shutil.copytree(keydir, config / "auditor" / "keys")
+    run = tmp_path / "run"
+    shutil.copytree(signed_run, run)
+    _stripped(run, keydir)
+    # When both runs are verified without --pubkey, then the intact one verifies and the stripped one does not
+    env = {"XDG_CONFIG_HOME": str(config)}
+    assert run_cli("verify", str(signed_run), env=env).returncode == 0
+    assert run_cli("verify", str(run), env=env).returncode == 4
+
+
+def test_a_replay_names_the_run_it_re_evaluated_and_whether_its_signature_held(tmp_path, keydir, signed_run):
+    # Given a signed run and an unsigned recorded host
+    pub = ("--pubkey", str(keydir / "signing.pub"))
+    # When each is replayed (the signed one checked against the processor's key)
+    signed = run_cli("replay", str(signed_run), "--out", str(tmp_path / "a"), "--format", "html", "--no-history",
+                     "--no-sign", *pub)
+    unsigned = run_cli("replay", str(HOSTS / "debian12-server"), "--out", str(tmp_path / "b"), "--format", "html",
+                       "--no-history", "--no-sign")
+    # Then the new run's results.json names the source by its manifest hash and the state of its signature
+    source_manifest = hashlib.sha256((signed_run / "manifest.json").read_bytes()).hexdigest()
+    first, second = (json.loads((tmp_path / f / "results.json").read_text())["run"] for f in ("a", "b"))
+    assert (first["replayed_signature"], first["replayed_manifest_sha256"]) == ("valid", source_manifest)
+    assert second["replayed_signature"] == "absent"
+    assert "its signature was verified" in signed.stderr and "NOT SIGNED" in unsigned.stderr
+    # And the report's cover says it
+    assert "verified before its evidence was used" in _cover(tmp_path / "a" / "report.html")
+    assert "NOT verified: the source run is not signed" in _cover(tmp_path / "b" / "report.html")
+    # And verify of the new run repeats it
+    assert "NOT SIGNED, so its evidence was used unverified" in run_cli("verify", str(tmp_path / "b")).stdout
+
+
+def test_an_interrupted_run_says_so_on_the_report_cover(tmp_path, keydir, signed_run):
+    run = tmp_path / "run"
+    shutil.copytree(signed_run, run)
+    _interrupted(run, keydir)
+    assert run_cli("report", str(run), "--format", "html", "--out", str(tmp_path / "r")).returncode == 0
+    assert "interrupted" in _cover(tmp_path / "r" / "report.html").lower()
+
+
+def _cover(report: Path) -> str:
+    html = report.read_text()
+    start = html.index('<section class="cover"')
+    return html[start:html.index("</section>", start)]
+
+
 def test_audit_trail_records_every_command_without_secrets(tmp_path, keydir):
     log = tmp_path / "audit.log"
     _scan(tmp_path / "run", keydir, "--no-history")
@@ -85,39 +212,9 @@ def test_history_diff_and_the_changes_section(tmp_path):
     change = json.loads(run_cli("diff", "--since-last", "--history", db, "--json").stdout)
     assert change["new_failures"] == [] and change["fixed"] == []
     assert json.loads((tmp_path / "b" / "changes.json").read_text())["old"] == change["old"]
-    assert "Changes since the previous run" in (tmp_path / "b" / "report.html").read_text()
+    assert "Since the previous run" in (tmp_path / "b" / "report.html").read_text()
     folders = run_cli("diff", str(tmp_path / "a"), str(tmp_path / "b"))
     assert folders.returncode == 0 and "still failing" in folders.stdout
-
-
-def _kill_when(path: Path, argv: list[str], env: dict[str, str]) -> int:
-    proc = subprocess.Popen([sys.executable, "-m", "auditor", *argv], cwd=ROOT, env=child_env(env),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while not path.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
-    return proc.wait()
-
-
-def test_killed_scan_leaves_an_incomplete_folder_never_a_verifying_one(tmp_path, keydir):
-    run = tmp_path / "run"
-    _kill_when(run / "evidence", ["scan", "--quiet", "--out", str(run), "--sign-key", str(keydir / "signing.key")],
-               SECRET)
-    result = run_cli("verify", str(run), "--pubkey", str(keydir / "signing.pub"))
-    assert result.returncode == 1 and "INCOMPLETE" in result.stdout
-
-
-def test_killed_seal_leaves_no_bundle(tmp_path, keydir):
-    run = tmp_path / "run"
-    (run / "evidence").mkdir(parents=True)
-    (run / "results.json").write_text(json.dumps({"schema_version": 1}))
-    (run / "evidence" / "big.bin").write_bytes(os.urandom(1 << 20) * 64)
-    bundle = tmp_path / "run.auditor-bundle"
-    run_cli("verify", str(run))  # warm the import cache so the kill lands inside the seal
-    _kill_when(tmp_path / ".run.auditor-bundle.tmp",
-               ["seal", str(run), "--to", str(keydir / "seal.pub"), "--out", str(bundle)], {})
-    assert not bundle.exists()
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is part of systemd")

@@ -15,7 +15,8 @@ import pytest
 
 from auditor.collectors import COLLECTORS
 from auditor.collectors.system import detect
-from auditor.models import Platform, SystemFacts
+from auditor.models import Platform, SystemFacts, Target, TargetKind
+from auditor.profile import load_profile
 from auditor.transports import local
 from auditor.transports.base import cmd
 from auditor.transports.local import LocalTransport
@@ -26,6 +27,7 @@ POSIX_ONLY_CALLS = {"geteuid", "getuid", "getgid", "getegid", "setsid", "killpg"
                     "getpwuid", "chown", "mkfifo"}
 POSIX_ONLY_MODULES = {"fcntl", "pwd", "grp", "termios", "resource", "pty", "tty"}
 GUARDS = ("hasattr(os", "_POSIX", "sys.platform", "os.name")
+PROFILE = load_profile()
 
 
 def _sources() -> list[Path]:
@@ -119,7 +121,8 @@ def test_linux_collectors_never_import_the_windows_or_macos_code() -> None:
     assert done.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("name", [n for n in COLLECTORS if n not in ("sshd", "ssh_wire", "tls", "system")])
+# Facts seen from the network are answered by the scanner itself (pseudo-commands), whatever the target's system.
+@pytest.mark.parametrize("name", [n for n in COLLECTORS if COLLECTORS[n].needs_login and n not in ("sshd", "system")])
 def test_each_collector_plans_only_its_platforms_commands(name: str) -> None:
     # Given the same collector planned for Linux, Windows and macOS
     plans = {p: COLLECTORS[name].requests(SystemFacts(p), **_params(name))[0] for p in Platform}
@@ -132,7 +135,10 @@ def test_each_collector_plans_only_its_platforms_commands(name: str) -> None:
 
 
 def _params(name: str) -> dict[str, object]:
-    return {"backup_marker_paths": []} if name == "backup" else {}
+    """Every parameter the collector declares: a TLS endpoint as the target, the default profile's values."""
+    given: dict[str, object] = {"backup_marker_paths": [],
+                                "target": Target("t", TargetKind.TLS, options={"host": "192.0.2.1", "port": 443})}
+    return {p: given[p] if p in given else PROFILE.parameters[p] for p in COLLECTORS[name].parameters}
 
 
 def test_detect_on_this_machine_agrees_with_python() -> None:

@@ -151,3 +151,44 @@ def test_params_and_diff(write):
     assert "+ waiver W1 (LOG-00* until 2099-12-31T23:59:59.999999+01:00" not in changed.stdout
     assert "+ waiver W1 (LOG-00* until 2100-01-01T00:00:00+01:00, approved by Region Example DPO)" in changed.stdout
     assert run_cli("profile", "diff", "default", "default").stdout == "no differences\n"
+
+
+def test_diff_says_the_profile_changed_and_what_it_explains(tmp_path, write):
+    # Given the recorded server (LOG-0020 fails at 60 days' retention) replayed under the default profile, and
+    # under profiles that waive LOG-0020, shorten the retention to 30 days, and disable the check
+    profiles = {
+        "waived": "waivers:\n  - {id: W-LOG, check: LOG-0020, reason: Central store keeps 400 days., approver: DPO,"
+                  " created: 2026-11-01, expires: 2999-12-31, risk: low}\n",
+        "shorter": "parameters: {log_retention_days: 30}\n",
+        "disabled": "checks: {LOG-0020: {enabled: false}}\n",
+    }
+    for name, text in {"default": None, **profiles}.items():
+        profile = ["--profile", str(write(f"{name}.yaml", "extends: default\n" + text))] if text else []
+        replayed = run_cli("replay", str(SERVER), "--out", str(tmp_path / name), *profile, *ONLY, "--quiet")
+        assert replayed.returncode in (0, 1), replayed.stderr
+
+    def diff(old: str, new: str) -> dict:
+        result = run_cli("diff", str(tmp_path / old), str(tmp_path / new), "--json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    # When the default run is compared with each, in text and as JSON
+    text = run_cli("diff", str(tmp_path / "default"), str(tmp_path / "shorter")).stdout.splitlines()
+    causes = {name: [(i["check_id"], i["before"], i["status"], i["cause"]) for i in diff("default", name)["by_profile"]]
+              for name in profiles}
+    back = diff("shorter", "default")
+    # Then the diff says the profile changed and how, and lists nothing as fixed or newly failing
+    assert text[1].startswith("profile: CHANGED (") and "  ~ parameters.log_retention_days: 90 -> 30" in text
+    assert "fixed: 0" in text and "new failures: 0" in text and "changed by the profile, not the host: 1" in text
+    assert "  LOG-0020 db-1: fail -> pass (parameter log_retention_days changed: 90 -> 30)" in text
+    assert causes == {
+        "waived": [("LOG-0020", "fail", "waived", "waiver W-LOG added to the profile")],
+        "shorter": [("LOG-0020", "fail", "pass", "parameter log_retention_days changed: 90 -> 30")],
+        "disabled": [("LOG-0020", "fail", "skipped", causes["disabled"][0][3])],
+    }
+    assert causes["disabled"][0][3].startswith("the profile no longer runs it here: removed by the profile (")
+    # and back under the default, the returning failure is the profile's doing, not a new one from the host
+    assert back["profile_changed"] is True and back["new_failures"] == [] and back["by_profile"][0]["cause"] == \
+        "parameter log_retention_days changed: 30 -> 90"
+    # and a run compared with itself says the profile is the same
+    assert diff("default", "default")["profile_changed"] is False

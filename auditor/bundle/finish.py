@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from auditor.bundle import history
+from auditor.bundle import history, trend
 from auditor.bundle.layout import BUNDLE_SUFFIX, CHANGES, RESULTS
 from auditor.bundle.manifest import write_run_manifest
 from auditor.bundle.results import write_results
@@ -28,12 +28,10 @@ def record_history(db: Path | None, result: ScanResult, run_dir: Path) -> None:
         return
     previous = history.previous_run(db, iso(result.started_at))
     if previous is not None:
-        rows, targets, expired = history.findings_of(db, previous.run_id)
-        now = [(f.target, f.check_id, f.resource, f.status.value, f.message) for f in result.findings()]
-        drift = history.drift(previous.run_id, rows, targets, result.run_id, now,
-                              [t.target.name for t in result.targets], expired,
-                              [u.waiver.id for u in result.waivers if u.state == "expired"])
+        # With both runs' profiles, so that a change the profile explains is never listed as fixed.
+        drift = history.compare(history.side_of_history(db, previous.run_id), history.side_of_run(result, run_dir))
         write_atomic(run_dir / CHANGES, dump_json(drift.document()))
+    trend.write_excerpt(db, run_dir, result.run_id, iso(result.started_at), [t.target.name for t in result.targets])
     history.record(db, result, run_dir)
 
 

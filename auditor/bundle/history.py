@@ -1,21 +1,30 @@
-"""Run history and drift: each run's findings (not raw evidence) in an embedded SQLite database.
+"""Run history and drift: each run's findings (not raw evidence) in an embedded SQLite database, or in
+PostgreSQL for teams (`--history postgresql://…`, bundle/history_pg.py); both behind the same few statements.
 
 `diff` compares two runs by (target, check, resource): new failures, fixed items, still failing,
-new and removed targets, and waivers that expired between them.
+new and removed targets, and waivers that expired between them; a change that the profile, a waiver or an
+attestation explains (bundle/causes.py) is set apart with its cause, and so is a failure not checked again.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor.bundle import causes
+from auditor.bundle.causes import ProfileSide
+from auditor.bundle.history_pg import PostgresHistory, is_postgres
+from auditor.bundle.layout import PROFILE, RESULTS
+from auditor.bundle.results import read_results
 from auditor.clock import iso
+from auditor.errors import InputError
 from auditor.models import ScanResult, Status
 
 _BAD = {Status.FAIL.value, Status.ERROR.value}
@@ -35,14 +44,48 @@ def default_history_path() -> Path:
     return Path(os.environ.get("AUDITOR_HISTORY") or Path(base) / "auditor" / "history.sqlite")
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, timeout=30)
-    connection.executescript(_SCHEMA)
-    return connection
+# Where the history is: a SQLite file, or a postgresql:// URL.
+Location = Path | str
 
 
-def record(path: Path, result: ScanResult, run_dir: Path) -> None:
+class _SqliteHistory:
+    """The embedded default: one SQLite file; SQL is written with ? marks, as for PostgreSQL."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=30)
+        self._db.executescript(_SCHEMA)
+
+    def __enter__(self) -> _SqliteHistory:
+        self._db.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._db.__exit__(*exc)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._db.execute(sql, tuple(params)).fetchall()
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._db.executemany(sql, rows)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _connect(location: Location) -> _SqliteHistory | PostgresHistory:
+    if is_postgres(location):
+        # A URL that went through Path() lost one slash of "//": put it back.
+        return PostgresHistory(re.sub(r"^(postgres(?:ql)?):/+", r"\1://", str(location)))
+    return _SqliteHistory(Path(location))
+
+
+def _exists(location: Location) -> bool:
+    """Whether there is a history to read (a SQLite file is created only when a run is recorded)."""
+    return is_postgres(location) or Path(location).is_file()
+
+
+def record(path: Location, result: ScanResult, run_dir: Path) -> None:
     """Store a finished run's findings (idempotent per run id)."""
     findings = result.findings()
     counts: dict[str, int] = {}
@@ -51,7 +94,8 @@ def record(path: Path, result: ScanResult, run_dir: Path) -> None:
     expired = [u.waiver.id for u in result.waivers if u.state == "expired"]
     with closing(_connect(path)) as db, db:
         db.execute("DELETE FROM findings WHERE run_id = ?", (result.run_id,))
-        db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        db.execute("DELETE FROM runs WHERE run_id = ?", (result.run_id,))
+        db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                    (result.run_id, iso(result.started_at), iso(result.finished_at), str(run_dir.resolve()),
                     result.profile_sha256, json.dumps(counts), json.dumps([t.target.name for t in result.targets]),
                     json.dumps(expired)))
@@ -69,37 +113,42 @@ class RunRow:
     targets: list[str]
 
 
-def runs(path: Path, target: str | None = None) -> list[RunRow]:
-    if not path.is_file():
+def runs(path: Location, target: str | None = None) -> list[RunRow]:
+    if not _exists(path):
         return []
     with closing(_connect(path)) as db:
         rows = db.execute("SELECT run_id, started_at, run_dir, counts, targets FROM runs "
-                          "ORDER BY started_at").fetchall()
+                          "ORDER BY started_at, run_id")
         if target is not None:
             wanted = {r[0] for r in db.execute("SELECT DISTINCT run_id FROM findings WHERE target = ?", (target,))}
             rows = [r for r in rows if r[0] in wanted]
     return [RunRow(r[0], r[1], r[2], json.loads(r[3]), json.loads(r[4])) for r in rows]
 
 
-def previous_run(path: Path, before: str) -> RunRow | None:
+def previous_run(path: Location, before: str) -> RunRow | None:
     """The newest run that started before `before` (an ISO time), or None."""
     earlier = [r for r in runs(path) if r.started_at < before]
     return earlier[-1] if earlier else None
 
 
-def findings_of(path: Path, run_id: str) -> tuple[list[tuple[str, str, str, str, str]], list[str], list[str]]:
+def findings_of(path: Location, run_id: str) -> tuple[list[tuple[str, str, str, str, str]], list[str], list[str]]:
     """(target, check, resource, status, message) rows, the targets and the expired waivers of one run."""
     with closing(_connect(path)) as db:
-        run = db.execute("SELECT targets, expired_waivers FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        if run is None:
+        found = db.execute("SELECT targets, expired_waivers FROM runs WHERE run_id = ?", (run_id,))
+        if not found:
             raise KeyError(run_id)
-        rows = db.execute("SELECT target, check_id, resource, status, message FROM findings WHERE run_id = ?",
-                          (run_id,)).fetchall()
-    return [tuple(r) for r in rows], json.loads(run[0]), json.loads(run[1])
+        run = found[0]
+        rows = db.execute("SELECT target, check_id, resource, status, message FROM findings WHERE run_id = ? "
+                          "ORDER BY target, check_id, resource", (run_id,))
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows], json.loads(run[0]), json.loads(run[1])
 
 
 @dataclass(frozen=True)
 class Drift:
+    """What changed between two runs. A status change that the profile, a waiver or an attestation explains is
+    listed under `by_profile` with its cause, never as a new failure or as fixed; a failure the newer run did not
+    check again (--skip, missing rights) is listed under `not_checked`."""
+
     old: str
     new: str
     new_failures: list[dict[str, str]] = field(default_factory=list)
@@ -108,31 +157,107 @@ class Drift:
     new_targets: list[str] = field(default_factory=list)
     removed_targets: list[str] = field(default_factory=list)
     expired_waivers: list[str] = field(default_factory=list)
+    by_profile: list[dict[str, str]] = field(default_factory=list)
+    not_checked: list[dict[str, str]] = field(default_factory=list)
+    old_profile_sha256: str = ""
+    new_profile_sha256: str = ""
+    profile_differences: list[str] = field(default_factory=list)
+
+    @property
+    def profile_changed(self) -> bool | None:
+        """Whether the two runs were judged under different profiles (None: a hash is unknown)."""
+        if not (self.old_profile_sha256 and self.new_profile_sha256):
+            return None
+        return self.old_profile_sha256 != self.new_profile_sha256
 
     def document(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "profile_changed": self.profile_changed}
 
 
 def drift(old_id: str, old: Iterable[tuple[str, ...]], old_targets: list[str], new_id: str,
           new: Iterable[tuple[str, ...]], new_targets: list[str], old_expired: list[str],
-          new_expired: list[str]) -> Drift:
-    """Pure comparison of two runs' findings."""
+          new_expired: list[str], *, profiles: tuple[ProfileSide, ProfileSide] | None = None) -> Drift:
+    """Pure comparison of two runs' findings; with their profiles, changes they explain are set apart."""
     def keyed(rows: Iterable[tuple[str, ...]]) -> dict[tuple[str, str, str], tuple[str, str]]:
         return {(r[0], r[1], r[2]): (r[3], r[4]) for r in rows}
 
     before, after = keyed(old), keyed(new)
+    old_side, new_side = profiles or (ProfileSide(expired_waivers=old_expired),
+                                      ProfileSide(expired_waivers=new_expired))
 
     def item(key: tuple[str, str, str], status: str, message: str) -> dict[str, str]:
         return {"target": key[0], "check_id": key[1], "resource": key[2], "status": status, "message": message}
 
     bad_before = {k for k, (s, _) in before.items() if s in _BAD}
     bad_after = {k for k, (s, _) in after.items() if s in _BAD}
+    changed = sorted((bad_after - bad_before) | {k for k in bad_before - bad_after if k in after})
+    explained = {k: causes.cause(k[0], k[1], before.get(k), after.get(k), old_side, new_side) for k in changed}
+    unchecked = {k: causes.not_checked(before.get(k), after.get(k)) for k in changed if not explained[k]}
+    host = [k for k in changed if not explained[k] and not unchecked.get(k)]
     return Drift(
         old_id, new_id,
-        new_failures=[item(k, *after[k]) for k in sorted(bad_after - bad_before)],
-        fixed=[item(k, *after[k]) for k in sorted(bad_before - bad_after) if k in after],
+        new_failures=[item(k, *after[k]) for k in host if k in bad_after],
+        fixed=[item(k, *after[k]) for k in host if k not in bad_after],
         still_failing=[item(k, *after[k]) for k in sorted(bad_after & bad_before)],
         new_targets=sorted(set(new_targets) - set(old_targets)),
         removed_targets=sorted(set(old_targets) - set(new_targets)),
         expired_waivers=sorted(set(new_expired) - set(old_expired)),
+        by_profile=[{**item(k, *after[k]), "before": before.get(k, ("", ""))[0], "cause": cause}
+                    for k, cause in explained.items() if cause],
+        not_checked=[{**item(k, *after[k]), "before": before[k][0], "cause": reason}
+                     for k, reason in unchecked.items() if reason],
+        old_profile_sha256=old_side.sha256, new_profile_sha256=new_side.sha256,
+        profile_differences=causes.differences(old_side, new_side),
     )
+
+
+@dataclass(frozen=True)
+class RunSide:
+    """One run as `diff` compares it: its findings as history rows, its targets, and what it was judged under."""
+
+    run_id: str
+    rows: list[tuple[str, ...]]
+    targets: list[str]
+    profile: ProfileSide
+
+
+def side_of_run(result: ScanResult, run_dir: Path | None) -> RunSide:
+    """A run from its results, with its profile.json when the folder is at hand."""
+    rows: list[tuple[str, ...]] = [(f.target, f.check_id, f.resource, f.status.value, f.message)
+                                   for f in result.findings()]
+    document = _profile_document(run_dir) if run_dir is not None else None
+    return RunSide(result.run_id, rows, [t.target.name for t in result.targets], ProfileSide(
+        result.profile_sha256, document, {c: tuple(s.params) for c, s in result.checks.items()},
+        tuple(u.waiver.id for u in result.waivers if u.state == "expired")))
+
+
+def side_of_history(path: Location, run_id: str) -> RunSide:
+    """A recorded run; its profile and check parameters come from its folder while that folder exists."""
+    rows, targets, expired = findings_of(path, run_id)
+    with closing(_connect(path)) as db:
+        run_dir, sha256 = db.execute("SELECT run_dir, profile_sha256 FROM runs WHERE run_id = ?", (run_id,))[0]
+    folder = Path(run_dir)
+    if (folder / RESULTS).is_file():
+        try:
+            side = side_of_run(read_results(folder), folder)
+            if side.run_id == run_id:
+                return RunSide(run_id, [tuple(str(v) for v in r) for r in rows], targets, side.profile)
+        except InputError:
+            pass  # the folder was replaced or damaged: compare by the history alone
+    return RunSide(run_id, [tuple(str(v) for v in r) for r in rows], targets,
+                   ProfileSide(sha256, None, {}, tuple(expired)))
+
+
+def compare(old: RunSide, new: RunSide) -> Drift:
+    """Drift between two runs, each change the profile, a waiver or an attestation explains set apart."""
+    return drift(old.run_id, old.rows, old.targets, new.run_id, new.rows, new.targets,
+                 list(old.profile.expired_waivers), list(new.profile.expired_waivers),
+                 profiles=(old.profile, new.profile))
+
+
+def _profile_document(run_dir: Path) -> dict[str, Any] | None:
+    try:
+        document: dict[str, Any] = json.loads((run_dir / PROFILE).read_text(encoding="utf-8"))
+        return document
+    except (OSError, ValueError):
+        return None

@@ -76,6 +76,10 @@ class KeyPaths:
     def seal_pub(self) -> Path:
         return self.folder / "seal.pub"
 
+    @property
+    def log_key(self) -> Path:
+        return self.folder / "audit-log.key"
+
 
 def init_keys(folder: Path, secret: bytes) -> dict[str, str]:
     """Create the signing and sealing key pairs; refuses to overwrite existing keys."""
@@ -93,8 +97,55 @@ def init_keys(folder: Path, secret: bytes) -> dict[str, str]:
         _write_private(path, data)
     write_atomic(paths.signing_pub, _public_text("ed25519", raw_public(signing.public_key())))
     write_atomic(paths.seal_pub, _public_text("x25519", raw_public(sealing.public_key())))
+    log_key(folder, create=True)  # kept when the activity log made it first: its entries are MACed under it
     return {"signing": fingerprint(raw_public(signing.public_key())),
             "seal": fingerprint(raw_public(sealing.public_key()))}
+
+
+def log_key(folder: Path, *, create: bool) -> bytes | None:
+    """The activity log's HMAC key (`audit-log.key`, 32 random bytes, mode 0600); made on first use when `create`.
+
+    It is not encrypted: every command appends to the log, most without a passphrase at hand. Whoever can read
+    it can rewrite the log, which is why signed run manifests anchor the log as well.
+    """
+    path = KeyPaths(folder).log_key
+    if create and not path.exists():
+        _create_log_key(folder, path)
+    try:
+        parts = path.read_text(encoding="ascii").split()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"the activity log key cannot be read ({exc})", str(path),
+                         "restore it from a backup of the key folder") from None
+    try:
+        raw = base64.b64decode(parts[1], validate=True) if parts[:1] == [_LOG_KEY_KIND] and len(parts) == 2 else b""
+    except ValueError:
+        raw = b""
+    if len(raw) != _LOG_KEY_BYTES:
+        raise InputError("the activity log key is damaged", str(path),
+                         "restore it from a backup of the key folder (auditor never overwrites a key)")
+    return raw
+
+
+_LOG_KEY_KIND = "auditor-log-hmac-sha256"
+_LOG_KEY_BYTES = 32
+
+
+def _create_log_key(folder: Path, path: Path) -> None:
+    """Write a new key under a temporary name and link it into place: two first uses at once keep one key."""
+    if not folder.exists():
+        folder.mkdir(parents=True, mode=0o700)
+    text = f"{_LOG_KEY_KIND} {base64.b64encode(os.urandom(_LOG_KEY_BYTES)).decode()}\n".encode()
+    scratch = folder / f".{path.name}.{os.getpid()}.tmp"
+    scratch.unlink(missing_ok=True)  # left by an earlier process of the same id that was killed here
+    _write_private(scratch, text)
+    try:
+        os.link(scratch, path)
+    except FileExistsError:
+        pass  # another auditor made it first; its key is the one
+    finally:
+        scratch.unlink()
 
 
 def _write_private(path: Path, data: bytes) -> None:

@@ -2,8 +2,10 @@
 
 A finished run folder holds `manifest.json` (the SHA-256 and size of every file of the run: results,
 profile, evidence, reports) and `manifest.sig` (an Ed25519 signature over the manifest's bytes by the
-processor's signing key). `verify` recomputes every hash and names each file that was changed, added
-or removed. A folder without `manifest.json` is a run that did not finish: verify calls it incomplete.
+processor's signing key). `verify_run` recomputes every hash, names each file that was changed, added or
+removed, checks the signature against the trusted key and reads whether the scan was interrupted; its
+`Outcome` is one of six, strictest first: incomplete, tampered, interrupted, not checked, unsigned, verified.
+A folder without `manifest.json` is a run that did not finish: incomplete.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +23,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from auditor.bundle.keys import fingerprint, raw_public
-from auditor.bundle.layout import RUN_MANIFEST, SIGNATURE
+from auditor.bundle.layout import RESULTS, RUN_MANIFEST, SIGNATURE
+from auditor.errors import InputError
 from auditor.files import dump_json, sha256_file, write_atomic
+
+_NAMED = 5  # files named in a one-line refusal; `auditor verify` lists them all
 
 
 def _files(run_dir: Path) -> Iterator[Path]:
@@ -47,46 +53,158 @@ def write_run_manifest(run_dir: Path, run_id: str, signer: Ed25519PrivateKey | N
     return hashlib.sha256(data).hexdigest()
 
 
+class Signature(StrEnum):
+    """How far the run's signature could be checked."""
+
+    VALID = "valid"  # verifies against the trusted key
+    INVALID = "invalid"  # does not verify against the trusted key
+    MISSING = "missing"  # the manifest names a signing key, but manifest.sig is gone
+    ABSENT = "absent"  # the run is not signed
+    UNCHECKED = "unchecked"  # signed, but no trusted key was at hand to check it
+
+
+class Outcome(StrEnum):
+    """What `auditor verify` concludes about a run folder (each has its own exit code in the CLI)."""
+
+    VERIFIED = "verified"  # every file matches, the signature is valid against a trusted key
+    UNSIGNED = "unsigned"  # every file matches, the run is not signed
+    NOT_CHECKED = "not_checked"  # every file matches, signed, but no trusted key to check the signature
+    INTERRUPTED = "interrupted"  # intact, but the scan was stopped before every target was assessed
+    INCOMPLETE = "incomplete"  # no manifest: the run did not finish
+    TAMPERED = "tampered"  # files changed, added or removed, or the signature does not verify
+
+
 @dataclass(frozen=True)
 class Verification:
-    complete: bool
+    """Everything verify_run found; `listed` is what the manifest lists (path -> SHA-256), for a replay.
+
+    Attributes:
+        trusted_key: fingerprint of the key the signature was checked against ("" when none was at hand).
+        signed_by: fingerprint the manifest names ("" when it names none).
+        manifest_sha256: SHA-256 of manifest.json, which pins every file it lists.
+    """
+
+    outcome: Outcome
+    run_id: str = ""
+    manifest_sha256: str = ""
+    listed: Mapping[str, str] = field(default_factory=dict)
     changed: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
     added: tuple[str, ...] = ()
-    signed_by: str = ""  # fingerprint the manifest names
-    signature: str = "absent"  # "valid", "invalid", "absent", "unchecked" (no public key given)
+    signature: Signature = Signature.ABSENT
+    signed_by: str = ""
+    trusted_key: str = ""
+    interrupted: bool = False
+    replayed_from: str = ""  # a replay: the run it re-evaluated, and that run's signature state then
+    replayed_signature: str = ""
     problem: str = ""
 
-    @property
-    def ok(self) -> bool:
-        return (self.complete and not (self.changed or self.missing or self.added)
-                and self.signature in ("valid", "unchecked", "absent"))
+    def accepted(self, allow_unsigned: bool = False) -> bool:
+        """Verified; or, on purpose (--allow-unsigned), intact with a signature nobody could check."""
+        return self.outcome is Outcome.VERIFIED or (
+            allow_unsigned and self.outcome in (Outcome.UNSIGNED, Outcome.NOT_CHECKED))
+
+    def damage(self) -> str:
+        """The tampering in a few words, naming the first files: 'changed results.json; added evidence/x'."""
+        parts = [f"{what} {_some(files)}" for what, files in
+                 (("changed", self.changed), ("added", self.added), ("missing", self.missing)) if files]
+        if self.signature in (Signature.INVALID, Signature.MISSING):
+            parts.append(self.signature_text())
+        return "; ".join(parts) or self.problem
+
+    def signature_text(self) -> str:
+        """One sentence on the signature, as verify prints it."""
+        named = self.signed_by or "no key"
+        return {
+            Signature.VALID: f"signature valid, by the trusted key {self.trusted_key}",
+            Signature.INVALID: f"SIGNATURE INVALID: it does not verify against the trusted key {self.trusted_key} "
+                               f"(the manifest names {named})",
+            Signature.MISSING: f"SIGNATURE MISSING: the manifest names {named}, but manifest.sig is gone",
+            Signature.ABSENT: "not signed",
+            Signature.UNCHECKED: f"signed (the manifest names {named}), but NOT CHECKED: no trusted public key "
+                                 "is at hand (give --pubkey signing.pub)",
+        }[self.signature]
 
 
 def verify_run(run_dir: Path, public_raw: bytes | None) -> Verification:
+    """Check every hash, the signature against `public_raw` (the trusted key, if any) and the interruption flag."""
     manifest_path = run_dir / RUN_MANIFEST
     if not manifest_path.is_file():
-        return Verification(False, problem="no manifest.json: the run did not finish (it is incomplete)")
+        return Verification(Outcome.INCOMPLETE, problem="no manifest.json: the run did not finish")
     data = manifest_path.read_bytes()
     try:
         document = json.loads(data)
-        listed = {f["path"]: f["sha256"] for f in document["files"]}
-    except (ValueError, KeyError, TypeError):
-        return Verification(False, problem="manifest.json is not a valid run manifest")
+        listed = {str(f["path"]): str(f["sha256"]) for f in document["files"]}
+        run_id, named = str(document.get("run_id", "")), str(document.get("signing_key") or "")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return Verification(Outcome.TAMPERED, problem="manifest.json is not a valid run manifest")
     present = {p.relative_to(run_dir).as_posix(): p for p in _files(run_dir)}
     changed = tuple(sorted(p for p in listed if p in present and sha256_file(present[p]) != listed[p]))
     missing = tuple(sorted(p for p in listed if p not in present))
     added = tuple(sorted(p for p in present if p not in listed))
-    signature = "absent"
-    sig_path = run_dir / SIGNATURE
-    if sig_path.is_file():
-        signature = "unchecked"
-        if public_raw is not None:
-            try:
-                Ed25519PublicKey.from_public_bytes(public_raw).verify(base64.b64decode(sig_path.read_bytes()), data)
-                signature = "valid"
-            except (InvalidSignature, ValueError):
-                signature = "invalid"
-    elif document.get("signing_key"):
-        signature = "invalid"  # the manifest says it was signed, but the signature is gone
-    return Verification(True, changed, missing, added, str(document.get("signing_key", "")), signature)
+    trusted = fingerprint(public_raw) if public_raw is not None else ""
+    signature = _signature(run_dir / SIGNATURE, data, public_raw, named)
+    found = Verification(Outcome.TAMPERED, run_id, hashlib.sha256(data).hexdigest(), listed, changed, missing,
+                         added, signature, named, trusted)
+    if changed or missing or added or signature in (Signature.INVALID, Signature.MISSING):
+        return found
+    if RESULTS not in listed:
+        return replace(found, outcome=Outcome.INCOMPLETE,
+                       problem="the manifest lists no results.json: not a finished run")
+    run = _run_section(run_dir / RESULTS)
+    found = replace(found, replayed_from=str(run.get("replayed_from") or ""),
+                    replayed_signature=str(run.get("replayed_signature") or ""))
+    if run.get("interrupted"):
+        return replace(found, outcome=Outcome.INTERRUPTED, interrupted=True)
+    intact = {Signature.VALID: Outcome.VERIFIED, Signature.ABSENT: Outcome.UNSIGNED,
+              Signature.UNCHECKED: Outcome.NOT_CHECKED}
+    return replace(found, outcome=intact[signature])
+
+
+def _some(files: tuple[str, ...]) -> str:
+    more = f" and {len(files) - _NAMED} more" if len(files) > _NAMED else ""
+    return ", ".join(files[:_NAMED]) + more
+
+
+def _signature(sig_path: Path, data: bytes, public_raw: bytes | None, named: str) -> Signature:
+    if not sig_path.is_file():
+        # A manifest that names a signing key without its signature lost it on the way.
+        return Signature.MISSING if named else Signature.ABSENT
+    if public_raw is None:
+        return Signature.UNCHECKED
+    try:
+        Ed25519PublicKey.from_public_bytes(public_raw).verify(base64.b64decode(sig_path.read_bytes()), data)
+    except (InvalidSignature, ValueError):
+        return Signature.INVALID
+    return Signature.VALID
+
+
+def _run_section(results: Path) -> dict[str, Any]:
+    """results.json's "run" (interrupted, replayed_from ...); its hash already matched the manifest."""
+    try:
+        run = json.loads(results.read_bytes())["run"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return run if isinstance(run, dict) else {}
+
+
+def replayable(run_dir: Path, public_raw: bytes | None, allow_unsigned: bool = False) -> Verification:
+    """Verify a run before its evidence is replayed; refuse it (InputError, files named) unless it is intact.
+
+    With a trusted key at hand (public_raw), the run must carry a valid signature, as `verify` requires, unless
+    `allow_unsigned` says otherwise on purpose. With none, an intact run is replayed whatever its signature, and
+    the new run records how far that signature was checked.
+    """
+    if not (run_dir / RESULTS).is_file():
+        raise InputError("not a run folder (no results.json)", str(run_dir),
+                         "give the folder a scan wrote, e.g. reports/<run-id>")
+    found = verify_run(run_dir, public_raw)
+    if found.outcome is Outcome.INCOMPLETE:
+        raise InputError(f"refused: {found.problem}", str(run_dir), "replay a run that finished")
+    if found.outcome is Outcome.TAMPERED:
+        raise InputError(f"refused: the run does not verify ({found.damage()})", str(run_dir),
+                         f"replay an untouched copy; `auditor verify {run_dir}` lists every file")
+    if public_raw is not None and found.signature is not Signature.VALID and not allow_unsigned:
+        raise InputError(f"refused: the run is not signed, and a trusted signing key is at hand "
+                         f"({found.trusted_key})", str(run_dir), "give --allow-unsigned to replay it on purpose")
+    return found

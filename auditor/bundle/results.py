@@ -20,6 +20,7 @@ from auditor.models import (
     Finding,
     Location,
     Platform,
+    Provenance,
     Role,
     ScanResult,
     Scope,
@@ -49,6 +50,10 @@ def to_document(result: ScanResult) -> dict[str, Any]:
             "profile_sha256": result.profile_sha256,
             "interrupted": result.interrupted,
             "replayed_from": result.replayed_from,
+            # A replay names the run it re-evaluated by manifest hash, and how far that run's signature was checked.
+            **({"replayed_manifest_sha256": result.replayed_manifest, "replayed_signature": result.replayed_signature}
+               if result.replayed_from else {}),
+            **_provenance(result.provenance),
         },
         "summary": dict(sorted(Counter(f.status.value for f in findings).items())),
         "targets": [_target(t) for t in result.targets],
@@ -137,7 +142,32 @@ def from_document(document: dict[str, Any]) -> ScanResult:
     return ScanResult(run["id"], run["scanner_version"], datetime.fromisoformat(run["started_at"]),
                       datetime.fromisoformat(run["finished_at"]), run.get("profile_name", ""),
                       run["profile_sha256"], checks, tuple(targets), bool(run.get("interrupted", False)),
-                      run.get("replayed_from", ""), organisation, waivers)
+                      run.get("replayed_from", ""), organisation, waivers,
+                      run.get("replayed_manifest_sha256", ""), run.get("replayed_signature", ""),
+                      _read_provenance(run))
+
+
+def _provenance(p: Provenance) -> dict[str, Any]:
+    """When the facts were collected (a replay: by the run it re-evaluated, whose times and profile follow);
+    the run's own started_at is when they were evaluated."""
+    def when(moment: datetime | None) -> str | None:
+        return iso(moment) if moment else None
+
+    collected = {"evidence_collected_from": when(p.collected_from), "evidence_collected_to": when(p.collected_to)}
+    if p.source_started_at is None:
+        return collected
+    return {**collected, "replayed_started_at": when(p.source_started_at),
+            "replayed_finished_at": when(p.source_finished_at), "replayed_profile_name": p.source_profile_name,
+            "replayed_profile_sha256": p.source_profile_sha256}
+
+
+def _read_provenance(run: dict[str, Any]) -> Provenance:
+    def when(key: str) -> datetime | None:
+        return datetime.fromisoformat(run[key]) if run.get(key) else None
+
+    return Provenance(when("evidence_collected_from"), when("evidence_collected_to"), when("replayed_started_at"),
+                      when("replayed_finished_at"), run.get("replayed_profile_name", ""),
+                      run.get("replayed_profile_sha256", ""))
 
 
 def _target(result: TargetResult) -> dict[str, Any]:

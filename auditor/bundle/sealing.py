@@ -1,15 +1,16 @@
 """Sealed bundles: a run folder as one AES-256-GCM file for X25519 recipients and/or a passphrase.
 
-The format is specified in docs/bundle-format.md (STREAM construction with a final-chunk flag).
-Sealing and opening stream through fixed-size chunks, so memory stays flat whatever the run's size.
+The format (version 2) is specified in docs/bundle-format.md: a bounded, strictly parsed header authenticated
+under the file key (_seal_header.py), then chunks in the STREAM construction with a final-chunk flag.
+Sealing and opening stream through fixed-size chunks, so memory stays flat whatever the run's size. Opening
+restores the run's manifest.json last, once every chunk is authenticated: a folder left by an interrupted
+open has no manifest, so it never verifies.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
-import json
 import os
 import secrets
 import shutil
@@ -26,28 +27,19 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from auditor.bundle import _seal_header as header_format
+from auditor.bundle._seal_header import MAGIC, SCRYPT, BundleError, Header, b64
 from auditor.bundle.keys import fingerprint, raw_public
-from auditor.errors import AuditorError, InputError
+from auditor.bundle.layout import RUN_MANIFEST
+from auditor.errors import InputError
 
-MAGIC = b"AUDSEAL\x01"
+__all__ = ["CHUNK_SIZE", "MAGIC", "BundleError", "open_bundle", "seal"]
+
 CHUNK_SIZE = 1 << 20
 _TAG = 16
 _ZERO_NONCE = bytes(12)
-_INFO = b"auditor-seal v1 x25519"
-_SCRYPT = {"n": 1 << 15, "r": 8, "p": 1}
-_MAX_HEADER = 1 << 20
-
-
-class BundleError(AuditorError):
-    """A sealed bundle cannot be opened: wrong key, tampered, truncated or not a bundle."""
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.b64decode(text, validate=True)
+_INFO = b"auditor-seal v2 x25519"
+_HELD_BACK = f".{RUN_MANIFEST}.opening"  # the run manifest's name until every chunk is authenticated
 
 
 def _kek_x25519(shared: bytes, ephemeral: bytes, recipient: bytes) -> bytes:
@@ -63,15 +55,19 @@ def _recipients(file_key: bytes, public_keys: Sequence[bytes], secret: bytes | N
     for recipient in public_keys:
         ephemeral = X25519PrivateKey.generate()
         ephemeral_raw = raw_public(ephemeral.public_key())
-        shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient))
+        try:
+            shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient))
+        except ValueError:  # a key of low order, such as 32 zero bytes: nobody could open the bundle
+            raise InputError("is not a usable X25519 public key", fingerprint(recipient),
+                             "give the recipient's seal.pub made by `auditor keys init`") from None
         kek = _kek_x25519(shared, ephemeral_raw, recipient)
-        entries.append({"type": "x25519", "fingerprint": fingerprint(recipient), "ephemeral": _b64(ephemeral_raw),
-                        "wrapped_key": _b64(AESGCM(kek).encrypt(_ZERO_NONCE, file_key, None))})
+        entries.append({"type": "x25519", "fingerprint": fingerprint(recipient), "ephemeral": b64(ephemeral_raw),
+                        "wrapped_key": b64(AESGCM(kek).encrypt(_ZERO_NONCE, file_key, None))})
     if secret is not None:
         salt = secrets.token_bytes(16)
-        kek = _kek_scrypt(secret, salt, **_SCRYPT)
-        entries.append({"type": "scrypt", "salt": _b64(salt), **_SCRYPT,
-                        "wrapped_key": _b64(AESGCM(kek).encrypt(_ZERO_NONCE, file_key, None))})
+        kek = _kek_scrypt(secret, salt, **SCRYPT)
+        entries.append({"type": "scrypt", "salt": b64(salt), **SCRYPT,
+                        "wrapped_key": b64(AESGCM(kek).encrypt(_ZERO_NONCE, file_key, None))})
     return entries
 
 
@@ -111,12 +107,15 @@ def seal(run_dir: Path, out: Path, public_keys: Sequence[bytes], secret: bytes |
     """Pack `run_dir` into `out`, readable by each X25519 recipient and/or the passphrase."""
     if not public_keys and secret is None:
         raise InputError("a bundle needs at least one recipient", "--to", "give --to seal.pub and/or --passphrase")
+    if chunk_size not in header_format.CHUNK_SIZES:
+        raise ValueError(f"chunk_size {chunk_size} is not a power of two from 4 KiB to 16 MiB")
+    if len(public_keys) + (secret is not None) > header_format.MAX_RECIPIENTS:
+        raise InputError(f"a bundle has at most {header_format.MAX_RECIPIENTS} recipients", "--to",
+                         "seal to fewer recipients, or seal twice")
     file_key = secrets.token_bytes(32)
     prefix = secrets.token_bytes(7)
-    header = json.dumps({"version": 1, "cipher": "AES-256-GCM", "chunk_size": chunk_size,
-                         "nonce_prefix": _b64(prefix), "content": "tar",
-                         "recipients": _recipients(file_key, public_keys, secret)}, sort_keys=True).encode()
-    preamble = MAGIC + struct.pack(">I", len(header)) + header
+    preamble = header_format.encode(chunk_size, prefix, _recipients(file_key, public_keys, secret))
+    preamble += header_format.mac(file_key, preamble)
     aad = hashlib.sha256(preamble).digest()
     tmp = out.with_name(f".{out.name}.tmp")
     with open(tmp, "wb") as handle:
@@ -134,45 +133,23 @@ def seal(run_dir: Path, out: Path, public_keys: Sequence[bytes], secret: bytes |
     return out
 
 
-def _read_header(handle: IO[bytes]) -> tuple[dict[str, Any], bytes]:
-    magic = handle.read(len(MAGIC))
-    if magic != MAGIC:
-        raise BundleError("not an auditor sealed bundle (wrong magic bytes)")
-    raw_length = handle.read(4)
-    if len(raw_length) != 4:
-        raise BundleError("the bundle is truncated inside its header")
-    (length,) = struct.unpack(">I", raw_length)
-    if length > _MAX_HEADER:
-        raise BundleError("the bundle header is implausibly large")
-    header = handle.read(length)
-    if len(header) != length:
-        raise BundleError("the bundle is truncated inside its header")
-    try:
-        document = json.loads(header)
-    except ValueError:
-        raise BundleError("the bundle header is not valid") from None
-    if document.get("version") != 1:
-        raise BundleError(f"bundle version {document.get('version')!r} is not supported")
-    return document, hashlib.sha256(magic + raw_length + header).digest()
-
-
-def _file_key(header: dict[str, Any], private: X25519PrivateKey | None, secret: bytes | None) -> bytes:
+def _file_key(header: Header, private: X25519PrivateKey | None, secret: bytes | None) -> bytes:
     own = fingerprint(raw_public(private.public_key())) if private else ""
-    for entry in header["recipients"]:
+    for entry in header.recipients:
         try:
-            if entry["type"] == "x25519" and private is not None and entry["fingerprint"] == own:
-                ephemeral = _unb64(entry["ephemeral"])
-                shared = private.exchange(X25519PublicKey.from_public_bytes(ephemeral))
-                kek = _kek_x25519(shared, ephemeral, raw_public(private.public_key()))
-            elif entry["type"] == "scrypt" and secret is not None:
-                kek = _kek_scrypt(secret, _unb64(entry["salt"]), int(entry["n"]), int(entry["r"]), int(entry["p"]))
+            if entry.kind == "x25519" and private is not None and entry.fingerprint == own:
+                # A crafted ephemeral key of low order makes the exchange fail: a refusal like any wrong key.
+                shared = private.exchange(X25519PublicKey.from_public_bytes(entry.ephemeral))
+                kek = _kek_x25519(shared, entry.ephemeral, raw_public(private.public_key()))
+            elif entry.kind == "scrypt" and secret is not None:
+                kek = _kek_scrypt(secret, entry.salt, **SCRYPT)  # the header's cost was checked to equal SCRYPT
             else:
                 continue
-            return AESGCM(kek).decrypt(_ZERO_NONCE, _unb64(entry["wrapped_key"]), None)
-        except (InvalidTag, KeyError, ValueError):
+            return AESGCM(kek).decrypt(_ZERO_NONCE, entry.wrapped_key, None)
+        except (InvalidTag, ValueError):
             continue
     what = "key" if private is not None else "passphrase"
-    raise BundleError(f"the bundle is not sealed to this {what} (or the {what} is wrong)")
+    raise BundleError(f"the bundle is not sealed to this {what} (or the {what} is wrong, or its header was altered)")
 
 
 class _OpenReader(io.RawIOBase):
@@ -217,19 +194,22 @@ class _OpenReader(io.RawIOBase):
 
 
 def open_bundle(bundle: Path, out: Path, private: X25519PrivateKey | None, secret: bytes | None) -> Path:
-    """Decrypt and authenticate `bundle`, and extract the run into `out` (only when everything checks)."""
-    if out.exists() and any(out.iterdir()):
-        raise InputError("is not empty; auditor never overwrites evidence", f"--out {out}", "name a new folder")
+    """Decrypt and authenticate `bundle`, and restore the run into `out`; its manifest.json is put in place last."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError("exists and is not an empty folder; auditor never overwrites evidence", f"--out {out}",
+                         "name a new folder")
     staging = out.with_name(f".{out.name}.opening")
     shutil.rmtree(staging, ignore_errors=True)
     try:
         with open(bundle, "rb") as handle:
-            header, aad = _read_header(handle)
+            header, tag = header_format.read(handle)
             key = _file_key(header, private, secret)
-            reader = _OpenReader(handle, key, _unb64(header["nonce_prefix"]), aad, int(header["chunk_size"]))
+            header_format.check_mac(header, key, tag)  # before its chunk size or nonce prefix is used
+            aad = hashlib.sha256(header.preamble + tag).digest()
+            reader = _OpenReader(handle, key, header.nonce_prefix, aad, header.chunk_size)
             buffered = io.BufferedReader(reader, CHUNK_SIZE)
             with tarfile.open(fileobj=buffered, mode="r|", bufsize=CHUNK_SIZE) as archive:
-                archive.extractall(staging, filter="data")  # no absolute paths, '..', links out or devices
+                archive.extractall(staging, filter=_hold_back_manifest)
             # tar's end-of-archive padding follows: read on, so every chunk up to the final one is checked.
             while buffered.read(CHUNK_SIZE):
                 pass
@@ -244,4 +224,16 @@ def open_bundle(bundle: Path, out: Path, private: X25519PrivateKey | None, secre
     if out.exists():
         out.rmdir()
     os.replace(staging, out)
+    held = out / _HELD_BACK
+    if held.exists():
+        os.replace(held, out / RUN_MANIFEST)  # last: a folder without it is an unfinished run to `verify`
     return out
+
+
+def _hold_back_manifest(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo:
+    """tar's `data` filter (no absolute paths, '..', links out of the folder or devices), and the run manifest
+    extracted under another name until the whole bundle is authenticated."""
+    member = tarfile.data_filter(member, dest)
+    if member.name == _HELD_BACK:
+        raise BundleError(f"the bundle holds a file named {_HELD_BACK}, which auditor never seals")
+    return member.replace(name=_HELD_BACK, deep=False) if member.name == RUN_MANIFEST else member

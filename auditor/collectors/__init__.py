@@ -35,6 +35,13 @@ _MODULES = {
     "sshd": "auditor.collectors.sshd",
     "ssh_wire": "auditor.collectors.ssh_wire",
     "tls": "auditor.collectors.tls",
+    "tls_certificate": "auditor.collectors.tls_certificate",
+    "tls_vulnerabilities": "auditor.collectors.tls_vulnerabilities",
+    "tls_http": "auditor.collectors.tls_http",
+    "plaintext": "auditor.collectors.plaintext",
+    "db_wire": "auditor.collectors.databases.wire",
+    "postgres": "auditor.collectors.databases.postgres",
+    "mysql": "auditor.collectors.databases.mysql",
 }
 
 

@@ -1,138 +1,478 @@
-"""The OpenSSH daemon's effective configuration, from `sshd -T` (Match blocks resolved), as Lynis SSH-7408 does.
+"""The OpenSSH daemons of a host and their effective configuration: per daemon, and per Match block.
 
-`sshd -T` needs root (it loads the host keys), so it runs with sudo. The connection it is evaluated for
-(`-C`) is an unknown user from an outside documentation address (RFC 5737), so that Match blocks for
-trusted networks or users do not hide what an arbitrary client on the network gets.
+Which daemons (sshd_config/daemons.py): every sshd that listens (ss, ps, /proc/<pid>/cmdline, the ssh unit),
+with the options it runs with (`-f`, `-o`, `-p` ...). Each is asked `sshd -T` with those options, for an
+arbitrary client from an outside documentation address (RFC 5737) and once more for each Match block with a
+connection that triggers it (sshd_config/conditions.py), so that a block for a trusted network or user cannot hide
+what it allows. `Match Exec` is never run.
 
-`sshd -T` refuses to run while its privilege separation directory is missing, which it is on a host where sshd
-is installed but has never run (a container, a socket-activated host: /run/sshd is a tmpfs folder made when the
-service starts). Then, and only then, the collector asks a second time: `sshd -T` runs inside a private mount
-namespace where that folder exists on a throw-away tmpfs, so nothing is created on the host's real filesystem,
-and the facts say so (`note`).
+`sshd -T` needs root (it loads the host keys), so it runs with sudo. Where sshd has never run, its privilege
+separation directory is missing and `sshd -T` refuses: then it runs inside a private mount namespace where that
+folder exists on a throw-away tmpfs, so nothing is created on the host (sshd_config/namespace.py), and the facts
+say so. Where `sshd -T` cannot run at all (no root, sudo refused, no namespace), the configuration is read from
+the files by the scanner's own parser (sshd_config/evaluate.py) with the compiled-in defaults of the host's
+OpenSSH release (sshd_config/openssh.py), and the facts say it was derived from the files, not from the daemon.
+
+Round trips: the first batch (declared up front) holds the default daemon's `sshd -T`, ss, ps, the versions, the
+default config tree and the ssh unit; the second reads each listening daemon's /proc/<pid>/cmdline; further ones
+fetch what the config trees still lack, then run every `sshd -T` that the daemons and Match blocks need at once.
 """
 
 from __future__ import annotations
 
-import posixpath
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
+from auditor import ssh_config
 from auditor.collectors.base import Requests
-from auditor.errors import CollectorError, PermissionMissing
-from auditor.models import SystemFacts
-from auditor.transports.base import Command, CommandResult, Transport, cmd
+from auditor.collectors.listeners import SS
+from auditor.collectors.sshd_config.conditions import Connection, Criterion, not_evaluable, parse_condition, trigger
+from auditor.collectors.sshd_config.daemons import (
+    DEFAULT_CONFIG,
+    ENVIRONMENT_FILES,
+    UNIT_FOLDERS,
+    UNITS,
+    Daemon,
+    Unit,
+    dropin_glob,
+    identify,
+    listeners,
+    parse_environment,
+    parse_unit,
+    sshd_processes,
+    unit_files,
+)
+from auditor.collectors.sshd_config.evaluate import evaluate, groups_named, match_lines
+from auditor.collectors.sshd_config.namespace import (
+    MISSING_PRIVSEP,
+    PRIVSEP_DIRS,
+    in_private_namespace,
+    namespace_failed,
+    namespace_failure,
+    never_ran,
+)
+from auditor.collectors.sshd_config.openssh import Build, build_for, version_of
+from auditor.collectors.sshd_config.reading import glob_command, lookup_groups, parse_glob, read_trees
+from auditor.collectors.sshd_config.tree import SSHDIR, Tree, include_patterns
+from auditor.collectors.sshd_config.values import LISTS, canonical_keyword
+from auditor.errors import CollectorError, FactMissing
+from auditor.models import SystemFacts, Target, TargetKind
+from auditor.transports.base import Command, CommandResult, FileContent, Transport, cmd
 
-CONNECTION = "user=auditor-probe,host=probe.invalid,addr=192.0.2.1"
+PARAMETERS = ("target",)
+CONNECTION = Connection().spec()
 SSHD_T = cmd("sshd", "-T", "-C", CONNECTION, sudo=True)
-# Where OpenSSH builds keep the privilege separation directory (configure --with-privsep-path): Debian and
-# Ubuntu /run/sshd (/var/run/sshd before 2017), upstream's default /var/empty (BSDs, Alpine, Arch, Gentoo),
-# RHEL and CentOS /var/empty/sshd, Fedora 38+ /usr/share/empty.sshd, openSUSE /var/lib/empty. The path in sshd's
-# message comes from the target, so only these are ever mounted over (their parents; never `/`).
-PRIVSEP_DIRS = frozenset({"/run/sshd", "/var/run/sshd", "/var/empty", "/var/empty/sshd", "/usr/share/empty.sshd",
-                          "/var/lib/empty"})
-_MISSING_PRIVSEP = re.compile(r"Missing privilege separation directory: (\S+)")
-# Run in a mount namespace of its own (`unshare --mount --propagation private`): a tmpfs on $1 holding a new,
-# empty $2, then the rest of the arguments (sshd -T ...). The namespace and its tmpfs end when sshd exits. The
-# script is a constant: the paths and sshd's arguments are positional parameters, never part of its text.
-_NAMESPACE_SCRIPT = ('mount -t tmpfs -o size=64k,mode=0755 auditor "$1" && mkdir -m 0755 "$2" && shift 2 && '
-                     'exec "$@"')
-# What the namespace's own steps print when they fail (util-linux, BusyBox and the shell); sshd's messages differ.
-_NAMESPACE_FAILURES = ("unshare:", "mount:", "mkdir:", "sh:")
-_LISTS = ("ciphers", "macs", "kexalgorithms", "hostkeyalgorithms", "pubkeyacceptedalgorithms",
-          "casignaturealgorithms")
+SSHD_V = cmd("sshd", "-V")  # before 9.0 an unknown option: sshd then prints its version with the usage
+SSH_V = cmd("ssh", "-V")
+# Only sshd's own processes: other processes' command lines may hold secrets and are never asked for.
+PS = cmd("ps", "-ww", "-C", "sshd", "-o", "pid=,ppid=,uid=,args=")  # -ww: never cut at COLUMNS
+DEFAULT_DROPINS = f"{SSHDIR}/sshd_config.d/*.conf"
+FIRST_GLOBS = glob_command([DEFAULT_DROPINS, *(dropin_glob(f, u) for f in UNIT_FOLDERS for u in UNITS)])
+FIRST_FILES = (DEFAULT_CONFIG, *ENVIRONMENT_FILES, *unit_files({}))
+FROM_DAEMON, FROM_FILES = "sshd -T", "files"
+
+
+@dataclass(frozen=True)
+class View:
+    """One connection's effective configuration: keyword -> value as `sshd -T` prints it (lower-case keyword,
+    first value of a repeated one), and the algorithm keywords split into tuples."""
+
+    options: Mapping[str, str] = field(default_factory=dict)
+    lists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MatchBlock:
+    """Attributes:
+    condition: the Match line as written ("Match Address 10.40.0.0/16").
+    where: the file and line it stands on.
+    connection: the `-C` connection it was evaluated for ("" when it was not).
+    view: the configuration that connection gets (None when not evaluated).
+    not_evaluated: why it was not ("" when it was).
+    source: FROM_DAEMON or FROM_FILES.
+    sets: the keywords the block writes (as `sshd -T` names them), so a check knows whether an unevaluated
+        block concerns it.
+    """
+
+    condition: str
+    where: str
+    connection: str = ""
+    view: View | None = None
+    not_evaluated: str = ""
+    source: str = FROM_DAEMON
+    sets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SshdDaemon:
+    """One sshd and its configuration.
+
+    Attributes:
+        resource: what findings name it by: "port 22", "port 22, 2222", or its config file when not running.
+        ports: the ports it listens on (ss, else its configuration).
+        config: the config file judged.
+        arguments: the options it runs with that change its configuration (-f, -o, -p ...).
+        pid: its process (None: not running, or not seen).
+        serves_target: it listens on the scanned port (None: no port was scanned, a local scan).
+        source: FROM_DAEMON (`sshd -T`) or FROM_FILES (the scanner's reading of the files).
+        view: what an arbitrary client from outside gets (None when it could not be judged: `problem`).
+        matches: every Match block, evaluated or with why not.
+        notes: how it was read, what is uncertain (shown with every finding on it).
+        warning: why the daemon that serves the scanned port is not known for sure (a pass becomes a warn).
+        problem: why it could not be judged at all.
+        unread: config files it names that could not be read: Match blocks in them are unknown.
+    """
+
+    resource: str
+    view: View | None
+    ports: tuple[int, ...] = ()
+    config: str = DEFAULT_CONFIG
+    arguments: tuple[str, ...] = ()
+    pid: int | None = None
+    serves_target: bool | None = None
+    source: str = FROM_DAEMON
+    matches: tuple[MatchBlock, ...] = ()
+    notes: tuple[str, ...] = ()
+    warning: str = ""
+    problem: str = ""
+    unread: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class SshdFacts:
     """Attributes:
     installed: False when there is no sshd binary (the SSH checks are then not applicable).
-    options: lower-case keyword -> value as `sshd -T` prints it; a repeated keyword (hostkey, listenaddress)
-        keeps its first value, as sshd itself does for single-valued keywords.
-    lists: the comma-separated algorithm keywords (ciphers, macs, kexalgorithms, hostkeyalgorithms,
-        pubkeyacceptedalgorithms, casignaturealgorithms) split into tuples, in sshd's order.
-    connection: the `-C` connection the configuration was evaluated for.
-    note: how the configuration was obtained when not by a plain `sshd -T` ("" when it was), e.g. that sshd
-        has never run on the host and `sshd -T` ran in a private mount namespace; evidence and reports show it.
+    daemons: each sshd, the one serving the scanned port first.
+    scanned_port: the port the target was reached on (None for a local scan).
+    unserved: why no daemon found serves the scanned port ("" when one does, or for a local scan).
     """
 
     installed: bool
-    options: Mapping[str, str] = field(default_factory=dict)
-    lists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    connection: str = CONNECTION
-    note: str = ""
+    daemons: tuple[SshdDaemon, ...] = ()
+    scanned_port: int | None = None
+    unserved: str = ""
+
+    @property
+    def options(self) -> Mapping[str, str]:
+        """The first daemon's options for an outside client (empty when there is none)."""
+        first = self.daemons[0].view if self.daemons else None
+        return first.options if first else {}
+
+    @property
+    def lists(self) -> Mapping[str, tuple[str, ...]]:
+        """The first daemon's algorithm lists for an outside client."""
+        first = self.daemons[0].view if self.daemons else None
+        return first.lists if first else {}
+
+    @property
+    def note(self) -> str:
+        """The first daemon's notes, joined."""
+        return "; ".join(self.daemons[0].notes) if self.daemons else ""
 
 
-def requests(_: SystemFacts) -> Requests:
-    # Only the first command: the namespace retry is asked for when, and only when, sshd says it needs it.
-    return (SSHD_T,), ()
+def requests(_: SystemFacts, target: Target | None = None) -> Requests:
+    # Only what every host is asked; the namespace retry, per-daemon runs and Match blocks come after answers.
+    return (SSHD_T, SS, PS, SSHD_V, SSH_V, FIRST_GLOBS), FIRST_FILES
 
 
-def collect(host: Transport, _: SystemFacts) -> SshdFacts:
-    result = host.run(SSHD_T)
-    if result.not_found or "sshd: command not found" in result.stderr:
+def collect(host: Transport, system: SystemFacts, target: Target | None = None) -> SshdFacts:
+    first = host.run(SSHD_T)
+    if first.not_found or "sshd: command not found" in first.stderr:
         return SshdFacts(installed=False)
-    note = ""
-    missing = _MISSING_PRIVSEP.search(result.stderr) if not result.ok else None
-    if missing:
+    sshd = _Sshd.start(host, first)
+    try:
+        return _collect(host, system, target, sshd)
+    except FactMissing:
+        if not first.ok:
+            raise
+        # Evidence recorded before daemons were told apart (a replay of an older run) holds only this answer.
+        daemon = SshdDaemon(DEFAULT_CONFIG, parse_view(first.stdout), notes=(
+            "the evidence holds only the default daemon's `sshd -T` (recorded before each daemon and Match block "
+            "was collected), so other daemons and Match blocks were not judged",), unread=(DEFAULT_CONFIG,))
+        return SshdFacts(True, (daemon,), _scanned_port(target))
+
+
+def _collect(host: Transport, system: SystemFacts, target: Target | None, sshd: _Sshd) -> SshdFacts:
+    """Everything after the first answer: the daemons, their files, and their `sshd -T` per Match block."""
+    files = dict(zip(FIRST_FILES, host.read_many(FIRST_FILES), strict=True))
+    blind: set[str] = set()
+    globs = _globs(host.run(FIRST_GLOBS), FIRST_GLOBS, sshd.can_run, blind)
+    ss, ps = host.run(SS), host.run(PS)
+    processes = sshd_processes(ps.stdout)  # ps exits 1, printing nothing, when no sshd runs
+    pids = listeners(ss.stdout if ss.ok else "", ps.stdout)
+    # Second round trip, when needed: the exact words of a listener that did not retitle itself (OpenSSH before
+    # 8.2, or one ps did not show), and the unit's drop-ins.
+    exact = [pid for pid in pids if pid not in processes or processes[pid].title is None]
+    dropins = [p for p in unit_files(globs) if p not in files]
+    read = host.read_many([*(f"/proc/{pid}/cmdline" for pid in exact), *dropins])
+    files.update(zip(dropins, read[len(exact):], strict=True))
+    unit = parse_unit(files, globs)
+    found = identify(pids, processes, dict(zip(exact, read[:len(exact)], strict=True)), unit,
+                     _unit_environment(host, unit, files))
+    # Only root's daemons may have their files read as root: another account's config could include any file.
+    trusted = [d.options.config for d in found if _trusted(d)]
+    trees, problems = read_trees(host, trusted, files, globs, blind, privileged=sshd.can_run)
+    others, more = read_trees(host, [d.options.config for d in found if not _trusted(d)], files, globs, blind)
+    trees, problems = {**others, **trees}, [*problems, *more]
+    build, build_note = build_for(_version(host), system.os_id, system.os_version)
+    members = _members(host, trees) if sshd.can_run else None
+    daemons = [sshd.judge(d, trees[d.options.config], (build, build_note), members, problems, blind) for d in found]
+    if sshd.can_run and all(d.view is None for d in daemons):
+        raise CollectorError(daemons[0].problem)
+    return _place(daemons, _scanned_port(target), ps.exit_status in (0, 1) or ss.ok)
+
+
+class _Sshd:
+    """How this host answers `sshd -T`: directly, in a private namespace, or not at all (then from files)."""
+
+    def __init__(self, host: Transport, wrap: Callable[[Command], Command], cannot_run: str, note: str) -> None:
+        self.host = host
+        self.wrap = wrap
+        self.cannot_run = cannot_run
+        self.note = note
+
+    @property
+    def can_run(self) -> bool:
+        return not self.cannot_run
+
+    @classmethod
+    def start(cls, host: Transport, first: CommandResult) -> _Sshd:
+        if first.ok:
+            return cls(host, lambda c: c, "", "")
+        missing = MISSING_PRIVSEP.search(first.stderr)
+        if missing is None:
+            reason = explain_failure(first)
+            if "needs root" in reason or "sudo" in reason:
+                return cls(host, lambda c: c, reason, "")
+            raise CollectorError(reason)
         folder = missing.group(1)
-        result = host.run(_retry_for(folder))
-        _raise_if_namespace_failed(result, folder)
-        note = (f"sshd has not run on this host (no {folder}); its configuration was read in a private mount "
-                "namespace")
+        if folder not in PRIVSEP_DIRS:
+            shown = folder[:200]
+            return cls(host, lambda c: c, f"{never_ran(shown)}; {shown} is not a known privilege separation "
+                       f"directory ({', '.join(sorted(PRIVSEP_DIRS))}), so it was not read in a private mount "
+                       "namespace either, and nothing was created on the host", "")
+        retry = host.run(in_private_namespace(folder, SSHD_T))
+        if not retry.ok:
+            if not namespace_failed(retry):
+                raise CollectorError(explain_failure(retry))  # sshd ran there and refused the configuration
+            return cls(host, lambda c: c, namespace_failure(retry, folder), "")
+        return cls(host, lambda c: in_private_namespace(folder, c),
+                   "", f"sshd has not run on this host (no {folder}); its configuration was read in a private "
+                   "mount namespace")
+
+    def judge(self, daemon: Daemon, tree: Tree, defaults: tuple[Build, str],
+              members: Mapping[str, Sequence[str]] | None, notes: Sequence[str], blind: set[str]) -> SshdDaemon:
+        """The daemon's configuration for an outside client and for each Match block. `defaults`: the build whose
+        compiled-in defaults the files are read with, and what is uncertain about that choice; `blind`: Include
+        patterns whose folder could not be listed."""
+        build, build_note = defaults
+        blocks = _blocks(tree, build)
+        by_port = any(c.attribute == "localport" for b in blocks for c in b.criteria)
+        # sshd -T refuses a config with Match LocalPort unless the connection names a local port.
+        outside = Connection(lport=(daemon.ports or (22,))[0] if by_port else 0)
+        base = SshdDaemon(resource="", view=None, config=daemon.options.config, arguments=daemon.options.arguments,
+                          pid=daemon.pid, ports=daemon.ports, notes=tuple(daemon.notes),
+                          unread=(*tree.unread, *sorted(blind & include_patterns(tree.root) if tree.root else ())))
+        if self.can_run and _trusted(daemon):
+            return self._from_daemon(base, daemon, tree, build, outside, blocks, members, notes)
+        why = self.cannot_run or (f"sshd process {daemon.pid} runs as uid {daemon.uid}, not root, so its options "
+                                  "were not given to `sshd -T` as root")
+        return _from_files(base, daemon, tree, build, outside, blocks, why, [build_note, *notes])
+
+    def _from_daemon(self, base: SshdDaemon, daemon: Daemon, tree: Tree, build: Build, outside: Connection,
+                     blocks: list[_Block], members: Mapping[str, Sequence[str]] | None,
+                     notes: Sequence[str]) -> SshdDaemon:
+        argv = ("sshd", "-T", *daemon.options.arguments)
+        connections = [_triggering(b.criteria, members, outside) for b in blocks]
+        asked = [outside, *(c for c in connections if isinstance(c, Connection) and c.user)]
+        commands = {c: self.wrap(cmd(*argv, "-C", c.spec(), sudo=True)) for c in asked}
+        results = dict(zip(commands, self.host.run_many(list(commands.values())), strict=True))
+        main = results[outside]
+        shown = (*base.notes, *([self.note] if self.note else []), *(n for n in notes if n))
+        if not main.ok:
+            return replace(base, notes=shown, problem=explain_failure(main))
+        matches = []
+        for block, connection in zip(blocks, connections, strict=True):
+            if isinstance(connection, str):
+                matches.append(block.unevaluated(connection))
+            elif not connection.user:  # a Group no account is in: what the files say about it
+                matches.append(_file_block(block, tree, build, daemon, outside))
+            elif results[connection].ok:
+                matches.append(MatchBlock(block.condition, block.where, connection.spec(),
+                                          parse_view(results[connection].stdout), sets=block.sets))
+            else:
+                matches.append(block.unevaluated(explain_failure(results[connection])))
+        return replace(base, view=parse_view(main.stdout), ports=base.ports or _printed_ports(main.stdout),
+                       matches=tuple(matches), notes=shown)
+
+
+def _trusted(daemon: Daemon) -> bool:
+    """Root's daemon (or one without options): its config may be given to root's `sshd -T` and read as root. A
+    daemon another account started may name any config, which could include any file."""
+    return daemon.uid == 0 or not daemon.options.arguments or daemon.pid is None
+
+
+def _from_files(base: SshdDaemon, daemon: Daemon, tree: Tree, build: Build, outside: Connection,
+                blocks: list[_Block], why: str, notes: Sequence[str]) -> SshdDaemon:
+    said = f"derived from the config files, not from the daemon ({why}); compiled-in defaults of {build.name}"
+    shown = (*base.notes, said, *(n for n in notes if n))
+    if tree.root is None:
+        return replace(base, source=FROM_FILES, notes=shown,
+                       problem=f"its config file could not be read: {'; '.join(tree.problems)}")
+    evaluated = evaluate(tree.root, build, outside, daemon.options.lines, daemon.options.ports)
+    matches = [_file_block(block, tree, build, daemon, outside) for block in blocks]
+    refused = tuple(f"sshd would refuse: {p}" for p in evaluated.problems)
+    return replace(base, source=FROM_FILES, view=View(evaluated.options, evaluated.lists),
+                   ports=base.ports or evaluated.ports, matches=tuple(matches), notes=(*shown, *refused))
+
+
+def _file_block(block: _Block, tree: Tree, build: Build, daemon: Daemon, outside: Connection) -> MatchBlock:
+    """A Match block evaluated by the scanner's parser (a Group is carried by the connection, no real account)."""
+    made = _triggering(block.criteria, None, outside)
+    if isinstance(made, str) or tree.root is None:
+        return block.unevaluated(str(made), FROM_FILES)
+    evaluated = evaluate(tree.root, build, made, daemon.options.lines, daemon.options.ports)
+    spec = made.spec() + "".join(f" (group {g})" for g in sorted(made.groups))
+    return MatchBlock(block.condition, block.where, spec, View(evaluated.options, evaluated.lists), source=FROM_FILES,
+                      sets=block.sets)
+
+
+@dataclass(frozen=True)
+class _Block:
+    """A Match line of the files: as written, where, its criteria and the keywords its block sets."""
+
+    condition: str
+    where: str
+    criteria: tuple[Criterion, ...]
+    sets: tuple[str, ...]
+
+    def unevaluated(self, why: str, source: str = FROM_DAEMON) -> MatchBlock:
+        return MatchBlock(self.condition, self.where, not_evaluated=why, source=source, sets=self.sets)
+
+
+def _blocks(tree: Tree, build: Build) -> list[_Block]:
+    """Every Match line of the tree; one sshd would refuse gets a criterion that nothing evaluates."""
+    blocks = []
+    for line, keywords in match_lines(tree.root) if tree.root else []:
+        try:
+            criteria = parse_condition(line.args)
+        except ValueError as exc:
+            criteria = (Criterion(f"invalid ({exc})"),)
+        sets = tuple(dict.fromkeys(canonical_keyword(k, build.version) for k in keywords))
+        blocks.append(_Block(f"Match {' '.join(line.args)}", line.where, criteria, sets))
+    return blocks
+
+
+def _triggering(criteria: Sequence[Criterion], members: Mapping[str, Sequence[str]] | None,
+                outside: Connection) -> Connection | str:
+    """A connection a Match line applies to (or why none); a Group no account is in gives one without a user,
+    which only the files can be asked about."""
+    why = not_evaluable(criteria)
+    if why:
+        return why
+    made = trigger(criteria, members, outside)
+    if isinstance(made, str) and members is not None and "member of group" in made:
+        return replace(outside, user="")
+    return made
+
+
+def _members(host: Transport, trees: Mapping[str, Tree]) -> Mapping[str, Sequence[str]]:
+    """Accounts in the groups that Match Group lines name (sshd looks them up, so a real member is needed)."""
+    names = sorted({g for t in trees.values() if t.root for g in groups_named(t.root)})
+    if not names:
+        return {}
+    return lookup_groups(host.run(cmd("getent", "group", *names)).stdout)
+
+
+def _cmdlines(host: Transport, pids: Sequence[int]) -> dict[int, FileContent]:
+    paths = [f"/proc/{pid}/cmdline" for pid in pids]
+    return dict(zip(pids, host.read_many(paths), strict=True)) if paths else {}
+
+
+def _unit_environment(host: Transport, unit: Unit | None, files: dict[str, FileContent]) -> dict[str, str]:
+    """The variables the ssh unit's ExecStart may use: Environment= and its EnvironmentFile= files, in order."""
+    if unit is None:
+        return {}
+    named = list(unit.environment_files)
+    missing = [p for p in named if p not in files]
+    files.update(zip(missing, host.read_many(missing), strict=True))
+    environment = dict(unit.environment)
+    for path in named:
+        content = files[path]
+        if content.exists and not content.error:
+            environment.update(parse_environment(content.text))
+    return environment
+
+
+def _globs(result: CommandResult, command: Command, privileged: bool, blind: set[str]) -> dict[str, tuple[str, ...]]:
+    """The first batch's Include matches; a folder the account may not list is expanded again as root where sudo
+    works (left out here), else noted in `blind`."""
     if not result.ok:
-        reason = explain_failure(result)
-        raise PermissionMissing(reason) if "needs root" in reason else CollectorError(reason)
-    facts = parse_sshd_t(result.stdout)
-    if not facts.options:
-        raise CollectorError("`sshd -T` printed no configuration")
-    return replace(facts, note=note)
+        return {}
+    matched, unlistable = parse_glob(command, result.stdout)
+    if not privileged:
+        blind.update(unlistable)
+    return {p: m for p, m in matched.items() if not (privileged and p in unlistable)}
 
 
-def in_private_namespace(folder: str) -> Command:
-    """`sshd -T` run where `folder` (a privilege separation directory) exists on a tmpfs over its parent, in a
-    mount namespace of its own: nothing is created on the host. `folder` must be one of PRIVSEP_DIRS."""
-    parent = posixpath.dirname(folder)
-    if folder not in PRIVSEP_DIRS or parent in ("", "/"):
-        raise ValueError(f"not a known privilege separation directory: {folder!r}")
-    return cmd("unshare", "--mount", "--propagation", "private", "sh", "-c", _NAMESPACE_SCRIPT, "sh",
-               parent, folder, *SSHD_T.argv, sudo=True, timeout=SSHD_T.timeout)
+def _version(host: Transport) -> tuple[int, int] | None:
+    for command in (SSHD_V, SSH_V):
+        result = host.run(command)
+        found = version_of(result.stdout + result.stderr)
+        if found:
+            return found
+    return None
 
 
-def _never_ran(folder: str) -> str:
-    return (f"sshd has never run on this host: its privilege separation directory {folder} does not exist, so "
-            "`sshd -T` refuses to print its configuration")
+def _scanned_port(target: Target | None) -> int | None:
+    """The port an SSH target was reached on (the inventory's, else ~/.ssh/config's, else 22); None when local."""
+    if target is None or target.kind is not TargetKind.SSH:
+        return None
+    options = target.options
+    if options.get("port"):
+        return int(options["port"])
+    if options.get("ssh_config") == "none" or "host" not in options:
+        return 22
+    path = options.get("ssh_config")
+    return ssh_config.lookup(options["host"], Path(path) if path else None).port or 22
 
 
-def _retry_for(folder: str) -> Command:
-    if folder not in PRIVSEP_DIRS:
-        shown = folder[:200]
-        raise CollectorError(
-            f"{_never_ran(shown)}; {shown} is not a known privilege separation directory "
-            f"({', '.join(sorted(PRIVSEP_DIRS))}), so it was not read in a private mount namespace either, and "
-            "nothing was created on the host")
-    return in_private_namespace(folder)
+def _place(daemons: list[SshdDaemon], port: int | None, processes_seen: bool) -> SshdFacts:
+    """Name each daemon, mark the one behind the scanned port, and put it first."""
+    named = [replace(d, resource=_resource(d), serves_target=None if port is None else port in d.ports)
+             for d in daemons]
+    named.sort(key=lambda d: (not d.serves_target, d.ports or (65536,)))
+    unserved = ""
+    running = [d for d in named if d.pid is not None]
+    if port is not None and not any(d.serves_target for d in running):
+        if not running and named:
+            seen = "" if processes_seen else " (ss and ps could not be read)"
+            named[0] = replace(named[0], warning=(
+                f"no running sshd could be identified{seen}; {named[0].config} was judged, and the scanned port "
+                f"{port} may be served by another daemon"))
+        else:
+            listed = ", ".join(d.resource for d in running)
+            unserved = (f"no sshd found on this host listens on the scanned port {port} (found: {listed}); the "
+                        f"daemon behind port {port} (a forwarded port, a proxy or a container) was not judged")
+    return SshdFacts(True, tuple(named), port, unserved)
 
 
-def _raise_if_namespace_failed(result: CommandResult, folder: str) -> None:
-    """The retry could not set up its namespace (no unshare, no CAP_SYS_ADMIN, no sudo right for it): say so."""
-    if result.ok:
-        return
-    text = result.stderr.strip()
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    # The failing step's own line (mount adds a hint about dmesg after it), else the last one.
-    said = next((line for line in lines if line.startswith(_NAMESPACE_FAILURES)), lines[-1] if lines else "")
-    cause = (f"{_never_ran(folder)}; reading it in a private mount namespace was not possible here "
-             f"({said[:200] or f'exit status {result.exit_status}'})")
-    if "sudo:" in text:
-        raise PermissionMissing(f"{cause}: the scanning account may not run unshare with sudo -n; nothing was "
-                                f"created on the host. Allow `unshare` in its sudo rule, scan as root, or start "
-                                f"the ssh service once (that creates {folder})")
-    if result.not_found or result.exit_status == 126 or _MISSING_PRIVSEP.search(text) or \
-            any(line.startswith(_NAMESPACE_FAILURES) for line in lines):
-        raise CollectorError(f"{cause}; nothing was created on the host. Start the ssh service once (that "
-                             f"creates {folder}) or scan where `unshare --mount` is permitted (root with "
-                             "CAP_SYS_ADMIN)")
+def _resource(daemon: SshdDaemon) -> str:
+    if daemon.pid is None:
+        return daemon.config
+    return "port " + ", ".join(str(p) for p in daemon.ports) if daemon.ports else f"sshd process {daemon.pid}"
+
+
+def _printed_ports(text: str) -> tuple[int, ...]:
+    """The ports `sshd -T` prints: its `listenaddress host:port` lines, else its `port` lines."""
+    ports: list[int] = []
+    for line in text.splitlines():
+        keyword, _, value = line.partition(" ")
+        port = value.rpartition(":")[2] if keyword == "listenaddress" else value if keyword == "port" else ""
+        if port.strip().isdigit() and int(port) not in ports:
+            ports.append(int(port))
+    return tuple(ports)
 
 
 def explain_failure(result: CommandResult) -> str:
@@ -149,15 +489,25 @@ def explain_failure(result: CommandResult) -> str:
     return result.failure()
 
 
-def parse_sshd_t(text: str) -> SshdFacts:
-    """`sshd -T` output (one `keyword value` per line) -> facts."""
+def parse_view(text: str) -> View:
+    """`sshd -T` output (one `keyword value` per line) -> a View."""
     options: dict[str, str] = {}
     for line in text.splitlines():
         keyword, _, value = line.strip().partition(" ")
         if keyword and not keyword.startswith("#"):
             options.setdefault(keyword.lower(), value.strip())
-    # OpenSSH before 8.5 calls PubkeyAcceptedAlgorithms PubkeyAcceptedKeyTypes.
-    if "pubkeyacceptedalgorithms" not in options and "pubkeyacceptedkeytypes" in options:
-        options["pubkeyacceptedalgorithms"] = options["pubkeyacceptedkeytypes"]
-    lists = {key: tuple(v for v in options.get(key, "").split(",") if v) for key in _LISTS}
-    return SshdFacts(installed=True, options=options, lists=lists)
+    # OpenSSH before 8.5 calls PubkeyAcceptedAlgorithms PubkeyAcceptedKeyTypes (and the hostbased one alike).
+    for old, new in (("pubkeyacceptedkeytypes", "pubkeyacceptedalgorithms"),
+                     ("hostbasedacceptedkeytypes", "hostbasedacceptedalgorithms")):
+        if new not in options and old in options:
+            options[new] = options[old]
+    lists = {key: tuple(v for v in options.get(key, "").split(",") if v) for key in LISTS}
+    return View(options, lists)
+
+
+def parse_sshd_t(text: str) -> SshdFacts:
+    """One `sshd -T` output as the facts of a single daemon (tests and recorded outputs)."""
+    view = parse_view(text)
+    ports = _printed_ports(text)
+    resource = "port " + ", ".join(str(p) for p in ports) if ports else "sshd"
+    return SshdFacts(True, (SshdDaemon(resource, view, ports=ports),))

@@ -1,129 +1,262 @@
-"""The report's words in English and Danish, and dates and numbers in each language's style."""
+"""The report's words: English source texts (the catalogue's msgids) and `Words`, which gives them, check
+titles, finding messages and remediation in one language, with dates and numbers in its style.
+
+The Danish texts are in the gettext catalogue auditor/locale/da/LC_MESSAGES/auditor.po (see docs/report.md:
+`make catalogue` extracts new texts, a translator fills them in, no code changes).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import datetime as dt
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
+
+from auditor.report.catalogue import Catalogue, catalogue
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 LANGUAGES = ("en", "da")
 
-_EN = {
-    "title": "Security measures evidence report",
-    "subtitle": "Technical evidence for the data-processing agreement, structured after the D-mærket criteria",
-    "processor": "Data processor", "controller": "Data controller", "agreement": "Agreement",
-    "period": "Period covered", "generated": "Evidence collected", "scanner": "Scanner", "run": "Run",
-    "profile": "Profile", "manifest": "Evidence manifest SHA-256", "cvr": "CVR", "contact": "Contact",
-    "scope_title": "Scope and limits",
-    "scope_text": "This is a technical evidence report prepared by the data processor with the auditor tool. "
-                  "It is structured after the D-mærket criteria but is not issued by D-mærket, is not a "
-                  "certification and is not an auditor's assurance report (ISAE 3000/3402). It shows what "
-                  "was observed on the listed targets at the time of the scan; organisational measures are "
-                  "shown as attested, never as passed by a scan.",
-    "summary": "Summary", "requirement": "Requirement", "status": "Status", "dmaerket": "D-mærket",
-    "iso": "ISO/IEC 27001:2022", "cis": "CIS Controls v8", "evidence": "Evidence", "evidence_files": "evidence files",
-    "top5": "Most serious deviations", "none": "None", "per_requirement": "Status per requirement",
-    "per_target": "Findings per target", "matrix": "Targets by requirements",
-    "annex": "Agreement text", "how_tested": "How it is tested", "checks": "Checks",
-    "parameters": "Parameters", "results": "Results", "not_scannable": "Not provable by scanning",
-    "no_checks": "No automated check gives evidence for this requirement in this run.",
-    "target": "Target", "check": "Check", "observed": "Observed", "expected": "Expected",
-    "message": "Finding", "severity": "Severity", "remediation": "Remediation",
-    "deviations": "Deviations and remediation plan", "no_deviations": "No deviations were found.",
-    "attestations": "Attestations", "waivers": "Exceptions (waivers)", "reason": "Reason",
-    "approver": "Approved by", "expires": "Expires", "risk": "Risk", "state": "State",
-    "appendices": "Appendices", "inventory": "Target inventory", "system": "System", "role": "Role",
-    "location": "Location", "reachability": "Assessed", "method": "Method", "evidence_index": "Evidence index",
-    "file": "File", "collected": "Collected", "source": "Source", "skipped": "Skipped and not applicable",
-    "errors": "Errors (incomplete evidence)", "privileges": "Privileges", "yes": "yes", "no": "no",
-    "passing_summary": "Passing results are summarised in the matrix; every detail is in the HTML report.",
-    "more_in_html": "more entries in the HTML report",
-    "page": "Page", "of": "of", "kind": "Kind", "tool_version": "Tool version", "pass_rule": "Pass rule",
-    "evidence_class": "Evidence type",
-    "changes": "Changes since the previous run", "new_failures": "New failures", "fixed": "Fixed",
-    "still_failing": "Still failing", "new_targets": "New targets", "removed_targets": "Removed targets",
-    "expired_waivers": "Waivers expired since",
-}
-_DA = {
-    "title": "Evidensrapport for sikkerhedsforanstaltninger",
-    "subtitle": "Teknisk evidens for databehandleraftalen, struktureret efter D-mærkets kriterier",
-    "processor": "Databehandler", "controller": "Dataansvarlig", "agreement": "Aftale",
-    "period": "Periode", "generated": "Evidens indsamlet", "scanner": "Scanner", "run": "Kørsel",
-    "profile": "Profil", "manifest": "SHA-256 af evidensmanifest", "cvr": "CVR", "contact": "Kontakt",
-    "scope_title": "Omfang og begrænsninger",
-    "scope_text": "Dette er en teknisk evidensrapport udarbejdet af databehandleren med værktøjet auditor. "
-                  "Den er struktureret efter D-mærkets kriterier, men er ikke udstedt af D-mærket, er ikke en "
-                  "certificering og er ikke en revisorerklæring (ISAE 3000/3402). Den viser, hvad der blev "
-                  "observeret på de angivne enheder på scanningstidspunktet; organisatoriske foranstaltninger "
-                  "vises som attesteret, aldrig som bestået ved en scanning.",
-    "summary": "Resumé", "requirement": "Krav", "status": "Status", "dmaerket": "D-mærket",
-    "iso": "ISO/IEC 27001:2022", "cis": "CIS Controls v8", "evidence": "Evidens", "evidence_files": "evidensfiler",
-    "top5": "De alvorligste afvigelser", "none": "Ingen", "per_requirement": "Status pr. krav",
-    "per_target": "Fund pr. enhed", "matrix": "Enheder og krav",
-    "annex": "Aftaletekst", "how_tested": "Sådan testes det", "checks": "Kontroller",
-    "parameters": "Parametre", "results": "Resultater", "not_scannable": "Kan ikke påvises ved scanning",
-    "no_checks": "Ingen automatisk kontrol giver evidens for dette krav i denne kørsel.",
-    "target": "Enhed", "check": "Kontrol", "observed": "Observeret", "expected": "Forventet",
-    "message": "Fund", "severity": "Alvor", "remediation": "Udbedring",
-    "deviations": "Afvigelser og udbedringsplan", "no_deviations": "Der blev ikke fundet afvigelser.",
-    "attestations": "Attesteringer", "waivers": "Undtagelser (dispensationer)", "reason": "Begrundelse",
-    "approver": "Godkendt af", "expires": "Udløber", "risk": "Risiko", "state": "Tilstand",
-    "appendices": "Bilag", "inventory": "Oversigt over enheder", "system": "System", "role": "Rolle",
-    "location": "Placering", "reachability": "Vurderet", "method": "Metode", "evidence_index": "Evidensindeks",
-    "file": "Fil", "collected": "Indsamlet", "source": "Kilde", "skipped": "Sprunget over og ikke relevant",
-    "errors": "Fejl (ufuldstændig evidens)", "privileges": "Rettigheder", "yes": "ja", "no": "nej",
-    "passing_summary": "Beståede resultater er sammenfattet i matricen; alle detaljer står i HTML-rapporten.",
-    "more_in_html": "flere poster i HTML-rapporten",
-    "page": "Side", "of": "af", "kind": "Type", "tool_version": "Værktøjsversion", "pass_rule": "Bestået når",
-    "evidence_class": "Evidenstype",
-    "changes": "Ændringer siden forrige kørsel", "new_failures": "Nye afvigelser", "fixed": "Udbedret",
-    "still_failing": "Stadig afvigende", "new_targets": "Nye enheder", "removed_targets": "Fjernede enheder",
-    "expired_waivers": "Dispensationer udløbet siden",
-}
-_STATUS = {
-    "en": {"pass": "pass", "fail": "fail", "partial": "partial", "pass_with_exception": "pass with exception",
-           "attested": "attested", "not_tested": "not tested", "not_applicable": "not applicable", "warn": "warning",
-           "error": "error", "skipped": "skipped", "manual": "attested", "waived": "waived",
-           "automated": "automated", "semi": "scan compared with an approved specification", "attested_only":
-           "attestation", "active": "active", "expired": "expired", "unused": "unused"},
-    "da": {"pass": "bestået", "fail": "ikke bestået", "partial": "delvist", "pass_with_exception":
-           "bestået med undtagelse", "attested": "attesteret", "not_tested": "ikke testet",
-           "not_applicable": "ikke relevant", "warn": "advarsel", "error": "fejl", "skipped": "sprunget over",
-           "manual": "attesteret", "waived": "undtaget", "automated": "automatisk",
-           "semi": "scanning sammenholdt med godkendt specifikation", "attested_only": "attestering",
-           "active": "aktiv", "expired": "udløbet", "unused": "ubrugt"},
-}
-_MONTHS = {
-    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"],
-    "da": ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober",
-           "november", "december"],
-}
+
+def N_(text: str) -> str:
+    """Marks an English text for the catalogue (gettext's name for it); it is translated where it is shown."""
+    return text
 
 
-def label(lang: str, key: str) -> str:
-    return (_DA if lang == "da" else _EN)[key]
+LABELS = {
+    "title": N_("Security measures evidence report"),
+    "subtitle": N_("Technical evidence for the data-processing agreement, structured after the D-mærket criteria"),
+    "processor": N_("Data processor"), "controller": N_("Data controller"), "agreement": N_("Agreement"),
+    "period": N_("Period covered"), "generated": N_("Evidence collected"), "scanner": N_("Scanner"),
+    "run": N_("Run"), "profile": N_("Profile"), "manifest": N_("Evidence manifest SHA-256"), "cvr": N_("CVR"),
+    "contact": N_("Contact"), "contents": N_("Contents"), "replay_of": N_("re-evaluation of run {run}"),
+    "evaluated": N_("Re-evaluated"), "collected_by": N_("by run {run}, judged then under profile {profile}"),
+    "interrupted": N_("The run was interrupted: the evidence is incomplete."),
+    "scope_title": N_("Scope and limits"),
+    "scope_text": N_("This is a technical evidence report prepared by the data processor with the auditor tool. "
+                     "It is structured after the D-mærket criteria but is not issued by D-mærket, is not a "
+                     "certification and is not an auditor's assurance report (ISAE 3000/3402). It shows what "
+                     "was observed on the listed targets at the time of the scan; organisational measures are "
+                     "shown as attested, never as passed by a scan."),
+    "summary": N_("Executive summary"), "requirement": N_("Requirement"), "verdict": N_("Verdict"),
+    "score": N_("Score"), "overall_score": N_("Compliance score"),
+    "score_of": N_("{passed} of {applicable} applicable checks pass"),
+    "score_rule": N_("Rule: a check counts once per target. It passes when none of its results failed (a warning "
+                     "or an approved exception counts as passing) and applies when it passed or failed; not "
+                     "applicable, skipped, errors and attestations are not counted. Score = passing ÷ applicable."),
+    "no_score": N_("no check applied"),
+    "trend": N_("Trend"), "trend_none": N_("No earlier run of the same targets is recorded; the trend starts here."),
+    "trend_runs": N_("Score of the last {count} runs of the same targets"),
+    "legend": N_("Legend"), "top5": N_("Most serious deviations"), "none": N_("None"),
+    "affected": N_("{count} targets"), "affected_one": N_("1 target"),
+    "met_of": N_("{met} of {judged} targets meet it"),
+    "changes": N_("Since the previous run"),
+    "changes_line": N_("{new} new failures, {fixed} fixed, {still} still failing"),
+    "contents_annex": N_("Requirements"),
+    "annex": N_("Agreement text"), "refs": N_("References"), "how_tested": N_("How it is tested"),
+    "dmaerket": N_("D-mærket"), "iso": N_("ISO/IEC 27001:2022"), "cis": N_("CIS Controls v8"),
+    "evidence_class": N_("Evidence"), "parameters": N_("Parameters"), "not_scannable": N_("Not provable by scanning"),
+    "results": N_("Results across targets"), "check": N_("Check"), "result": N_("Result"), "findings": N_("Findings"),
+    "passed_on": N_("passed on {targets}"), "details_under": N_("problems are described under {requirement}"),
+    "and_more": N_("and {count} more"), "and_more_targets": N_("and {count} more targets"),
+    "evidence": N_("Evidence"), "evidence_ref": N_("evidence"),
+    "observed": N_("Observed"), "expected": N_("Expected"),
+    "no_results": N_("No check gave a result for this requirement in this run."),
+    "also_counted": N_("Also counted here (described under the requirement named)"),
+    "undecided": N_("Not applicable or skipped here (reasons in the appendix)"),
+    "not_collected": N_("Could not be tested here: the evidence could not be collected (reasons in the appendix)"),
+    "all_waivers": N_("Exceptions (waivers) in the profile"),
+    "attestations": N_("Attestations"), "attestor": N_("Attested by"), "statement": N_("Statement"),
+    "date": N_("Date"), "next_review": N_("Next review"), "maturity": N_("Maturity"), "artefacts": N_("Artefacts"),
+    "waivers": N_("Exceptions (waivers)"), "reason": N_("Reason"), "approver": N_("Approved by"),
+    "expires": N_("Expires"), "risk": N_("Risk"), "state": N_("State"), "scope": N_("Scope"),
+    "deviations": N_("Deviations and remediation plan"),
+    "deviations_intro": N_("One row per check that failed or warned, most serious first; the remediation shown "
+                           "is the one for each affected target's own operating system."),
+    "no_deviations": N_("No deviations were found."),
+    "severity": N_("Severity"), "targets": N_("Targets"), "target": N_("Target"), "remediation": N_("Remediation"),
+    "appendices": N_("Appendices"), "inventory": N_("Inventory"), "kind": N_("Kind"), "system": N_("System"),
+    "role": N_("Role"), "location": N_("Location"), "privileges": N_("Privileges"), "assessed": N_("Assessed"),
+    "not_assessed": N_("not assessed"), "evidence_files": N_("Evidence files"),
+    "evidence_index": N_("Evidence index"),
+    "evidence_index_text": N_("{files} evidence files, each recorded with its SHA-256 in evidence/manifest.json "
+                              "(SHA-256 of the index: {sha}). Every finding in the HTML report links to its files; "
+                              "each file holds the exact command or path, its output and when it was collected."),
+    "method": N_("Method"),
+    "method_text": N_("auditor {version} read each target with read-only commands (locally, over SSH with verified "
+                      "host keys, or as a TLS client), recorded every output as evidence with its SHA-256, and "
+                      "judged it with {checks} checks under the profile {profile} (SHA-256 {sha}). Checks are "
+                      "pure functions of the recorded evidence, so the same evidence always gives the same "
+                      "verdicts; the run folder is signed."),
+    "not_evidenced_title": N_("Not tested and not applicable"),
+    "errors": N_("Could not be tested"), "skipped": N_("Skipped and not applicable"),
+    "yes": N_("yes"), "no": N_("no"), "footer": N_("Evidence report"), "page": N_("Page"), "of": N_("of"),
+    "generated_by": N_("auditor {version}"),
+    # The HTML drill-down
+    "explore": N_("All findings"), "filter_status": N_("Status"), "filter_severity": N_("Severity"),
+    "filter_requirement": N_("Requirement"), "filter_target": N_("Target"), "search": N_("Search"),
+    "search_hint": N_("words in a finding, check or target"), "all": N_("all"), "reset": N_("Show all"),
+    "showing": N_("Showing {shown} of {total} findings"), "raw": N_("Raw evidence"),
+    "per_target": N_("Targets"), "show_findings": N_("Show its findings"), "show_failures": N_("Show failures"),
+    "sort_hint": N_("Click a column heading to sort."), "message": N_("Finding"), "resource": N_("Resource"),
+    "file": N_("File"), "source": N_("Source"), "collected": N_("Collected"),
+    "matrix": N_("Targets by requirements"),
+}
+
+# A requirement's verdict (report/verdicts.py), and what it means (the legend).
+VERDICTS = {
+    "pass": N_("met"), "fail": N_("not met"), "partial": N_("partly met"),
+    "pass_with_exception": N_("met with exception"), "attested": N_("attested"),
+    "not_applicable": N_("not applicable"), "not_tested": N_("not tested"),
+}
+LEGEND = {
+    "pass": N_("every target judged meets it"),
+    "pass_with_exception": N_("met, with a deviation the controller approved (waiver)"),
+    "partial": N_("some targets meet it and some do not; the count is given"),
+    "fail": N_("no target judged meets it"),
+    "attested": N_("evidenced by a signed statement, not by a scan"),
+    "not_tested": N_("nothing evidenced it; the reason is given"),
+    "not_applicable": N_("every check decided it does not apply"),
+}
+# Why a requirement was not tested (verdicts.Reason.kind).
+REASONS = {
+    "no_checks": N_("No check in this run gives evidence for it, and the profile records no attestation."),
+    "no_attestation": N_("Only an attestation can evidence it, and the profile records none: add one under "
+                         "attestations."),
+    "no_targets": N_("Its checks ({checks}) run on {kinds} targets, and the inventory has none: add them to "
+                     "the inventory."),
+    "not_run": N_("Its checks ({checks}) were left out of this run."),
+    "not_evidenced": N_("No check could decide it:"),
+    "on_targets": N_("{text} ({count} targets)"),
+}
+# A finding's status.
+STATUSES = {
+    "pass": N_("passed"), "fail": N_("failed"), "warn": N_("warning"), "error": N_("error"),
+    "not_applicable": N_("not applicable"), "skipped": N_("skipped"), "manual": N_("attested"),
+    "waived": N_("waived"), "active": N_("active"), "expired": N_("expired"), "unused": N_("unused"),
+}
+SEVERITIES = {"critical": N_("critical"), "high": N_("high"), "medium": N_("medium"), "low": N_("low"),
+              "info": N_("info")}
+EVIDENCE_CLASSES = {
+    "automated": N_("automated: a scan decides"),
+    "semi": N_("a scan compared with a specification the controller approved"),
+    "attested": N_("attestation: a signed statement, never a scan"),
+}
+VALUES = {  # target kinds, roles, locations, platforms, privileges
+    "local": N_("local"), "ssh": N_("SSH"), "tls": N_("TLS endpoint"), "workstation": N_("workstation"),
+    "server": N_("server"), "endpoint": N_("endpoint"), "office": N_("office"), "home": N_("home"),
+    "datacenter": N_("data centre"), "other": N_("other"), "linux": N_("Linux"), "macos": N_("macOS"),
+    "windows": N_("Windows"), "": N_("other systems"), "root": N_("administrator"),
+    "unprivileged": N_("unprivileged"),
+}
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"]
+_MONTHS_DA = ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober",
+              "november", "december"]
+# "Windows: ... macOS: ... Linux: ..." in a check's remediation (English or Danish "og" for "and").
+_OS_PART = re.compile(r"(?:^|(?<=[.;]\s))((?:Linux|macOS|Windows)(?:,? (?:and|og) (?:Linux|macOS|Windows))*):\s")
+_PLATFORM_WORD = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}
 
 
-def status_label(lang: str, status: str) -> str:
-    return _STATUS[lang].get(status, status)
+class Words:
+    """Every text of a report in one language: labels, verdicts, check titles, findings, remediation."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.catalogue: Catalogue = catalogue(lang)
+
+    def text(self, english: str) -> str:
+        """A catalogued text (a title, an annex sentence, a parameter description); English when missing."""
+        return self.catalogue.text(english)
+
+    def t(self, key: str, **values: object) -> str:
+        """A label of the report, with `{name}` filled from values."""
+        text = self.text(LABELS[key])
+        return text.format(**values) if values else text
+
+    def verdict(self, status: str) -> str:
+        return self.text(VERDICTS.get(status, status))
+
+    def legend(self, status: str) -> str:
+        return self.text(LEGEND[status])
+
+    def reason(self, kind: str, **values: object) -> str:
+        return self.text(REASONS[kind]).format(**values)
+
+    def st(self, status: str) -> str:
+        return self.text(STATUSES.get(status, status))
+
+    def sev(self, severity: str) -> str:
+        return self.text(SEVERITIES.get(severity, severity))
+
+    def evidence_class(self, value: str) -> str:
+        return self.text(EVIDENCE_CLASSES.get(value, value))
+
+    def value(self, value: str) -> str:
+        return self.text(VALUES.get(value, value))
+
+    def values(self, values: Iterable[str]) -> str:
+        return ", ".join(self.value(v) for v in values)
+
+    def msg(self, english: str) -> str:
+        """A finding's message (or a skip reason), matched against the catalogue's message templates."""
+        return self.catalogue.message(english)
+
+    def remediation(self, english: str, platform: str = "") -> str:
+        """A check's remediation, only the part for `platform` when it names operating systems."""
+        return remediation_for(self.text(english), platform)
+
+    def datetime(self, moment: dt.datetime) -> str:
+        """A moment in Copenhagen and UTC time, written as the language writes it."""
+        return format_datetime(self.lang, moment)
+
+    def date(self, moment: dt.datetime | dt.date | str) -> str:
+        """A day (of a moment, a date or an ISO date string), written as the language writes it."""
+        return format_date(self.lang, moment)
+
+    def num(self, value: float) -> str:
+        return format_number(self.lang, value)
+
+
+def remediation_for(text: str, platform: str) -> str:
+    """The part of a remediation for one operating system ("Windows: ... macOS: ... Linux: ..."); the whole
+    text when it names none, or none of them is the platform."""
+    marks = list(_OS_PART.finditer(text))
+    word = _PLATFORM_WORD.get(platform)
+    if not marks or word is None:
+        return text
+    for index, mark in enumerate(marks):
+        if word in mark.group(1):
+            end = marks[index + 1].start() if index + 1 < len(marks) else len(text)
+            return text[mark.end():end].strip()
+    return text
 
 
 def format_datetime(lang: str, moment: datetime) -> str:
     """'26 November 2026, 15:29 CET (14:29 UTC)' / '26. november 2026 kl. 15:29 CET (14:29 UTC)'."""
     local = moment.astimezone(COPENHAGEN)
     utc = moment.astimezone(ZoneInfo("UTC"))
-    month = _MONTHS[lang][local.month - 1]
     zone = local.tzname()
     if lang == "da":
-        return f"{local.day}. {month} {local.year} kl. {local:%H:%M} {zone} ({utc:%H:%M} UTC)"
-    return f"{local.day} {month} {local.year}, {local:%H:%M} {zone} ({utc:%H:%M} UTC)"
+        return f"{local.day}. {_MONTHS_DA[local.month - 1]} {local.year} kl. {local:%H:%M} {zone} ({utc:%H:%M} UTC)"
+    return f"{local.day} {_MONTHS[local.month - 1]} {local.year}, {local:%H:%M} {zone} ({utc:%H:%M} UTC)"
 
 
-def format_date(lang: str, moment: datetime) -> str:
-    local = moment.astimezone(COPENHAGEN) if moment.tzinfo else moment
-    month = _MONTHS[lang][local.month - 1]
-    return f"{local.day}. {month} {local.year}" if lang == "da" else f"{local.day} {month} {local.year}"
+def format_date(lang: str, moment: datetime | date | str) -> str:
+    """'26 November 2026' / '26. november 2026'; an ISO date string is read first."""
+    if isinstance(moment, str):
+        try:
+            day = date.fromisoformat(moment[:10])
+        except ValueError:
+            return moment
+    elif isinstance(moment, datetime):
+        day = moment.astimezone(COPENHAGEN) if moment.tzinfo else moment
+    else:
+        day = moment
+    if lang == "da":
+        return f"{day.day}. {_MONTHS_DA[day.month - 1]} {day.year}"
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 def format_number(lang: str, value: float) -> str:

@@ -24,6 +24,9 @@ FORMATS = {
     "junit": "auditor.report.to_junit",
     "csv": "auditor.report.to_csv",
     "md": "auditor.report.to_markdown",
+    "iso27001": "auditor.report.to_iso27001",
+    "cis": "auditor.report.to_cis",
+    "dmaerket": "auditor.report.to_dmaerket",
 }
 DEFAULT_FORMATS = ("html", "pdf")
 

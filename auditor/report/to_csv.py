@@ -11,7 +11,7 @@ FILE_NAME = "findings.csv"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: str) -> str:
+def safe_cell(value: str) -> str:
     """Neutralise spreadsheet formulas (CSV injection): a leading ' makes Excel show the text as text."""
     return f"'{value}" if value.startswith(_FORMULA_START) else value
 
@@ -22,7 +22,7 @@ def to_csv(view: ReportView) -> str:
     writer.writerow(["run", "target", "check_id", "title", "severity", "status", "requirements", "resource",
                      "message", "observed", "expected", "evidence_sha256", "waiver"])
     for row in all_rows(view):
-        writer.writerow([_cell(v) for v in (view.run["id"], row.target, row.check_id, row.title, row.severity,
+        writer.writerow([safe_cell(v) for v in (view.run["id"], row.target, row.check_id, row.title, row.severity,
                                            row.status, " ".join(row.requirements), row.resource, row.message,
                                            row.observed, row.expected, " ".join(row.evidence), row.waiver)])
     return "\ufeff" + out.getvalue()  # the BOM makes Excel read UTF-8 (æ, ø, å) correctly

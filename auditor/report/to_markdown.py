@@ -9,21 +9,21 @@ FILE_NAME = "summary{lang}.md"
 
 
 def to_markdown(view: ReportView, lang: str = "en") -> str:
-    """A short summary for an e-mail or a ticket: requirement statuses and the deviations."""
-    def t(key: str) -> str:
-        return messages.label(lang, key)
-
-    def st(status: str) -> str:
-        return messages.status_label(lang, status)
-
+    """A short summary for an e-mail or a ticket: the score, requirement verdicts and the deviations."""
+    w = messages.Words(lang)
     processor = view.parties["processor"].get("name", "")
-    lines = [f"# {t('title')}", "", f"{t('processor')}: {processor or '—'} · {t('run')}: `{view.run['id']}` · "
-             f"{t('generated')}: {messages.format_datetime(lang, view.run['started_at'])}", "",
-             f"| {t('requirement')} | | {t('status')} | {t('evidence')} |", "| --- | --- | --- | ---: |"]
-    lines += [f"| {s.id} | {_md(s.title)} | {st(s.status.value)} | {s.evidence_count} |" for s in view.sections]
-    lines += ["", f"## {t('deviations')}", ""]
-    lines += [f"- **{r.check_id}** {_md(r.target)}: {_md(r.message)}" for r in view.deviations] or \
-             [t("no_deviations")]
+    score = view.score
+    lines = [f"# {w.t('title')}", "", f"{w.t('processor')}: {_md(processor) or '—'} · {w.t('run')}: "
+             f"`{view.run['id']}` · {w.t('generated')}: {w.datetime(view.run['started_at'])}", ""]
+    if score.applicable:
+        lines += [f"{w.t('overall_score')}: {score.percent} % "
+                  f"({w.t('score_of', passed=score.passed, applicable=score.applicable)})", ""]
+    lines += [f"| {w.t('requirement')} | | {w.t('verdict')} | {w.t('evidence_files')} |", "| --- | --- | --- | ---: |"]
+    lines += [f"| {s.id} | {_md(w.text(s.title))} | {w.verdict(s.status.value)} | {s.evidence_count} |"
+              for s in view.sections]
+    lines += ["", f"## {w.t('deviations')}", ""]
+    lines += [f"- **{r.check_id}** {_md(r.target)}: {_md(w.msg(r.message))}" for r in view.deviations] or \
+             [w.t("no_deviations")]
     return "\n".join(lines) + "\n"
 
 

@@ -38,6 +38,9 @@ def pdf_bytes(html: str, templates_dir: Path = TEMPLATES) -> bytes:
     """Render the (compact) report HTML to PDF bytes."""
     import logging
 
+    from auditor.extras import require
+
+    require("report")
     from weasyprint import HTML
 
     root = templates_dir.resolve()

@@ -5,12 +5,13 @@ results.json is the run's full record; this is what the report concluded from it
 
 from __future__ import annotations
 
-import json
-
 from auditor.files import dump_json
 from auditor.report.view import ReportView
 
 FILE_NAME = "report.json"
+# A deviation as report.json has always written it (the report's own summarised and raw views stay out).
+_ROW_FIELDS = ("target", "check_id", "title", "severity", "status", "message", "resource", "observed", "expected",
+               "evidence", "remediation", "waiver", "requirements")
 
 
 def render(view: ReportView, lang: str) -> bytes:
@@ -22,5 +23,6 @@ def render(view: ReportView, lang: str) -> bytes:
         "requirements": [{"id": s.id, "title": s.title, "status": s.status.value, "counts": dict(s.counts),
                           "evidence_files": s.evidence_count, "checks": [c for c, _ in s.checks]}
                          for s in view.sections],
-        "deviations": [json.loads(json.dumps(r.__dict__, default=list)) for r in view.deviations],
+        "deviations": [{name: list(value) if isinstance(value, tuple) else value
+                        for name, value in r.__dict__.items() if name in _ROW_FIELDS} for r in view.deviations],
     })

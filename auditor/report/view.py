@@ -1,9 +1,7 @@
-"""ReportView: everything a report shows, computed from a run folder alone (pure; no jinja, no clock).
+"""ReportView: everything a report shows, computed from a run folder alone (pure; no jinja, no clock, no words).
 
-A requirement's status aggregates its findings across targets and attestations:
-fail (only failures), partial (failures beside passes), pass_with_exception (waived failures, no open
-ones), pass, attested (only attestations), not_applicable, not_tested (nothing evidenced it; errors
-and skips do not count as evidence).
+Texts stay in English here, as the run recorded them; the renderers translate them (report/messages.py).
+Verdicts follow report/verdicts.py; the score and the trend follow bundle/trend.py.
 """
 
 from __future__ import annotations
@@ -11,33 +9,58 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from auditor.bundle.layout import CHANGES, EVIDENCE_INDEX, PROFILE
 from auditor.bundle.results import read_results
+from auditor.bundle.trend import Score, TrendPoint, read_excerpt, score
 from auditor.catalogue import control_title
+from auditor.clock import iso
 from auditor.files import sha256_bytes
-from auditor.models import CheckSpec, Finding, ScanResult, Severity, Status
+from auditor.models import CheckSpec, Finding, ScanResult, Severity, Status, TargetResult
+from auditor.report.messages import remediation_for
+from auditor.report.verdicts import Reason, ReqStatus, requirement_verdict, target_verdict
 
-_SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}  # critical first
+__all__ = ["AttestationRow", "CheckResult", "Detail", "DeviationGroup", "EvidenceLink", "ProblemGroup", "ReportView",
+           "ReqStatus", "Row", "Section", "TargetRow", "all_rows", "build_view", "group_problems", "same_problem"]
+
+_SEVERITY_RANK = {s.value: i for i, s in enumerate(Severity)}  # critical first
+NO_SCORE = Score(0, 0)
+PROBLEMS = ("fail", "warn", "error", "waived")
+ITEMS_SHOWN = 10  # of a long observed list; the rest is counted and points to its evidence
+_TEXT_CHARS = 160
 
 
-class ReqStatus(StrEnum):
-    FAIL = "fail"
-    PARTIAL = "partial"
-    EXCEPTION = "pass_with_exception"
-    PASS = "pass"
-    ATTESTED = "attested"
-    NOT_APPLICABLE = "not_applicable"
-    NOT_TESTED = "not_tested"
+@dataclass(frozen=True)
+class Detail:
+    """One observed value, summarised: at most ITEMS_SHOWN items, and how many more there are."""
+
+    key: str
+    items: tuple[str, ...]
+    more: int = 0
+
+    @property
+    def long(self) -> bool:
+        """A list long enough that the finding's sentence cannot hold it (shown summarised in the PDF)."""
+        return self.more > 0 or len(self.items) > 3
+
+
+@dataclass(frozen=True)
+class EvidenceLink:
+    """A finding's pointer to one evidence file: what produced it, and its SHA-256."""
+
+    path: str
+    source: str
+    sha256: str
 
 
 @dataclass(frozen=True)
 class Row:
-    """One finding as a report line."""
+    """One finding as a report line (texts in English; `evidence` holds short SHA-256 prefixes)."""
 
     target: str
     check_id: str
@@ -48,14 +71,110 @@ class Row:
     resource: str
     observed: str
     expected: str
-    evidence: tuple[str, ...]  # short SHA-256 prefixes
+    evidence: tuple[str, ...]
     remediation: str
     waiver: str
     requirements: tuple[str, ...]
+    platform: str = ""
+    details: tuple[Detail, ...] = ()
+    expected_details: tuple[Detail, ...] = ()
+    links: tuple[EvidenceLink, ...] = ()
+    observed_values: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    expected_values: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def raw_observed(self) -> str:
+        """The observed values as pretty JSON, for the HTML's collapsed raw evidence."""
+        return _pretty(self.observed_values)
+
+    @property
+    def raw_expected(self) -> str:
+        return _pretty(self.expected_values)
+
+
+@dataclass(frozen=True)
+class ProblemGroup:
+    """Findings of one check with the same status and the same message but for the target's own name: on a
+    fleet, one sentence and the targets it concerns instead of the sentence once per target."""
+
+    status: str
+    rows: tuple[Row, ...]
+
+    @property
+    def first(self) -> Row:
+        return self.rows[0]
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(r.target for r in self.rows))
+
+
+def same_problem(row: Row) -> tuple[str, str, str]:
+    """What makes two findings the same problem: status, resource and message, the target's name left out."""
+    def unnamed(text: str) -> str:
+        return text.replace(row.target, "\0") if row.target else text
+
+    return row.status, unnamed(row.resource), unnamed(row.message)
+
+
+def group_problems(rows: Sequence[Row]) -> tuple[ProblemGroup, ...]:
+    groups: dict[tuple[str, str, str], list[Row]] = {}
+    for row in rows:
+        groups.setdefault(same_problem(row), []).append(row)
+    return tuple(ProblemGroup(key[0], tuple(found)) for key, found in groups.items())
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check across the targets of a requirement: counts, the targets that passed, the problems.
+
+    Attributes:
+        home: the requirement whose section shows the problems in detail (the check's first one in this
+            report); other sections point there.
+    """
+
+    check_id: str
+    title: str
+    severity: str
+    counts: Mapping[str, int]
+    problems: tuple[Row, ...]
+    passed: tuple[str, ...]
+    rows: tuple[Row, ...]
+    home: str
+
+    @property
+    def problem_groups(self) -> tuple[ProblemGroup, ...]:
+        return group_problems(self.problems)
+
+    @property
+    def decided(self) -> bool:
+        """Some result decided something: passed, failed, warned or was waived."""
+        return any(r.status in ("pass", "fail", "warn", "waived") for r in self.rows)
+
+    @property
+    def errored(self) -> bool:
+        """Nothing decided, and on some target the evidence could not be collected."""
+        return not self.decided and any(r.status == "error" for r in self.rows)
+
+
+@dataclass(frozen=True)
+class AttestationRow:
+    """An attestation as the profile states it, and whether it is still in force (manual) or stale (fail)."""
+
+    id: str
+    statement: str
+    attestor: str
+    date: str
+    next_review: str
+    maturity: str
+    artefacts: tuple[str, ...]
+    status: str
 
 
 @dataclass(frozen=True)
 class Section:
+    """One requirement: the agreement's text, how it is tested, and its results across targets."""
+
     id: str
     title: str
     annex: tuple[str, ...]
@@ -66,18 +185,49 @@ class Section:
     not_scannable: str
     status: ReqStatus
     checks: tuple[tuple[str, str], ...]
-    parameters: tuple[tuple[str, str, str], ...]
+    parameters: tuple[tuple[str, str, str], ...]  # name, value, description
     rows: tuple[Row, ...]
     counts: Mapping[str, int]
     evidence_count: int
+    score: Score = NO_SCORE
+    met: int = 0
+    judged: int = 0
+    reason: Reason | None = None
+    results: tuple[CheckResult, ...] = ()
+    attestations: tuple[AttestationRow, ...] = ()
+    waivers: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def problems(self) -> tuple[Row, ...]:
-        return tuple(r for r in self.rows if r.status in ("fail", "error", "warn", "waived"))
+        return tuple(r for r in self.rows if r.status in PROBLEMS)
+
+
+@dataclass(frozen=True)
+class DeviationGroup:
+    """One check that failed or warned, with its affected targets grouped by platform (each platform gets
+    its own remediation)."""
+
+    check_id: str
+    title: str
+    severity: str
+    status: str  # fail when any target failed, else warn
+    requirements: tuple[str, ...]
+    remediation: str
+    by_platform: tuple[tuple[tuple[str, ...], tuple[Row, ...]], ...]  # platforms sharing one remediation
+
+    @property
+    def rows(self) -> tuple[Row, ...]:
+        return tuple(r for _, rows in self.by_platform for r in rows)
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(r.target for r in self.rows))
 
 
 @dataclass(frozen=True)
 class TargetRow:
+    """One target of the inventory: what it is, whether it was assessed (and why not), its results."""
+
     name: str
     kind: str
     system: str
@@ -87,6 +237,9 @@ class TargetRow:
     reason: str
     privileges: str
     counts: Mapping[str, int]
+    platform: str = ""
+    evidence_files: int = 0
+    verdicts: tuple[str, ...] = ()  # per requirement, in section order
 
 
 @dataclass(frozen=True)
@@ -99,7 +252,7 @@ class ReportView:
     sections: tuple[Section, ...]
     deviations: tuple[Row, ...]
     targets: tuple[TargetRow, ...]
-    matrix: tuple[tuple[str, tuple[str, ...]], ...]  # target -> status per requirement (same order as sections)
+    matrix: tuple[tuple[str, tuple[str, ...]], ...]  # target -> verdict per requirement (same order as sections)
     skipped: tuple[Row, ...]
     errors: tuple[Row, ...]
     waivers: tuple[Mapping[str, Any], ...]
@@ -107,45 +260,63 @@ class ReportView:
     checks: tuple[CheckSpec, ...]
     result: ScanResult
     changes: Mapping[str, Any] | None = None  # drift against the previous run (changes.json), if any
+    score: Score = NO_SCORE
+    trend: tuple[TrendPoint, ...] = ()  # earlier runs of the same targets, then this run
+    deviation_groups: tuple[DeviationGroup, ...] = ()
+    parameters: Mapping[str, Any] = field(default_factory=dict)
 
     @property
-    def top_deviations(self) -> tuple[Row, ...]:
-        return self.deviations[:5]
+    def top_deviations(self) -> tuple[DeviationGroup, ...]:
+        """The five most serious deviations: by severity, failures before warnings, most targets first."""
+        return self.deviation_groups[:5]
+
+    @property
+    def rows(self) -> list[Row]:
+        return all_rows(self)
 
 
 def build_view(run_dir: Path) -> ReportView:
-    """Read results.json, profile.json and the manifest of a run folder and lay out the report."""
+    """Read results.json, profile.json, changes.json, trend.json and the evidence index of a run folder."""
     result = read_results(run_dir)
     profile = _read_json(run_dir / PROFILE)
     manifest_path = run_dir / EVIDENCE_INDEX
     manifest_bytes = manifest_path.read_bytes() if manifest_path.is_file() else b""
     manifest = json.loads(manifest_bytes) if manifest_bytes else {"facts": []}
+    platforms = {t.target.name: t.system.platform.value if t.system and t.system.platform else ""
+                 for t in result.targets}
     findings = result.findings()
-    rows = [_row(f, result.checks) for f in findings]
-    sections = tuple(_section(req, profile, result, rows, findings) for req in profile.get("requirements", ()))
-    deviations = sorted((r for r in rows if r.status in ("fail", "warn")),
-                        key=lambda r: (r.status != "fail", _SEVERITY_RANK.get(Severity(r.severity), 9)
-                                       if r.severity else 9, r.requirements, r.target, r.check_id))
+    rows = {id(f): _row(f, result.checks, platforms.get(f.target, "")) for f in findings}
+    sections = _sections(profile, result, findings, rows)
+    deviations = sorted((rows[id(f)] for f in findings if f.status in (Status.FAIL, Status.WARN)),
+                        key=lambda r: (r.status != "fail", _SEVERITY_RANK.get(r.severity, 9), r.requirements,
+                                       r.target, r.check_id))
+    evidence_per_target = Counter(e.get("target", "") for e in manifest.get("facts", ()))
+    run_score = score((f.target, f.check_id, f.status.value) for f in findings if f.target)
     return ReportView(
         run={"id": result.run_id, "started_at": result.started_at, "finished_at": result.finished_at,
              "scanner_version": result.scanner_version, "interrupted": result.interrupted,
-             "replayed_from": result.replayed_from},
-        parties={k: profile.get(k, {}) for k in ("processor", "controller", "agreement")},
+             "replayed_from": result.replayed_from, "replayed_signature": result.replayed_signature,
+             "provenance": result.provenance},  # when the facts were collected (a replay: by an earlier run)
+        parties={k: profile.get(k) or {} for k in ("processor", "controller", "agreement")},
         profile_name=result.profile_name,
         profile_sha256=result.profile_sha256,
         manifest_sha256=sha256_bytes(manifest_bytes) if manifest_bytes else "",
         sections=sections,
         deviations=tuple(deviations),
-        targets=tuple(_target_row(t) for t in result.targets),
-        matrix=tuple((t.target.name, tuple(_status_of([f for f in t.findings if s.id in f.requirements]).value
+        targets=tuple(_target_row(t, sections, evidence_per_target[t.target.name]) for t in result.targets),
+        matrix=tuple((t.target.name, tuple(target_verdict([f for f in t.findings if s.id in f.requirements]).value
                                            for s in sections)) for t in result.targets),
-        skipped=tuple(r for r in rows if r.status in ("skipped", "not_applicable")),
-        errors=tuple(r for r in rows if r.status == "error"),
+        skipped=tuple(rows[id(f)] for f in findings if f.status in (Status.SKIPPED, Status.NOT_APPLICABLE)),
+        errors=tuple(rows[id(f)] for f in findings if f.status is Status.ERROR),
         waivers=tuple(_waiver_row(u) for u in result.waivers),
         evidence_index=tuple(manifest.get("facts", ())),
         checks=tuple(result.checks.values()),
         result=result,
         changes=_read_json(run_dir / CHANGES) or None,
+        score=run_score,
+        trend=(*read_excerpt(run_dir), TrendPoint(result.run_id, iso(result.started_at), run_score)),
+        deviation_groups=_deviation_groups(deviations, result.checks),
+        parameters=profile.get("parameters", {}),
     )
 
 
@@ -157,56 +328,112 @@ def _read_json(path: Path) -> dict[str, Any]:
         return {}
 
 
-def _status_of(findings: Sequence[Finding]) -> ReqStatus:
-    statuses = Counter(f.status for f in findings)
-    passed = statuses[Status.PASS] + statuses[Status.WARN]
-    if statuses[Status.FAIL]:
-        return ReqStatus.PARTIAL if passed else ReqStatus.FAIL
-    if statuses[Status.WAIVED]:
-        return ReqStatus.EXCEPTION
-    if passed:
-        return ReqStatus.PASS
-    if statuses[Status.MANUAL]:
-        return ReqStatus.ATTESTED
-    if statuses[Status.NOT_APPLICABLE] and len(statuses) == 1:
-        return ReqStatus.NOT_APPLICABLE
-    return ReqStatus.NOT_TESTED
+def _sections(profile: Mapping[str, Any], result: ScanResult, findings: Sequence[Finding],
+              rows: Mapping[int, Row]) -> tuple[Section, ...]:
+    requirements = profile.get("requirements", ())
+    order = [req["id"] for req in requirements]
+    # A check's problems are shown in full in the first of its requirements; the others point there.
+    home = {spec.id: next((r for r in order if r in spec.requirements), "") for spec in result.checks.values()}
+    return tuple(_section(req, profile, result, findings, rows, home) for req in requirements)
 
 
-def _section(req: Mapping[str, Any], profile: Mapping[str, Any], result: ScanResult, rows: Sequence[Row],
-             findings: Sequence[Finding]) -> Section:
+def _section(req: Mapping[str, Any], profile: Mapping[str, Any], result: ScanResult, findings: Sequence[Finding],
+             rows: Mapping[int, Row], home: Mapping[str, str]) -> Section:
     rid = req["id"]
     mine = [f for f in findings if rid in f.requirements]
-    my_rows = tuple(r for r in rows if rid in r.requirements)
-    params = tuple((name, json.dumps(value), "") for name, value in profile.get("parameters", {}).items()
-                   if name in _params_of(rid, result))
-    evidence = {e.sha256 for f in mine for e in f.evidence}
+    by_target: dict[str, list[Finding]] = {t.target.name: [] for t in result.targets if not t.connection_error}
+    for f in mine:
+        if f.target:
+            by_target.setdefault(f.target, []).append(f)
+    specs = [s for s in result.checks.values() if rid in s.requirements]
+    organisation = [f for f in mine if not f.target]
+    verdict = requirement_verdict(by_target, organisation, specs, {t.target.kind for t in result.targets},
+                                  req.get("evidence", ""))
+    descriptions = _parameter_descriptions()
+    params = tuple((name, _value(value), descriptions.get(name, ""))
+                   for name, value in profile.get("parameters", {}).items() if name in _params_of(specs))
+    my_rows = tuple(rows[id(f)] for f in mine)
     return Section(
         id=rid, title=req["title"], annex=tuple(req["annex"]),
         dmaerket=tuple((c, control_title("d-maerket", c)) for c in req.get("dmaerket", ())),
         iso27001=tuple((c, control_title("iso27001-2022", c)) for c in req.get("iso27001", ())),
         cis=tuple((c, control_title("cis-v8", c)) for c in req.get("cis", ())),
         evidence_class=req.get("evidence", ""), not_scannable=req.get("not_scannable", ""),
-        status=_status_of(mine),
-        checks=tuple((s.id, s.title) for s in result.checks.values() if rid in s.requirements),
+        status=verdict.status,
+        checks=tuple((s.id, s.title) for s in specs),
         parameters=params, rows=my_rows, counts=dict(Counter(f.status.value for f in mine)),
-        evidence_count=len(evidence),
+        evidence_count=len({e.sha256 for f in mine for e in f.evidence}),
+        score=score((f.target, f.check_id, f.status.value) for f in mine if f.target),
+        met=verdict.met, judged=verdict.judged, reason=verdict.reason,
+        results=tuple(_check_result(spec, [r for r in my_rows if r.check_id == spec.id], home[spec.id])
+                      for spec in specs if any(r.check_id == spec.id for r in my_rows)),
+        attestations=tuple(_attestation(f) for f in organisation if f.check_id.startswith("ATTEST-")),
+        waivers=tuple(_waiver_row(u) for u in result.waivers  # the ones that covered (or would have) a finding
+                      if u.matched and any(_matches(u.waiver.check, s.id) for s in specs)),
     )
 
 
-def _params_of(requirement: str, result: ScanResult) -> set[str]:
-    """Profile parameters read by the checks that evidence this requirement (their pass rule)."""
-    return {p for s in result.checks.values() if requirement in s.requirements for p in s.params if p != "target"}
+def _matches(pattern: str, check_id: str) -> bool:
+    return fnmatchcase(check_id, pattern)
 
 
-def _row(f: Finding, checks: Mapping[str, CheckSpec]) -> Row:
+@cache
+def _parameter_descriptions() -> Mapping[str, str]:
+    """What each parameter means, from the built-in profile that defines them (static text, not run state)."""
+    from auditor.profile import load_profile
+
+    return {name: d.description for name, d in load_profile().definitions.items()}
+
+
+def _params_of(specs: Sequence[CheckSpec]) -> set[str]:
+    """Profile parameters read by the checks that evidence a requirement (their pass rule)."""
+    return {p for s in specs for p in s.params if p != "target"}
+
+
+def _value(value: Any) -> str:
+    """A parameter or observed value as a reader writes it: lists joined, mappings as "key: values"."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ", ".join(_value(v) for v in value) if value else "—"
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {_value(v)}" for k, v in value.items()) if value else "—"
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _check_result(spec: CheckSpec, rows: Sequence[Row], home: str) -> CheckResult:
+    by_status = Counter(r.status for r in rows)
+    return CheckResult(
+        check_id=spec.id, title=spec.title, severity=spec.severity.value, counts=dict(by_status),
+        problems=tuple(sorted((r for r in rows if r.status in PROBLEMS),
+                              key=lambda r: (PROBLEMS.index(r.status), r.target, r.resource))),
+        passed=tuple(dict.fromkeys(r.target for r in rows if r.status == "pass")), rows=tuple(rows), home=home,
+    )
+
+
+def _attestation(f: Finding) -> AttestationRow:
+    seen = f.observed
+    artefacts = tuple(str(a.get("path", a)) if isinstance(a, Mapping) else str(a) for a in seen.get("artefacts", ()))
+    return AttestationRow(id=f.resource, statement=str(seen.get("statement", f.message)),
+                          attestor=str(seen.get("attestor", "")), date=str(seen.get("date", "")),
+                          next_review=str(seen.get("next_review", "")), maturity=str(seen.get("maturity") or ""),
+                          artefacts=artefacts, status=f.status.value)
+
+
+def _row(f: Finding, checks: Mapping[str, CheckSpec], platform: str) -> Row:
     spec = checks.get(f.check_id)
     return Row(
         target=f.target, check_id=f.check_id, title=spec.title if spec else _attestation_title(f),
-        severity=spec.severity.value if spec else "", status=f.status.value, message=f.message,
+        severity=spec.severity.value if spec else "", status=f.status.value,
+        message=f.skip_reason or f.message if f.status is Status.SKIPPED else f.message,
         resource=f.resource, observed=_compact(f.observed), expected=_compact(f.expected),
         evidence=tuple(e.sha256[:12] for e in f.evidence), remediation=spec.remediation if spec else "",
-        waiver=f.waiver, requirements=f.requirements,
+        waiver=f.waiver, requirements=f.requirements, platform=platform,
+        details=_details(f.observed), expected_details=_details(f.expected),
+        links=tuple(EvidenceLink(e.path, e.source, e.sha256) for e in f.evidence),
+        observed_values=f.observed, expected_values=f.expected,
     )
 
 
@@ -222,7 +449,57 @@ def _compact(values: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _target_row(t: Any) -> TargetRow:
+def _pretty(values: Mapping[str, Any]) -> str:
+    return json.dumps(values, ensure_ascii=False, indent=2, default=str) if values else ""
+
+
+def _details(values: Mapping[str, Any]) -> tuple[Detail, ...]:
+    """Each observed value as at most ITEMS_SHOWN short items; empty values are left out."""
+    details = []
+    for key, value in values.items():
+        if value in (None, "", [], {}):
+            continue
+        if isinstance(value, Mapping):
+            items = [f"{k}: {_text(v)}" for k, v in value.items()]
+        elif isinstance(value, list | tuple):
+            items = [_text(v) for v in value]
+        else:
+            items = [_text(value)]
+        details.append(Detail(str(key), tuple(items[:ITEMS_SHOWN]), max(0, len(items) - ITEMS_SHOWN)))
+    return tuple(details)
+
+
+def _text(value: Any) -> str:
+    text = value if isinstance(value, str) else _value(value)
+    return text if len(text) <= _TEXT_CHARS else text[:_TEXT_CHARS - 1] + "…"
+
+
+def _deviation_groups(deviations: Sequence[Row], checks: Mapping[str, CheckSpec]) -> tuple[DeviationGroup, ...]:
+    by_check: dict[str, list[Row]] = {}
+    for row in deviations:
+        by_check.setdefault(row.check_id, []).append(row)
+    groups = []
+    for check_id, rows in by_check.items():
+        platforms: dict[str, list[Row]] = {}
+        for row in sorted(rows, key=lambda r: (r.platform, r.target, r.resource)):
+            platforms.setdefault(row.platform, []).append(row)
+        spec = checks.get(check_id)
+        remediation = spec.remediation if spec else ""
+        shared: dict[str, tuple[list[str], list[Row]]] = {}  # platforms with the same remediation share a row
+        for platform, found in platforms.items():
+            entry = shared.setdefault(remediation_for(remediation, platform), ([], []))
+            entry[0].append(platform)
+            entry[1].extend(found)
+        groups.append(DeviationGroup(
+            check_id=check_id, title=rows[0].title, severity=rows[0].severity,
+            status="fail" if any(r.status == "fail" for r in rows) else "warn",
+            requirements=rows[0].requirements, remediation=remediation,
+            by_platform=tuple((tuple(p), tuple(r)) for p, r in shared.values())))
+    groups.sort(key=lambda g: (_SEVERITY_RANK.get(g.severity, 9), g.status != "fail", -len(g.targets), g.check_id))
+    return tuple(groups)
+
+
+def _target_row(t: TargetResult, sections: Sequence[Section], evidence_files: int) -> TargetRow:
     system = t.system
     return TargetRow(
         name=t.target.name, kind=t.target.kind.value,
@@ -230,6 +507,9 @@ def _target_row(t: Any) -> TargetRow:
         role=t.target.role.value, location=t.target.location.value, assessed=not t.connection_error,
         reason=t.connection_error, privileges=("root" if system.is_root else "unprivileged") if system else "",
         counts=dict(Counter(f.status.value for f in t.findings)),
+        platform=system.platform.value if system and system.platform else "",
+        evidence_files=evidence_files,
+        verdicts=tuple(target_verdict([f for f in t.findings if s.id in f.requirements]).value for s in sections),
     )
 
 

@@ -10,6 +10,7 @@ import dataclasses
 from pathlib import Path
 
 from auditor.errors import UnsupportedTarget
+from auditor.extras import require
 from auditor.models import Target, TargetKind
 from auditor.transports.base import Transport
 
@@ -33,6 +34,7 @@ def open_transport(target: Target, replay_from: Path | None = None, *, login: bo
 
         return LocalTransport(target.name, use_sudo=bool(target.options.get("sudo", False)))
     if target.kind is TargetKind.SSH:
+        require("fleet")  # paramiko: one line naming the extra, not an ImportError
         from auditor.transports._ssh_settings import Settings
 
         settings = Settings.from_target(target)
@@ -46,6 +48,7 @@ def open_transport(target: Target, replay_from: Path | None = None, *, login: bo
 
         return SshTransport(target, trust_new_host_keys=trust_new_host_keys, settings=settings)
     if target.kind is TargetKind.TLS:
+        require("tls")  # sslyze
         from auditor.transports.tls import TlsTransport
 
         return TlsTransport(target)

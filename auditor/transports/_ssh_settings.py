@@ -20,6 +20,8 @@ class Settings:
         budgets (seconds): connect (TCP), banner (first line from the server), auth (key exchange and
             login), total (everything on this target, commands included).
         auth: "none" logs in to nothing: only the pseudo-commands (network facts) are answered.
+        legacy: log in with legacy algorithms too (SHA-1 kex, ssh-rsa host keys, CBC/3DES, SHA-1/MD5 MACs),
+            when the target opts in (`legacy_ssh: true`, `--legacy-ssh`).
     """
 
     host: str
@@ -33,6 +35,7 @@ class Settings:
     password_env: str = ""
     passphrase_env: str = ""
     auth: str = ""
+    legacy: bool = False
     connect_timeout: float = 10.0
     banner_timeout: float = 10.0
     auth_timeout: float = 20.0
@@ -52,7 +55,7 @@ class Settings:
             known_hosts=options.get("known_hosts"), sudo=bool(options.get("sudo", False)),
             proxy_jump=options.get("proxy_jump") or config.proxy_jump, proxy_command=config.proxy_command,
             password_env=options.get("password_env", ""), passphrase_env=options.get("passphrase_env", ""),
-            auth=options.get("auth", ""),
+            auth=options.get("auth", ""), legacy=bool(options.get("legacy_ssh", False)),
             **{k: float(options[k]) for k in ("connect_timeout", "banner_timeout", "auth_timeout", "total_timeout")
                if k in options},
         )

@@ -18,6 +18,8 @@ _TLS_RECORD_TYPES = range(20, 25)
 _ALERT = 21
 # Protocols whose server speaks first: a silent one is caught by waiting for its greeting.
 _SERVER_SPEAKS_FIRST = {"smtp": "220", "imap": "* ", "pop3": "+OK", "ftp": "220"}
+# Outcomes where something answered on the port: TLS, or a service in clear. The others are unreachable.
+REACHED = frozenset({"tls", "plain_http", "not_tls"})
 
 
 @dataclass(frozen=True)
@@ -149,13 +151,11 @@ def _classify(where: str, received: bytes, error: ssl.SSLError | None, done: _Do
     text = received.decode("latin-1")
     # An HTTP/0.9-style reply to a request line it cannot parse is a bare HTML page (Python's http.server).
     if text.startswith("HTTP/") or text.lstrip().lower().startswith(("<!doctype html", "<html")):
-        return done("plain_http", f"a plain HTTP server answered on {where}, not TLS (it replied "
-                    f"{_first_line(received)!r}); this port serves unencrypted HTTP", ip, received)
+        return done("plain_http", f"a plain HTTP server answered on {where} instead of TLS", ip, received)
     hint = ""
     if text.startswith("220") and "SMTP" in text.upper():
         hint = "; if this is a mail server, set starttls: smtp for the target"
-    return done("not_tls", f"the service on {where} does not speak TLS (it sent {_first_line(received)!r}){hint}",
-                ip, received)
+    return done("not_tls", f"the service on {where} answered in clear, not in TLS{hint}", ip, received)
 
 
 def _receive(sock: socket.socket, deadline: float) -> bytes | None:

@@ -1,6 +1,9 @@
 """The recording transport: every fact a collector reads is fetched once per target, stored as evidence,
 and served from cache afterwards. Collectors and checks never write evidence themselves.
 
+It is also where secrets are cut (transports/redaction.py): each result is redacted as the inner transport
+returns it, before it is recorded or served, so collectors, the evidence and a later replay see the same text.
+
 `view(collector)` hands a collector a Transport that also notes which facts it consumed, so that
 findings can point at exactly the evidence their check rests on.
 """
@@ -14,7 +17,8 @@ from typing import Any, Protocol
 from auditor.clock import Clock
 from auditor.models import EvidenceRef
 from auditor.transports.base import Command, CommandResult, FileContent, Transport, fetch
-from auditor.transports.records import command_record, file_record
+from auditor.transports.records import command_record, file_record, with_redacted_text
+from auditor.transports.redaction import redact_content, redact_result
 
 
 class EvidenceSink(Protocol):
@@ -61,21 +65,28 @@ class RecordingTransport:
     def close(self) -> None:
         self.inner.close()
 
-    def _record(self, kind: str, source: str, fresh: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        # Replayed facts keep their original record (and time), so their hashes survive a replay.
+    def _record(self, kind: str, source: str, cut: bool, fresh: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         original: Callable[[str, str], dict[str, Any]] | None = getattr(self.inner, "original_record", None)
-        return original(kind, source) if original else fresh()
+        if original is None:
+            return fresh()
+        # Replayed facts keep their original record (and time), so their hashes survive a replay; unless an
+        # older run stored a secret: then the secret goes and the time stays.
+        record = original(kind, source)
+        return with_redacted_text(record, fresh()) if cut else record
 
     def _remember_command(self, command: Command, result: CommandResult) -> tuple[CommandResult, EvidenceRef]:
-        record = self._record("command", str(command),
-                              lambda: command_record(self.target, command, result, self._clock.now()))
+        result, cut = redact_result(result)
+        record = self._record("command", str(command), bool(cut),
+                              lambda: command_record(self.target, command, result, self._clock.now(), cut))
         ref = self._sink.save(self.target, record)
         with self._lock:
             self._commands[command] = (result, ref)
         return result, ref
 
     def _remember_file(self, path: str, content: FileContent) -> tuple[FileContent, EvidenceRef]:
-        record = self._record("file", path, lambda: file_record(self.target, content, self._clock.now()))
+        content, cut = redact_content(content)
+        record = self._record("file", path, bool(cut),
+                              lambda: file_record(self.target, content, self._clock.now(), cut))
         ref = self._sink.save(self.target, record)
         with self._lock:
             self._files[path] = (content, ref)

@@ -6,6 +6,10 @@ A run's evidence folder and a recorded test host (tests/fixtures/hosts/<case>/) 
     evidence/<target>/cmd-<name>.json   one command: argv, exit status, stdout, stderr, time
     evidence/<target>/file-<name>.json  one file read: path, exists, content, error, time
 
+A record whose text held secrets also has `redactions`: pattern name -> how many were cut
+(transports/redaction.py); the values are gone before the record is made. Records without it (none cut, or
+written before redaction existed) replay as before.
+
 It lives beside the transports because the replay transport reads it and the recording transport writes
 it; the bundle stores these records without knowing what is in them.
 """
@@ -15,6 +19,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -33,8 +39,9 @@ def fact_filename(kind: str, source: str) -> str:
     return f"{ {'command': 'cmd'}.get(kind, kind)}-{readable}-{digest}.json"
 
 
-def command_record(target: str, command: Command, result: CommandResult, at: datetime) -> dict[str, Any]:
-    return {
+def command_record(target: str, command: Command, result: CommandResult, at: datetime,
+                   redactions: Mapping[str, int] | None = None) -> dict[str, Any]:
+    return _noting(redactions, {
         "kind": "command",
         "target": target,
         "source": result.command,
@@ -45,15 +52,16 @@ def command_record(target: str, command: Command, result: CommandResult, at: dat
         "stderr": result.stderr,
         "truncated": result.truncated,
         "collected_at": iso(at),
-    }
+    })
 
 
-def file_record(target: str, content: FileContent, at: datetime) -> dict[str, Any]:
+def file_record(target: str, content: FileContent, at: datetime,
+                redactions: Mapping[str, int] | None = None) -> dict[str, Any]:
     try:
         text, encoding = content.data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         text, encoding = base64.b64encode(content.data).decode("ascii"), "base64"
-    return {
+    return _noting(redactions, {
         "kind": "file",
         "target": target,
         "source": content.path,
@@ -63,7 +71,24 @@ def file_record(target: str, content: FileContent, at: datetime) -> dict[str, An
         "error": content.error,
         "truncated": content.truncated,
         "collected_at": iso(at),
-    }
+    })
+
+
+# The fields that hold what the host said: a replay that redacts an older record replaces only these.
+TEXT_FIELDS = ("stdout", "stderr", "content", "encoding")
+
+
+def with_redacted_text(record: dict[str, Any], clean: dict[str, Any]) -> dict[str, Any]:
+    """An older record with the text of `clean` (the same fact, redacted) and both records' redactions added up."""
+    counts = Counter(record.get("redactions", {})) + Counter(clean.get("redactions", {}))
+    return _noting(counts, {**record, **{k: clean[k] for k in TEXT_FIELDS if k in clean}})
+
+
+def _noting(redactions: Mapping[str, int] | None, record: dict[str, Any]) -> dict[str, Any]:
+    """The record, with `redactions` only when something was cut (so records without secrets never change)."""
+    if redactions:
+        record["redactions"] = dict(sorted(redactions.items()))
+    return record
 
 
 def result_from_record(record: dict[str, Any]) -> CommandResult:

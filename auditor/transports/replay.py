@@ -1,55 +1,128 @@
 """The replay transport: answers from an earlier run's evidence folder, touching no host.
 
-A recorded host is also a test fixture: tests/fixtures/hosts/<case>/ has the same layout.
+A recorded host is also a test fixture: tests/fixtures/hosts/<case>/ has the same layout. `RecordedRun`
+reads the run's evidence index once per run and hands each target its slice, so a replay costs time linear in
+its targets. Only files the index lists are used, each checked against its listed SHA-256 when it is read (and
+against the run manifest's, when the caller verified the run first and passes what that manifest lists); two
+records of one (kind, source) for a target are refused, never one silently replacing the other.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from auditor.errors import FactMissing, InputError
 from auditor.files import sha256_bytes
+from auditor.models import Target
 from auditor.transports.base import Command, CommandResult, FileContent
 from auditor.transports.records import EVIDENCE_DIR, EVIDENCE_INDEX, content_from_record, result_from_record
 
+Records = dict[tuple[str, str], dict[str, Any]]  # (kind, source) -> the record as stored
+_FIX = "replay an untouched copy of the run"
 
-def _load_manifest_hashes(run_dir: Path) -> dict[str, str]:
+
+@dataclass(frozen=True)
+class _Listed:
+    """One evidence index entry: where the record is, its hash, and what it claims to be."""
+
+    path: str
+    sha256: str
+    kind: str
+    source: str
+
+
+class RecordedRun:
+    """A run folder's evidence, indexed once; `open` is the runner's way to reach a target during a replay.
+
+    listed: the run manifest's path -> SHA-256, when the caller verified it (bundle/manifest.py); then every file
+    used must be listed there too, with the same hash, and the index itself must be.
+    """
+
+    def __init__(self, run_dir: Path, listed: Mapping[str, str] | None = None) -> None:
+        self.run_dir = run_dir
+        self._slices = _index(run_dir, listed)
+
+    def open(self, target: Target, login: bool) -> ReplayTransport:
+        """The transport for one target; `login` does not matter, since nothing is reached."""
+        return ReplayTransport(self.run_dir, target.name, self.records(target.name))
+
+    def records(self, target: str) -> Records:
+        """The target's records, each file read once and checked against its listed hash."""
+        records: Records = {}
+        for entry in self._slices.get(target, ()):
+            path = self.run_dir / entry.path
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise InputError(f"refused: a listed evidence file cannot be read ({exc.strerror})", str(path),
+                                 _FIX) from None
+            # Evidence that no longer matches its listed hash must not be re-evaluated as if it were.
+            if sha256_bytes(data) != entry.sha256:
+                raise InputError("refused: evidence file changed since it was recorded (SHA-256 mismatch)",
+                                 str(path), _FIX)
+            try:
+                record = json.loads(data)
+                claims = (record["kind"], record["source"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise InputError(f"refused: not an evidence record ({exc})", str(path), _FIX) from None
+            if claims != (entry.kind, entry.source):
+                raise InputError(f"refused: the record is not the {entry.kind} {entry.source!r} its index entry names",
+                                 str(path), _FIX)
+            records[claims] = record
+        return records
+
+
+def _index(run_dir: Path, listed: Mapping[str, str] | None) -> dict[str, list[_Listed]]:
+    """evidence/manifest.json, read and checked once: target -> its entries."""
     path = run_dir / EVIDENCE_INDEX
-    if not path.is_file():
-        return {}
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        return {f["path"]: f["sha256"] for f in manifest["facts"]}
+        data = path.read_bytes()
+    except OSError:
+        raise InputError("refused: no evidence index (evidence/manifest.json)", str(path),
+                         _FIX) from None
+    if listed is not None and listed.get(EVIDENCE_INDEX) != sha256_bytes(data):
+        raise InputError("refused: the evidence index is not the one the run manifest lists", str(path), _FIX)
+    try:
+        facts = json.loads(data)["facts"]
+        entries = [(str(f["target"]), _Listed(str(f["path"]), str(f["sha256"]), str(f["kind"]), str(f["source"])))
+                   for f in facts]
     except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"evidence manifest is not valid ({exc})", str(path),
-                         "restore it from the sealed bundle or replay without it") from exc
+        raise InputError(f"refused: the evidence index is not valid ({exc})", str(path), _FIX) from None
+    slices: dict[str, list[_Listed]] = {}
+    first: dict[tuple[str, str, str], str] = {}
+    for target, entry in entries:
+        _check_entry(path, target, entry, listed)
+        key = (target, entry.kind, entry.source)
+        if key in first:
+            raise InputError(f"refused: two records of one {entry.kind} for target {target!r} ({entry.source!r}): "
+                             f"{first[key]} and {entry.path}", str(path), _FIX)
+        first[key] = entry.path
+        slices.setdefault(target, []).append(entry)
+    return slices
+
+
+def _check_entry(index: Path, target: str, entry: _Listed, listed: Mapping[str, str] | None) -> None:
+    parts = entry.path.split("/")
+    # Only a file of the target's own folder: an index entry never points outside the run.
+    if len(parts) != 3 or parts[:2] != [EVIDENCE_DIR, target] or any(p in ("", ".", "..") for p in parts):
+        raise InputError(f"refused: index entry {entry.path!r} is not a file of evidence/{target}/", str(index), _FIX)
+    if listed is not None and listed.get(entry.path) != entry.sha256:
+        raise InputError(f"refused: {entry.path} is not listed in the run manifest with the hash the index gives",
+                         str(index), _FIX)
 
 
 class ReplayTransport:
     """Serves commands and files recorded for one target; a fact not recorded raises FactMissing."""
 
-    def __init__(self, run_dir: Path, target: str) -> None:
+    def __init__(self, run_dir: Path, target: str, records: Records | None = None) -> None:
         self.target = target
         self._folder = run_dir / EVIDENCE_DIR / target
-        self._records: dict[tuple[str, str], dict[str, Any]] = {}
-        hashes = _load_manifest_hashes(run_dir)
-        for path in sorted(self._folder.glob("*.json")):
-            data = path.read_bytes()
-            relative = f"{EVIDENCE_DIR}/{target}/{path.name}"
-            # Evidence that no longer matches its manifest hash must not be re-evaluated as if it were.
-            if relative in hashes and hashes[relative] != sha256_bytes(data):
-                raise InputError("evidence file changed since it was recorded (SHA-256 mismatch)",
-                                 str(path), "replay an untouched copy of the run")
-            try:
-                record = json.loads(data)
-                self._records[(record["kind"], record["source"])] = record
-            except (ValueError, KeyError, TypeError) as exc:
-                raise InputError(f"not an evidence record ({exc})", str(path),
-                                 "remove the file or restore the run folder") from exc
+        self._records = records if records is not None else RecordedRun(run_dir).records(target)
 
     def run(self, command: Command) -> CommandResult:
         return result_from_record(self._lookup("command", str(command)))

@@ -8,9 +8,12 @@
               Either way each run_many/read_many is one round trip, framed the same way (length-prefixed
               stdout, stderr and exit status per command)
 
-Two pseudo-commands are answered by the transport itself, so their answers are recorded as evidence like
-any other command (and replayed unchanged): `auditor:ssh-hostkey` (the verified host key) and
-`auditor:ssh-kexinit` (banner and KEXINIT read over a second TCP connection, without logging in).
+The client is paramiko's, extended by _ssh_paramiko (curve25519-sha256, chacha20-poly1305, and the legacy
+algorithms a target opts in to with `legacy_ssh`). Pseudo-commands are answered by the transport itself, so
+their answers are recorded as evidence like any other command (and replayed unchanged): `auditor:ssh-hostkey`
+(the verified host key and the algorithms the login agreed), and, each over its own TCP connection and without
+logging in, `auditor:ssh-kexinit` (banner and KEXINIT), `auditor:ssh-hostkeys` (every host key offered) and
+`auditor:ssh-auth-methods` (what an SSH "none" request is told).
 Nothing above transports/ sees a paramiko type: every paramiko and socket error becomes a TransportError.
 """
 
@@ -33,14 +36,12 @@ from auditor.transports import _ssh_batch as batch
 from auditor.transports import _ssh_runner as runner
 from auditor.transports._ssh_auth import Credentials, HostKeyInfo, KnownHosts, authenticate, known_hosts_name
 from auditor.transports._ssh_jump import JUMP_HOSTS
+from auditor.transports._ssh_paramiko import AuditTransport
 from auditor.transports._ssh_settings import Settings, jump_target
 from auditor.transports.base import Command, CommandResult, FileContent
 from auditor.transports.ssh_network import NETWORK_COMMANDS, NO_LOGIN, network_answer, tcp_connect
 
 log = logging.getLogger(__name__)
-# paramiko logs each failed handshake with a traceback; every such failure is raised here as a TransportError
-# with its reason, so the duplicate would only clutter the scan's console.
-logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
 MAX_CHANNELS = 4  # OpenSSH's MaxSessions defaults to 10; stay well below it
 _STDERR_TAIL = 1024
@@ -152,6 +153,7 @@ class SshTransport:
         self._pool = ThreadPoolExecutor(max_workers=MAX_CHANNELS + 1, thread_name_prefix=f"ssh-{self.target}")
         self.host_key: HostKeyInfo | None = None
         self.login = ""
+        self.login_algorithms: dict[str, str] = {}
         self.channels_opened = 0
         self._depth = depth
         if self.settings.auth != "none":
@@ -199,7 +201,7 @@ class SshTransport:
         sock = self._open_socket(s.host, s.port, s.connect_timeout)
         known = KnownHosts(s.known_hosts)
         name = known_hosts_name(s.host, s.port)
-        ssh = self._ssh = paramiko.Transport(sock)
+        ssh = self._ssh = AuditTransport(sock, legacy=s.legacy)
         ssh.banner_timeout = s.banner_timeout
         ssh.handshake_timeout = s.auth_timeout
         ssh.auth_timeout = s.auth_timeout
@@ -213,8 +215,12 @@ class SshTransport:
             if "banner" in text.lower():
                 raise ConnectError(self.target, f"{s.host}:{s.port} accepted TCP but sent no SSH banner within "
                                    f"{s.banner_timeout:g} s") from exc
-            raise ConnectError(self.target, f"SSH negotiation with {s.host}:{s.port} failed ({text}); the "
-                               "algorithms it offers are shown by check SSH-0100") from exc
+            legacy = "" if s.legacy else (
+                "; it may offer only legacy algorithms (SHA-1 key exchange, ssh-rsa or DSA host keys, CBC or 3DES "
+                "ciphers), which auditor logs in with only when the target opts in (legacy_ssh: true in the "
+                "inventory, or --legacy-ssh)")
+            raise ConnectError(self.target, f"SSH negotiation with {s.host}:{s.port} failed ({text}){legacy}; the "
+                               "algorithms it offers are named by check SSH-0100") from exc
         except (OSError, EOFError) as exc:
             if time.monotonic() - started >= s.auth_timeout:  # paramiko's handshake timeout is a bare EOFError
                 raise ConnectError(self.target, f"SSH key exchange with {s.host}:{s.port} did not finish within "
@@ -226,6 +232,7 @@ class SshTransport:
             raise ConnectError(self.target, f"SSH key exchange with {s.host}:{s.port} did not finish within "
                                f"{time.monotonic() - started:.0f} s")
         self.host_key = known.verify(self.target, name, ssh.get_remote_server_key(), self._trust_new)
+        self.login_algorithms = ssh.agreed()
         credentials = Credentials(s.user, s.identity_files, s.passphrase_env, s.password_env)
         try:
             self.login = authenticate(self.target, ssh, credentials)
@@ -422,4 +429,4 @@ class SshTransport:
     # -- pseudo-commands ----------------------------------------------------------------------------------
 
     def _pseudo(self, command: Command) -> CommandResult:
-        return network_answer(command, self.settings, self.host_key, self._open_socket)
+        return network_answer(command, self.settings, self.host_key, self._open_socket, self.login_algorithms)

@@ -1,7 +1,9 @@
-"""Sealed bundles: round trips for keys and passphrases; every tampering, truncation or wrong key refused."""
+"""Sealed bundles (format 2): round trips for keys and passphrases, the authenticated header, the run manifest
+restored last; every tampering, truncation or wrong key refused (many more attacks: tests/adversarial/)."""
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 from pathlib import Path
@@ -47,7 +49,34 @@ def test_round_trip_with_a_key_and_with_a_passphrase(run, keys, tmp_path):
 def _chunks(bundle: Path) -> tuple[int, int]:
     data = bundle.read_bytes()
     (length,) = struct.unpack(">I", data[8:12])
-    return 12 + length, len(data)
+    return 12 + length + 32, len(data)  # magic, length, header JSON, header MAC
+
+
+def test_the_header_is_format_2_bounded_and_followed_by_its_mac(run, tmp_path):
+    # Given a bundle sealed to a passphrase
+    data = seal(run, tmp_path / "b.bundle", [], SECRET, chunk_size=4096).read_bytes()
+    # Then it starts with the format 2 magic, its header names version 2 and the one scrypt cost auditor uses
+    (length,) = struct.unpack(">I", data[8:12])
+    header = json.loads(data[12:12 + length])
+    assert data[:8] == MAGIC == b"AUDSEAL\x02" and header["version"] == 2 and length < 1 << 16
+    assert {k: header["recipients"][0][k] for k in ("n", "r", "p")} == {"n": 1 << 15, "r": 8, "p": 1}
+
+
+def test_an_opened_run_gets_its_manifest_back_under_its_own_name(run, tmp_path):
+    # Given a run with a manifest, sealed
+    (run / "manifest.json").write_text("{}")
+    bundle = seal(run, tmp_path / "b.bundle", [], SECRET, chunk_size=4096)
+    # When it is opened, the manifest (held back under another name while the chunks are checked) is in place
+    opened = open_bundle(bundle, tmp_path / "o", None, SECRET)
+    assert _same_tree(run, opened) and not (opened / ".manifest.json.opening").exists()
+
+
+def test_a_bundle_holding_the_held_back_name_is_refused(run, tmp_path):
+    (run / ".manifest.json.opening").write_text("{}")
+    bundle = seal(run, tmp_path / "b.bundle", [], SECRET, chunk_size=4096)
+    with pytest.raises(BundleError, match="never seals"):
+        open_bundle(bundle, tmp_path / "o", None, SECRET)
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.parametrize("where", ["first_chunk", "last_chunk", "header"])
@@ -89,6 +118,10 @@ def test_not_a_bundle_and_no_recipient(run, tmp_path):
         open_bundle(junk, tmp_path / "o", None, SECRET)
     with pytest.raises(InputError, match="needs at least one recipient"):
         seal(run, tmp_path / "x", [], None)
+    with pytest.raises(InputError, match="at most 64 recipients"):
+        seal(run, tmp_path / "x", [bytes(32)] * 65, None)
+    with pytest.raises(InputError, match="not a usable X25519 public key"):
+        seal(run, tmp_path / "x", [bytes(32)], None)
 
 
 def test_default_chunk_size_is_one_mebibyte():

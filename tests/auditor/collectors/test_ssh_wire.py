@@ -9,8 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collectors.ssh_wire import HOSTKEY_COMMAND, KEXINIT_COMMAND, collect, parse_kexinit, parse_probe
-from auditor.errors import CollectorError
+from auditor.collectors.ssh_wire import (
+    AUTH_METHODS_COMMAND,
+    HOSTKEY_COMMAND,
+    HOSTKEYS_COMMAND,
+    KEXINIT_COMMAND,
+    collect,
+    key_size,
+    parse_host_keys,
+    parse_kexinit,
+    parse_probe,
+)
+from auditor.errors import CollectorError, FactMissing
 from auditor.models import SystemFacts
 from auditor.transports.base import CommandResult
 from auditor.transports.local import LocalTransport
@@ -89,3 +99,79 @@ def test_a_local_target_has_no_network_view():
     # Given this machine scanned locally, When the wire collector runs, Then it says there is no address to probe
     facts = collect(LocalTransport(), SystemFacts(None))
     assert facts.probed is False and "no network address" in facts.problem
+
+
+def _answers(**extra: CommandResult) -> dict[str, CommandResult]:
+    probe = (OUTPUTS / "debian12-kexinit-hardened.json").read_text()
+    return {str(KEXINIT_COMMAND): CommandResult(str(KEXINIT_COMMAND), 0, probe), **extra}
+
+
+def test_every_probe_adds_its_facts():
+    # Given recorded answers of the host-keys and authentication probes of a legacy sshd
+    host = FakeHost(_answers(**{
+        str(HOSTKEYS_COMMAND): CommandResult(str(HOSTKEYS_COMMAND), 0,
+                                             (OUTPUTS / "debian12-hostkeys-legacy.json").read_text()),
+        str(AUTH_METHODS_COMMAND): CommandResult(str(AUTH_METHODS_COMMAND), 0,
+                                                 (OUTPUTS / "debian12-auth-methods-legacy.json").read_text())}))
+    # When the wire collector runs
+    facts = collect(host, SystemFacts(None))
+    # Then each key has its type, size and fingerprint, and the offered methods are known
+    assert [(k.key_type, k.bits) for k in facts.host_keys] == [("ssh-ed25519", 256), ("ssh-rsa", 2048),
+                                                               ("ssh-dss", 1024)]
+    assert all(k.sha256.startswith("SHA256:") and not k.problem for k in facts.host_keys)
+    assert facts.auth_user == "auditor" and facts.auth_methods == ("publickey", "password", "keyboard-interactive")
+    assert facts.none_accepted is False
+
+
+def test_a_failed_host_key_or_auth_probe_is_a_stated_problem_not_a_collector_error():
+    host = FakeHost(_answers(**{
+        str(HOSTKEYS_COMMAND): CommandResult(str(HOSTKEYS_COMMAND), 1, "", "probing failed: timed out\n"),
+        str(AUTH_METHODS_COMMAND): CommandResult(str(AUTH_METHODS_COMMAND), 1, "", "probing failed: no kex\n")}))
+    facts = collect(host, SystemFacts(None))
+    assert facts.probed and facts.host_keys == () and "timed out" in facts.host_keys_problem
+    assert facts.auth_methods is None and "no kex" in facts.auth_problem
+
+
+def test_a_key_the_probe_could_not_read_keeps_its_reason():
+    text = json.dumps({"keys": [{"offered_as": ["ssh-ed25519"], "kex": "x", "error": "the server closed it"}]})
+    (key,) = parse_host_keys(text)["host_keys"]
+    assert key.offered_as == ("ssh-ed25519",) and key.problem == "the server closed it" and key.bits == 0
+
+
+@pytest.mark.parametrize(
+    ("blob", "expected"),
+    [
+        (_name_lists("ssh-rsa") + struct.pack(">I", 3) + b"\x01\x00\x01" + struct.pack(">I", 257) + b"\x00"
+         + b"\xff" * 256, ("ssh-rsa", 2048)),
+        (_name_lists("ecdsa-sha2-nistp384", "nistp384") + struct.pack(">I", 97) + b"\x04" * 97,
+         ("ecdsa-sha2-nistp384", 384)),
+        (_name_lists("ssh-ed25519") + struct.pack(">I", 32) + b"\x01" * 32, ("ssh-ed25519", 256)),
+    ],
+)
+def test_key_sizes_come_from_the_blob(blob, expected):
+    assert key_size(blob) == expected
+
+
+def test_a_truncated_key_blob_is_a_problem_on_that_key():
+    blob = base64.b64encode(_name_lists("ssh-rsa") + struct.pack(">I", 400) + b"\x01").decode()
+    (key,) = parse_host_keys(json.dumps({"keys": [{"offered_as": ["rsa-sha2-512"], "key_base64": blob}]}))["host_keys"]
+    assert "could not be parsed" in key.problem and key.sha256.startswith("SHA256:")
+
+
+class _OlderEvidence(FakeHost):
+    """Evidence recorded before auditor probed host keys and methods: the replay has no such record."""
+
+    def run(self, command):
+        if str(command) not in self._commands:
+            raise FactMissing("app-2", f"command {command}", "evidence/app-2", [])
+        return super().run(command)
+
+
+def test_evidence_recorded_before_the_new_probes_still_replays():
+    # Given a replay of a run that recorded only the KEXINIT and the login's host key
+    key = json.dumps({"type": "ssh-ed25519", "sha256": "SHA256:abc", "status": "known"})
+    older = _OlderEvidence(_answers(**{str(HOSTKEY_COMMAND): CommandResult(str(HOSTKEY_COMMAND), 0, key)}))
+    facts = collect(older, SystemFacts(None))
+    # Then the wire view stands, and what was not recorded says so
+    assert facts.probed and facts.ciphers == ("aes256-gcm@openssh.com", "aes256-ctr")
+    assert "was not recorded" in facts.host_keys_problem and "was not recorded" in facts.auth_problem

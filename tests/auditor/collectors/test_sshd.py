@@ -1,41 +1,107 @@
-"""sshd collector: recorded `sshd -T` outputs -> facts; failures say why; a host where sshd never ran is read in
-a private mount namespace; and real runs on this machine."""
+"""sshd collector: which daemons listen and with which options; `sshd -T` per daemon and per Match block; the
+files when `sshd -T` cannot run; a host where sshd never ran read in a private mount namespace. Recorded outputs
+of the real tools first, then real daemons on this machine."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import posixpath
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from auditor.collectors.sshd import PRIVSEP_DIRS, SSHD_T, collect, in_private_namespace, parse_sshd_t, requests
-from auditor.errors import CollectorError, PermissionMissing
-from auditor.models import SystemFacts
-from auditor.transports.base import CommandResult
-from auditor.transports.local import LocalTransport
+from auditor.collectors.listeners import SS
+from auditor.collectors.sshd import (
+    CONNECTION,
+    FIRST_FILES,
+    FIRST_GLOBS,
+    FROM_DAEMON,
+    FROM_FILES,
+    PRIVSEP_DIRS,
+    PS,
+    SSHD_T,
+    SSHD_V,
+    SshdFacts,
+    collect,
+    in_private_namespace,
+    parse_sshd_t,
+    parse_view,
+    requests,
+)
+from auditor.collectors.sshd_config.conditions import Connection
+from auditor.collectors.sshd_config.values import EVALUATED
+from auditor.errors import CollectorError
+from auditor.models import Platform, Status, SystemFacts, Target, TargetKind
+from auditor.transports.base import Command, CommandResult, FileContent, cmd
+from checks.sshd import sshd_ciphers, sshd_forwarding, sshd_logins
 from tests import sshd_server
 from tests.auditor.fake_host import FakeHost
 
 ROOT = Path(__file__).resolve().parents[3]
 OUTPUTS = ROOT / "tests" / "fixtures" / "outputs" / "ssh"
 LINUX = SystemFacts(None)
+DEBIAN = SystemFacts(Platform.LINUX, os_id="debian", os_version="12")
 SBIN_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 NEVER_RUN = (OUTPUTS / "debian12-sshd-T-never-run-stderr.txt").read_text()  # "Missing privilege separation ..."
-RETRY = in_private_namespace("/run/sshd")
+NON_ROOT = (OUTPUTS / "debian12-sshd-T-nonroot-stderr.txt").read_text()
+SUDO_REFUSED = (OUTPUTS / "debian12-sudo-n-refused-stderr.txt").read_text()
+RETRY = in_private_namespace("/run/sshd", SSHD_T)
 NOTE = "sshd has not run on this host (no /run/sshd); its configuration was read in a private mount namespace"
-# A fresh tmpfs over $1 in the caller's private mount namespace, then the rest of the arguments: a host on which
-# sshd has never run, whatever this machine's /run/sshd is. Test-side only; the collector has its own script.
-FRESH_TMPFS = 'mount -t tmpfs -o size=1m,mode=0755 auditor-test "$1" && shift && exec "$@"'
 
 
-def _host(status: int, stdout: str = "", stderr: str = "") -> FakeHost:
-    return FakeHost({str(SSHD_T): CommandResult(str(SSHD_T), status, stdout, stderr)})
+def _ok(stdout: str = "", stderr: str = "", status: int = 0) -> tuple[int, str, str]:
+    return status, stdout, stderr
 
+
+class TreeHost(FakeHost):
+    """A FakeHost that also answers the Include glob command from its own files, as the target's shell would."""
+
+    def __init__(self, commands: Mapping[str, tuple[int, str, str]],
+                 files: Mapping[str, bytes | str | FileContent]) -> None:
+        super().__init__({key: CommandResult(key, *answer) for key, answer in commands.items()},
+                         {path: data.encode() if isinstance(data, str) else data for path, data in files.items()
+                          if not isinstance(data, FileContent)})
+        self.special = {path: data for path, data in files.items() if isinstance(data, FileContent)}
+        self.paths = sorted(files)
+
+    def read_file(self, path: str) -> FileContent:
+        if isinstance(self.special.get(path), FileContent):
+            self.calls.append(path)
+            return self.special[path]
+        return super().read_file(path)
+
+    def run(self, command: Command) -> CommandResult:
+        if command.argv[:2] == ("sh", "-c") and command.argv[3:4] == ("sh",) and str(command) not in self._commands:
+            self.calls.append(str(command))
+            lines = [f"{i}\t{path}" for i, pattern in enumerate(command.argv[4:], start=1) for path in self.paths
+                     if fnmatch.fnmatchcase(path, pattern) and posixpath.dirname(path) == posixpath.dirname(pattern)]
+            return CommandResult(str(command), 0, "".join(f"{line}\n" for line in lines))
+        return super().run(command)
+
+
+def _tree(folder: str, under: str = "") -> dict[str, bytes]:
+    """A recorded file tree (tests/fixtures/outputs/ssh/<folder>) as target paths, optionally moved under `under`."""
+    base = OUTPUTS / folder
+    return {f"{under}/{p.relative_to(base)}" if under else f"/{p.relative_to(base)}": p.read_bytes()
+            for p in base.rglob("*") if p.is_file()}
+
+
+OUTSIDE = Connection()
+
+
+def _sshd_t(*options: str, connection: Connection = OUTSIDE) -> str:
+    return str(cmd("sshd", "-T", *options, "-C", connection.spec()))
+
+
+# ---- the default daemon, recorded -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(
     ("fixture", "ciphers", "root", "tries"),
@@ -47,12 +113,14 @@ def _host(status: int, stdout: str = "", stderr: str = "") -> FakeHost:
     ],
 )
 def test_recorded_outputs_parse_into_options_and_lists(fixture, ciphers, root, tries):
-    # Given a recorded `sshd -T`, When collected, Then the lists and single values come out as sshd printed them
-    facts = collect(_host(0, (OUTPUTS / fixture).read_text()), LINUX)
-    assert facts.installed and facts.lists["ciphers"] == ciphers
-    assert facts.options["permitrootlogin"] == root and facts.options["maxauthtries"] == tries
-    assert facts.options["hostkey"].startswith("/etc/ssh/")  # the first of several HostKey lines is kept
-    assert "hmac-sha2-256" in ",".join(facts.lists["macs"])
+    # Given a recorded `sshd -T` on a host where nothing else answers, When collected
+    facts = collect(TreeHost({str(SSHD_T): _ok((OUTPUTS / fixture).read_text())}, {}), LINUX)
+    # Then the lists and single values come out as sshd printed them, for the default daemon
+    [daemon] = facts.daemons
+    assert facts.installed and daemon.view is not None and daemon.view.lists["ciphers"] == ciphers
+    assert daemon.view.options["permitrootlogin"] == root and daemon.view.options["maxauthtries"] == tries
+    assert daemon.view.options["hostkey"].startswith("/etc/ssh/")  # the first of several HostKey lines is kept
+    assert daemon.source == FROM_DAEMON and daemon.pid is None and daemon.resource == "/etc/ssh/sshd_config"
 
 
 def test_old_openssh_key_types_name_is_accepted():
@@ -61,49 +129,300 @@ def test_old_openssh_key_types_name_is_accepted():
 
 
 def test_missing_sshd_is_not_installed():
-    assert collect(_host(127, stderr="sshd: command not found"), LINUX).installed is False
+    assert collect(TreeHost({str(SSHD_T): _ok(status=127, stderr="sshd: command not found")}, {}), LINUX) \
+        .installed is False
 
 
-@pytest.mark.parametrize(
-    ("stderr", "words"),
-    [
-        ((OUTPUTS / "debian12-sudo-n-refused-stderr.txt").read_text(), "sudo -n was refused"),
-        ((OUTPUTS / "debian12-sshd-T-nonroot-stderr.txt").read_text(), "needs root to load the host keys"),
-        ("/etc/ssh/sshd_config line 3: Bad configuration option: Ciphrs\n", "exited 255: /etc/ssh/sshd_config line 3"),
-    ],
-)
-def test_failures_name_their_reason(stderr, words):
-    with pytest.raises(CollectorError, match=words):
-        collect(_host(1 if "sudo" in stderr else 255, stderr=stderr), LINUX)
+def test_a_broken_config_is_an_error_naming_its_line():
+    host = TreeHost({str(SSHD_T): _ok(status=255, stderr="/etc/ssh/sshd_config line 3: Bad configuration option: "
+                                                         "Ciphrs\n")}, {})
+    with pytest.raises(CollectorError, match="exited 255: /etc/ssh/sshd_config line 3"):
+        collect(host, LINUX)
 
 
-def test_only_the_first_command_is_declared():
-    # The namespace retry is conditional, so it is never prefetched
-    assert requests(LINUX) == ((SSHD_T,), ())
+def test_the_first_batch_is_declared_and_nothing_conditional_is():
+    # The namespace retry, per-daemon runs and Match blocks depend on answers, so they are never prefetched
+    commands, files = requests(LINUX)
+    assert list(commands) == [SSHD_T, SS, PS, SSHD_V, cmd("ssh", "-V"), FIRST_GLOBS]
+    assert "/etc/ssh/sshd_config" in files and "/etc/default/ssh" in files and RETRY not in commands
 
+
+# ---- without root: the files, read by the scanner's own parser -------------------------------------------------
+
+@pytest.mark.parametrize("stderr", [SUDO_REFUSED, NON_ROOT], ids=["sudo refused", "not root"])
+def test_without_root_debian_stock_config_is_read_from_the_files_and_agrees_with_sshd(stderr):
+    # Given Debian 12's stock sshd_config (recorded), and `sshd -T` refused for want of root
+    host = TreeHost({str(SSHD_T): _ok(status=1 if "sudo" in stderr else 255, stderr=stderr),
+                     str(SSHD_V): _ok(stderr=(OUTPUTS / "debian12-sshd-V.txt").read_text())},
+                    {"/etc/ssh/sshd_config": (OUTPUTS / "debian12-sshd_config").read_bytes()})
+    # When collected
+    [daemon] = collect(host, DEBIAN).daemons
+    # Then the configuration is derived from the files, says so and why, and is what sshd itself printed for the
+    # same file (debian12-sshd-T-default.txt was recorded from it as root)
+    assert daemon.source == FROM_FILES and daemon.view is not None
+    assert "derived from the config files, not from the daemon" in daemon.notes[0]
+    assert ("sudo -n was refused" if "sudo" in stderr else "needs root to load the host keys") in daemon.notes[0]
+    recorded = parse_view((OUTPUTS / "debian12-sshd-T-default.txt").read_text()).options
+    assert {k: daemon.view.options.get(k) for k in EVALUATED} == {k: recorded.get(k) for k in EVALUATED}
+
+
+def test_a_rhel9_host_without_root_is_judged_from_its_crypto_policy():
+    # Given RHEL 9's tree (crypto policy included by 50-redhat.conf; Anaconda's root-login drop-in) and no root
+    host = TreeHost({str(SSHD_T): _ok(status=255, stderr=NON_ROOT),
+                     str(SSHD_V): _ok(stderr="OpenSSH_8.7p1, OpenSSL 3.0.7 1 Nov 2022\n")}, _tree("rhel9-tree"))
+    # When collected and judged
+    facts = collect(host, SystemFacts(Platform.LINUX, os_id="rhel", os_version="9.4"))
+    [daemon] = facts.daemons
+    # Then the policy's ciphers and the drop-in's root login are what is judged, with RHEL 9's OpenSSH defaults
+    assert daemon.view is not None and daemon.view.lists["ciphers"][-1] == "aes128-ctr"
+    assert "compiled-in defaults of upstream OpenSSH 8.7p1" in daemon.notes[0]
+    assert daemon.resource == "sshd.service" or daemon.resource == "/etc/ssh/sshd_config"
+    ciphers = sshd_ciphers(facts, 256, False)[0]
+    assert ciphers.status is Status.FAIL and "aes128-gcm@openssh.com (128-bit AES)" in ciphers.message
+    assert "Derived from the config files, not from sshd itself." in ciphers.message
+    logins = sshd_logins(facts, 4)[0]
+    assert logins.status is Status.FAIL and "PermitRootLogin is yes" in logins.message
+
+
+def test_a_stopped_rhel8_daemon_takes_its_crypto_policy_from_the_unit():
+    # Given RHEL 8: the policy is CRYPTO_POLICY in an EnvironmentFile, passed as -o options by sshd.service
+    host = TreeHost({str(SSHD_T): _ok(status=255, stderr=NON_ROOT),
+                     str(SSHD_V): _ok(stderr=(OUTPUTS / "openssh80-sshd-V.txt").read_text())}, _tree("rhel8-tree"))
+    [daemon] = collect(host, SystemFacts(Platform.LINUX, os_id="rhel", os_version="8.9")).daemons
+    # Then the options on the unit's command line win over the files, and CBC is seen
+    assert daemon.pid is None and daemon.arguments[:2] == ("-o", "Ciphers=aes256-gcm@openssh.com,"
+                                                                 "chacha20-poly1305@openssh.com,aes256-ctr,aes256-cbc,"
+                                                                 "aes128-gcm@openssh.com,aes128-ctr,aes128-cbc")
+    assert daemon.view is not None and "aes256-cbc" in daemon.view.lists["ciphers"]
+    assert "ssh-rsa" in daemon.view.lists["pubkeyacceptedalgorithms"]
+    assert "upstream OpenSSH 8.0p1" in daemon.notes[0]
+
+
+def test_a_running_openssh_80_is_read_with_the_options_it_runs_with():
+    # Given a listening OpenSSH 8.0 whose recorded cmdline names its own config and -o options, and no root
+    files = {"/etc/ssh/test/sshd_config": (OUTPUTS / "rhel8-tree/etc/ssh/sshd_config").read_bytes(),
+             "/proc/812/cmdline": (OUTPUTS / "openssh80-proc-cmdline.bin").read_bytes()}
+    ps = "  812     1     0 /usr/sbin/sshd -f /etc/ssh/test/sshd_config -oCiphers=aes256-gcm@openssh.com,aes256-ctr\n"
+    host = TreeHost({str(SSHD_T): _ok(status=255, stderr=NON_ROOT), str(PS): _ok(ps),
+                     str(SS): _ok("tcp LISTEN 0 128 0.0.0.0:22 0.0.0.0:*\n")}, files)
+    [daemon] = collect(host, LINUX).daemons
+    # Then its config and -o lines are the ones judged, and its port comes from that config
+    assert daemon.pid == 812 and daemon.config == "/etc/ssh/test/sshd_config" and daemon.ports == (22,)
+    assert daemon.view is not None and daemon.view.lists["ciphers"] == ("aes256-gcm@openssh.com", "aes256-ctr")
+    assert daemon.view.lists["macs"] == ("hmac-sha2-256-etm@openssh.com",)
+
+
+# ---- several daemons, recorded ---------------------------------------------------------------------------------
+
+TWO = {str(SS): _ok((OUTPUTS / "debian12-ss-two-sshd.txt").read_text()),
+       str(PS): _ok((OUTPUTS / "debian12-ps-two-sshd.txt").read_text())}
+HARDENED_OPTIONS = ("-f", "/etc/ssh/test/sshd_config")
+OTHER_OPTIONS = ("-f", "/etc/ssh/test2/sshd_config")
+
+
+def _two_daemons(**extra: tuple[int, str, str]) -> TreeHost:
+    """The recorded two-daemon host: 4711 (-f /etc/ssh/test/sshd_config, port 2222, a Match block) and 812
+    (-f /etc/ssh/test2/sshd_config, port 22), both retitled, so ps alone gives their options."""
+    commands = {**TWO, str(SSHD_T): _ok((OUTPUTS / "debian12-sshd-T-default.txt").read_text()),
+                _sshd_t(*HARDENED_OPTIONS): _ok((OUTPUTS / "debian12-sshd-T-hardened.txt").read_text()),
+                _sshd_t(*OTHER_OPTIONS): _ok((OUTPUTS / "debian12-sshd-T-default.txt").read_text()), **extra}
+    files = {"/etc/ssh/test2/sshd_config": (OUTPUTS / "debian12-sshd_config").read_bytes(),
+             "/etc/ssh/test/sshd_config": b"Port 2222\nListenAddress 127.0.0.1\nMatch Address 10.40.0.0/16\n"
+                                          b"  PermitRootLogin yes\n  PasswordAuthentication yes\n"}
+    return TreeHost(commands, files)
+
+
+def _ssh_target(port: int) -> Target:
+    return Target("t", TargetKind.SSH, options={"host": "127.0.0.1", "port": port, "ssh_config": "none"})
+
+
+@pytest.mark.parametrize(("port", "first", "second"), [(2222, "port 2222", "port 22"), (22, "port 22", "port 2222")])
+def test_each_daemon_is_judged_with_its_own_options_the_scanned_one_first(port, first, second):
+    # Given two daemons (the recorded ss, ps and cmdlines) and a Match block in the hardened one's config
+    block = Connection(addr="10.40.0.0")
+    host = _two_daemons(**{_sshd_t(*HARDENED_OPTIONS, connection=block): _ok(
+        (OUTPUTS / "debian12-sshd-T-hardened.txt").read_text().replace("permitrootlogin without-password",
+                                                                       "permitrootlogin yes"))})
+    # When collected for a scan of `port`
+    facts = collect(host, DEBIAN, _ssh_target(port))
+    # Then each daemon is named by its port, the scanned one first, each from its own `sshd -T`
+    assert [d.resource for d in facts.daemons] == [first, second] and facts.scanned_port == port
+    by_port = {d.resource: d for d in facts.daemons}
+    assert by_port["port 2222"].arguments == HARDENED_OPTIONS and by_port["port 22"].arguments == OTHER_OPTIONS
+    assert not any(call.startswith("/proc/") for call in host.calls)  # the titles in ps were enough
+    assert by_port["port 2222"].view is not None and by_port["port 2222"].view.lists["ciphers"] == \
+        ("aes256-gcm@openssh.com", "aes256-ctr")
+    assert facts.daemons[0].serves_target and not facts.daemons[1].serves_target
+    # And the Match block was asked about with a connection from its network, and fails SSH-0030 by its condition
+    [match] = by_port["port 2222"].matches
+    assert match.connection == block.spec() and match.view is not None
+    verdict = next(v for v in sshd_logins(facts, 4) if v.resource == "port 2222")
+    assert verdict.status is Status.FAIL and "`Match Address 10.40.0.0/16`" in verdict.message
+    assert "/etc/ssh/test/sshd_config line 3" in verdict.message
+
+
+def test_a_scanned_port_no_daemon_serves_is_said():
+    facts = collect(_two_daemons(), DEBIAN, _ssh_target(2200))
+    assert "no sshd found on this host listens on the scanned port 2200" in facts.unserved
+    assert "found: port 22, port 2222" in facts.unserved
+
+
+def test_without_any_process_view_the_judged_file_is_named_and_doubted():
+    # Given neither ss nor ps answers (a locked-down host), When a scan of port 22 is collected
+    facts = collect(TreeHost({str(SSHD_T): _ok((OUTPUTS / "debian12-sshd-T-default.txt").read_text())}, {}), DEBIAN,
+                    _ssh_target(22))
+    # Then the default config is judged, named, and its findings cannot pass silently
+    [daemon] = facts.daemons
+    assert daemon.resource == "/etc/ssh/sshd_config" and "may be served by another daemon" in daemon.warning
+    assert "ss and ps could not be read" in daemon.warning
+
+
+def test_a_daemon_another_account_started_is_never_given_to_root():
+    # Given an sshd listening as uid 1000 with its own -f config, on a host where sudo works
+    host = _two_daemons(**{str(PS): _ok((OUTPUTS / "debian12-ps-two-sshd.txt").read_text().replace(
+        " 4711     1     0", " 4711     1  1000"))})
+    facts = collect(host, DEBIAN, _ssh_target(2222))
+    # Then its config is read as files (root's sshd -T never sees that account's -f), the other by sshd -T
+    by_port = {d.resource: d for d in facts.daemons}
+    assert by_port["port 2222"].source == FROM_FILES and "runs as uid 1000" in by_port["port 2222"].notes[0]
+    assert by_port["port 22"].source == FROM_DAEMON
+    assert _sshd_t(*HARDENED_OPTIONS) not in host.calls
+
+
+def test_the_files_of_another_accounts_daemon_are_never_read_as_root():
+    # Given that account's config unreadable to the scanning account (it could include /etc/shadow)
+    host = _two_daemons(**{str(PS): _ok((OUTPUTS / "debian12-ps-two-sshd.txt").read_text().replace(
+        " 4711     1     0", " 4711     1  1000"))})
+    host.special["/etc/ssh/test/sshd_config"] = FileContent("/etc/ssh/test/sshd_config", True,
+                                                             error="Permission denied")
+    daemon = next(d for d in collect(host, DEBIAN, _ssh_target(2222)).daemons if d.resource == "port 2222")
+    # Then it is not read again with sudo: that daemon stays unjudged, and says why
+    assert "cat -- /etc/ssh/test/sshd_config" not in host.calls
+    assert daemon.view is None and "could not be read" in daemon.problem
+
+
+def test_a_match_exec_block_is_never_run_and_says_so():
+    host = TreeHost({str(SSHD_T): _ok((OUTPUTS / "debian12-sshd-T-default.txt").read_text())},
+                    {"/etc/ssh/sshd_config": b"Match Exec \"/usr/local/bin/is-trusted %h\"\n  PermitRootLogin yes\n"})
+    [match] = collect(host, DEBIAN).daemons[0].matches
+    assert match.view is None and "never runs it" in match.not_evaluated and match.sets == ("permitrootlogin",)
+    assert not any("is-trusted" in call and "sshd" not in call for call in host.calls)
+
+
+def test_a_group_block_is_asked_about_as_a_real_member():
+    # Given a Match Group block, and the target's group database naming a member
+    host = TreeHost({str(SSHD_T): _ok((OUTPUTS / "debian12-sshd-T-default.txt").read_text()),
+                     "getent group sftponly": _ok("sftponly:x:1001:carol,dave\n"),
+                     _sshd_t(connection=Connection(user="carol")): _ok("permitrootlogin no\nx11forwarding yes\n")},
+                    {"/etc/ssh/sshd_config": b"Match Group sftponly\n  X11Forwarding yes\n"})
+    [match] = collect(host, DEBIAN).daemons[0].matches
+    # Then sshd was asked for carol, who is in it
+    assert match.connection.startswith("user=carol,") and match.view is not None
+    assert match.view.options["x11forwarding"] == "yes"
+
+
+def test_a_config_only_root_may_read_is_read_with_sudo_for_its_match_blocks():
+    # Given sshd_config at 0600 (as CIS asks), a scanning account with sudo, and a Match block in the file
+    config = "Match User deploy\n  PermitRootLogin yes\n"
+    host = TreeHost({str(SSHD_T): _ok((OUTPUTS / "debian12-sshd-T-default.txt").read_text()),
+                     "cat -- /etc/ssh/sshd_config": _ok(config),
+                     _sshd_t(connection=Connection(user="deploy")): _ok("permitrootlogin yes\n")},
+                    {"/etc/ssh/sshd_config": FileContent("/etc/ssh/sshd_config", True, error="Permission denied")})
+    [daemon] = collect(host, DEBIAN).daemons
+    # Then the file was read again as root, and its block evaluated
+    assert "cat -- /etc/ssh/sshd_config" in host.calls and daemon.unread == ()
+    assert [m.condition for m in daemon.matches] == ["Match User deploy"]
+    assert daemon.matches[0].view is not None and daemon.matches[0].view.options["permitrootlogin"] == "yes"
+
+
+def _closed_dropins(sshd_t: tuple[int, str, str]) -> TreeHost:
+    """sshd_config including a drop-in folder the scanning account may not list (the glob says so: "1\t!")."""
+    index = FIRST_GLOBS.argv.index("/etc/ssh/sshd_config.d/*.conf") - 3
+    return TreeHost({str(SSHD_T): sshd_t, str(FIRST_GLOBS): _ok(f"{index}\t!\n"),
+                     str(SSHD_V): _ok(stderr=(OUTPUTS / "debian12-sshd-V.txt").read_text()),
+                     _sshd_t(connection=Connection(user="deploy")): _ok("permitrootlogin yes\n")},
+                    {"/etc/ssh/sshd_config": b"Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin no\n",
+                     "/etc/ssh/sshd_config.d/50-deploy.conf": b"Match User deploy\n  PermitRootLogin yes\n"})
+
+
+def test_a_drop_in_folder_only_root_may_list_is_listed_with_sudo():
+    # Given the drop-in folder closed to the scanning account, and sudo working
+    host = _closed_dropins(_ok((OUTPUTS / "debian12-sshd-T-default.txt").read_text()))
+    [daemon] = collect(host, DEBIAN).daemons
+    # Then it was listed again as root, and the drop-in's Match block evaluated
+    assert [m.condition for m in daemon.matches] == ["Match User deploy"] and daemon.unread == ()
+
+
+def test_without_sudo_a_closed_drop_in_folder_is_a_doubt_not_a_pass():
+    # Given the same host without root: the files are all the scanner has, and one folder it cannot list
+    host = _closed_dropins(_ok(status=255, stderr=NON_ROOT))
+    facts = collect(host, DEBIAN)
+    # Then the folder is named as unread, and SSH-0030 cannot pass (root is refused in the files it could read)
+    assert facts.daemons[0].unread == ("/etc/ssh/sshd_config.d/*.conf",)
+    verdict = sshd_logins(replace(facts, daemons=(replace(facts.daemons[0], view=parse_view(
+        "permitrootlogin no\npasswordauthentication no\npermitemptypasswords no\nmaxauthtries 3\n")),)), 4)[0]
+    assert verdict.status is Status.WARN and "/etc/ssh/sshd_config.d/*.conf could not be read" in verdict.message
+
+
+def test_a_config_nobody_could_read_leaves_its_match_blocks_in_doubt():
+    # Given sshd -T works but the file cannot be read, not even with sudo
+    host = TreeHost({str(SSHD_T): _ok((OUTPUTS / "debian12-sshd-T-hardened.txt").read_text()
+                                      .replace("permitrootlogin without-password", "permitrootlogin no")
+                                      .replace("passwordauthentication yes", "passwordauthentication no"))},
+                    {"/etc/ssh/sshd_config": FileContent("/etc/ssh/sshd_config", True, error="Permission denied")})
+    facts = collect(host, DEBIAN)
+    # Then the daemon's own view is judged, and a pass of a check that Match blocks could change is a warning
+    assert facts.daemons[0].unread == ("/etc/ssh/sshd_config",)
+    verdict = sshd_logins(facts, 4)[0]
+    assert verdict.status is Status.WARN and "could not be read, so Match blocks in it were not evaluated" in \
+        verdict.message
+
+
+def test_evidence_recorded_before_daemons_were_told_apart_still_replays(tmp_path):
+    # Given a run folder whose evidence holds only the default daemon's `sshd -T` (as runs recorded before this
+    # collector told daemons apart do)
+    from datetime import UTC, datetime
+
+    from auditor.bundle.evidence import EvidenceStore
+    from auditor.transports.records import command_record
+    from auditor.transports.replay import ReplayTransport
+
+    store = EvidenceStore(tmp_path)
+    answer = CommandResult(str(SSHD_T), 0, (OUTPUTS / "debian12-sshd-T-default.txt").read_text())
+    store.save("vm", command_record("vm", SSHD_T, answer, datetime(2026, 11, 26, tzinfo=UTC)))
+    store.write_manifest()
+    # When collected from a replay of it, Then that daemon is judged, and the facts say what the evidence lacks
+    [daemon] = collect(ReplayTransport(tmp_path, "vm"), DEBIAN).daemons
+    assert daemon.view is not None and daemon.view.options["permitrootlogin"] == "without-password"
+    assert "the evidence holds only the default daemon's `sshd -T`" in daemon.notes[0]
+    assert daemon.unread == ("/etc/ssh/sshd_config",)
+
+
+# ---- a host where sshd never ran --------------------------------------------------------------------------------
 
 def test_a_never_run_host_is_read_in_a_private_namespace():
     # Given sshd's recorded refusal (no /run/sshd) and the retry's answer (the same configuration)
-    host = FakeHost({str(SSHD_T): CommandResult(str(SSHD_T), 255, "", NEVER_RUN),
-                     str(RETRY): CommandResult(str(RETRY), 0, (OUTPUTS / "debian12-sshd-T-default.txt").read_text())})
+    host = TreeHost({str(SSHD_T): _ok(status=255, stderr=NEVER_RUN),
+                     str(RETRY): _ok((OUTPUTS / "debian12-sshd-T-default.txt").read_text())}, {})
     # When collected
     facts = collect(host, LINUX)
-    # Then the configuration is judged, says how it was read, and took exactly one more round trip
+    # Then the configuration is judged, says how it was read, and the retry came right after the refusal
     assert facts.installed and facts.lists["ciphers"][:2] == ("chacha20-poly1305@openssh.com", "aes128-ctr")
-    assert facts.options["permitrootlogin"] == "without-password" and facts.note == NOTE
-    assert host.calls == [str(SSHD_T), str(RETRY)]
+    assert facts.options["permitrootlogin"] == "without-password" and NOTE in facts.note
+    assert host.calls[:2] == [str(SSHD_T), str(RETRY)]
     assert RETRY.sudo and RETRY.timeout == SSHD_T.timeout
 
 
 def test_a_host_where_sshd_ran_needs_no_note_and_no_retry():
-    host = _host(0, (OUTPUTS / "debian12-sshd-T-default.txt").read_text())
-    assert collect(host, LINUX).note == "" and host.calls == [str(SSHD_T)]
+    host = TreeHost({str(SSHD_T): _ok((OUTPUTS / "debian12-sshd-T-default.txt").read_text())}, {})
+    facts = collect(host, LINUX)
+    assert "namespace" not in facts.note and str(RETRY) not in host.calls
 
 
 @pytest.mark.parametrize("folder", sorted(PRIVSEP_DIRS))
 def test_the_retry_script_is_constant_and_paths_are_arguments(folder):
     # Given each known privilege separation directory, When the retry is built
-    argv = in_private_namespace(folder).argv
+    argv = in_private_namespace(folder, SSHD_T).argv
     # Then the shell script is the same text for all of them; the paths and sshd's argv follow as parameters
     assert argv[:6] == ("unshare", "--mount", "--propagation", "private", "sh", "-c")
     assert argv[6] == RETRY.argv[6] and folder not in argv[6] and argv[7] == "sh"
@@ -114,108 +433,170 @@ def test_the_retry_script_is_constant_and_paths_are_arguments(folder):
 @pytest.mark.parametrize("folder", ["/tmp/evil", "/sshd", "/", "/run/sshd/../../etc", "$(reboot)"])
 def test_a_folder_outside_the_allow_list_is_never_mounted(folder):
     # Given sshd naming a privilege separation directory that is not a known one
-    host = _host(255, stderr=NEVER_RUN.replace("/run/sshd", folder))
-    # When collected, Then a plain error names it, and nothing but the first command ran
-    with pytest.raises(CollectorError, match="sshd has never run on this host") as raised:
-        collect(host, LINUX)
-    assert folder in str(raised.value) and "not a known privilege separation directory" in str(raised.value)
-    assert "nothing was created on the host" in str(raised.value)
-    assert host.calls == [str(SSHD_T)]
+    host = TreeHost({str(SSHD_T): _ok(status=255, stderr=NEVER_RUN.replace("/run/sshd", folder))}, {})
+    # When collected, Then no namespace is made; the files are read instead, and the note names the folder
+    [daemon] = collect(host, LINUX).daemons
+    assert daemon.source == FROM_FILES and folder in daemon.notes[0]
+    assert "not a known privilege separation directory" in daemon.notes[0]
+    assert "nothing was created on the host" in daemon.notes[0]
+    assert not any(call.startswith("unshare") for call in host.calls)
     with pytest.raises(ValueError, match="not a known privilege separation directory"):
-        in_private_namespace(folder)
+        in_private_namespace(folder, SSHD_T)
 
 
 @pytest.mark.parametrize(
-    ("status", "stderr", "error"),
+    ("status", "stderr", "grant"),
     [
         # recorded: `setpriv --reuid=nobody --regid=nogroup --clear-groups unshare --mount true` (no CAP_SYS_ADMIN)
-        (1, (OUTPUTS / "debian12-unshare-not-permitted-stderr.txt").read_text(), CollectorError),
-        (127, "unshare: command not found", CollectorError),  # LocalTransport's answer for a missing program
+        (1, (OUTPUTS / "debian12-unshare-not-permitted-stderr.txt").read_text(), "Start the ssh service once"),
+        (127, "unshare: command not found", "Start the ssh service once"),  # LocalTransport's missing program
         # recorded: the namespace's mount refused (an unprivileged user namespace), with mount's dmesg hint after it
-        (32, (OUTPUTS / "debian12-mount-not-permitted-stderr.txt").read_text(), CollectorError),
-        (127, "/bin/sh: 1: unshare: not found\n", CollectorError),  # recorded: dash with no unshare on its PATH
-        (1, (OUTPUTS / "debian12-sudo-n-refused-stderr.txt").read_text(), PermissionMissing),
+        (32, (OUTPUTS / "debian12-mount-not-permitted-stderr.txt").read_text(), "Start the ssh service once"),
+        (127, "/bin/sh: 1: unshare: not found\n", "Start the ssh service once"),  # recorded: dash with no unshare
+        (1, SUDO_REFUSED, "Allow `unshare` in its sudo rule"),
     ],
 )
-def test_an_impossible_retry_says_plainly_that_sshd_never_ran(status, stderr, error):
+def test_an_impossible_retry_falls_back_to_the_files_and_says_why(status, stderr, grant):
     # Given a host where sshd never ran and the namespace cannot be made
-    host = FakeHost({str(SSHD_T): CommandResult(str(SSHD_T), 255, "", NEVER_RUN),
-                     str(RETRY): CommandResult(str(RETRY), status, "", stderr)})
-    # When collected, Then the error says sshd never ran, which folder is missing, and that nothing was created
-    with pytest.raises(error) as raised:
-        collect(host, LINUX)
-    message = str(raised.value)
-    assert type(raised.value) is error
+    host = TreeHost({str(SSHD_T): _ok(status=255, stderr=NEVER_RUN), str(RETRY): _ok(status=status, stderr=stderr)},
+                    {"/etc/ssh/sshd_config": (OUTPUTS / "debian12-sshd_config").read_bytes()})
+    # When collected, Then the files are judged, and the note says sshd never ran, which folder, what to grant
+    [daemon] = collect(host, DEBIAN).daemons
+    message = daemon.notes[0]
+    assert daemon.source == FROM_FILES and daemon.view is not None
     assert "sshd has never run on this host" in message and "/run/sshd does not exist" in message
-    assert "nothing was created on the host" in message
+    assert "nothing was created on the host" in message and grant in message
     failing_step = stderr.strip().splitlines()[0 if stderr.startswith("mount:") else -1]
     assert failing_step in message and "dmesg" not in message
 
 
 def test_a_broken_config_found_by_the_retry_is_reported_as_such():
-    host = FakeHost({str(SSHD_T): CommandResult(str(SSHD_T), 255, "", NEVER_RUN),
-                     str(RETRY): CommandResult(str(RETRY), 255, "", "/etc/ssh/sshd_config line 3: Bad configuration "
-                                                                    "option: Ciphrs\n")})
+    host = TreeHost({str(SSHD_T): _ok(status=255, stderr=NEVER_RUN),
+                     str(RETRY): _ok(status=255, stderr="/etc/ssh/sshd_config line 3: Bad configuration option: "
+                                                        "Ciphrs\n")}, {})
     with pytest.raises(CollectorError, match="exited 255: /etc/ssh/sshd_config line 3"):
         collect(host, LINUX)
 
 
+# ---- real daemons on this machine --------------------------------------------------------------------------------
+
 def _sshd_or_skip() -> str:
     sshd_server.require_root("`sshd -T` (it loads the host keys)")
     binary = shutil.which("sshd", path=SBIN_PATH)
-    if binary is None:
-        pytest.skip("no sshd on this machine")
+    if binary is None or shutil.which("unshare", path=SBIN_PATH) is None:
+        pytest.fail("the OpenSSH server and util-linux must be installed (Makefile TEST_DEBS)")
     return binary
 
 
-def _namespaces_work() -> bool:
-    if shutil.which("unshare", path=SBIN_PATH) is None:
-        return False
-    return subprocess.run(["unshare", "--mount", "--propagation", "private", "true"], capture_output=True,
-                          check=False).returncode == 0
+ROOT_FROM_A_NETWORK = ("Match Address 10.40.0.0/16\n  PermitRootLogin yes\n  PasswordAuthentication yes\n"
+                       "Match all\n")
+# Host-side weaknesses of the second daemon; its algorithms stay ones paramiko can log in with.
+LAX = "X11Forwarding yes\nPermitUserEnvironment yes\nLoginGraceTime 0\nMaxAuthTries 0\nLogLevel QUIET\n"
 
 
-def _namespaces_or_skip() -> None:
-    if not _namespaces_work():
-        pytest.skip("no private mount namespaces here (no unshare, or no CAP_SYS_ADMIN)")
-
-
-def _sshd_itself() -> str:
-    """The `ciphers` line as sshd prints it, run directly or, where its privilege separation directory is missing,
-    in a private namespace of the test's own where that folder exists."""
-    env = {"PATH": SBIN_PATH, "LC_ALL": "C"}
-    run = subprocess.run(list(SSHD_T.argv), capture_output=True, text=True, check=False, env=env)
-    if "Missing privilege separation directory" in run.stderr:
-        folder = run.stderr.split(": ", 1)[1].strip()
-        run = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                              'mount -t tmpfs -o size=1m,mode=0755 auditor-test "$1" && mkdir "$2" && shift 2 && '
-                              'exec "$@"', "sh", os.path.dirname(folder), folder, *SSHD_T.argv],
-                             capture_output=True, text=True, check=False, env=env)
-    assert run.returncode == 0, run.stderr
-    return next(x for x in run.stdout.splitlines() if x.startswith("ciphers ")).split(" ", 1)[1]
-
-
-def test_this_machine_agrees_with_sshd_itself():
-    # Given this machine's sshd (or its absence), whether or not it has ever run here (/run/sshd)
-    if shutil.which("sshd", path=SBIN_PATH) is None:
-        assert collect(LocalTransport(), LINUX).installed is False
-        return
+@pytest.fixture(scope="module")
+def two_daemons():
+    """A hardened sshd with a Match block that lets root in with a password from 10.40.0.0/16, and a lax one."""
     _sshd_or_skip()
-    ran_before = Path("/run/sshd").is_dir()
-    if not ran_before and not _namespaces_work():
-        # e.g. a container without CAP_SYS_ADMIN: the plain error
-        with pytest.raises(CollectorError, match=r"sshd has never run on this host.*nothing was created"):
-            collect(LocalTransport(), LINUX)
-        return
-    # When collected locally
-    facts = collect(LocalTransport(), LINUX)
-    # Then the ciphers are sshd's own, and the note says whether they were read in a private namespace
-    assert facts.installed and ",".join(facts.lists["ciphers"]) == _sshd_itself()
-    if Path("/run/sshd").is_dir() == ran_before:  # (an sshd started by another test may create it meanwhile)
-        assert facts.note == ("" if ran_before else NOTE)
+    folder = Path(tempfile.mkdtemp(prefix="auditor-two-sshd-"))
+    folder.chmod(0o755)  # an account without root reads the configs too
+    key = sshd_server.keygen(folder / "client")
+    hardened = sshd_server.SshdServer(folder / "hardened", sshd_server.HARDENED, key, extra=ROOT_FROM_A_NETWORK)
+    lax = sshd_server.SshdServer(folder / "lax", sshd_server.HARDENED, key, extra=LAX)
+    try:
+        hardened.start()
+        lax.start()
+        yield hardened, lax, key
+    finally:
+        hardened.stop()
+        lax.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-# Run in a child Python under a private mount namespace whose /run is a fresh tmpfs: sshd has never run there.
+def _mine(facts: SshdFacts, server: sshd_server.SshdServer):
+    return next(d for d in facts.daemons if d.config == str(server.config))
+
+
+def test_two_real_daemons_are_each_judged_by_their_own_config(two_daemons):
+    # Given two real sshd on 127.0.0.1, each with its own -f config and port
+    hardened, lax, _ = two_daemons
+    from auditor.transports.local import LocalTransport
+
+    for scanned, other in ((hardened, lax), (lax, hardened)):
+        # When the host is collected for a scan of one of them
+        facts = collect(LocalTransport(), DEBIAN, _ssh_target(scanned.port))
+        # Then that one comes first, named by its port, read by sshd -T with its own -f
+        first = facts.daemons[0]
+        assert first.resource == f"port {scanned.port}" and first.config == str(scanned.config)
+        assert first.serves_target and first.source == FROM_DAEMON
+        assert _mine(facts, other).resource == f"port {other.port}" and not _mine(facts, other).serves_target
+    facts = collect(LocalTransport(), DEBIAN, _ssh_target(lax.port))
+    # And each finding describes the daemon it names: the lax one fails SSH-0040, the hardened one does not
+    forwarding = {v.resource: v for v in sshd_forwarding(facts, False)}
+    assert forwarding[f"port {lax.port}"].status is Status.FAIL
+    assert "X11Forwarding is yes" in forwarding[f"port {lax.port}"].message
+    assert "X11Forwarding" not in forwarding[f"port {hardened.port}"].message
+    logins = {v.resource: v for v in sshd_logins(facts, 4)}
+    assert "MaxAuthTries is 0 (1 to 4 expected)" in logins[f"port {lax.port}"].message
+    assert "MaxAuthTries" not in logins[f"port {hardened.port}"].message
+
+
+def test_a_real_match_block_that_lets_root_in_fails_ssh_0030_by_its_condition(two_daemons):
+    hardened, _, _ = two_daemons
+    from auditor.transports.local import LocalTransport
+
+    facts = collect(LocalTransport(), DEBIAN, _ssh_target(hardened.port))
+    daemon = facts.daemons[0]
+    block = next(m for m in daemon.matches if m.condition == "Match Address 10.40.0.0/16")
+    assert block.connection == "user=auditor-probe,host=probe.invalid,addr=10.40.0.0"
+    assert block.view is not None and block.view.options["permitrootlogin"] == "yes"
+    verdict = sshd_logins(facts, 4)[0]
+    assert verdict.status is Status.FAIL and verdict.resource == f"port {hardened.port}"
+    assert "for a connection matching `Match Address 10.40.0.0/16`" in verdict.message
+    assert "PasswordAuthentication is yes" in verdict.message
+
+
+# Run as an account without root (nobody): the collector reads the daemons' files itself.
+AS_NOBODY = """
+import json, sys
+from auditor.collectors.sshd import collect
+from auditor.models import Platform, SystemFacts
+from auditor.transports.local import LocalTransport
+facts = collect(LocalTransport(), SystemFacts(Platform.LINUX, os_id="debian", os_version="12"))
+print(json.dumps([{"config": d.config, "source": d.source, "ports": d.ports, "notes": d.notes,
+                   "options": dict(d.view.options) if d.view else None,
+                   "matches": {m.condition: dict(m.view.options) if m.view else None for m in d.matches}}
+                  for d in facts.daemons if d.config in sys.argv[1:]]))
+"""
+
+
+def test_an_account_without_root_judges_from_the_files_what_sshd_says(two_daemons):
+    # Given the two real daemons, and the same host seen by an account without root (nobody, no sudo)
+    hardened, lax, _ = two_daemons
+    from auditor.transports.local import LocalTransport
+
+    as_root = {d.config: d for d in collect(LocalTransport(), DEBIAN).daemons}
+    child = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable, "-c",
+                            AS_NOBODY, str(hardened.config), str(lax.config)], capture_output=True, text=True,
+                           check=False, cwd=ROOT, timeout=60)
+    assert child.returncode == 0, child.stderr
+    seen = {d["config"]: d for d in json.loads(child.stdout)}
+    # Then each daemon is judged from its files, says so, finds its port, and every evaluated keyword is sshd's
+    for server in (hardened, lax):
+        assert str(server.config) in seen, (child.stdout, child.stderr[-2000:])
+        mine, root = seen[str(server.config)], as_root[str(server.config)]
+        assert mine["source"] == FROM_FILES and "needs root" in mine["notes"][0]
+        assert mine["ports"] == [server.port] and root.view is not None
+        assert {k: mine["options"].get(k) for k in EVALUATED} == {k: root.view.options.get(k) for k in EVALUATED}
+        for block in root.matches:
+            assert block.view is not None
+            assert {k: mine["matches"][block.condition].get(k) for k in EVALUATED} == \
+                {k: block.view.options.get(k) for k in EVALUATED}
+
+
+# An isolated view of this machine (own PID and network namespaces: no other test's sshd is seen; /run fresh:
+# sshd has never run there), in which the collector runs through the local transport.
+ISOLATED = 'mount -t tmpfs -o size=1m,mode=0755 auditor-test /run && exec "$@"'
 CHILD = """
 import json, os, subprocess
 from auditor.collectors.sshd import SSHD_T, collect
@@ -229,22 +610,28 @@ os.mkdir("/run/sshd", 0o755)  # on this namespace's tmpfs only: now sshd itself 
 itself = subprocess.run(list(SSHD_T.argv), capture_output=True, text=True, check=True,
                         env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}).stdout
 print(json.dumps({"absent": absent, "created": created, "note": facts.note, "ciphers": list(facts.lists["ciphers"]),
+                  "daemons": len(facts.daemons), "source": facts.daemons[0].source,
                   "itself": next(x for x in itself.splitlines() if x.startswith("ciphers ")).split(" ", 1)[1]}))
 """
 
 
 def test_a_real_never_run_host_is_read_without_creating_anything():
-    # Given this machine's sshd, seen from a mount namespace where /run is empty (sshd has never run there)
+    # Given this machine's sshd, seen from namespaces where no sshd runs and /run is empty (it never ran there)
     _sshd_or_skip()
-    _namespaces_or_skip()
     real_before = os.path.exists("/run/sshd")
     # When the collector runs there through the local transport
-    child = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", FRESH_TMPFS, "sh", "/run",
-                            sys.executable, "-c", CHILD], capture_output=True, text=True, check=False, cwd=ROOT,
-                           timeout=60)
+    child = subprocess.run(["unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc",
+                            "--net", "sh", "-c", ISOLATED, "sh", sys.executable, "-c", CHILD],
+                           capture_output=True, text=True, check=False, cwd=ROOT, timeout=60)
     assert child.returncode == 0, child.stderr
     seen = json.loads(child.stdout)
-    # Then it got sshd's own configuration, said how, and created /run/sshd neither there nor here
-    assert seen["absent"] and not seen["created"]
-    assert ",".join(seen["ciphers"]) == seen["itself"] and seen["note"] == NOTE
+    # Then it judged the one default daemon with sshd's own configuration, said how, and created /run/sshd
+    # neither there nor here
+    assert seen["absent"] and not seen["created"] and seen["daemons"] == 1 and seen["source"] == FROM_DAEMON
+    assert ",".join(seen["ciphers"]) == seen["itself"] and NOTE in seen["note"]
     assert os.path.exists("/run/sshd") == real_before
+
+
+def test_the_outside_connection_is_the_documented_one():
+    assert CONNECTION == "user=auditor-probe,host=probe.invalid,addr=192.0.2.1"
+    assert FIRST_FILES[0] == "/etc/ssh/sshd_config"

@@ -159,3 +159,24 @@ def test_report_command(fleet, tmp_path):
     assert {r["id"]: r["status"] for r in summary["requirements"]}["R12"] == "partial"
     bad = run_cli("report", str(fleet), "--format", "pdf,docx")
     assert bad.returncode == 2 and "unknown report format docx" in bad.stderr
+
+
+def test_the_summary_draws_the_trend_of_earlier_runs_of_the_same_targets(tmp_path):
+    from datetime import timedelta
+
+    from tests.report_factory import SCANNED_AT
+
+    # Given three runs of the same two targets recorded in a history, the first with db-1's clock not synced
+    db = tmp_path / "history.sqlite"
+    make_run(tmp_path / "a", {"web-01": linux_host("web-01"), "db-1": linux_host("db-1", synced=False)},
+             at=SCANNED_AT - timedelta(days=14), history=db)
+    make_run(tmp_path / "b", {"web-01": linux_host("web-01"), "db-1": linux_host("db-1")},
+             at=SCANNED_AT - timedelta(days=7), history=db)
+    run = make_run(tmp_path / "c", {"web-01": linux_host("web-01"), "db-1": linux_host("db-1")}, history=db)
+    # When the last run's report is rendered
+    view = build_view(run)
+    html = render_html(view, "en", full=False)
+    # Then the trend holds the two earlier scores and this one, oldest first, and the chart names them
+    assert [p.score.percent for p in view.trend] == [75, 100, 100]
+    assert "Score of the last 3 runs of the same targets" in html
+    assert 'aria-label="2026-11-12: 75 %, 2026-11-19: 100 %, 2026-11-26: 100 %"' in html

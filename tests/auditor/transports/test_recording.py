@@ -13,14 +13,18 @@ import pytest
 from auditor.bundle.evidence import EvidenceStore
 from auditor.clock import FixedClock
 from auditor.errors import FactMissing, InputError
+from auditor.files import dump_json
 from auditor.transports.base import CommandResult, cmd
 from auditor.transports.recording import RecordingTransport
+from auditor.transports.records import command_record, file_record
 from auditor.transports.replay import ReplayTransport
 from tests.auditor.fake_host import FakeHost
+from tests.auditor.transports.test_redaction import EXPECTED, SECRETS
 from tests.conftest import HOSTS
 
 UPTIME = cmd("uptime")
 CLOCK = FixedClock(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+RECORDED_AT = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
 
 
 def test_each_fact_is_recorded_once_and_the_manifest_hashes_the_files(tmp_path):
@@ -66,3 +70,63 @@ def test_replay_refuses_an_evidence_file_changed_after_recording(tmp_path):
     victim.write_text(victim.read_text().replace("NTPSynchronized=yes", "NTPSynchronized=no"))
     with pytest.raises(InputError, match="SHA-256 mismatch"):
         ReplayTransport(run, "db-1")
+
+
+class _OlderRun(FakeHost):
+    """Answers like a replay of a run recorded before redaction existed: each fact with its original record."""
+
+    def original_record(self, kind, source):
+        if kind == "command":
+            return command_record(self.target, cmd(*source.split()), self.run(cmd(*source.split())), RECORDED_AT)
+        return file_record(self.target, self.read_file(source), RECORDED_AT)
+
+
+def test_secrets_are_cut_before_a_collector_sees_them_or_they_are_stored(tmp_path):
+    # Given a host whose WireGuard config and cron lines hold secrets
+    wg0 = (SECRETS / "wireguard-wg0.conf").read_bytes()
+    cron = (SECRETS / "cron-grep-restic-borg.txt").read_text()
+    host = FakeHost({"crontab -l": CommandResult("crontab -l", 0, cron)}, {"/etc/wireguard/wg0.conf": wg0})
+    store = EvidenceStore(tmp_path)
+    view = RecordingTransport(host, store, CLOCK).view("vpn")
+    # When a collector reads them through the recorder
+    config = view.read_file("/etc/wireguard/wg0.conf").text
+    crontab = view.run(cmd("crontab", "-l")).stdout
+    store.write_manifest()
+    # Then it sees the redacted text, with everything else of the config intact
+    assert "PrivateKey = [REDACTED:wireguard-private-key]" in config and "Endpoint = vpn.example.net:51820" in config
+    assert "RESTIC_PASSWORD=[REDACTED:password-assignment] restic" in crontab
+    # And the evidence holds no secret, while each record names what was cut and how often
+    written = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    secrets = [*EXPECTED["wireguard-wg0.conf"]["secrets"], *EXPECTED["cron-grep-restic-borg.txt"]["secrets"]]
+    assert [s for s in secrets if s.encode() in written] == []
+    records = {r["source"]: r for r in (json.loads((tmp_path / ref.path).read_text()) for ref in view.used)}
+    assert records["/etc/wireguard/wg0.conf"]["redactions"] == {"wireguard-preshared-key": 1,
+                                                                "wireguard-private-key": 1}
+    assert records["crontab -l"]["redactions"] == {"password-assignment": 2, "url-password": 1}
+
+
+def test_a_fact_without_secrets_is_recorded_without_a_redactions_field(tmp_path):
+    store = EvidenceStore(tmp_path)
+    view = RecordingTransport(FakeHost({"uptime": CommandResult("uptime", 0, "up 3 days\n")}), store, CLOCK).view("a")
+    view.run(UPTIME)
+    # A record stays in the format older runs have, byte for byte, when nothing was cut
+    assert "redactions" not in json.loads((tmp_path / view.used[0].path).read_text())
+
+
+def test_a_replayed_record_keeps_its_hash_unless_it_held_a_secret(tmp_path):
+    # Given an older run: one clean fact, and one file recorded with its secrets (before redaction existed)
+    ini = (SECRETS / "app-config.ini").read_bytes()
+    older = _OlderRun({"uptime": CommandResult("uptime", 0, "up 3 days\n")}, {"/etc/app.ini": ini})
+    store = EvidenceStore(tmp_path)
+    view = RecordingTransport(older, store, FixedClock(datetime(2027, 1, 5, tzinfo=UTC))).view("replay")
+    # When it is replayed through the recorder
+    view.run(UPTIME)
+    served = view.read_file("/etc/app.ini").data
+    # Then the clean record is stored exactly as the older run stored it (same hash)
+    clean_ref, ini_ref = view.used
+    original = dump_json(older.original_record("command", "uptime"))
+    assert clean_ref.sha256 == hashlib.sha256(original).hexdigest()
+    # And the file's secrets are gone from what is served and stored; its original time stays, the cut is noted
+    record = json.loads((tmp_path / ini_ref.path).read_text())
+    assert record["collected_at"] == "2026-11-26T14:00:00.000Z" and record["redactions"] == {"password-assignment": 4}
+    assert [s for s in EXPECTED["app-config.ini"]["secrets"] if s in record["content"] or s.encode() in served] == []

@@ -21,7 +21,6 @@ import pytest
 from auditor.collectors import sshd as sshd_collector
 from auditor.errors import (
     AuthenticationError,
-    CollectorError,
     ConnectError,
     HostKeyError,
     TransportError,
@@ -66,10 +65,11 @@ def test_a_scan_over_ssh_finds_what_a_local_scan_finds(hardened_sshd, client_key
     remote = _scan("--inventory", str(inventory), "--out", str(tmp_path / "ssh"), "--quiet")
     here_run = _scan("--role", "server", "--location", "datacenter", "--out", str(tmp_path / "local"),
                     "--quiet")
-    # Then every host check has the same status; only the network view (SSH-0100) differs
+    # Then every host check has the same status; only the network view (SSH-0100, SSH-0110) differs
     assert remote.returncode in (0, 1) and here_run.returncode in (0, 1), remote.stderr + here_run.stderr
     over_ssh, here = _statuses(tmp_path / "ssh"), _statuses(tmp_path / "local")
-    assert over_ssh.pop(("SSH-0100", "")) == "pass" and here.pop(("SSH-0100", "")) == "not_applicable"
+    for network_check in ("SSH-0100", "SSH-0110"):
+        assert over_ssh.pop((network_check, "")) == "pass" and here.pop((network_check, "")) == "not_applicable"
     assert over_ssh == here
     (target,) = load_results(tmp_path / "ssh")["targets"]
     assert target["assessed"] and target["system"]["platform"] == "linux"
@@ -364,7 +364,10 @@ def test_a_scan_as_a_sudo_user_finds_what_a_scan_as_root_finds(hardened_sshd, cl
     result = _scan("--inventory", str(inventory), "--out", str(tmp_path / "r"), "--quiet")
     assert result.returncode in (0, 1), result.stderr
     findings = load_results(tmp_path / "r")["findings"]
-    by_target = {name: {(f["check_id"], f["resource"]): f["status"] for f in findings if f["target"] == name}
+    # Database servers that other tests of the session leave running come and go between the two targets'
+    # scans, so the DB-01xx/02xx host checks are compared by the database tests themselves, not here.
+    by_target = {name: {(f["check_id"], f["resource"]): f["status"] for f in findings
+                        if f["target"] == name and not f["check_id"].startswith("DB-")}
                  for name in ("as-root", "as-sudo")}
     assert by_target["as-root"] and by_target["as-root"] == by_target["as-sudo"]
     assert "skipped" not in {status for (check, _), status in by_target["as-sudo"].items()
@@ -372,12 +375,14 @@ def test_a_scan_as_a_sudo_user_finds_what_a_scan_as_root_finds(hardened_sshd, cl
 
 
 def test_without_a_sudo_right_the_root_command_says_so(hardened_sshd, client_key, unprivileged_user):
+    # Given an account whose sudo is refused, When sshd's configuration is collected over SSH,
+    # Then the refusal is recorded and said, and the configuration is judged from the readable files instead
     transport = SshTransport(_target(hardened_sshd, client_key, user=unprivileged_user, sudo=True))
     try:
         result = transport.run(sshd_collector.SSHD_T)
         assert result.exit_status == 1 and "sudo:" in result.stderr
-        with pytest.raises(CollectorError, match="sudo -n was refused"):
-            sshd_collector.collect(transport, SystemFacts(None))
+        facts = sshd_collector.collect(transport, SystemFacts(None))
+        assert facts.daemons[0].source == sshd_collector.FROM_FILES and "sudo -n was refused" in facts.note
     finally:
         transport.close()
 
@@ -491,7 +496,8 @@ def test_ansible_inventories_ini_and_yaml_are_scanned(hardened_sshd, client_key,
         (target,) = load_results(out)["targets"]
         assert target["name"] == name and target["tags"] == ["servers"] and target["assessed"]
         statuses = _statuses(out)
-        assert statuses[("SSH-0100", "")] == "pass" and statuses[("SSH-0030", "")] in ("pass", "fail")
+        daemon = next(resource for check, resource in statuses if check == "SSH-0030")  # "port N": the daemon judged
+        assert statuses[("SSH-0100", "")] == "pass" and statuses[("SSH-0030", daemon)] in ("pass", "fail")
 
 
 def test_network_checks_alone_do_not_log_in(hardened_sshd, tmp_path):
@@ -538,7 +544,7 @@ def test_the_network_view_refuses_host_commands_and_reports_a_closed_port():
         port = placeholder.getsockname()[1]
     transport = open_transport(Target("t", TargetKind.SSH, options={"host": "127.0.0.1", "port": port,
                                                                     "auth": "none", "ssh_config": "none"}))
-    with pytest.raises(UnsupportedTarget, match="auth: none"):
+    with pytest.raises(UnsupportedTarget, match="not logged in"):
         transport.run(cmd("id", "-u"))
     probe = transport.run(cmd("auditor:ssh-kexinit"))
     assert probe.exit_status == 1 and "connection refused" in probe.stderr

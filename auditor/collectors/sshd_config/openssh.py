@@ -1,0 +1,319 @@
+"""OpenSSH's compiled-in sshd defaults, per release, for the configuration read from files.
+
+What sshd uses where the files set nothing differs between releases only in its algorithm lists (the other
+evaluated keywords have had the same defaults since 8.0). Each entry is what the real build prints: `sshd -T -f
+/dev/null` of upstream releases built from their tags (tests/fixtures/outputs/ssh/openssh/, where a test compares
+this table with those recordings), and of Debian 12's own package, which adds sntrup761x25519-sha512. A
+release not in the table takes the closest older one (or the oldest), and says so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from auditor.collectors.sshd_config.conditions import pattern_list
+
+# The evaluated keywords whose compiled-in default is the same in every release of the table.
+SCALAR_DEFAULTS: Mapping[str, str] = {
+    "allowtcpforwarding": "yes", "clientalivecountmax": "3", "clientaliveinterval": "0", "disableforwarding": "no",
+    "hostbasedauthentication": "no", "ignorerhosts": "yes", "kbdinteractiveauthentication": "yes",
+    "logingracetime": "120", "loglevel": "INFO", "maxauthtries": "6", "maxsessions": "10",
+    "passwordauthentication": "yes", "permitemptypasswords": "no", "permitrootlogin": "without-password",
+    "permituserenvironment": "no", "pubkeyauthentication": "yes", "strictmodes": "yes", "usepam": "no",
+    "x11forwarding": "no",
+}
+_VERSION = re.compile(r"OpenSSH_(\d+)\.(\d+)")
+
+
+@dataclass(frozen=True)
+class Build:
+    """One sshd build's compiled-in defaults: its algorithm lists, in sshd's order."""
+
+    key: str
+    name: str
+    version: tuple[int, int]
+    ciphers: tuple[str, ...]
+    macs: tuple[str, ...]
+    kex: tuple[str, ...]
+    keys: tuple[str, ...]
+    signatures: tuple[str, ...]
+
+    @property
+    def defaults(self) -> dict[str, str]:
+        """Evaluated keyword -> default value (the algorithm lists are assembled apart, see `assemble`)."""
+        values = dict(SCALAR_DEFAULTS)
+        if self.version < (8, 7):  # still a keyword of its own, on by default
+            values["challengeresponseauthentication"] = "yes"
+        return values
+
+    def default_list(self, keyword: str) -> tuple[str, ...]:
+        """The compiled-in list of an algorithm keyword."""
+        return {"ciphers": self.ciphers, "macs": self.macs, "kexalgorithms": self.kex,
+                "casignaturealgorithms": self.signatures}.get(keyword, self.keys)
+
+    def assemble(self, keyword: str, written: str) -> tuple[str, ...]:
+        """kex.c `kex_assemble_names`: the list sshd uses for what the files wrote ("" for nothing)."""
+        default = self.default_list(keyword)
+        if not written:
+            return default
+        if written.startswith("-"):
+            return tuple(name for name in default if pattern_list(name, written[1:]) != 1)
+        names = [n for n in written.lstrip("+^").split(",") if n]
+        if written.startswith("+"):
+            names = [*default, *names]
+        elif written.startswith("^"):
+            names = [*names, *default]
+        return tuple(dict.fromkeys(names))
+
+
+def version_of(text: str) -> tuple[int, int] | None:
+    """(major, minor) from `sshd -V` or `ssh -V` output ("OpenSSH_9.2p1 Debian-2+deb12u10, OpenSSL ...")."""
+    found = _VERSION.search(text)
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def build_for(version: tuple[int, int] | None, os_id: str = "", os_version: str = "") -> tuple[Build, str]:
+    """The table's build for a target, and a note when it is not an exact match ("" when it is)."""
+    if version is None:
+        build = next(b for b in BUILDS if b.key == "debian12")
+        return build, f"the OpenSSH version is unknown; the defaults of {build.name} were used"
+    if os_id == "debian" and os_version.split(".")[0] == "12" and version == (9, 2):
+        return next(b for b in BUILDS if b.key == "debian12"), ""
+    exact = [b for b in BUILDS if b.version == version and b.key.startswith("openssh-")]
+    if exact:
+        return exact[0], ""
+    older = [b for b in BUILDS if b.version < version and b.key.startswith("openssh-")]
+    build = older[-1] if older else BUILDS[0]
+    shown = f"{version[0]}.{version[1]}"
+    return build, f"OpenSSH {shown} is not in the scanner's table of defaults; those of {build.name} were used"
+
+
+BUILDS: tuple[Build, ...] = (
+    Build("openssh-8.0", "upstream OpenSSH 8.0p1, the release RHEL 8 ships", (8, 0),
+        ciphers=(
+            "chacha20-poly1305@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr", "aes128-gcm@openssh.com",
+            "aes256-gcm@openssh.com",
+        ),
+        macs=(
+            "umac-64-etm@openssh.com", "umac-128-etm@openssh.com", "hmac-sha2-256-etm@openssh.com",
+            "hmac-sha2-512-etm@openssh.com", "hmac-sha1-etm@openssh.com", "umac-64@openssh.com",
+            "umac-128@openssh.com", "hmac-sha2-256", "hmac-sha2-512", "hmac-sha1",
+        ),
+        kex=(
+            "curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256", "ecdh-sha2-nistp384",
+            "ecdh-sha2-nistp521", "diffie-hellman-group-exchange-sha256", "diffie-hellman-group16-sha512",
+            "diffie-hellman-group18-sha512", "diffie-hellman-group14-sha256", "diffie-hellman-group14-sha1",
+        ),
+        keys=(
+            "ecdsa-sha2-nistp256-cert-v01@openssh.com", "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+            "ecdsa-sha2-nistp521-cert-v01@openssh.com", "ssh-ed25519-cert-v01@openssh.com",
+            "rsa-sha2-512-cert-v01@openssh.com", "rsa-sha2-256-cert-v01@openssh.com", "ssh-rsa-cert-v01@openssh.com",
+            "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-ed25519", "rsa-sha2-512",
+            "rsa-sha2-256", "ssh-rsa",
+        ),
+        signatures=(
+            "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-ed25519", "rsa-sha2-512",
+            "rsa-sha2-256", "ssh-rsa",
+        ),
+    ),
+    Build("openssh-8.4", "upstream OpenSSH 8.4p1, the release Debian 11 ships", (8, 4),
+        ciphers=(
+            "chacha20-poly1305@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr", "aes128-gcm@openssh.com",
+            "aes256-gcm@openssh.com",
+        ),
+        macs=(
+            "umac-64-etm@openssh.com", "umac-128-etm@openssh.com", "hmac-sha2-256-etm@openssh.com",
+            "hmac-sha2-512-etm@openssh.com", "hmac-sha1-etm@openssh.com", "umac-64@openssh.com",
+            "umac-128@openssh.com", "hmac-sha2-256", "hmac-sha2-512", "hmac-sha1",
+        ),
+        kex=(
+            "curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256", "ecdh-sha2-nistp384",
+            "ecdh-sha2-nistp521", "diffie-hellman-group-exchange-sha256", "diffie-hellman-group16-sha512",
+            "diffie-hellman-group18-sha512", "diffie-hellman-group14-sha256",
+        ),
+        keys=(
+            "ecdsa-sha2-nistp256-cert-v01@openssh.com", "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+            "ecdsa-sha2-nistp521-cert-v01@openssh.com", "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
+            "ssh-ed25519-cert-v01@openssh.com", "sk-ssh-ed25519-cert-v01@openssh.com",
+            "rsa-sha2-512-cert-v01@openssh.com", "rsa-sha2-256-cert-v01@openssh.com", "ssh-rsa-cert-v01@openssh.com",
+            "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "sk-ecdsa-sha2-nistp256@openssh.com",
+            "ssh-ed25519", "sk-ssh-ed25519@openssh.com", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa",
+        ),
+        signatures=(
+            "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "sk-ecdsa-sha2-nistp256@openssh.com",
+            "ssh-ed25519", "sk-ssh-ed25519@openssh.com", "rsa-sha2-512", "rsa-sha2-256",
+        ),
+    ),
+    Build("openssh-8.7", "upstream OpenSSH 8.7p1, the release RHEL 9 ships", (8, 7),
+        ciphers=(
+            "chacha20-poly1305@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr", "aes128-gcm@openssh.com",
+            "aes256-gcm@openssh.com",
+        ),
+        macs=(
+            "umac-64-etm@openssh.com", "umac-128-etm@openssh.com", "hmac-sha2-256-etm@openssh.com",
+            "hmac-sha2-512-etm@openssh.com", "hmac-sha1-etm@openssh.com", "umac-64@openssh.com",
+            "umac-128@openssh.com", "hmac-sha2-256", "hmac-sha2-512", "hmac-sha1",
+        ),
+        kex=(
+            "curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256", "ecdh-sha2-nistp384",
+            "ecdh-sha2-nistp521", "diffie-hellman-group-exchange-sha256", "diffie-hellman-group16-sha512",
+            "diffie-hellman-group18-sha512", "diffie-hellman-group14-sha256",
+        ),
+        keys=(
+            "ssh-ed25519-cert-v01@openssh.com", "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+            "ecdsa-sha2-nistp384-cert-v01@openssh.com", "ecdsa-sha2-nistp521-cert-v01@openssh.com",
+            "sk-ssh-ed25519-cert-v01@openssh.com", "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
+            "rsa-sha2-512-cert-v01@openssh.com", "rsa-sha2-256-cert-v01@openssh.com", "ssh-rsa-cert-v01@openssh.com",
+            "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+            "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com", "rsa-sha2-512", "rsa-sha2-256",
+            "ssh-rsa",
+        ),
+        signatures=(
+            "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+            "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com", "rsa-sha2-512", "rsa-sha2-256",
+        ),
+    ),
+    Build("openssh-8.9", "upstream OpenSSH 8.9p1, the release Ubuntu 22.04 ships", (8, 9),
+        ciphers=(
+            "chacha20-poly1305@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr", "aes128-gcm@openssh.com",
+            "aes256-gcm@openssh.com",
+        ),
+        macs=(
+            "umac-64-etm@openssh.com", "umac-128-etm@openssh.com", "hmac-sha2-256-etm@openssh.com",
+            "hmac-sha2-512-etm@openssh.com", "hmac-sha1-etm@openssh.com", "umac-64@openssh.com",
+            "umac-128@openssh.com", "hmac-sha2-256", "hmac-sha2-512", "hmac-sha1",
+        ),
+        kex=(
+            "curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256", "ecdh-sha2-nistp384",
+            "ecdh-sha2-nistp521", "sntrup761x25519-sha512@openssh.com", "diffie-hellman-group-exchange-sha256",
+            "diffie-hellman-group16-sha512", "diffie-hellman-group18-sha512", "diffie-hellman-group14-sha256",
+        ),
+        keys=(
+            "ssh-ed25519-cert-v01@openssh.com", "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+            "ecdsa-sha2-nistp384-cert-v01@openssh.com", "ecdsa-sha2-nistp521-cert-v01@openssh.com",
+            "sk-ssh-ed25519-cert-v01@openssh.com", "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
+            "rsa-sha2-512-cert-v01@openssh.com", "rsa-sha2-256-cert-v01@openssh.com", "ssh-ed25519",
+            "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com",
+            "sk-ecdsa-sha2-nistp256@openssh.com", "rsa-sha2-512", "rsa-sha2-256",
+        ),
+        signatures=(
+            "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+            "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com", "rsa-sha2-512", "rsa-sha2-256",
+        ),
+    ),
+    Build("openssh-9.2", "upstream OpenSSH 9.2p1", (9, 2),
+        ciphers=(
+            "chacha20-poly1305@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr", "aes128-gcm@openssh.com",
+            "aes256-gcm@openssh.com",
+        ),
+        macs=(
+            "umac-64-etm@openssh.com", "umac-128-etm@openssh.com", "hmac-sha2-256-etm@openssh.com",
+            "hmac-sha2-512-etm@openssh.com", "hmac-sha1-etm@openssh.com", "umac-64@openssh.com",
+            "umac-128@openssh.com", "hmac-sha2-256", "hmac-sha2-512", "hmac-sha1",
+        ),
+        kex=(
+            "sntrup761x25519-sha512@openssh.com", "curve25519-sha256", "curve25519-sha256@libssh.org",
+            "ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521", "diffie-hellman-group-exchange-sha256",
+            "diffie-hellman-group16-sha512", "diffie-hellman-group18-sha512", "diffie-hellman-group14-sha256",
+        ),
+        keys=(
+            "ssh-ed25519-cert-v01@openssh.com", "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+            "ecdsa-sha2-nistp384-cert-v01@openssh.com", "ecdsa-sha2-nistp521-cert-v01@openssh.com",
+            "sk-ssh-ed25519-cert-v01@openssh.com", "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
+            "rsa-sha2-512-cert-v01@openssh.com", "rsa-sha2-256-cert-v01@openssh.com", "ssh-ed25519",
+            "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com",
+            "sk-ecdsa-sha2-nistp256@openssh.com", "rsa-sha2-512", "rsa-sha2-256",
+        ),
+        signatures=(
+            "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+            "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com", "rsa-sha2-512", "rsa-sha2-256",
+        ),
+    ),
+    Build("debian12", "Debian 12's openssh-server 1:9.2p1-2+deb12u10", (9, 2),
+        ciphers=(
+            "chacha20-poly1305@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr", "aes128-gcm@openssh.com",
+            "aes256-gcm@openssh.com",
+        ),
+        macs=(
+            "umac-64-etm@openssh.com", "umac-128-etm@openssh.com", "hmac-sha2-256-etm@openssh.com",
+            "hmac-sha2-512-etm@openssh.com", "hmac-sha1-etm@openssh.com", "umac-64@openssh.com",
+            "umac-128@openssh.com", "hmac-sha2-256", "hmac-sha2-512", "hmac-sha1",
+        ),
+        kex=(
+            "sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com", "curve25519-sha256",
+            "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521",
+            "diffie-hellman-group-exchange-sha256", "diffie-hellman-group16-sha512", "diffie-hellman-group18-sha512",
+            "diffie-hellman-group14-sha256",
+        ),
+        keys=(
+            "ssh-ed25519-cert-v01@openssh.com", "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+            "ecdsa-sha2-nistp384-cert-v01@openssh.com", "ecdsa-sha2-nistp521-cert-v01@openssh.com",
+            "sk-ssh-ed25519-cert-v01@openssh.com", "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
+            "rsa-sha2-512-cert-v01@openssh.com", "rsa-sha2-256-cert-v01@openssh.com", "ssh-ed25519",
+            "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com",
+            "sk-ecdsa-sha2-nistp256@openssh.com", "rsa-sha2-512", "rsa-sha2-256",
+        ),
+        signatures=(
+            "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+            "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com", "rsa-sha2-512", "rsa-sha2-256",
+        ),
+    ),
+    Build("openssh-9.6", "upstream OpenSSH 9.6p1, the release Ubuntu 24.04 ships", (9, 6),
+        ciphers=(
+            "chacha20-poly1305@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr", "aes128-gcm@openssh.com",
+            "aes256-gcm@openssh.com",
+        ),
+        macs=(
+            "umac-64-etm@openssh.com", "umac-128-etm@openssh.com", "hmac-sha2-256-etm@openssh.com",
+            "hmac-sha2-512-etm@openssh.com", "hmac-sha1-etm@openssh.com", "umac-64@openssh.com",
+            "umac-128@openssh.com", "hmac-sha2-256", "hmac-sha2-512", "hmac-sha1",
+        ),
+        kex=(
+            "sntrup761x25519-sha512@openssh.com", "curve25519-sha256", "curve25519-sha256@libssh.org",
+            "ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521", "diffie-hellman-group-exchange-sha256",
+            "diffie-hellman-group16-sha512", "diffie-hellman-group18-sha512", "diffie-hellman-group14-sha256",
+        ),
+        keys=(
+            "ssh-ed25519-cert-v01@openssh.com", "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+            "ecdsa-sha2-nistp384-cert-v01@openssh.com", "ecdsa-sha2-nistp521-cert-v01@openssh.com",
+            "sk-ssh-ed25519-cert-v01@openssh.com", "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
+            "rsa-sha2-512-cert-v01@openssh.com", "rsa-sha2-256-cert-v01@openssh.com", "ssh-ed25519",
+            "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com",
+            "sk-ecdsa-sha2-nistp256@openssh.com", "rsa-sha2-512", "rsa-sha2-256",
+        ),
+        signatures=(
+            "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+            "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com", "rsa-sha2-512", "rsa-sha2-256",
+        ),
+    ),
+    Build("openssh-10.0", "upstream OpenSSH 10.0, the release Debian 13 ships", (10, 0),
+        ciphers=(
+            "chacha20-poly1305@openssh.com", "aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr",
+            "aes192-ctr", "aes256-ctr",
+        ),
+        macs=(
+            "umac-64-etm@openssh.com", "umac-128-etm@openssh.com", "hmac-sha2-256-etm@openssh.com",
+            "hmac-sha2-512-etm@openssh.com", "hmac-sha1-etm@openssh.com", "umac-64@openssh.com",
+            "umac-128@openssh.com", "hmac-sha2-256", "hmac-sha2-512", "hmac-sha1",
+        ),
+        kex=(
+            "mlkem768x25519-sha256", "sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com",
+            "curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256", "ecdh-sha2-nistp384",
+            "ecdh-sha2-nistp521",
+        ),
+        keys=(
+            "ssh-ed25519-cert-v01@openssh.com", "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+            "ecdsa-sha2-nistp384-cert-v01@openssh.com", "ecdsa-sha2-nistp521-cert-v01@openssh.com",
+            "sk-ssh-ed25519-cert-v01@openssh.com", "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
+            "rsa-sha2-512-cert-v01@openssh.com", "rsa-sha2-256-cert-v01@openssh.com", "ssh-ed25519",
+            "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com",
+            "sk-ecdsa-sha2-nistp256@openssh.com", "rsa-sha2-512", "rsa-sha2-256",
+        ),
+        signatures=(
+            "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+            "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com", "rsa-sha2-512", "rsa-sha2-256",
+        ),
+    ),
+)

@@ -1,0 +1,101 @@
+"""The sshd keywords the scanner evaluates from files, and how sshd reads and prints each value.
+
+A value is turned into the text `sshd -T` prints for it (servconf.c `dump_config`): flags as yes/no whatever
+their case, multistate words by their first name (`prohibit-password` prints as `without-password`), times in
+seconds (`1m30s` is 90), log levels by name (`debug` is DEBUG). Keywords outside this table are kept as written
+(first value wins) but not normalised, so only these are compared with sshd's own answer.
+"""
+
+from __future__ import annotations
+
+# Keyword aliases, as sshd's keyword table maps them (the first name is what `sshd -T` prints).
+ALIASES = {
+    "pubkeyacceptedkeytypes": "pubkeyacceptedalgorithms",
+    "hostbasedacceptedkeytypes": "hostbasedacceptedalgorithms",
+    "skeyauthentication": "kbdinteractiveauthentication",
+}
+# OpenSSH 8.7 made ChallengeResponseAuthentication an alias of KbdInteractiveAuthentication; before, both existed.
+CHALLENGE_ALIAS_SINCE = (8, 7)
+
+FLAGS = frozenset({
+    "passwordauthentication", "kbdinteractiveauthentication", "challengeresponseauthentication", "usepam",
+    "permitemptypasswords", "x11forwarding", "disableforwarding", "hostbasedauthentication", "strictmodes",
+    "pubkeyauthentication",
+})
+_MULTISTATE = {
+    "permitrootlogin": {"without-password": "without-password", "prohibit-password": "without-password",
+                        "forced-commands-only": "forced-commands-only", "yes": "yes", "no": "no"},
+    "allowtcpforwarding": {"yes": "yes", "all": "yes", "no": "no", "remote": "remote", "local": "local"},
+    "ignorerhosts": {"yes": "yes", "no": "no", "shosts-only": "shosts-only"},
+}
+INTEGERS = frozenset({"maxauthtries", "maxsessions", "clientalivecountmax"})
+TIMES = frozenset({"logingracetime", "clientaliveinterval"})
+_LOG_LEVELS = {"quiet": "QUIET", "fatal": "FATAL", "error": "ERROR", "info": "INFO", "verbose": "VERBOSE",
+               "debug": "DEBUG", "debug1": "DEBUG1", "debug2": "DEBUG2", "debug3": "DEBUG3"}
+LISTS = ("ciphers", "macs", "kexalgorithms", "hostkeyalgorithms", "pubkeyacceptedalgorithms",
+         "hostbasedacceptedalgorithms", "casignaturealgorithms")
+# Every keyword the scanner evaluates and compares with `sshd -T`.
+EVALUATED = frozenset({*FLAGS, *_MULTISTATE, *INTEGERS, *TIMES, "loglevel", "permituserenvironment", *LISTS})
+# Keywords allowed inside a Match block (servconf.c keywords flagged SSHCFG_ALL); others apply globally only.
+MATCH_KEYWORDS = frozenset({
+    "permitrootlogin", "loglevel", "logverbose", "hostbasedauthentication", "hostbasedusesnamefrompacketonly",
+    "hostbasedacceptedalgorithms", "pubkeyauthentication", "pubkeyacceptedalgorithms", "pubkeyauthoptions",
+    "kerberosauthentication", "gssapiauthentication", "passwordauthentication", "kbdinteractiveauthentication",
+    "challengeresponseauthentication", "ignorerhosts", "x11forwarding", "x11displayoffset", "x11uselocalhost",
+    "permitemptypasswords", "rekeylimit", "allowtcpforwarding", "allowagentforwarding", "allowusers", "denyusers",
+    "allowgroups", "denygroups", "gatewayports", "maxauthtries", "maxsessions", "banner", "clientaliveinterval",
+    "clientalivecountmax", "authorizedkeysfile", "acceptenv", "setenv", "permittunnel", "permittty",
+    "permituserrc", "permitopen", "permitlisten", "forcecommand", "chrootdirectory", "revokedkeys",
+    "trustedusercakeys", "authorizedprincipalsfile", "ipqos", "authorizedkeyscommand",
+    "authorizedkeyscommanduser", "authorizedprincipalscommand", "authorizedprincipalscommanduser",
+    "authenticationmethods", "streamlocalbindmask", "streamlocalbindunlink", "allowstreamlocalforwarding",
+    "disableforwarding", "exposeauthinfo", "rdomain", "casignaturealgorithms", "requiredrsasize",
+    "channeltimeout", "unusedconnectiontimeout",
+})
+
+
+def canonical_keyword(keyword: str, version: tuple[int, int]) -> str:
+    """The name `sshd -T` prints for a keyword as written (lower-case)."""
+    if keyword == "challengeresponseauthentication" and version >= CHALLENGE_ALIAS_SINCE:
+        return "kbdinteractiveauthentication"
+    return ALIASES.get(keyword, keyword)
+
+
+def seconds(text: str) -> int:
+    """misc.c `convtime`: "90", "1m30s", "2h" -> seconds. Raises ValueError as sshd refuses the line."""
+    total, number = 0, ""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    for char in text:
+        if char.isdigit():
+            number += char
+        elif char.lower() in units and number:
+            total, number = total + int(number) * units[char.lower()], ""
+        else:
+            raise ValueError(f"invalid time value {text!r}")
+    if not text:
+        raise ValueError("empty time value")
+    return total + int(number or 0)
+
+
+def printed(keyword: str, argument: str) -> str:
+    """The value as `sshd -T` prints it. Raises ValueError for a value sshd refuses (it would not start)."""
+    if keyword in FLAGS:
+        if argument.lower() not in ("yes", "no"):
+            raise ValueError(f"unsupported option {argument!r} for {keyword}")
+        return argument.lower()
+    if keyword in _MULTISTATE:
+        names = _MULTISTATE[keyword]
+        if argument.lower() not in names:
+            raise ValueError(f"unsupported option {argument!r} for {keyword}")
+        return names[argument.lower()]
+    if keyword in INTEGERS:
+        if not argument.isdigit():
+            raise ValueError(f"{keyword} integer value {argument!r} is invalid")
+        return str(int(argument))
+    if keyword in TIMES:
+        return str(seconds(argument))
+    if keyword == "loglevel":
+        if argument.lower() not in _LOG_LEVELS:
+            raise ValueError(f"unsupported log level {argument!r}")
+        return _LOG_LEVELS[argument.lower()]
+    return argument  # PermitUserEnvironment: yes, no (exactly) or a pattern list, printed as written

@@ -1,0 +1,220 @@
+"""The coordinator's half: publish one task per zoned target, then answer the runner from the shipped records.
+
+`ZoneDispatch` is the runner's `open_target`: a target without a zone is opened here as in any scan; a zoned
+target waits for its worker's records, verifies every SHA-256 and the records' target, and is served by a
+replay transport over them, so the runner, plan, checks and evidence store are those of a local scan.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the zones extra; only annotations here, so `auditor scan` imports this without celery
+    from celery import Celery  # type: ignore[import-untyped]
+    from celery.result import AsyncResult  # type: ignore[import-untyped]
+
+from auditor import errors
+from auditor.errors import ConnectError, InputError, TransportError
+from auditor.models import CheckSpec, Target
+from auditor.plan import Selection, plan_target
+from auditor.profile import Profile
+from auditor.transports.base import Command, CommandResult, FileContent, Transport
+from auditor.transports.replay import Records, ReplayTransport
+from auditor.zones.app import TASK, BrokerSettings, make_app, queue_of
+from auditor.zones.task import task_document, zone_of
+from auditor.zones.wire import PayloadError, unpack
+
+log = logging.getLogger(__name__)
+OpenTarget = Callable[[Target, bool], Transport]
+_ERRORS: dict[str, type[TransportError]] = {
+    name: getattr(errors, name) for name in ("ConnectError", "AuthenticationError", "HostKeyError", "CommandTimeout",
+                                             "UnsupportedTarget", "TransportError")}
+
+
+class NotAssessed(ConnectError):
+    """A zoned target whose worker did not answer, refused it, or shipped evidence that does not verify."""
+
+
+def check_zones(targets: Sequence[Target], broker: str | None) -> None:
+    """A zoned target needs a broker: one line naming the first such target."""
+    zoned = [t for t in targets if zone_of(t)]
+    if zoned and not broker:
+        raise InputError(f"target {zoned[0].name!r} is in zone {zone_of(zoned[0])!r} but no broker is given",
+                         "--broker", "pass --broker redis://… or add broker: to the inventory (docs/zones.md)")
+
+
+class ZoneDispatch:
+    """The runner's open_target for a run with zones. Attributes:
+    answer_within: seconds a zone's worker has to start a target before it is not assessed.
+    finish_within: seconds a started target has to be collected (a redelivery included).
+    """
+
+    def __init__(self, settings: BrokerSettings, local: OpenTarget, answer_within: float = 60.0,
+                 finish_within: float = 3600.0, app: Celery | None = None) -> None:
+        self.settings = settings
+        self.app = app or make_app(settings)
+        self.local = local
+        self.answer_within = answer_within
+        self.finish_within = finish_within
+        self._tasks: dict[str, tuple[str, AsyncResult]] = {}
+        self._answers: dict[str, dict[str, Any] | Exception] = {}
+        self._stop = threading.Event()
+        self.bytes_sent = 0
+
+    def publish(self, run_id: str, targets: Sequence[Target], checks: Mapping[str, CheckSpec], profile: Profile,
+                selection: Selection) -> None:
+        """One task per zoned target, all published before the first is waited for."""
+        effective = profile.effective_checks(checks)
+        for target in targets:
+            zone = zone_of(target)
+            if zone is None:
+                continue
+            doc = task_document(run_id, plan_target(target, effective, profile, selection), profile)
+            size = len(json.dumps(doc))
+            if size > self.settings.max_payload:
+                raise InputError(f"the task of target {target.name!r} is {size} bytes, over the broker cap of "
+                                 f"{self.settings.max_payload}", "--max-payload", "raise it")
+            self.bytes_sent += size
+            result = self.app.send_task(TASK, args=[doc], queue=queue_of(zone))
+            self._tasks[target.name] = (zone, result)
+
+    def interrupt(self) -> None:
+        """Ctrl-C: stop waiting, and ask the live workers to drop the targets not yet taken (best effort: a late
+        result expires unread)."""
+        self._stop.set()
+        pending = [result.id for name, (_, result) in self._tasks.items() if name not in self._answers]
+        try:
+            if pending:
+                self.app.control.revoke(pending)
+        except Exception as exc:  # the broker may be what failed; the run is marked interrupted either way
+            log.debug("revoking %d tasks failed: %s", len(pending), exc)
+
+    def __call__(self, target: Target, login: bool) -> Transport:
+        if target.name not in self._tasks:
+            return self.local(target, login)
+        answer = self._answer(target)
+        if isinstance(answer, Exception):
+            raise answer
+        # The planned view (logged in, or not: an endpoint, auth: none); else the network view after a failed login.
+        main = login == bool(answer.get("login", True))
+        records, error, failures = (answer["records"], answer.get("open_error"), answer.get("failures")) if main \
+            else (answer.get("network", ""), answer.get("network_error"), answer.get("network_failures"))
+        if error:
+            raise _error(target, error)
+        zone = self._tasks[target.name][0]
+        return ShippedTransport(Path(f"zone-{zone}"), target.name, self._verified(target, zone, records),
+                                {(str(f["kind"]), str(f["source"])): _error(target, f) for f in failures or ()})
+
+    def _answer(self, target: Target) -> dict[str, Any] | Exception:
+        # One runner thread opens a target (login, then maybe the network view): no two wait for the same one.
+        if target.name not in self._answers:
+            self._answers[target.name] = self._wait(target)
+        return self._answers[target.name]
+
+    def _wait(self, target: Target) -> dict[str, Any] | Exception:
+        zone, result = self._tasks[target.name]
+        begun = time.monotonic()
+        started = False
+        while not self._stop.is_set():
+            try:
+                state = result.state
+                if state == "SUCCESS":
+                    answer = result.result
+                    result.forget()
+                    return self._checked(target, zone, answer)
+                if state in ("FAILURE", "REVOKED"):
+                    return NotAssessed(target.name, f"not assessed: the worker in zone {zone} failed ({state})")
+                started = started or state in ("STARTED", "RETRY")
+            except Exception as exc:  # the broker restarting: keep asking until the deadline
+                log.debug("waiting for %s: %s", target.name, exc)
+            waited = time.monotonic() - begun
+            if not started and waited > self.answer_within:
+                return NotAssessed(target.name, f"not assessed: no worker in zone {zone} answered within "
+                                                f"{self.answer_within:g} s")
+            if waited > self.finish_within:
+                return NotAssessed(target.name, f"not assessed: the worker in zone {zone} did not finish within "
+                                                f"{self.finish_within:g} s")
+            time.sleep(0.1)
+        return NotAssessed(target.name, "not scanned: the run was interrupted")
+
+    def _checked(self, target: Target, zone: str, answer: Any) -> dict[str, Any] | Exception:
+        if not isinstance(answer, dict) or answer.get("target") != target.name:
+            return NotAssessed(target.name, f"not assessed: the worker in zone {zone} answered for another target")
+        if "error" in answer:
+            return NotAssessed(target.name, f"not assessed: {_strip(target, str(answer['error']))}")
+        return answer
+
+    def _verified(self, target: Target, zone: str, text: Any) -> Records:
+        try:
+            shipped = unpack(text, self.settings.max_payload)
+        except PayloadError as exc:
+            raise NotAssessed(target.name, f"not assessed: evidence from zone {zone}: {exc}") from None
+        records: Records = {}
+        for _, record in shipped:
+            key = (str(record["kind"]), str(record["source"]))
+            # A worker ships its own target's facts, each once; anything else is not evidence of this target.
+            if record["target"] != target.name or key in records:
+                raise NotAssessed(target.name, f"not assessed: zone {zone} shipped a record of another target, "
+                                               "or one fact twice")
+            records[key] = record
+        return records
+
+
+class ShippedTransport(ReplayTransport):
+    """Answers from a worker's verified records; a fact that failed on the worker fails here the same way."""
+
+    def __init__(self, folder: Path, target: str, records: Records, failures: Mapping[tuple[str, str], Exception],
+                 ) -> None:
+        super().__init__(folder, target, records)
+        self._failures = failures
+
+    def run(self, command: Command) -> CommandResult:
+        failed = self._failures.get(("command", str(command)))
+        if failed is not None and ("command", str(command)) not in self._records:
+            raise failed
+        return super().run(command)
+
+    def read_file(self, path: str) -> FileContent:
+        failed = self._failures.get(("file", path))
+        if failed is not None and ("file", path) not in self._records:
+            raise failed
+        return super().read_file(path)
+
+
+def _error(target: Target, shipped: Mapping[str, Any]) -> Exception:
+    """The transport error a worker met, as the runner would have met it here."""
+    return _ERRORS.get(str(shipped.get("type")), ConnectError)(target.name, _strip(target, str(shipped["message"])))
+
+
+def _strip(target: Target, message: str) -> str:
+    """A worker's message without the target prefix the error class adds again."""
+    prefix = f"{target.name}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
+
+
+def local_opener(trust_new_host_keys: bool) -> OpenTarget:
+    """How the coordinator opens the targets it scans itself (as run_scan does by default)."""
+    from auditor.transports import open_transport
+
+    def open_target(target: Target, login: bool) -> Transport:
+        return open_transport(target, login=login, trust_new_host_keys=trust_new_host_keys)
+
+    return open_target
+
+
+def dispatch_zones(run_id: str, targets: Sequence[Target], checks: Mapping[str, CheckSpec], profile: Profile,
+                   selection: Selection, broker: BrokerSettings | None, trust_new_host_keys: bool,
+                   answer_within: float) -> ZoneDispatch | None:
+    """The run's open_target when some target names a zone (its tasks already published), else None."""
+    check_zones(targets, broker.url if broker else None)
+    if broker is None or not any(zone_of(t) for t in targets):
+        return None
+    dispatch = ZoneDispatch(broker, local_opener(trust_new_host_keys), answer_within)
+    dispatch.publish(run_id, targets, checks, profile, selection)
+    return dispatch

@@ -1,0 +1,120 @@
+"""The certificate of a TLS endpoint (TLS-0030), with the cause of every problem named in words.
+
+Facts come from auditor/collectors/tls_certificate.py. A validator stops at the first problem it meets, and says
+it in its own terms ("candidates exhausted"); this check reads the chain itself for the dates, the names, a
+self-signed leaf, the certificates the server leaves out, and keys and signatures, and says which CA a chain
+that validates nowhere leads to.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from auditor.collectors.tls_certificate import Certificate, CertificateFacts
+from auditor.plugin import Severity, TargetKind, Verdict, check
+from checks.tls import CIS, ISO, unjudged
+
+_STRONG_HASHES = {"sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512"}
+_SYSTEM_STORE, _CA_FILE = "Mozilla", "Supplied CA file"  # Debian's ca-certificates is Mozilla's store
+# What cryptography's verifier says when no chain leads to a trusted CA (as opposed to a problem of the leaf).
+_NO_PATH = ("candidates exhausted", "unable to get", "no trusted")
+
+
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _matches(name: str, certificate: Certificate) -> bool:
+    if name in certificate.ip_addresses:
+        return True
+    name = name.lower().rstrip(".")
+    for pattern in (p.lower().rstrip(".") for p in certificate.dns_names):
+        if pattern == name or (pattern.startswith("*.") and "." in name and name.split(".", 1)[1] == pattern[2:]):
+            return True
+    return False
+
+
+def _untrusted(cert: Certificate, ca_file: bool) -> str:
+    """Why a chain that no store validated is not trusted, when the leaf itself is not the reason."""
+    error = cert.validation_errors.get(_CA_FILE) or cert.validation_errors.get(_SYSTEM_STORE, "")
+    if error and not any(marker in error for marker in _NO_PATH):
+        return f"its chain does not validate ({error})"
+    stores = "neither the system trust store nor the ca_file trusts" if ca_file else \
+        "the system trust store does not trust (a private CA's certificate goes in the target's ca_file)"
+    missing = "" if cert.top_self_signed else \
+        ", or the server leaves out the intermediate certificate that leads to a trusted CA"
+    return f"it is issued by an untrusted CA: '{cert.top_issuer}', which {stores}{missing}"
+
+
+def problems(cert: Certificate, server_name: str, now: datetime, ca_file: bool) -> list[str]:
+    """Every problem of one certificate chain, each a clause naming its cause."""
+    found = []
+    if now > _when(cert.not_after):
+        found.append(f"it expired on {_when(cert.not_after):%Y-%m-%d}")
+    elif now < _when(cert.not_before):
+        found.append(f"it is not yet valid: its validity starts on {_when(cert.not_before):%Y-%m-%d}")
+    if not _matches(server_name, cert):
+        names = ", ".join(cert.dns_names + cert.ip_addresses) or f"no subjectAltName; its subject is {cert.subject}"
+        found.append(f"its names do not match the server name {server_name} (it holds: {names})")
+    trusted = {_SYSTEM_STORE, _CA_FILE} & set(cert.trusted_by)
+    if not trusted and cert.self_signed:
+        found.append(f"it is self-signed ('{cert.subject}' issued it to itself), so no client can verify it")
+    elif not trusted and not found:  # a problem of the leaf stops validation before trust is judged
+        found.append(_untrusted(cert, ca_file))
+    if cert.not_sent:
+        found.append(f"its chain is incomplete: the server does not send {', '.join(repr(s) for s in cert.not_sent)}, "
+                     "which clients need to validate it")
+    if not cert.in_order:
+        found.append("the server sends its chain out of order")
+    if (cert.key_algorithm == "RSA" and (cert.key_bits or 0) < 2048) or \
+            (cert.key_algorithm == "EC" and (cert.key_bits or 0) < 256) or cert.key_algorithm == "DSA":
+        found.append(f"its key is weak: {cert.key_algorithm} of {cert.key_bits} bits (RSA needs 2048, EC 256)")
+    weak_hash = cert.signature_hash is not None and cert.signature_hash not in _STRONG_HASHES
+    if weak_hash or cert.chain_has_sha1:
+        found.append(f"its signature is weak: {cert.signature_hash if weak_hash else 'SHA-1 in the chain'} "
+                     "(SHA-256 or better is required)")
+    return found
+
+
+@check(
+    id="TLS-0030", title="The certificate validates, matches the server name and is not close to expiry",
+    severity=Severity.HIGH, requirements=("R2", "R8"), controls=ISO + CIS, target_kinds=(TargetKind.TLS,),
+    remediation="Install a certificate for the server name from a CA the clients trust (or the controller's "
+    "private CA, named as ca_file in the inventory), with the full chain, RSA 2048+ or EC P-256+, SHA-256 "
+    "signatures, and renew it before it expires.",
+)
+def certificate_valid(tls_certificate: CertificateFacts, cert_min_days_left: int) -> list[Verdict]:
+    facts = tls_certificate
+    endpoint = facts.endpoint
+    if (verdict := unjudged(endpoint)) is not None:
+        return [verdict]
+    if not facts.certificates:
+        why = facts.unavailable.get("certificate_info", "sslyze returned no certificate")
+        return [Verdict.warning(f"The certificate of {endpoint.name} could not be read: {why}.",
+                                observed={"certificate_info": why})]
+    now = _when(facts.scanned_at)
+    verdicts = []
+    for number, cert in enumerate(facts.certificates, 1):
+        days_left = (_when(cert.not_after) - now).total_seconds() / 86400
+        found = problems(cert, endpoint.server_name, now, bool(facts.ca_file))
+        resource = f"{endpoint.name} chain {number} ({cert.key_algorithm})" if len(facts.certificates) > 1 else ""
+        observed = {"subject": cert.subject, "issuer": cert.issuer, "names": list(cert.dns_names + cert.ip_addresses),
+                    "not_before": cert.not_before, "not_after": cert.not_after, "days_left": int(days_left),
+                    "trusted_by": list(cert.trusted_by), "sent": list(cert.sent),
+                    "validation_errors": dict(cert.validation_errors), "key": f"{cert.key_algorithm} {cert.key_bits}",
+                    "signature_hash": cert.signature_hash}
+        expected = {"trusted": True, "matches": endpoint.server_name, "days_left": f">= {cert_min_days_left}",
+                    "key": "RSA >= 2048 or EC >= 256", "signature_hash": "SHA-256 or better"}
+        what = f"The certificate of {endpoint.name} ({cert.subject})"
+        if found:
+            verdicts.append(Verdict.failed(f"{what} fails: {'; '.join(found)}.", resource=resource,
+                                           observed=observed, expected=expected))
+        elif days_left < cert_min_days_left:
+            verdicts.append(Verdict.warning(f"{what} is valid but expires in {int(days_left)} days, fewer than "
+                                            f"{cert_min_days_left}.", resource=resource, observed=observed,
+                                            expected=expected))
+        else:
+            verdicts.append(Verdict.passed(f"{what} validates ({', '.join(cert.trusted_by)}), matches "
+                                           f"{endpoint.server_name} and has {int(days_left)} days left.",
+                                           resource=resource, observed=observed, expected=expected))
+    return verdicts

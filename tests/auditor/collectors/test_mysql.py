@@ -1,0 +1,166 @@
+"""The MySQL/MariaDB host collector: Debian 12's recorded MariaDB 10.11 (running, and installed only), the option-file
+parser, and the real servers of tests/db_servers.py read through the local transport."""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor.collectors.databases import mysql
+from auditor.collectors.databases._host import PROCESS_NAMES, cipher_command
+from auditor.errors import CollectorError
+from auditor.models import SystemFacts
+from auditor.transports.base import Command, CommandResult
+from auditor.transports.local import LocalTransport
+from tests.auditor.fake_host import FakeHost
+from tests.conftest import FIXTURES
+from tests.db_servers import DbLab, db_lab_fixture  # noqa: F401 (provides the db_lab fixture)
+
+OUTPUTS = FIXTURES / "outputs" / "databases"
+ETC = OUTPUTS / "debian12-etc-mysql"
+NO_SYSTEM = SystemFacts(platform=None)
+PS_C = "ps -C mariadbd,mysqld -o pid=,ppid="
+SERVER_CNF = "/etc/mysql/mariadb.conf.d/50-server.cnf"
+
+
+def recorded(name: str) -> str:
+    return (OUTPUTS / name).read_text(encoding="utf-8")
+
+
+def ok(command: str | Command, stdout: str) -> tuple[str, CommandResult]:
+    return str(command), CommandResult(str(command), 0, stdout)
+
+
+def find(folder: str) -> str:
+    return f"find {folder} -mindepth 1 -maxdepth 1 -type f -name '*.cnf'"
+
+
+def debian_host(*, running: bool, installed: bool = True, extra: str = "") -> FakeHost:
+    """Debian 12 with mariadb-server 10.11 as the package lays it out (recorded /etc/mysql); `extra` is added to
+    50-server.cnf."""
+    listed = {folder: sorted(f"/etc/mysql/{folder}/{p.name}" for p in (ETC / folder).iterdir())
+              for folder in ("conf.d", "mariadb.conf.d")}
+    commands = dict([
+        ok(PROCESS_NAMES, "systemd\nmariadbd\nsshd\n" if running else "systemd\nsshd\n"),
+        ok(PS_C, "  900     1\n"),
+        *(ok(find(f"/etc/mysql/{folder}"), "".join(f"{p}\n" for p in paths)) for folder, paths in listed.items()),
+        ok(cipher_command("DEFAULT"), recorded("debian12-openssl-ciphers-DEFAULT.txt")),
+        ok(cipher_command("ECDHE-ECDSA-AES256-GCM-SHA384"), recorded("debian12-openssl-ciphers-ecdsa-aes256.txt")),
+    ])
+    if installed:
+        commands.update([ok(mysql.HELP["mariadbd"], recorded("debian12-mariadbd-verbose-help.txt"))])
+    files = {"/proc/900/cmdline": (OUTPUTS / "debian12-mariadbd-proc-cmdline.bin").read_bytes(),
+             "/etc/mysql/my.cnf": (ETC / "my.cnf").read_bytes()}
+    for folder, paths in listed.items():
+        files.update({path: (ETC / folder / path.rsplit("/", 1)[1]).read_bytes() for path in paths})
+    files[SERVER_CNF] += extra.encode()
+    return FakeHost(commands, files)
+
+
+def test_a_running_debian_mariadb_is_read_from_its_option_files_with_the_programs_defaults():
+    # Given Debian's MariaDB running as the package starts it (no arguments)
+    (my,) = mysql.collect(debian_host(running=True), NO_SYSTEM).instances
+    # Then the option files come from the program's own list, with their includes in order
+    assert my.running and my.pid == 900 and my.mariadb and "10.11.19-MariaDB" in my.product
+    assert my.option_files[0] == "/etc/mysql/my.cnf" and SERVER_CNF in my.option_files
+    assert "/etc/mysql/conf.d/mysql.cnf" in my.option_files
+    # And what no file sets has the program's built-in default
+    assert my.settings["require_secure_transport"] == mysql.Setting("FALSE")
+    assert my.settings["tls_version"] == mysql.Setting("TLSv1.2,TLSv1.3")
+    assert my.settings["bind_address"].value == "127.0.0.1" and my.settings["bind_address"].where.startswith(
+        f"{SERVER_CNF}:")
+    assert my.resource == "MariaDB /var/lib/mysql/" and my.state == "running (pid 900)"
+
+
+def test_an_unset_ssl_cipher_is_judged_as_openssls_default_list():
+    (my,) = mysql.collect(debian_host(running=True), NO_SYSTEM).instances
+    names = [suite.name for suite in my.tls12_suites]
+    assert "ECDHE-ECDSA-AES128-GCM-SHA256" in names and not any(n.startswith("TLS_") for n in names)
+
+
+def test_a_setting_in_the_server_group_wins_and_a_client_group_is_ignored():
+    extra = ("\n[mariadbd]\nrequire-secure-transport = ON\nssl_cipher = \"ECDHE-ECDSA-AES256-GCM-SHA384\"\n"
+             "[client]\ngeneral_log = ON\n")
+    (my,) = mysql.collect(debian_host(running=True, extra=extra), NO_SYSTEM).instances
+    assert my.enabled("require_secure_transport") and my.settings["require_secure_transport"].where.startswith(
+        SERVER_CNF)
+    assert [s.name for s in my.tls12_suites] == ["ECDHE-ECDSA-AES256-GCM-SHA384"]
+    assert not my.enabled("general_log")
+
+
+def test_an_installed_server_that_does_not_run_is_judged_on_its_files_and_says_so():
+    (my,) = mysql.collect(debian_host(running=False), NO_SYSTEM).instances
+    assert not my.running and my.program == "mariadbd" and "not running" in my.state
+
+
+def test_a_host_without_mysql_or_mariadb_has_no_instance():
+    facts = mysql.collect(debian_host(running=False, installed=False), NO_SYSTEM)
+    assert facts.instances == () and "neither mariadbd nor mysqld" in facts.note
+
+
+def test_a_server_whose_program_cannot_describe_itself_is_a_collector_error():
+    host = debian_host(running=True, installed=False)
+    with pytest.raises(CollectorError, match="did not describe its options"):
+        mysql.collect(host, NO_SYSTEM)
+
+
+def test_the_programs_help_gives_its_files_groups_and_defaults():
+    described = mysql.parse_help(recorded("debian12-mariadbd-verbose-help.txt"))
+    assert described.option_files == ("/etc/my.cnf", "/etc/mysql/my.cnf", "~/.my.cnf")
+    assert "mariadbd" in described.groups and "client" not in described.groups
+    assert described.defaults["ssl_cipher"] == "" and described.defaults["general_log"] == "FALSE"
+
+
+@pytest.mark.parametrize(
+    ("argv", "files"),
+    [
+        ([], ["/etc/my.cnf", "/etc/mysql/my.cnf"]),
+        (["--defaults-file=/srv/my.cnf", "--port=3307"], ["/srv/my.cnf"]),
+        (["--defaults-extra-file=/srv/extra.cnf"], ["/etc/my.cnf", "/etc/mysql/my.cnf", "/srv/extra.cnf"]),
+        (["--no-defaults"], []),
+    ],
+)
+def test_which_option_files_a_server_reads(argv, files):
+    assert mysql.option_files(("/etc/my.cnf", "/etc/mysql/my.cnf", "~/.my.cnf"), argv) == files
+
+
+@pytest.mark.parametrize(
+    ("line", "option"),
+    [
+        ("require_secure_transport=ON", ("require_secure_transport", "ON")),
+        ("require-secure-transport", ("require_secure_transport", "ON")),
+        ("skip-ssl", ("ssl", "OFF")),
+        ("loose-server-audit-logging = ON # audit", ("server_audit_logging", "ON")),
+        ("tls_version = 'TLSv1.2,TLSv1.3'", ("tls_version", "TLSv1.2,TLSv1.3")),
+        ("enable-general-log", ("general_log", "ON")),
+    ],
+)
+def test_option_lines(line, option):
+    assert mysql._option(line) == option
+
+
+def test_command_line_settings_override_the_files_and_leave_out_option_file_arguments():
+    found = mysql.command_line_settings(["--defaults-file=/x", "--require-secure-transport=OFF", "--skip-ssl"])
+    assert found == {"require_secure_transport": "OFF", "ssl": "OFF"}
+
+
+# ---- the real servers ------------------------------------------------------------------------------------
+
+def _instance(lab: DbLab, name: str) -> mysql.MysqlInstance:
+    server = lab.servers[name]
+    facts = mysql.collect(LocalTransport(), NO_SYSTEM)
+    return next(i for i in facts.instances if i.running and i.pid == server.pid)
+
+
+def test_the_real_hardened_server_requires_tls_in_its_own_included_file(db_lab: DbLab):
+    my = _instance(db_lab, "mariadb-hardened")
+    folder = db_lab.servers["mariadb-hardened"].folder
+    assert my.option_files[0] == str(folder / "my.cnf")
+    assert my.settings["require_secure_transport"] == mysql.Setting("ON", f"{folder}/conf.d/50-auditor-test.cnf:2")
+    assert my.enabled("server_audit_logging") and [s.name for s in my.tls12_suites] == [
+        "ECDHE-ECDSA-AES256-GCM-SHA384"]
+
+
+def test_the_real_weak_server_has_require_secure_transport_off_where_it_says_so(db_lab: DbLab):
+    my = _instance(db_lab, "mariadb-weak")
+    folder = db_lab.servers["mariadb-weak"].folder
+    assert my.settings["require_secure_transport"] == mysql.Setting("OFF", f"{folder}/conf.d/50-auditor-test.cnf:2")

@@ -1,0 +1,119 @@
+"""`auditor scan` over SSH against two real sshd on one host (a hardened one with a Match block that lets root in
+from one network, a lax one): every SSH-00xx finding names the daemon it describes, the scanned one first; and an
+audit account without root judges SSH-0010..0030 from the files, as sshd itself does."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import sshd_server
+from tests.conftest import load_results, run_cli
+
+pytestmark = pytest.mark.ssh
+
+ROOT_FROM_A_NETWORK = ("Match Address 10.40.0.0/16\n  PermitRootLogin yes\n  PasswordAuthentication yes\n"
+                       "Match all\n")
+# MaxAuthTries 6, not 0: the scan itself must still log in.
+LAX = "X11Forwarding yes\nPermitUserEnvironment yes\nLoginGraceTime 0\nMaxAuthTries 6\n"
+CHECKS = ("SSH-0010", "SSH-0020", "SSH-0030", "SSH-0040", "SSH-0050", "SSH-0060", "SSH-0070")
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[tuple[sshd_server.SshdServer, sshd_server.SshdServer, Path]]:
+    sshd_server.require_root("two sshd and an audit account")
+    folder = Path(tempfile.mkdtemp(prefix="auditor-sshd-scan-"))
+    folder.chmod(0o755)  # the audit account reads the configs and its authorized key
+    key = sshd_server.keygen(folder / "client")
+    key.chmod(0o644)  # the scanner reads it; the account's own login uses it too
+    hardened = sshd_server.SshdServer(folder / "hardened", sshd_server.HARDENED, key, extra=ROOT_FROM_A_NETWORK)
+    lax = sshd_server.SshdServer(folder / "lax", sshd_server.HARDENED, key, extra=LAX)
+    try:
+        hardened.start()
+        lax.start()
+        yield hardened, lax, key
+    finally:
+        hardened.stop()
+        lax.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _scan(tmp_path: Path, inventory: str) -> list[dict]:
+    (tmp_path / "inv.yaml").write_text("targets:\n" + inventory)
+    run = run_cli("scan", "--inventory", str(tmp_path / "inv.yaml"), "--out", str(tmp_path / "run"), "--format",
+                  "none", "--no-history", "--no-sign", "--quiet", *(a for c in CHECKS for a in ("--check", c)))
+    assert run.returncode in (0, 1), run.stderr
+    return list(load_results(tmp_path / "run")["findings"])
+
+
+def _by(findings: list[dict], target: str, check: str) -> list[dict]:
+    return [f for f in findings if f["target"] == target and f["check_id"] == check]
+
+
+def test_a_scan_of_each_daemon_describes_the_daemon_it_names(servers, tmp_path):
+    # Given two sshd on one host, each scanned as a target of its own (over SSH, as root)
+    hardened, lax, key = servers
+    findings = _scan(tmp_path, hardened.inventory_entry("hardened", key) + lax.inventory_entry("lax", key))
+    # Then for each target, each SSH check's first finding is the scanned daemon, named by its port
+    for target, server in (("hardened", hardened), ("lax", lax)):
+        for check in CHECKS:
+            first = _by(findings, target, check)[0]
+            assert first["resource"] == f"port {server.port}", (target, check, first)
+    # And the findings describe that daemon: the lax one's settings fail there and nowhere else
+    lax_forwarding = _by(findings, "lax", "SSH-0040")[0]
+    assert lax_forwarding["status"] == "fail" and "X11Forwarding is yes" in lax_forwarding["message"]
+    hardened_forwarding = _by(findings, "hardened", "SSH-0040")[0]
+    assert "X11Forwarding" not in hardened_forwarding["message"]
+    assert "MaxAuthTries is 6 (1 to 4 expected)" in _by(findings, "lax", "SSH-0030")[0]["message"]
+    # And the hardened one's Match block fails SSH-0030 with its condition named
+    logins = _by(findings, "hardened", "SSH-0030")[0]
+    assert logins["status"] == "fail" and "`Match Address 10.40.0.0/16`" in logins["message"]
+    assert "PermitRootLogin is yes" in logins["message"] and "MaxAuthTries" not in logins["message"]
+
+
+def _account(server: sshd_server.SshdServer, key: Path) -> Iterator[str]:
+    name = f"aud{uuid.uuid4().hex[:8]}"
+    subprocess.run(["useradd", "-M", "-d", "/tmp", "-s", "/bin/sh", name], check=True)
+    subprocess.run(["usermod", "-p", "*", name], check=True)  # no password, but not locked (sshd refuses "!")
+    (server.root / "authorized" / name).write_text(Path(f"{key}.pub").read_text())
+    try:
+        yield name
+    finally:
+        for _ in range(50):  # userdel refuses while the account's session processes still end
+            if subprocess.run(["userdel", name], capture_output=True, check=False).returncode != 8:
+                break
+            subprocess.run(["pkill", "-KILL", "-u", name], check=False)
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def audit_account(servers) -> Iterator[str]:
+    hardened, _, key = servers
+    yield from _account(hardened, key)
+
+
+def test_an_audit_account_without_root_judges_the_config_from_the_files(servers, audit_account, tmp_path):
+    # Given the hardened daemon scanned as root, and again by an account without root or sudo
+    hardened, lax, key = servers
+    findings = _scan(tmp_path, hardened.inventory_entry("as-root", key)
+                     + hardened.inventory_entry("no-root", key, user=audit_account))
+    for check in ("SSH-0010", "SSH-0020", "SSH-0030"):
+        as_root = {f["resource"]: f for f in _by(findings, "as-root", check)}
+        without = {f["resource"]: f for f in _by(findings, "no-root", check)}
+        # Then it is judged, not skipped for want of root, and says it came from the files
+        for resource in (f"port {hardened.port}", f"port {lax.port}"):
+            mine = without[resource]
+            assert mine["status"] != "skipped" and "Derived from the config files" in mine["message"]
+            # And its verdict and what it saw are what sshd itself gave the root scan
+            assert mine["status"] == as_root[resource]["status"], (check, resource)
+            observed = {k: v for k, v in mine["observed"].items() if k not in ("source", "notes")}
+            assert observed == {k: v for k, v in as_root[resource]["observed"].items() if k not in ("source", "notes")}
+    logins = next(f for f in _by(findings, "no-root", "SSH-0030") if f["resource"] == f"port {hardened.port}")
+    assert "`Match Address 10.40.0.0/16`" in logins["message"]

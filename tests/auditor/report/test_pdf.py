@@ -1,0 +1,128 @@
+"""The PDF a controller reads: short enough to hand over, a summary on page 2, contents, bookmarks, page N of M,
+and in Danish nothing left in English."""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from auditor.report.catalogue import entries
+from auditor.report.messages import Words
+from auditor.report.render import render_reports
+
+
+def pdf_text(pdf: Path, *pages: int) -> str:
+    first_last = ["-f", str(pages[0]), "-l", str(pages[-1])] if pages else []
+    return subprocess.run(["pdftotext", *first_last, str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def page_count(pdf: Path) -> int:
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    return int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))  # type: ignore[union-attr]
+
+
+def squeezed(text: str) -> str:
+    """Without any white space: lines wrap wherever the layout put them."""
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.fixture(scope="module")
+def sample_pdfs(sample_run, tmp_path_factory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("pdf")
+    return {lang: render_reports(sample_run, ["pdf"], lang, out)[0] for lang in ("en", "da")}
+
+
+@pytest.mark.parametrize("lang", ["en", "da"])
+def test_the_six_host_sample_fits_in_fifteen_pages_and_one_host_in_eight(sample_pdfs, one_host_run, tmp_path, lang):
+    # Given the six-host sample and one recorded Debian server, rendered as PDF
+    (one,) = render_reports(one_host_run, ["pdf"], lang, tmp_path)
+    # Then they are short enough to take into a meeting
+    assert page_count(sample_pdfs[lang]) <= 15
+    assert page_count(one) <= 8
+
+
+def test_page_two_is_the_summary_with_verdicts_legend_score_trend_and_top_deviations(sample_pdfs):
+    text = " ".join(pdf_text(sample_pdfs["en"], 2).split())
+    total = page_count(sample_pdfs["en"])
+    assert text.startswith("Executive summary") and f"Page 2 of {total}" in text
+    for words in ("Compliance score", "applicable checks pass", "Rule: a check counts once per target", "Trend",
+                  "Legend", "partly met", "some targets meet it and some do not", "not tested",
+                  "nothing evidenced it; the reason is given", "Most serious deviations", "R12"):
+        assert words in text, words
+    # R2's TLS checks had no TLS endpoint to run on: the summary says so, and what to do
+    assert "run on TLS endpoint targets, and the inventory has none" in text
+    # A fleet requirement failing on some targets says how many meet it
+    assert re.search(r"partly met \d of 6 targets meet it", text)
+
+
+def test_contents_bookmarks_and_page_numbers(sample_pdfs):
+    # The contents on page 1 give each requirement its page
+    cover = " ".join(pdf_text(sample_pdfs["en"], 1).split())
+    assert re.search(r"R1 Data at rest and in transit encrypted with at least AES-256 \.+ \d+", cover)
+    assert re.search(r"Deviations and remediation plan \.+ \d+", cover)
+    # Every page says "page N of M"
+    total = page_count(sample_pdfs["en"])
+    assert f"Page {total} of {total}" in pdf_text(sample_pdfs["en"], total)
+    # The PDF's outline (bookmarks), as a PDF reader lists it: the summary, each requirement (its id and title)
+    # under "Requirements", the plan and the appendices
+    xml = subprocess.run(["pdftohtml", "-xml", "-i", "-stdout", "-q", str(sample_pdfs["en"])], capture_output=True,
+                         text=True, check=True).stdout
+    outline = re.findall(r'<item page="(\d+)">([^<]*)</item>', xml)
+    labels = [label for _, label in outline]
+    assert labels[:3] == ["Security measures evidence report", "Executive summary", "Requirements"]
+    assert "R1 Data at rest and in transit encrypted with at least AES-256" in labels
+    assert [label.split()[0] for label in labels if re.match(r"R\d+ ", label)] == [f"R{i}" for i in range(1, 13)]
+    assert labels[-2:] == ["Deviations and remediation plan", "Appendices"]
+    assert outline[1][0] == "2" and int(outline[-1][0]) <= total
+
+
+def test_a_requirement_section_gives_text_method_results_attestations_and_waivers(sample_pdfs):
+    text = " ".join(pdf_text(sample_pdfs["en"]).split())
+    # R10 is evidenced by an attestation: who, what, when, and when it is reviewed next
+    for words in ("Physical security of the processor's premises by key locks", "Mette Jensen, Facility manager",
+                  "All office doors have key locks", "1 October 2026", "1 January 2027"):
+        assert words in text, words
+    # The waiver for PATCH-0010 on servers: who approved it and until when
+    assert "Region Example DPO" in text and "8 December 2026, 00:00 CET" in text
+    # How a requirement is tested names the profile's parameters
+    assert "(min_aes_bits) = 256" in text
+    # The plan gives each target the remediation of its own operating system only
+    assert "Windows: laptop-017" in text and "Linux: " in text
+
+
+def test_the_danish_pdf_of_the_sample_holds_no_english_check_title_or_message(sample_run, sample_pdfs):
+    # Given the sample fleet's Danish PDF
+    text = squeezed(pdf_text(sample_pdfs["da"]))
+    results = json.loads((sample_run / "results.json").read_text())
+    words = Words("da")
+    # Then no check title is in English
+    titles = [c["title"] for c in results["checks"].values()]
+    assert not [t for t in titles if squeezed(t) in text]
+    # And no finding message is in English: each has a Danish translation, and its English is nowhere
+    messages = {f["skip_reason"] or f["message"] for f in results["findings"]}
+    assert not [m for m in messages if words.msg(m) == m], "untranslated finding messages"
+    assert not [m for m in messages if len(m) > 20 and squeezed(m) in text]
+    # Nor any English piece of a message template (what a fragment left untranslated would show)
+    leftovers = [piece for piece in _english_pieces() if piece in text]
+    assert not leftovers, leftovers[:10]
+    # And the fixed words are Danish: verdicts, severities, the footer
+    for danish in ("Ledelsesresumé", "delvistopfyldt", "HØJ", "Udbedring", "Evidensrapport", "Side2af"):
+        assert danish in text, danish
+
+
+def _english_pieces() -> list[str]:
+    """Literal stretches of four or more words of every translated message template (white space removed)."""
+    pieces = []
+    for entry in entries("da"):
+        if not (entry.is_message and entry.msgstr) or entry.msgstr == entry.msgid:
+            continue
+        for literal, *_ in string.Formatter().parse(entry.msgid):
+            if len(literal.split()) >= 4:
+                pieces.append(squeezed(literal))
+    return pieces

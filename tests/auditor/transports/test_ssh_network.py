@@ -1,0 +1,153 @@
+"""What an SSH server shows the network, probed against real OpenSSH on 127.0.0.1: every host key (fetched per
+key type from the key-exchange reply) and the authentication methods a "none" request is told."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from auditor.collectors.ssh_wire import parse_host_keys, parse_probe
+from auditor.models import Target, TargetKind
+from auditor.transports import open_transport
+from auditor.transports._ssh_wire import _frame
+from auditor.transports.base import cmd
+from tests import sshd_server
+from tests.sshd_server import SshdServer
+
+client_key, ssh_root = sshd_server.client_key, sshd_server.ssh_root
+
+pytestmark = pytest.mark.ssh
+
+PROBES = ("auditor:ssh-kexinit", "auditor:ssh-hostkeys", "auditor:ssh-auth-methods")
+
+
+@pytest.fixture(scope="module")
+def three_keys_sshd(ssh_root: Path, client_key: Path) -> Iterator[SshdServer]:
+    # Ed25519, RSA 2048 bits and DSA 1024 bits, offered as ssh-rsa and ssh-dss too; passwords offered
+    server = SshdServer(ssh_root / "three-keys", "HostKeyAlgorithms ssh-ed25519,rsa-sha2-512,ssh-rsa,ssh-dss\n",
+                        client_key, first="PasswordAuthentication yes\n",
+                        host_keys=(("ed25519", 0), ("rsa", 2048), ("dsa", 1024))).start()
+    yield server
+    server.stop()
+
+
+def _network(server: SshdServer, **options: object):
+    return open_transport(Target("t", TargetKind.SSH, options={
+        "host": "127.0.0.1", "port": server.port, "auth": "none", "ssh_config": "none", "user": "auditor",
+        **options}))
+
+
+def _host_keys(server: SshdServer) -> dict[str, tuple[tuple[str, ...], int]]:
+    result = _network(server).run(cmd("auditor:ssh-hostkeys"))
+    assert result.ok, result.stderr
+    return {k.key_type: (k.offered_as, k.bits) for k in parse_host_keys(result.stdout)["host_keys"]}
+
+
+def test_every_host_key_type_is_fetched_with_its_size(three_keys_sshd):
+    # When the host keys are probed without logging in, Then each key comes once, with the algorithms it backs
+    assert _host_keys(three_keys_sshd) == {"ssh-ed25519": (("ssh-ed25519",), 256),
+                                           "ssh-rsa": (("rsa-sha2-512", "ssh-rsa"), 2048),
+                                           "ssh-dss": (("ssh-dss",), 1024)}
+
+
+def test_the_fetched_keys_are_the_servers_own(three_keys_sshd):
+    result = json.loads(_network(three_keys_sshd).run(cmd("auditor:ssh-hostkeys")).stdout)
+    on_disk = {Path(f"{key}.pub").read_text().split()[1] for key in three_keys_sshd.host_keys}
+    assert {key["key_base64"] for key in result["keys"]} == on_disk
+
+
+@pytest.mark.parametrize("kex", ["diffie-hellman-group1-sha1", "diffie-hellman-group-exchange-sha1",
+                                 "diffie-hellman-group16-sha512", "ecdh-sha2-nistp521"])
+def test_host_keys_are_read_whichever_key_exchange_the_server_allows(ssh_root, client_key, kex):
+    server = SshdServer(ssh_root / f"kex-{kex}", f"KexAlgorithms {kex}\nHostKeyAlgorithms ssh-ed25519,ssh-rsa\n",
+                        client_key).start()
+    try:
+        assert set(_host_keys(server)) == {"ssh-ed25519", "ssh-rsa"}
+    finally:
+        server.stop()
+
+
+def test_a_none_request_reveals_that_passwords_are_offered(three_keys_sshd):
+    result = _network(three_keys_sshd).run(cmd("auditor:ssh-auth-methods"))
+    answer = json.loads(result.stdout)
+    assert result.ok and answer["user"] == "auditor" and answer["none_accepted"] is False
+    assert answer["methods"] == ["publickey", "password"]
+
+
+def test_a_server_no_probe_can_talk_to_still_shows_its_offer_and_says_why_the_rest_failed(ssh_root, client_key):
+    # Given a server that offers only sntrup761x25519 (no Python implementation exists to drive it)
+    server = SshdServer(ssh_root / "sntrup", "KexAlgorithms sntrup761x25519-sha512@openssh.com\n", client_key).start()
+    try:
+        kexinit, keys, auth = _network(server).run_many([cmd(p) for p in PROBES])
+    finally:
+        server.stop()
+    # Then its KEXINIT is read, and the other probes say plainly why they have no answer
+    assert kexinit.ok and parse_probe(kexinit.stdout).kex[0] == "sntrup761x25519-sha512@openssh.com"
+    assert keys.ok and "no key exchange this probe can drive" in json.loads(keys.stdout)["problem"]
+    assert auth.exit_status == 1 and 'an SSH "none" request' in auth.stderr
+
+
+def test_the_probes_of_a_logged_in_target_answer_the_same(three_keys_sshd, client_key):
+    target = Target("t", TargetKind.SSH, options={
+        "host": "127.0.0.1", "port": three_keys_sshd.port, "identity_file": str(client_key),
+        "known_hosts": str(three_keys_sshd.known_hosts), "ssh_config": "none"})
+    transport = open_transport(target)
+    try:
+        kexinit, keys, auth, ran = transport.run_many([*(cmd(p) for p in PROBES), cmd("echo", "hi")])
+    finally:
+        transport.close()
+    assert kexinit.ok and ran.stdout == "hi\n" and "password" in json.loads(auth.stdout)["methods"]
+    assert len(json.loads(keys.stdout)["keys"]) == 3
+
+
+def test_banner_and_host_keys_need_no_paramiko(three_keys_sshd):
+    # Given a fresh interpreter, When the banner, KEXINIT and host keys are read
+    options = {"host": "127.0.0.1", "port": three_keys_sshd.port, "auth": "none", "ssh_config": "none"}
+    code = ("import json, sys\n"
+            "from auditor.models import Target, TargetKind\n"
+            "from auditor.transports import open_transport\n"
+            "from auditor.transports.base import cmd\n"
+            f"transport = open_transport(Target('t', TargetKind.SSH, options={options!r}))\n"
+            "results = transport.run_many([cmd('auditor:ssh-kexinit'), cmd('auditor:ssh-hostkeys')])\n"
+            "print(json.dumps([[r.exit_status for r in results], 'paramiko' in sys.modules]))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False)
+    # Then both are answered and paramiko (~0.1 s to import) was never loaded
+    assert json.loads(done.stdout) == [[0, 0], False], done.stderr
+
+
+def test_a_server_that_hangs_up_instead_of_replying_is_named_per_key():
+    # Given a listener that sends a real banner and KEXINIT, then a DISCONNECT instead of its key-exchange reply
+    recorded = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "outputs" / "ssh"
+                           / "debian12-kexinit-hardened.json").read_text())
+    kexinit = base64.b64decode(recorded["kexinit_base64"])
+    reason = b"no more sessions"
+    disconnect = bytes([1]) + struct.pack(">I", 2) + struct.pack(">I", len(reason)) + reason + struct.pack(">I", 0)
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        for _ in range(2):
+            conn, _ = listener.accept()
+            with conn:
+                conn.sendall(recorded["banner"].encode() + b"\r\n" + _frame(kexinit))
+                conn.recv(65536)
+                conn.sendall(_frame(disconnect))
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        target = Target("t", TargetKind.SSH, options={"host": "127.0.0.1", "port": listener.getsockname()[1],
+                                                      "auth": "none", "ssh_config": "none"})
+        result = open_transport(target).run(cmd("auditor:ssh-hostkeys"))
+    finally:
+        listener.close()
+    # Then the probe answers, and the key carries the server's own words
+    (key,) = parse_host_keys(result.stdout)["host_keys"]
+    assert result.ok and key.problem and "disconnect: no more sessions" in key.problem
