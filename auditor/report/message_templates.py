@@ -18,7 +18,7 @@ from dataclasses import dataclass
 EDGES = " \t\n;,:"  # as report/catalogue_extract.py strips them from templates
 _DEPTH = 4  # fragments inside fragments; deeper text is kept as it is
 _CLAUSE = re.compile(r" \(|; |, |\. ")  # where an optional remark may begin
-_LABELLED = re.compile(r"(\S+): (.+)", re.DOTALL)
+_LABELLED = re.compile(r"([^:\s][^:]{0,23}?): (.+)", re.DOTALL)  # a short label: a path, "port 22", a name
 _NAMED = re.compile(r"(.*?) \((.*)\)", re.DOTALL)  # "aes128-ctr (128-bit AES)": translate the words in brackets
 
 

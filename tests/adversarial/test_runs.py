@@ -27,7 +27,9 @@ from tests.conftest import HOSTS, ROOT, child_env
 
 pytestmark = pytest.mark.slow
 QUIET = ("--format", "none", "--quiet", "--no-history")
-TARGET = "vm"  # debian12-container: a real machine's recording, with 81 security updates pending (PATCH-0010)
+TARGET = "vm"  # debian12-container: a real machine's recording, with 88 security updates pending (PATCH-0010)
+# The fact PATCH-0010 rests on: the security lists read on the host (auditor/collectors/_apt_security_script.py).
+PENDING = "cmd-python3_I_c_import_glob_"
 
 
 @pytest.fixture(scope="module")
@@ -83,11 +85,13 @@ def _status(run: Path, check_id: str) -> str:
 
 
 def _forge_empty_apt(run: Path, name: str = "zzz-forged.json") -> Path:
-    """Issue 20's forgery: a record of `apt list --upgradable` with nothing pending, as evidence/<target>/NAME."""
+    """Issue 20's forgery: the record of the pending security updates with nothing pending, as
+    evidence/<target>/NAME."""
     folder = run / "evidence" / TARGET
-    original = next(folder.glob("cmd-apt_list_upgradable-*.json"))
+    original = next(folder.glob(f"{PENDING}*.json"))
     record = json.loads(original.read_text())
-    record["stdout"] = "Listing...\n"
+    answer = json.loads(record["stdout"])
+    record["stdout"] = json.dumps({**answer, "installed": {}, "offered": {}})
     forged = folder / name
     forged.write_text(json.dumps(record, indent=2))
     return forged
@@ -114,7 +118,7 @@ def test_the_forgery_would_flip_patch_0010_if_it_were_accepted(cli, signed_run, 
     # Given the forged record in place of the real one, everything rehashed (a control, not an attack: it shows
     # that the attacks below carry a forgery that matters)
     run = copy(signed_run, tmp_path / "run")
-    original = next((run / "evidence" / TARGET).glob("cmd-apt_list_upgradable-*.json"))
+    original = next((run / "evidence" / TARGET).glob(f"{PENDING}*.json"))
     _forge_empty_apt(run, original.name)
     rehash(run)
     # When it is replayed on purpose as an unsigned run, then PATCH-0010 passes
@@ -125,7 +129,7 @@ def test_the_forgery_would_flip_patch_0010_if_it_were_accepted(cli, signed_run, 
 
 @pytest.mark.attack("run tampering")
 def test_reproduction_a_forged_file_added_to_a_signed_run_is_not_laundered(signed_run, processor, tmp_path):
-    # Given a copy of a signed run with evidence/vm/zzz-forged.json holding an empty `apt list --upgradable`
+    # Given a copy of a signed run with evidence/vm/zzz-forged.json holding no pending security update
     _, env = processor
     run = copy(signed_run, tmp_path / "run")
     _forge_empty_apt(run)
@@ -152,7 +156,7 @@ def test_a_forged_file_listed_in_the_evidence_index_too_is_refused(cli, signed_r
 @pytest.mark.attack("run tampering")
 def test_an_evidence_file_edited_in_place_is_refused(cli, signed_run, tmp_path):
     run = copy(signed_run, tmp_path / "run")
-    original = next((run / "evidence" / TARGET).glob("cmd-apt_list_upgradable-*.json"))
+    original = next((run / "evidence" / TARGET).glob(f"{PENDING}*.json"))
     _forge_empty_apt(run, original.name)
     path = original.relative_to(run).as_posix()
     _refused_replay(cli, run, tmp_path, path)
@@ -170,7 +174,7 @@ def test_results_edited_from_fail_to_pass_are_named(cli, signed_run, tmp_path):
 @pytest.mark.attack("run tampering")
 def test_a_removed_evidence_file_is_named(cli, signed_run, tmp_path):
     run = copy(signed_run, tmp_path / "run")
-    victim = next((run / "evidence" / TARGET).glob("cmd-apt_list_upgradable-*.json"))
+    victim = next((run / "evidence" / TARGET).glob(f"{PENDING}*.json"))
     victim.unlink()
     path = victim.relative_to(run).as_posix()
     _refused_replay(cli, run, tmp_path, path)
@@ -180,7 +184,7 @@ def test_a_removed_evidence_file_is_named(cli, signed_run, tmp_path):
 @pytest.mark.attack("run tampering")
 def test_a_renamed_evidence_file_is_named_twice(cli, signed_run, tmp_path):
     run = copy(signed_run, tmp_path / "run")
-    victim = next((run / "evidence" / TARGET).glob("cmd-apt_list_upgradable-*.json"))
+    victim = next((run / "evidence" / TARGET).glob(f"{PENDING}*.json"))
     victim.rename(victim.with_name("cmd-renamed.json"))
     _not_ok(cli, run, 1, f"MISSING {victim.relative_to(run).as_posix()}", "ADDED evidence/vm/cmd-renamed.json")
 
@@ -208,7 +212,7 @@ def test_a_stripped_signature_never_verifies_with_the_key_and_is_not_replayed(cl
     # Given the forged record in place of the real one, the manifests rehashed, manifest.sig deleted and the
     # signing_key field gone (issue 20, point 2)
     run = copy(signed_run, tmp_path / "run")
-    original = next((run / "evidence" / TARGET).glob("cmd-apt_list_upgradable-*.json"))
+    original = next((run / "evidence" / TARGET).glob(f"{PENDING}*.json"))
     _forge_empty_apt(run, original.name)
     rehash(run)
     # Then verify with the key at hand says unsigned (exit 4), not OK; and replay with the key present refuses it
@@ -220,7 +224,7 @@ def test_a_stripped_signature_never_verifies_with_the_key_and_is_not_replayed(cl
 def test_a_stripped_run_replayed_on_purpose_is_marked_unverified_in_the_new_run(cli, signed_run, tmp_path):
     # Given the stripped forgery, replayed with --allow-unsigned (on purpose) and signed by the processor
     run = copy(signed_run, tmp_path / "run")
-    original = next((run / "evidence" / TARGET).glob("cmd-apt_list_upgradable-*.json"))
+    original = next((run / "evidence" / TARGET).glob(f"{PENDING}*.json"))
     _forge_empty_apt(run, original.name)
     rehash(run)
     code, _, err = cli("replay", str(run), "--out", str(tmp_path / "new"), "--allow-unsigned", *QUIET)
@@ -242,7 +246,7 @@ def test_two_records_of_one_command_are_refused_not_one_replacing_the_other(cli,
     # When it is replayed even on purpose, then the duplicate is refused, naming both files
     err = _refused_replay(cli, run, tmp_path, "two records of one command", "zzz-forged.json",
                           extra=("--allow-unsigned",))
-    assert "cmd-apt_list_upgradable-" in err
+    assert PENDING in err
 
 
 @pytest.mark.attack("run tampering")
@@ -250,7 +254,7 @@ def test_an_index_entry_pointing_outside_the_target_folder_is_refused(cli, signe
     run = copy(signed_run, tmp_path / "run")
     index = run / "evidence" / "manifest.json"
     document = json.loads(index.read_text())
-    entry = next(f for f in document["facts"] if f["source"] == "apt list --upgradable")
+    entry = next(f for f in document["facts"] if f["path"].split("/")[-1].startswith(PENDING))
     entry["path"] = f"evidence/{TARGET}/../../results.json"
     index.write_text(json.dumps(document))
     rehash(run)
@@ -290,7 +294,7 @@ def test_another_runs_signature_with_no_key_at_hand_is_not_checked_never_ok(cli,
 def test_a_forgery_signed_with_another_key_is_refused(cli, signed_run, tmp_path):
     # Given the forgery, rehashed and signed with the forger's own key (the manifest names the forger's key)
     run = copy(signed_run, tmp_path / "run")
-    original = next((run / "evidence" / TARGET).glob("cmd-apt_list_upgradable-*.json"))
+    original = next((run / "evidence" / TARGET).glob(f"{PENDING}*.json"))
     _forge_empty_apt(run, original.name)
     rehash(run, signed_by=processor_keys(tmp_path / "forger"))
     # Then with the processor's key it is invalid (tampered), and with no key it is at most "not checked"

@@ -14,6 +14,7 @@ import pytest
 from auditor.report.catalogue import entries
 from auditor.report.messages import Words
 from auditor.report.render import render_reports
+from auditor.report.view import build_view
 
 
 def pdf_text(pdf: Path, *pages: int) -> str:
@@ -47,7 +48,7 @@ def test_the_six_host_sample_fits_in_fifteen_pages_and_one_host_in_eight(sample_
     assert page_count(one) <= 8
 
 
-def test_page_two_is_the_summary_with_verdicts_legend_score_trend_and_top_deviations(sample_pdfs):
+def test_page_two_is_the_summary_with_verdicts_legend_score_trend_and_top_deviations(sample_run, sample_pdfs):
     text = " ".join(pdf_text(sample_pdfs["en"], 2).split())
     total = page_count(sample_pdfs["en"])
     assert text.startswith("Executive summary") and f"Page 2 of {total}" in text
@@ -55,10 +56,15 @@ def test_page_two_is_the_summary_with_verdicts_legend_score_trend_and_top_deviat
                   "Legend", "partly met", "some targets meet it and some do not", "not tested",
                   "nothing evidenced it; the reason is given", "Most serious deviations", "R12"):
         assert words in text, words
-    # R2's TLS checks had no TLS endpoint to run on: the summary says so, and what to do
-    assert "run on TLS endpoint targets, and the inventory has none" in text
     # A fleet requirement failing on some targets says how many meet it
     assert re.search(r"partly met \d of 6 targets meet it", text)
+    # Every requirement not tested says why, on the summary page
+    view = build_view(sample_run)
+    untested = [s for s in view.sections if s.status.value == "not_tested"]
+    assert untested and all(s.reason for s in untested)
+    assert text.count("No check could decide it") + text.count("the inventory has none") >= len(untested)
+    # And the score of the run is the one the summary prints
+    assert f"{view.score.passed} of {view.score.applicable} applicable checks pass" in text
 
 
 def test_contents_bookmarks_and_page_numbers(sample_pdfs):

@@ -180,3 +180,15 @@ def test_the_summary_draws_the_trend_of_earlier_runs_of_the_same_targets(tmp_pat
     assert [p.score.percent for p in view.trend] == [75, 100, 100]
     assert "Score of the last 3 runs of the same targets" in html
     assert 'aria-label="2026-11-12: 75 %, 2026-11-19: 100 %, 2026-11-26: 100 %"' in html
+
+
+def test_a_requirement_whose_checks_lack_their_kind_of_target_says_what_to_add(tmp_path):
+    # Given a run of SSH hosts in which a TLS check was selected too (it runs on TLS endpoints only)
+    run = make_run(tmp_path / "run", {"web-01": linux_host("web-01")}, checks=frozenset({"LOG-0040", "TLS-0010"}))
+    # When the report is rendered
+    view = build_view(run)
+    r2 = next(s for s in view.sections if s.id == "R2")
+    html = render_html(view, "en", full=False)
+    # Then R2 is not tested, and the summary names its checks and the kind of target to add
+    assert r2.status is ReqStatus.NOT_TESTED and r2.reason is not None and r2.reason.kinds == ("tls",)
+    assert "Its checks (TLS-0010) run on TLS endpoint targets, and the inventory has none" in html
