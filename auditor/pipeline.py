@@ -154,8 +154,9 @@ def run(request: RunRequest, *, clock: Clock, observer: RunObserver | None = Non
         replay_from=request.replay_from,
         trust_new_host_keys=request.trust_new_host_keys,
     )
-    # A verified replay reads the source's evidence index once, and only what its run manifest lists.
-    replay: OpenTarget | None = RecordedRun(request.replay_from, request.replayed.listed).open \
+    # How targets are reached (None: the runner connects): a verified replay reads the source's evidence index
+    # once and only what its run manifest lists; a run with zones dispatches those targets to their workers.
+    open_target: OpenTarget | None = RecordedRun(request.replay_from, request.replayed.listed).open \
         if request.replay_from is not None and request.replayed is not None else None
     run_id = new_run_id(clock)
     run_dir = prepare_run_dir(request.out, run_id, request.reports_dir)
@@ -167,9 +168,10 @@ def run(request: RunRequest, *, clock: Clock, observer: RunObserver | None = Non
         if request.replay_from is None and any(t.options.get("zone") for t in targets):
             from auditor.zones.dispatch import dispatch_zones
 
-            replay = dispatch_zones(run_id, targets, checks, request.profile, options.selection, request.broker,
-                                    request.trust_new_host_keys, request.zone_answer_within)
-        result = run_scan(run_id, targets, checks, request.profile, store, options, observer, replay, clock=clock)
+            open_target = dispatch_zones(run_id, targets, checks, request.profile, options.selection,
+                                         request.broker, request.trust_new_host_keys, request.zone_answer_within)
+        result = run_scan(run_id, targets, checks, request.profile, store, options, observer, open_target,
+                          clock=clock)
     finally:
         store.write_manifest()
     # When the judged facts were collected: a replay's came from the source run, whatever today's date.
