@@ -240,8 +240,13 @@ def start_mariadb(root: Path, name: str, settings: str, password: str, owner: tu
     (folder / "conf.d").mkdir(parents=True)
     _give(folder, owner)
     data = folder / "data"
+    # Its own temporary folder: in the shared /tmp, another process cleaning up can take the bootstrap's
+    # temporary tables away mid-way ("Could not remove temporary table ... error: 2", then it aborts).
+    (folder / "tmp").mkdir()
+    _give(folder, owner)
     done = _run([mariadb_bin("mariadb-install-db"), "--no-defaults", f"--datadir={data}", "--skip-test-db",
-                 "--auth-root-authentication-method=socket", "--skip-name-resolve"], owner)
+                 "--auth-root-authentication-method=socket", "--skip-name-resolve", f"--tmpdir={folder}/tmp"],
+                owner)
     if done.returncode != 0:
         raise RuntimeError(f"mariadb-install-db failed: {done.stderr.strip()[-2000:]}")
     cert, key = _certificate(folder)
@@ -256,6 +261,7 @@ port = {port}
 bind_address = 127.0.0.1
 socket = {folder}/mysqld.sock
 pid_file = {folder}/mysqld.pid
+tmpdir = {folder}/tmp
 log_error = {folder}/server.log
 init_file = {folder}/init.sql
 skip_name_resolve

@@ -14,7 +14,6 @@ from types import ModuleType
 
 from auditor.errors import InputError
 from auditor.files import write_atomic
-from auditor.report.view import build_view
 
 FORMATS = {
     "html": "auditor.report.to_html",
@@ -52,6 +51,9 @@ def file_name(fmt: str, lang: str) -> str:
 def render_reports(run_dir: Path, formats: Sequence[str] = DEFAULT_FORMATS, lang: str = "en",
                    out_dir: Path | None = None) -> list[Path]:
     """Write each format into out_dir (default: the run folder); returns the files written."""
+    # Imported here: a scan with --format none, and every other command, starts without the report layer.
+    from auditor.report.view import build_view
+
     view = build_view(run_dir)
     out_dir = out_dir or run_dir
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -77,8 +77,12 @@ def collect(host: Transport, system: SystemFacts) -> SyslogFacts:
     state = host.run(IS_ACTIVE)
     states = dict(zip(UNITS, state.stdout.split(), strict=False)) if state.stdout.strip() else {}
     state_problem = "" if states else state.failure()
-    listed = {folder: sorted(host.run(command).stdout.split()) for folder, command in
-              ((RSYSLOG_DIR, LIST_RSYSLOG), (SYSLOG_NG_DIR, LIST_SYSLOG_NG), (LOGROTATE_DIR, LIST_LOGROTATE))}
+    listings = {folder: host.run(command) for folder, command in
+                ((RSYSLOG_DIR, LIST_RSYSLOG), (SYSLOG_NG_DIR, LIST_SYSLOG_NG), (LOGROTATE_DIR, LIST_LOGROTATE))}
+    listed = {folder: sorted(result.stdout.split()) for folder, result in listings.items()}
+    # A folder that exists but could not be listed (find: Permission denied) hides drop-ins: say so.
+    unlisted = {folder: f"{folder} could not be listed: {result.failure()}" for folder, result in listings.items()
+                if not result.ok and "No such file or directory" not in result.stderr}
     mains = dict(zip((RSYSLOG_CONF, SYSLOG_NG_CONF, LOGROTATE_CONF),
                      host.read_many([RSYSLOG_CONF, SYSLOG_NG_CONF, LOGROTATE_CONF]), strict=True))
     wanted = [p for main, folder in ((RSYSLOG_CONF, RSYSLOG_DIR), (SYSLOG_NG_CONF, SYSLOG_NG_DIR),
@@ -98,7 +102,8 @@ def collect(host: Transport, system: SystemFacts) -> SyslogFacts:
             continue
         files = [main, *listed[folder]]
         daemon = parse({p: texts[p] for p in files if p in texts}, main)
-        problems = tuple(f"{p}: {unreadable[p]}" for p in files if p in unreadable) + daemon.problems
+        problems = (tuple(f"{p}: {unreadable[p]}" for p in files if p in unreadable)
+                    + ((unlisted[folder],) if folder in unlisted else ()) + daemon.problems)
         daemons[name] = replace(daemon, state=states.get(f"{name}.service", ""), problems=problems,
                                 state_problem=state_problem if f"{name}.service" not in states else "")
     upload = host.run(UPLOAD_CONFIG)
@@ -109,6 +114,11 @@ def collect(host: Transport, system: SystemFacts) -> SyslogFacts:
             state_problem=state_problem if UNITS[2] not in states else "")
 
     logrotate = "present" if LOGROTATE_CONF in texts else unreadable.get(LOGROTATE_CONF, "absent")
+    hidden = [f"{p}: {unreadable[p]}" for p in listed[LOGROTATE_DIR] if p in unreadable]
+    hidden += [unlisted[LOGROTATE_DIR]] if LOGROTATE_DIR in unlisted else []
+    if logrotate == "present" and hidden:
+        # The rule for a file may be in what could not be read: its retention is unknown, never "not rotated".
+        logrotate = f"not all of logrotate's configuration could be read ({'; '.join(hidden)})"
     rules = parse_logrotate(texts, LOGROTATE_CONF, listed[LOGROTATE_DIR]) if LOGROTATE_CONF in texts else []
     rotations = {path: rotation_for(path, rules) for d in daemons.values() for path in d.log_files}
     return SyslogFacts(daemons, rotations, logrotate)

@@ -11,9 +11,11 @@ from dataclasses import replace
 from auditor.collectors.syslog.facts import PERIOD_DAYS, Rotation
 
 LOGROTATE_CONF, LOGROTATE_DIR = "/etc/logrotate.conf", "/etc/logrotate.d"
-# logrotate skips these in an included folder (its default tabooext list).
-_TABOO = (".rpmorig", ".rpmsave", ",v", ".swp", ".rpmnew", "~", ".cfsaved", ".rhn-cfg-tmp-", ".dpkg-dist",
+# logrotate skips these in an included folder (its default tabooext list); ".rhn-cfg-tmp-*" is a pattern:
+# RHN writes "name.rhn-cfg-tmp-XXXXXX", so that one is matched anywhere in the name.
+_TABOO = (".rpmorig", ".rpmsave", ",v", ".swp", ".rpmnew", "~", ".cfsaved", ".dpkg-dist",
           ".dpkg-old", ".dpkg-new", ".disabled", ".ucf-old", ".ucf-dist", ".ucf-new")
+_TABOO_INFIX = ".rhn-cfg-tmp-"
 _SCRIPTS = ("postrotate", "prerotate", "firstaction", "lastaction", "preremove")
 
 
@@ -25,9 +27,13 @@ def parse_logrotate(texts: Mapping[str, str], main: str = LOGROTATE_CONF,
     """
     rules: list[Rotation] = []
     defaults = Rotation(pattern="*")
+    reading: list[str] = []  # the include chain: a file that includes itself, directly or not, is read once
 
     def read(path: str) -> None:
         nonlocal defaults
+        if path in reading:
+            return
+        reading.append(path)
         block: Rotation | None = None
         patterns: list[str] = []
         script = False
@@ -53,7 +59,7 @@ def parse_logrotate(texts: Mapping[str, str], main: str = LOGROTATE_CONF,
                     target = words[1].strip('"')
                     for included in ([target] if target in texts else sorted(
                             p for p in folder_files if p.startswith(target.rstrip("/") + "/")
-                            and not p.endswith(_TABOO))):
+                            and not _taboo(p))):
                         read(included)
                 elif word in PERIOD_DAYS or word in ("size", "rotate", "maxage"):
                     changed = _option(block or defaults, word, words[1:])
@@ -61,11 +67,20 @@ def parse_logrotate(texts: Mapping[str, str], main: str = LOGROTATE_CONF,
                         defaults = changed
                     else:
                         block = changed
-                elif block is None and (token.startswith(("/", '"', "~", "*"))):
-                    patterns.extend(shlex.split(token, posix=True))
+                elif block is None and (token.startswith(("/", '"', "'", "~", "*"))):
+                    try:
+                        patterns.extend(shlex.split(token, posix=True))
+                    except ValueError:  # an unbalanced quote: logrotate rejects the line, so do we
+                        continue
+        reading.pop()
 
     read(main)
     return rules
+
+
+def _taboo(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return name.endswith(_TABOO) or _TABOO_INFIX in name
 
 
 def _option(rotation: Rotation, word: str, args: list[str]) -> Rotation:
@@ -86,4 +101,10 @@ def _brace_split(line: str) -> list[str]:
 
 def rotation_for(path: str, rules: Sequence[Rotation]) -> Rotation:
     """The first logrotate rule whose pattern matches the file (logrotate ignores later duplicates)."""
-    return next((rule for rule in rules if fnmatch.fnmatchcase(path, rule.pattern)), Rotation())
+    return next((rule for rule in rules if glob_matches(path, rule.pattern)), Rotation())
+
+
+def glob_matches(path: str, pattern: str) -> bool:
+    """glob(3) as logrotate expands its patterns: `*`, `?` and `[...]` never match a `/`."""
+    names, parts = path.split("/"), pattern.split("/")
+    return len(names) == len(parts) and all(fnmatch.fnmatchcase(n, p) for n, p in zip(names, parts, strict=True))

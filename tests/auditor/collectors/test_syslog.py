@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from auditor.collectors import auditd
+from auditor.collectors.journald import JournaldFacts
 from auditor.collectors.syslog import (
     IS_ACTIVE,
     LIST_LOGROTATE,
@@ -26,9 +27,10 @@ from auditor.collectors.syslog import (
     parse_syslog_ng,
     rotation_for,
 )
-from auditor.models import Platform, SystemFacts
+from auditor.models import Platform, Status, SystemFacts
 from auditor.transports.base import CommandResult, FileContent
 from auditor.transports.local import LocalTransport
+from checks.audit_logging import logs_kept
 from tests.auditor.fake_host import FakeHost
 from tests.conftest import FIXTURES
 
@@ -270,3 +272,75 @@ def test_collectors_agree_with_this_machine():
     # And the audit tooling is installed exactly when auditctl is on the sbin-inclusive PATH
     path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:" + os.environ.get("PATH", "")
     assert audit.installed == (shutil.which("auditctl", path=path) is not None)
+
+
+# ---- hostile and unusual configurations --------------------------------------------------------------
+
+def test_an_unreadable_logrotate_drop_in_leaves_retention_unknown_never_unlimited():
+    # Given Ubuntu's rsyslog writing /var/log/syslog, whose rule lives in a logrotate drop-in a non-root scan
+    # cannot read (0600)
+    facts = collect(_host(UBUNTU, "active\n", unreadable=["/etc/logrotate.d/rsyslog"]), LINUX)
+    # Then logrotate is not "present" with every file "never rotated", but says what could not be read
+    assert facts.logrotate.startswith("not all of logrotate's configuration could be read")
+    assert "/etc/logrotate.d/rsyslog: Permission denied" in facts.logrotate
+    # And LOG-0020 does not pass on rsyslog's files
+    verdict = logs_kept(JournaldFacts(True, True, {"Storage": "volatile"}), facts, 90)
+    assert verdict.status is Status.FAIL and "for an unknown time" in verdict.message
+
+
+def test_a_logrotate_folder_that_cannot_be_listed_is_named():
+    # Given /etc/logrotate.d that find cannot enter
+    host = _host(UBUNTU, "active\n")
+    host._commands[str(LIST_LOGROTATE)] = CommandResult(str(LIST_LOGROTATE), 1, "",
+                                                       "find: '/etc/logrotate.d': Permission denied\n")
+    facts = collect(host, LINUX)
+    # Then the drop-ins it hides make retention unknown, with the reason
+    assert "/etc/logrotate.d could not be listed" in facts.logrotate
+
+
+def test_logrotate_including_itself_is_read_once():
+    # Given a logrotate.conf that includes itself and a drop-in that includes the main file again
+    texts = {LOGROTATE_CONF: "weekly\nrotate 4\ninclude /etc/logrotate.conf\ninclude /etc/logrotate.d\n",
+             "/etc/logrotate.d/loop": "include /etc/logrotate.conf\n/var/log/app.log { daily\n rotate 90 }\n"}
+    # When parsed
+    rules = parse_logrotate(texts, LOGROTATE_CONF, ["/etc/logrotate.d/loop"])
+    # Then there is no endless recursion, and the drop-in's rule is read once
+    assert [r.pattern for r in rules] == ["/var/log/app.log"]
+
+
+@pytest.mark.parametrize("name", ["app.rhn-cfg-tmp-x1Y2z3", "app.dpkg-old", "app~"])
+def test_logrotate_skips_its_taboo_files(name):
+    texts = {LOGROTATE_CONF: "include /etc/logrotate.d\n", f"/etc/logrotate.d/{name}": "/var/log/a { rotate 1 }\n"}
+    assert parse_logrotate(texts, LOGROTATE_CONF, [f"/etc/logrotate.d/{name}"]) == []
+
+
+def test_logrotate_patterns_match_as_glob_does_never_across_a_slash():
+    # Given a rule for /var/log/*.log and one quoted with single quotes
+    texts = {LOGROTATE_CONF: "/var/log/*.log { daily\n rotate 7 }\n'/srv/my app/*.log' { daily\n rotate 90 }\n"}
+    rules = parse_logrotate(texts, LOGROTATE_CONF)
+    # Then a file one folder deeper is not rotated by the first rule (glob's * stops at /)
+    assert rotation_for("/var/log/syslog.log", rules).rotate == 7
+    assert rotation_for("/var/log/nginx/access.log", rules).pattern == ""
+    # And the single-quoted pattern is one pattern with its space
+    assert rotation_for("/srv/my app/x.log", rules).rotate == 90
+
+
+def test_syslog_ng_whose_main_file_cannot_be_read_is_a_problem_not_a_crash():
+    files = {SYSLOG_NG_CONF: 'destination d { file("/var/log/x"); };\nlog { destination(d); };\n'}
+    facts = collect(_host(files, "inactive\nactive\n", unreadable=[SYSLOG_NG_CONF]), LINUX)
+    assert facts.daemons["syslog-ng"].problems == (f"{SYSLOG_NG_CONF}: Permission denied",)
+    assert facts.daemons["syslog-ng"].log_files == ()
+
+
+def test_syslog_ng_reads_single_quoted_strings():
+    # Given syslog-ng.conf quoting with single quotes, a '#' inside one of them, and a TLS network destination
+    text = ("destination d_file { file('/var/log/#app.log'); };  # a comment\n"
+            "destination d_net { network('logs.example.dk' transport('tls') port(6514)"
+            " tls(peer-verify('required-trusted'))); };\n"
+            "log { source(s_src); destination('d_file'); destination(d_net); };\n")
+    daemon = parse_syslog_ng({SYSLOG_NG_CONF: text})
+    # Then the file and the forward are found as with double quotes
+    assert daemon.log_files == ("/var/log/#app.log",)
+    (forward,) = daemon.forwards
+    assert (forward.target, forward.protocol, forward.tls, forward.auth_mode) == \
+        ("logs.example.dk", "tcp", True, "required-trusted")
