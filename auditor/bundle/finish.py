@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.bundle import history, trend
-from auditor.bundle.layout import BUNDLE_SUFFIX, CHANGES, RESULTS
+from auditor.bundle.layout import BUNDLE_SUFFIX, CHANGES, REPORTS_SUFFIX, RESULTS
 from auditor.bundle.manifest import write_run_manifest
 from auditor.bundle.results import write_results
 from auditor.bundle.sealing import seal
@@ -48,7 +48,7 @@ def finish(run_dir: Path, result: ScanResult, *, db: Path | None, render: Any, s
 
 
 def prune(reports_dir: Path, keep: int) -> list[Path]:
-    """Remove all but the newest `keep` run folders (and their bundles) under reports_dir."""
+    """Remove all but the newest `keep` run folders (and their bundles and report folders) under reports_dir."""
     runs = sorted((p for p in reports_dir.iterdir() if p.is_dir() and (p / RESULTS).is_file()),
                   key=lambda p: p.name)
     removed = []
@@ -57,5 +57,8 @@ def prune(reports_dir: Path, keep: int) -> list[Path]:
         bundle = old.with_name(old.name + BUNDLE_SUFFIX)
         if bundle.is_file():
             bundle.unlink()
+        reports = old.with_name(old.name + REPORTS_SUFFIX)  # `auditor report RUN` wrote here, outside the run
+        if reports.is_dir() and not reports.is_symlink():
+            shutil.rmtree(reports)
         removed.append(old)
     return removed
