@@ -17,13 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.errors import InputError
-from auditor.yamlfile import YamlDoc
+from auditor.yamlfile import YamlDoc, token
 
 DEFAULT_ROLES = {"workstations": "workstation", "laptops": "workstation", "desktops": "workstation",
                  "clients": "workstation", "servers": "server"}
 _TRUE = {"true", "yes", "on", "1"}
 _RANGE = re.compile(r"\[([0-9]+|[a-z]):([0-9]+|[a-z])(?::([0-9]+))?\]")
 _GROUP_KEYS = {"hosts", "children", "vars"}
+_MAX_NESTING = 32
+MAX_HOSTS = 20_000  # twice the targets an inventory file may hold (auditor/yamlfile.py MAX_INPUT_BYTES)
 
 
 @dataclass
@@ -42,9 +44,11 @@ class _Host:
 
 
 class _Inventory:
-    def __init__(self) -> None:
+    def __init__(self, file: str) -> None:
+        self.file = file
         self.groups: dict[str, _Group] = {"all": _Group("all")}
         self.hosts: dict[str, _Host] = {}
+        self._depths: dict[str, int] = {}
 
     def group(self, name: str) -> _Group:
         if name not in self.groups:
@@ -52,6 +56,9 @@ class _Inventory:
         return self.groups[name]
 
     def add_host(self, name: str, group: str, line: int, host_vars: Mapping[str, Any]) -> None:
+        if name not in self.hosts and len(self.hosts) >= MAX_HOSTS:
+            raise InputError(f"the Ansible inventory names more than {MAX_HOSTS:,} hosts", f"{self.file}:{line}:1",
+                             "split it, or scan one group at a time")
         host = self.hosts.setdefault(name, _Host(name, line))
         self.group(group)
         if group not in host.groups:
@@ -59,8 +66,14 @@ class _Inventory:
         host.vars.update(host_vars)
 
     def depth(self, name: str, seen: frozenset[str] = frozenset()) -> int:
-        parents = self.groups[name].parents - seen
-        return 0 if not parents else 1 + max(self.depth(p, seen | {name}) for p in parents)
+        # Remembered per group: groups with several parents would otherwise be walked once per path.
+        if name not in self._depths:
+            if len(seen) > _MAX_NESTING:
+                raise InputError(f"Ansible groups are nested more than {_MAX_NESTING} levels deep", self.file,
+                                 "flatten the children: sections")
+            parents = self.groups[name].parents - seen
+            self._depths[name] = 0 if not parents else 1 + max(self.depth(p, seen | {name}) for p in parents)
+        return self._depths[name]
 
     def ancestors(self, names: list[str]) -> set[str]:
         found: set[str] = set()
@@ -74,7 +87,22 @@ class _Inventory:
 
 
 def expand_pattern(pattern: str) -> list[str]:
-    """Ansible host ranges: web[01:03].example.com -> web01, web02, web03 (also [a:c] and a stride)."""
+    """Ansible host ranges: web[01:03].example.com -> web01, web02, web03 (also [a:c] and a stride).
+
+    A pattern that would name more than MAX_HOSTS hosts, or has a zero stride, is refused (ValueError).
+    """
+    count = 1
+    for found in _RANGE.finditer(pattern):
+        if int(found.group(3) or 1) < 1:
+            raise ValueError(f"host range {token(pattern)} has a zero stride")
+        low, high = (int(v) if v.isdigit() else ord(v) for v in found.group(1, 2))
+        count *= max(0, high - low + 1)
+        if count > MAX_HOSTS:
+            raise ValueError(f"host range {token(pattern)} names more than {MAX_HOSTS:,} hosts")
+    return _expand(pattern)
+
+
+def _expand(pattern: str) -> list[str]:
     match = _RANGE.search(pattern)
     if match is None:
         return [pattern]
@@ -85,11 +113,12 @@ def expand_pattern(pattern: str) -> list[str]:
         values = [str(n).zfill(width) for n in range(int(start), int(end) + 1, stride)]
     else:
         values = [chr(c) for c in range(ord(start), ord(end) + 1, stride)]
-    return [name for value in values for name in expand_pattern(head + value + tail)]
+    return [name for value in values for name in _expand(head + value + tail)]
 
 
 def parse_ini(text: str, file: str) -> _Inventory:
-    inventory = _Inventory()
+    """Groups and hosts of an INI inventory; InputError at the line of anything else."""
+    inventory = _Inventory(file)
     section, kind = "ungrouped", "hosts"
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -99,7 +128,7 @@ def parse_ini(text: str, file: str) -> _Inventory:
         if line.startswith("["):
             match = re.fullmatch(r"\[([^\]:\s]+)(?::(vars|children))?\]", line)
             if match is None:
-                raise InputError(f"not an Ansible section header: {line[:60]!r}", where,
+                raise InputError(f"not an Ansible section header: {token(line)}", where,
                                  "write [group], [group:vars] or [group:children]")
             section, kind = match.group(1), match.group(2) or "hosts"
             inventory.group(section)
@@ -113,8 +142,11 @@ def parse_ini(text: str, file: str) -> _Inventory:
         if kind == "vars":
             key, found, value = line.partition("=")
             if not found:
-                raise InputError(f"a [{section}:vars] line must be key=value, got {line[:60]!r}", where)
-            inventory.group(section).vars[key.strip()] = shlex.split(value, comments=True)[0] if value.strip() else ""
+                raise InputError(f"a [{token(section)[1:-1]}:vars] line must be key=value, got {token(line)}", where)
+            try:
+                inventory.group(section).vars[key.strip()] = (shlex.split(value, comments=True) or [""])[0]
+            except ValueError as exc:
+                raise InputError(f"cannot split the value ({exc})", where, "close the quote") from None
         elif kind == "children":
             child = inventory.group(words[0])
             child.parents.add(section)
@@ -125,13 +157,17 @@ def parse_ini(text: str, file: str) -> _Inventory:
             for word in words[1:]:
                 key, found, value = word.partition("=")
                 if not found:
-                    raise InputError(f"host variable {word!r} is not key=value", where)
+                    raise InputError(f"host variable {token(word)} is not key=value", where)
                 host_vars[key] = value
             name = words[0]
             if re.fullmatch(r"[^\[\]:]+:\d+", name):  # host:port
                 name, port = name.rsplit(":", 1)
                 host_vars.setdefault("ansible_port", port)
-            for host in expand_pattern(name):
+            try:
+                hosts = expand_pattern(name)
+            except ValueError as exc:
+                raise InputError(str(exc), where, "write a smaller range") from None
+            for host in hosts:
                 inventory.add_host(host, section, number, host_vars)
     return inventory
 
@@ -140,7 +176,7 @@ def looks_like_ini(text: str) -> bool:
     """True when the first meaningful line is an INI section header or a bare host line."""
     for raw in text.splitlines():
         line = raw.strip()
-        if line and not line.startswith(("#", ";", "---")):
+        if line and not line.startswith(("#", ";")) and line != "---" and not line.startswith("--- "):
             return bool(re.fullmatch(r"\[[^\]\s]+\]", line)) or (":" not in line and not line.startswith("-"))
     return False
 
@@ -152,7 +188,8 @@ def looks_like_yaml_inventory(data: Any) -> bool:
 
 
 def parse_yaml(doc: YamlDoc, *prefix: str | int) -> _Inventory:
-    inventory = _Inventory()
+    """Groups and hosts of a YAML inventory (at `prefix` in `doc`); InputError at the place of anything else."""
+    inventory = _Inventory(doc.file)
     top = doc.get(*prefix)
 
     def walk(name: str, body: Any, path: tuple[str | int, ...], parent: str | None) -> None:
@@ -164,13 +201,21 @@ def parse_yaml(doc: YamlDoc, *prefix: str | int) -> _Inventory:
         if body is None:
             return
         if not isinstance(body, dict) or not set(body) <= _GROUP_KEYS:
-            raise doc.error("an Ansible group has only hosts, children and vars", *path, label=f"group {name!r}")
+            raise doc.error("an Ansible group has only hosts, children and vars", *path, label=f"group {token(name)}")
+        for key in _GROUP_KEYS:
+            if not isinstance(body.get(key) or {}, dict):
+                raise doc.error(f"{key} must be a mapping", *path, key, label=f"group {token(name)}")
         group.vars.update(body.get("vars") or {})
         for host, host_vars in (body.get("hosts") or {}).items():
             if host_vars is not None and not isinstance(host_vars, dict):
-                raise doc.error("host variables must be a mapping", *path, "hosts", host, label=f"host {host!r}")
+                raise doc.error("host variables must be a mapping", *path, "hosts", host,
+                                label=f"host {token(str(host))}")
             line = doc.marks.get((*path, "hosts", host), doc.marks.get((*path, "hosts"), (1, 1)))[0]
-            for expanded in expand_pattern(str(host)):
+            try:
+                expanded_hosts = expand_pattern(str(host))
+            except ValueError as exc:
+                raise doc.error(str(exc), *path, "hosts", host, fix="write a smaller range") from None
+            for expanded in expanded_hosts:
                 inventory.add_host(expanded, name, line, host_vars or {})
         for child, child_body in (body.get("children") or {}).items():
             walk(str(child), child_body, (*path, "children", child), name)
@@ -217,14 +262,18 @@ def entries(inventory: _Inventory, roles: Mapping[str, str] | None = None) -> li
             item["host"] = str(merged.get("ansible_host") or merged.get("ansible_ssh_host") or host.name)
             port = merged.get("ansible_port") or merged.get("ansible_ssh_port")
             if port is not None:
-                item["port"] = int(port) if str(port).isdigit() else port
+                item["port"] = int(port) if re.fullmatch(r"[0-9]{1,5}", str(port)) else port
             user = merged.get("ansible_user") or merged.get("ansible_ssh_user")
             if user:
                 item["user"] = str(user)
             key = merged.get("ansible_ssh_private_key_file") or merged.get("ansible_private_key_file")
             if key:
                 item["identity_file"] = str(key)
-            jump = _proxy_jump(str(merged.get("ansible_ssh_common_args", "")))
+            try:
+                jump = _proxy_jump(str(merged.get("ansible_ssh_common_args", "")))
+            except ValueError as exc:
+                raise InputError(f"host {token(host.name)}: ansible_ssh_common_args cannot be split ({exc})",
+                                 f"{inventory.file}:{host.line}:1", "close the quote") from None
             if jump:
                 item["proxy_jump"] = jump
         if "ansible_become" in merged:
@@ -236,7 +285,7 @@ def entries(inventory: _Inventory, roles: Mapping[str, str] | None = None) -> li
                     value = _truthy(value)
                 elif option == "tags" and isinstance(value, str):
                     value = [t.strip() for t in value.split(",") if t.strip()]
-                elif option in ("port", "connect_timeout") and str(value).isdigit():
+                elif option in ("port", "connect_timeout") and re.fullmatch(r"[0-9]{1,5}", str(value)):
                     value = int(value)
                 item[option] = value
         result.append((item, host.line))

@@ -7,15 +7,19 @@ a restore-test log) are hashed when the profile is loaded; a missing artefact is
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import re
+import stat
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from auditor.models import Artefact, Attestation, Finding, Status
-from auditor.waivers import end_of_day, plain_date, required_text
-from auditor.yamlfile import YamlDoc, describe
+from auditor.waivers import end_of_day, plain_date, printable_text, refuse_bad_id, required_text
+from auditor.yamlfile import YamlDoc, describe, token
 
 MATURITY = ("Not relevant", "No considerations", "Some considerations", "Measures planned",
             "Measures implemented", "Continuous process established")  # D-mærket self-evaluation scale
@@ -24,9 +28,13 @@ _ATTESTOR_KEYS = {"name", "role", "organisation"}
 
 
 def sha256_file(path: Path) -> tuple[str, int]:
+    """SHA-256 and size of a regular file; OSError for anything else (a FIFO would block, /dev/zero never end)."""
     digest = hashlib.sha256()
     size = 0
-    with open(path, "rb") as handle:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
             size += len(block)
@@ -41,13 +49,22 @@ def parse_attestations(doc: YamlDoc, base_dir: Path) -> tuple[Attestation, ...]:
     for index, _ in enumerate(items):
         here = ("attestations", index)
         item = doc.mapping(*here, allowed=_KEYS, label=f"attestation #{index + 1}")
-        requirement, check = str(item.get("requirement", "")), str(item.get("check", ""))
+        refuse_bad_id(doc, item, *here)
+        requirement, check = item.get("requirement", ""), item.get("check", "")
+        for key, value in (("requirement", requirement), ("check", check)):
+            if not isinstance(value, str) or not value.isprintable():
+                raise doc.error(f"{key} must be an id on one line, got {describe(value)}", *here, key,
+                                fix="write e.g. requirement: R10 (or check: LOCK-0010)")
         if not requirement and not check:
             raise doc.error("names neither a requirement nor a check", *here, fix="add requirement: R10 (or check:)")
         attestor = doc.mapping(*here, "attestor", allowed=_ATTESTOR_KEYS, label="attestor")
         if not attestor.get("name"):
             raise doc.error("needs an attestor with a name", *here, "attestor",
                             fix="add attestor: {name: ..., role: ..., organisation: ...}")
+        for key, value in attestor.items():
+            if not isinstance(value, str | int) or not printable_text(str(value)):
+                raise doc.error(f"attestor {key} must be text without control characters, got {describe(value)}",
+                                *here, "attestor", key, fix="write e.g. name: Mette Jensen")
         maturity = item.get("maturity", "")
         if maturity and maturity not in MATURITY:
             raise doc.error(f"maturity {describe(maturity)} is not on the D-mærket scale", *here, "maturity",
@@ -75,7 +92,10 @@ def _artefacts(doc: YamlDoc, value: Any, base_dir: Path, here: tuple[str | int, 
     for index, entry in enumerate(value):
         if isinstance(entry, dict) and {"path", "sha256", "size"} <= set(entry):
             # A stored profile (profile.json of a run) carries the hash taken when the run was made.
-            artefacts.append(Artefact(str(entry["path"]), str(entry["sha256"]), int(entry["size"])))
+            if not (isinstance(entry["size"], int) and re.fullmatch(r"[0-9a-f]{64}", str(entry["sha256"]))):
+                raise doc.error("a stored artefact needs a sha256 (64 hex digits) and a size (bytes)", *here,
+                                "artefacts", index, fix="store the profile again, or list the artefact's path")
+            artefacts.append(Artefact(str(entry["path"]), str(entry["sha256"]), entry["size"]))
             continue
         if not isinstance(entry, str) or not entry:
             raise doc.error(f"an artefact must be a file path, got {describe(entry)}", *here, "artefacts", index)
@@ -83,8 +103,8 @@ def _artefacts(doc: YamlDoc, value: Any, base_dir: Path, here: tuple[str | int, 
         try:
             digest, size = sha256_file(path)
         except OSError as exc:
-            raise doc.error(f"artefact {entry!r} cannot be read ({exc.strerror or exc})", *here, "artefacts", index,
-                            fix="fix the path (relative to the profile file) or attach the file") from None
+            raise doc.error(f"artefact {token(entry)} cannot be read ({exc.strerror or exc})", *here, "artefacts",
+                            index, fix="fix the path (relative to the profile file) or attach the file") from None
         artefacts.append(Artefact(str(path), digest, size))
     return tuple(artefacts)
 

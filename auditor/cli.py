@@ -4,8 +4,10 @@ commands). Only the cli modules and console.py print."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import logging
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from auditor import __version__
-from auditor.bundle import audit_log
+from auditor.bundle import audit_log, history
 from auditor.bundle.audit_log import default_log_path
 from auditor.bundle.history import default_history_path
 from auditor.bundle.keys import PASSPHRASE_ENV, KeyPaths, default_key_dir, load_private, passphrase, read_public
@@ -23,7 +25,7 @@ from auditor.bundle.results import read_results, to_document
 from auditor.cli_evidence import add_parsers as add_evidence_parsers
 from auditor.cli_evidence import replayed_signature, trusted_key
 from auditor.clock import SystemClock
-from auditor.console import ProgressDisplay, make_console, print_home_summary, print_summary
+from auditor.console import ProgressDisplay, VisibleFormatter, make_console, print_home_summary, print_summary, visible
 from auditor.errors import AuditorError, InputError
 from auditor.extras import require_for_targets, require_formats, usable_formats
 from auditor.inventory import load_broker, load_inventory, this_machine
@@ -31,6 +33,7 @@ from auditor.kit.cli import add_parsers as add_kit_parsers
 from auditor.models import Location, Role, ScanResult, Target
 from auditor.pipeline import ExitCode, RunOutcome, RunRequest, load_checks
 from auditor.pipeline import run as run_pipeline
+from auditor.preflight import existing_file, writable_folder
 from auditor.profile import Profile, load_profile, load_stored_profile
 from auditor.profile_views import diff, matrix, parameter_rows
 from auditor.report.messages import LANGUAGES
@@ -41,10 +44,54 @@ if TYPE_CHECKING:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line naming the fix, and exit code 2."""
+    """argparse, but a usage error is one line naming the fix, and exit code 2; a flag is only ever its full name
+    (no prefix matching: `--hom` is not `--home`), an empty value is refused, and a near miss gets a did-you-mean."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        self.exit(ExitCode.USAGE_ERROR, f"auditor: {message}; see `{self.prog} --help`\n")
+        self.exit(ExitCode.USAGE_ERROR, f"auditor: {message} (see `{self.prog} --help`)\n")
+
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> Any:
+        # Only what the user typed comes through here (defaults do not); a subcommand's words are its own to check.
+        if action.nargs not in (argparse.PARSER, argparse.REMAINDER) and any(not s.strip() for s in arg_strings):
+            raise argparse.ArgumentError(action, "an empty value is not allowed (as a path it would mean the "
+                                                 "current folder)")
+        return super()._get_values(action, arg_strings)
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        if action.choices is None or value in action.choices:
+            return
+        choices = [str(c) for c in action.choices]
+        hint = _did_you_mean(str(value), choices) or f"choose from {', '.join(choices)}"
+        if isinstance(action, argparse._SubParsersAction):
+            raise argparse.ArgumentError(None, f"unknown command {value!r} for `{self.prog}`; {hint}")
+        raise argparse.ArgumentError(action, f"invalid choice {value!r}; {hint}")
+
+
+def _did_you_mean(word: str, candidates: Sequence[str]) -> str:
+    """'did you mean X?' for the closest candidate, or '' when none is close."""
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.7)
+    return f"did you mean {close[0]}?" if close else ""
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """Parse, refusing unknown flags in one line with the closest flag of the command they were given to."""
+    args, unknown = parser.parse_known_args(argv)
+    if not unknown:
+        return args
+    chosen = parser
+    while True:  # down to the (sub)command that was chosen: its flags are the ones meant
+        sub = next((a for a in chosen._actions if isinstance(a, argparse._SubParsersAction)), None)
+        name = getattr(args, sub.dest, None) if sub else None
+        if sub is None or name not in sub.choices:
+            break
+        chosen = sub.choices[name]
+    flags = [f for a in chosen._actions for f in a.option_strings]
+    hint = _did_you_mean(unknown[0].split("=", 1)[0], flags) if unknown[0].startswith("-") else ""
+    chosen.error(f"unrecognized arguments: {' '.join(unknown)}" + (f"; {hint}" if hint else ""))
 
 
 def _execute(args: argparse.Namespace, profile: Profile, targets: Sequence[Target], replay_from: Path | None,
@@ -53,13 +100,15 @@ def _execute(args: argparse.Namespace, profile: Profile, targets: Sequence[Targe
     formats, note = usable_formats(args.format)
     if note and not getattr(args, "home", False):  # a home scan needs no report: nothing to say
         sys.stderr.write(f"auditor: {note}\n")
+    seal_to = [read_public(Path(p), "x25519", "--seal-to") for p in args.seal_to]
+    _check_outputs(args)  # before the passphrase prompt and the scan: a refusal costs nothing and leaves nothing
     request = RunRequest(
         profile=profile, targets=targets, reports_dir=Path(args.reports_dir),
         out=Path(args.out) if args.out else None, replay_from=replay_from, replayed=replayed,
         only=args.check, skip=args.skip, workers=args.workers,
         trust_new_host_keys=getattr(args, "trust_new_host_keys", False),
         legacy_ssh=getattr(args, "legacy_ssh", False), formats=formats, lang=args.lang,
-        signer=_signer(args), seal_to=[read_public(Path(p), "x25519") for p in args.seal_to],
+        signer=_signer(args), seal_to=seal_to,
         history=None if args.no_history else _history(args.history),
         audit_head=_log_anchor(args), keep=args.keep, broker=_broker(args, targets),
         zone_answer_within=getattr(args, "zone_timeout", 60.0),
@@ -76,6 +125,22 @@ def _execute(args: argparse.Namespace, profile: Profile, targets: Sequence[Targe
         outcome = run_pipeline(request, clock=SystemClock())
     _show(args, console, outcome)
     return outcome
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every folder and file a scan or replay writes, tried before any work; creates nothing."""
+    reports = Path(args.reports_dir)
+    if args.out:
+        writable_folder(Path(args.out), "--out")
+    else:
+        writable_folder(reports, "--reports-dir")
+    if args.keep:
+        if args.out and not reports.is_dir() and Path(args.out).resolve().parent != reports.resolve():
+            raise InputError(f"prunes old run folders in --reports-dir {reports}, which does not exist", "--keep",
+                             "drop --keep, or give --reports-dir the folder that holds the runs")
+        writable_folder(reports, "--reports-dir")
+    if not args.no_history:
+        history.check_writable(_history(args.history))
 
 
 def _broker(args: argparse.Namespace, targets: Sequence[Target]) -> Any:
@@ -100,12 +165,18 @@ def _broker_url(args: argparse.Namespace, targets: Sequence[Target]) -> str | No
 
 def _history(value: str) -> Any:
     """The history: a SQLite file, or a postgresql:// URL kept as written (bundle/history_pg.py)."""
-    from auditor.bundle.history_pg import is_postgres
-
-    return value if is_postgres(value) else Path(value)
+    return history.location(value)
 
 
 def cmd_worker(args: argparse.Namespace) -> ExitCode:
+    for flag, value in (("--concurrency", args.concurrency), ("--max-payload", args.max_payload),
+                        ("--redeliver-after", args.redeliver_after)):
+        if value < 1:
+            raise InputError(f"must be at least 1, got {value}", flag, f"e.g. the default: omit {flag}")
+    if args.broker_ca:
+        existing_file(Path(args.broker_ca), "--broker-ca", "give the CA certificate (PEM) of Redis's TLS")
+    if args.answer_from and not Path(args.answer_from).is_dir():
+        raise InputError("is not a run folder", f"--answer-from {args.answer_from}", "give a recorded run folder")
     from auditor.zones.worker import run
 
     return ExitCode(run(args))
@@ -117,7 +188,7 @@ def _log_anchor(args: argparse.Namespace) -> str:
     try:
         written = audit_log.anchor(Path(args.audit_log), clock=SystemClock())
     except (OSError, AuditorError) as exc:
-        sys.stderr.write(f"auditor: the run is not anchored in the audit trail {args.audit_log}: {exc}\n")
+        sys.stderr.write(f"auditor: the run is not anchored in the audit trail {args.audit_log}: {visible(str(exc))}\n")
         return ""
     if written.segment:
         sys.stderr.write(f"auditor: {written.segment}\n")
@@ -126,9 +197,10 @@ def _log_anchor(args: argparse.Namespace) -> str:
 
 def _show(args: argparse.Namespace, console: Console, outcome: RunOutcome) -> None:
     if outcome.report_error:
-        console.print(f"auditor: {outcome.report_error}", markup=False)
+        console.print(f"auditor: {visible(outcome.report_error)}", markup=False)
     if args.json:
-        sys.stdout.write(json.dumps(to_document(outcome.result), indent=2, ensure_ascii=False, default=str) + "\n")
+        # ASCII with \u escapes: a target's C1 controls and bidi overrides never reach a terminal raw.
+        sys.stdout.write(json.dumps(to_document(outcome.result), indent=2, default=str) + "\n")
         return
     if args.quiet:
         return
@@ -152,6 +224,8 @@ def _signer(args: argparse.Namespace) -> Any:
     if args.no_sign:
         return None
     path = Path(args.sign_key) if args.sign_key else KeyPaths(default_key_dir()).signing_key
+    if path.exists():
+        existing_file(path, "--sign-key", "give the signing.key file made by `auditor keys init`")
     if not path.is_file():
         if args.sign_key:
             raise InputError("signing key not found", f"--sign-key {path}", "run `auditor keys init` first")
@@ -169,6 +243,7 @@ def cmd_report(args: argparse.Namespace) -> ExitCode:
     read_results(run_dir)  # a clear error for a folder that is not a run
     require_formats(args.format)
     out_dir = _report_dir(run_dir, args.out)
+    writable_folder(out_dir, "--out")
     console = make_console()
     try:
         written = render_reports(run_dir, args.format, args.lang, out_dir)
@@ -205,6 +280,8 @@ def cmd_scan(args: argparse.Namespace) -> RunOutcome:
         targets = this_machine(Role.WORKSTATION, Location.HOME)
     else:
         targets = this_machine(Role(args.role), Location(args.location))
+    if args.broker_ca:
+        existing_file(Path(args.broker_ca), "--broker-ca", "give the CA certificate (PEM) of Redis's TLS")
     from auditor.zones.dispatch import check_zones
 
     check_zones(targets, _broker_url(args, targets))
@@ -306,7 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print results.json on stdout")
         report_flags(p, default=DEFAULT_FORMATS)
         p.add_argument("--reports-dir", default="reports", help="parent of run folders (default: reports)")
-        p.add_argument("--keep", type=int, default=0, help="keep only the newest N run folders there (0: all)")
+        p.add_argument("--keep", type=_not_negative, default=0,
+                       help="keep only the newest N run folders there (0: all)")
         p.add_argument("--seal-to", action="append", default=[], metavar="SEAL_PUB",
                        help="also seal the run to this recipient's seal.pub (repeat)")
         p.add_argument("--sign-key", help="signing key (default: the key folder's signing.key when it exists)")
@@ -338,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--broker", help="redis:// or rediss:// URL that targets with a zone: are dispatched "
                       "through (default: the inventory's broker:; docs/zones.md)")
     scan.add_argument("--broker-ca", default="", help="CA file of Redis's TLS certificate (rediss://)")
-    scan.add_argument("--zone-timeout", type=float, default=60.0,
+    scan.add_argument("--zone-timeout", type=_seconds, default=60.0,
                       help="seconds a zone's worker has to take a target before it is not assessed (default 60)")
     run_flags(scan, "the built-in default profile")
     scan.set_defaults(func=cmd_scan)
@@ -401,6 +479,22 @@ def _formats(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(f"{exc.what}; {exc.fix}") from None
 
 
+def _not_negative(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more, got {text!r}")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 86400:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0 and at most 86400, got {text!r}")
+    return value
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 256:
         raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 256, got {text!r}")
@@ -409,8 +503,10 @@ def _positive(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("AUDITOR_LOG_LEVEL", "WARNING"), format="%(levelname)s %(message)s")
+    for handler in logging.getLogger().handlers:  # a log line may quote a target: control characters made visible
+        handler.setFormatter(VisibleFormatter("%(levelname)s %(message)s"))
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    args = _parse(build_parser(), argv)
     outcome = _dispatch(args)
     code, run_id, targets = (outcome.code, outcome.result.run_id, [t.target.name for t in outcome.result.targets]) \
         if isinstance(outcome, RunOutcome) else (outcome, "", [])
@@ -431,10 +527,10 @@ def _dispatch(args: argparse.Namespace) -> int | RunOutcome:
         outcome = args.func(args)
         return outcome if isinstance(outcome, RunOutcome) else int(outcome)
     except InputError as exc:
-        sys.stderr.write(f"auditor: {exc}\n")
+        sys.stderr.write(f"auditor: {visible(str(exc))}\n")
         return ExitCode.USAGE_ERROR
-    except AuditorError as exc:
-        sys.stderr.write(f"auditor: {exc}\n")
+    except AuditorError as exc:  # a bundle's or a target's words may be quoted: shown, never interpreted
+        sys.stderr.write(f"auditor: {visible(str(exc))}\n")
         return ExitCode.INCOMPLETE
     except KeyboardInterrupt:
         sys.stderr.write("auditor: interrupted\n")

@@ -15,14 +15,31 @@ from typing import Any
 
 from auditor import schedule
 from auditor.bundle import audit_log, history
-from auditor.bundle.keys import KeyPaths, default_key_dir, init_keys, load_private, passphrase, read_public
+from auditor.bundle.keys import (
+    KeyPaths,
+    check_new_key_folder,
+    check_private,
+    default_key_dir,
+    init_keys,
+    load_private,
+    passphrase,
+    read_public,
+)
 from auditor.bundle.layout import BUNDLE_SUFFIX, RESULTS
 from auditor.bundle.manifest import Outcome, Signature, verify_run
 from auditor.bundle.results import read_results
-from auditor.bundle.sealing import open_bundle, seal
+from auditor.bundle.sealing import check_bundle, open_bundle, seal
+from auditor.console import visible
 from auditor.errors import InputError
+from auditor.preflight import existing_file, writable_folder
 
 OK, FINDINGS = 0, 1
+
+
+def _write(lines: list[str]) -> None:
+    """Lines on stdout; file names, messages and target names in them come from runs and bundles, which anyone
+    may have written, so their control characters are shown, never interpreted by the terminal."""
+    sys.stdout.write("".join(visible(line) + "\n" for line in lines))
 
 
 def add_parsers(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
@@ -96,6 +113,7 @@ def add_parsers(commands: Any, parser_class: type[argparse.ArgumentParser]) -> N
 
 def cmd_keys_init(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
+    check_new_key_folder(folder)  # before the passphrase is typed twice
     prints = init_keys(folder, passphrase("protect the new private keys", confirm=True))
     sys.stdout.write(f"keys written to {folder}\n"
                      f"signing key (give signing.pub to controllers and auditors): {prints['signing']}\n"
@@ -154,12 +172,13 @@ def _print_verification(label: str, path: Path, pubkey: str | None, allow_unsign
         verdict = found.problem or _VERDICT[found.outcome]
         lines.append(f"{found.outcome.value.replace('_', ' ').upper()}: {label}: {verdict}")
         code = VERIFY_EXIT[found.outcome]
-    sys.stdout.write("\n".join(lines) + "\n")
+    _write(lines)
     return code
 
 
 def _seal_private(path: str | None) -> Any:
     key = Path(path) if path else KeyPaths(default_key_dir()).seal_key
+    check_private(key)  # before the passphrase is asked for
     return load_private(key, passphrase(f"unlock {key.name}"))
 
 
@@ -169,6 +188,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return _print_verification(str(path), path, args.pubkey, args.allow_unsigned)
     if not path.is_file():
         raise InputError("no such run folder or bundle", str(path), "check the path")
+    check_bundle(path)  # a file that is not a bundle at all is refused before any key is asked for
     with tempfile.TemporaryDirectory() as scratch:
         restored = open_bundle(path, Path(scratch) / "run", *_opening_keys(args))
         return _print_verification(str(path), restored, args.pubkey, args.allow_unsigned)
@@ -187,22 +207,23 @@ def cmd_seal(args: argparse.Namespace) -> int:
     secret = passphrase("seal the bundle", confirm=True) if args.passphrase else None
     out = Path(args.out) if args.out else run_dir.with_name(run_dir.name + BUNDLE_SUFFIX)
     seal(run_dir, out, recipients, secret)
-    sys.stdout.write(f"sealed {run_dir} -> {out}\n")
+    _write([f"sealed {run_dir} -> {out}"])
     return OK
 
 
 def cmd_open(args: argparse.Namespace) -> int:
     bundle = Path(args.bundle)
+    check_bundle(bundle)  # before any key is asked for
     out = Path(args.out) if args.out else bundle.with_name(bundle.name.removesuffix(BUNDLE_SUFFIX) + ".opened")
     open_bundle(bundle, out, *_opening_keys(args))
-    sys.stdout.write(f"restored {out}\n")
+    _write([f"restored {out}"])
     return _print_verification(str(out), out, args.pubkey, args.allow_unsigned)
 
 
 def cmd_log_verify(args: argparse.Namespace) -> int:
     log, reports = Path(args.audit_log), Path(args.reports_dir)
     folders = sorted(p for p in reports.iterdir() if p.is_dir()) if reports.is_dir() else []
-    folders += [Path(row.run_dir) for row in history.runs(Path(args.history))]
+    folders += [Path(row.run_dir) for row in history.runs(history.location(args.history))]
     check = audit_log.verify(log, audit_log.run_anchors(folders))
     out = [f"BROKEN at {p.where} of {log}: {p.what}" if p.where.startswith(("line", "the end"))
            else f"BROKEN {p.where}: {p.what}" if p.where else f"BROKEN: {p.what}" for p in check.problems]
@@ -213,21 +234,21 @@ def cmd_log_verify(args: argparse.Namespace) -> int:
     else:
         out.append(f"OK: {check.lines} entr{'y' if check.lines == 1 else 'ies'}, chain intact, its end matches "
                    f"the head record, {check.runs_checked} anchored run(s) found in it ({log})")
-    sys.stdout.write("\n".join(out) + "\n")
+    _write(out)
     return FINDINGS if check.problems else OK
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    rows = history.runs(Path(args.history), args.target)
+    rows = history.runs(history.location(args.history), args.target)
     if not rows:
         sys.stdout.write("no runs recorded yet\n")
     for row in rows:
         counts = ", ".join(f"{v} {k}" for k, v in sorted(row.counts.items()))
-        sys.stdout.write(f"{row.run_id}  {row.started_at}  {len(row.targets)} target(s)  {counts}  {row.run_dir}\n")
+        _write([f"{row.run_id}  {row.started_at}  {len(row.targets)} target(s)  {counts}  {row.run_dir}"])
     return OK
 
 
-def _side_of(reference: str, db: Path) -> history.RunSide:
+def _side_of(reference: str, db: history.Location) -> history.RunSide:
     """A run folder, or a run id recorded in the history."""
     folder = Path(reference)
     if (folder / RESULTS).is_file():
@@ -248,7 +269,7 @@ def _profile_line(change: history.Drift) -> str:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    db = Path(args.history)
+    db = history.location(args.history)
     if args.since_last:
         recorded = history.runs(db)
         if len(recorded) < 2:
@@ -276,7 +297,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     out.append(f"new targets: {', '.join(change.new_targets) or 'none'}")
     out.append(f"removed targets: {', '.join(change.removed_targets) or 'none'}")
     out.append(f"waivers expired since: {', '.join(change.expired_waivers) or 'none'}")
-    sys.stdout.write("\n".join(out) + "\n")
+    _write(out)
     return OK
 
 
@@ -284,7 +305,10 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     if args.keep < 1:
         raise InputError("--keep must be at least 1", "--keep", "e.g. --keep 30")
     for recipient in args.seal_to:
-        read_public(Path(recipient), "x25519")
+        read_public(Path(recipient), "x25519", "--seal-to")
+    for flag, named in (("--inventory", args.inventory), ("--profile", args.profile)):
+        if named:  # every scheduled scan would fail on it: refused now, while someone is looking
+            existing_file(Path(named), flag, "give a file that exists; the timer's scans read it")
     env_file = Path("/etc/auditor/env") if args.system else Path.home() / ".config" / "auditor" / "env"
     plan = schedule.Schedule(args.every, schedule.scan_arguments(args.inventory, args.profile,
                                                                  Path(args.reports_dir), args.keep, args.seal_to),
@@ -294,6 +318,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         return OK
     folder = Path(args.unit_dir) if args.unit_dir else (
         Path("/etc/systemd/system") if args.system else Path.home() / ".config" / "systemd" / "user")
+    writable_folder(folder, "--unit-dir")
     written = schedule.write_units(plan, folder)
     scope = "" if args.system else " --user"
     sys.stdout.write("\n".join(str(p) for p in written) + "\n"

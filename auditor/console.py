@@ -6,6 +6,8 @@ stderr, so that `--json` keeps stdout for the results alone.
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterable
@@ -18,11 +20,28 @@ from rich.table import Table
 
 from auditor.home_summary import home_lines
 from auditor.models import CheckSpec, ScanResult, Status, Target, TargetResult
+from auditor.visible import visible as escaped
 
 _STYLE = {Status.PASS: "green", Status.FAIL: "bold red", Status.WARN: "yellow", Status.ERROR: "magenta",
           Status.WAIVED: "cyan", Status.MANUAL: "blue"}
 _ORDER = [Status.FAIL, Status.ERROR, Status.WARN, Status.WAIVED, Status.PASS, Status.MANUAL,
           Status.NOT_APPLICABLE, Status.SKIPPED]
+# Besides what every output escapes (auditor/visible.py: C0 and C1 controls, ESC above all), a terminal is also
+# misled by a carriage return (it overwrites the line) and by the bidirectional overrides and isolates, which make
+# a line read differently from the characters it holds.
+_MISLEADING = re.compile("[\r\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """Target text made safe to print: every control character shown as its escape (`\\x1b`), never obeyed."""
+    return _MISLEADING.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), escaped(text))
+
+
+class VisibleFormatter(logging.Formatter):
+    """Log lines (which may quote a target's words) with control characters made visible."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(super().format(record))
 
 
 def make_console(stderr: bool = True) -> Console:
@@ -63,7 +82,7 @@ class ProgressDisplay:
     def target_finished(self, result: TargetResult) -> None:
         name = result.target.name
         if result.connection_error:
-            text = f"not assessed: {result.connection_error}"
+            text = visible(f"not assessed: {result.connection_error}")
             self._update(name, f"[magenta]{escape(text)}[/]", f"{name}: {text}")
         else:
             text = counts_text(result.findings)
@@ -75,12 +94,12 @@ class ProgressDisplay:
             if self._live is not None:
                 self._live.update(self._table())
             else:
-                self._console.print(escape(plain), markup=True, soft_wrap=True)
+                self._console.print(escape(visible(plain)), markup=True, soft_wrap=True)
 
     def _table(self) -> Table:
         table = Table(show_header=False, box=None, pad_edge=False)
         for name, state in self._state.items():
-            table.add_row(escape(name), state)
+            table.add_row(escape(visible(name)), state)
         return table
 
 
@@ -95,23 +114,25 @@ def print_summary(console: Console, result: ScanResult, run_dir: str) -> None:
         table.add_column(status.value.replace("_", " "), justify="right", style=_STYLE.get(status, ""))
     for target in result.targets:
         system = target.system
-        label = escape(system.os_name) if system else f"[magenta]{escape(target.connection_error)}[/]"
+        label = escape(visible(system.os_name)) if system and not target.connection_error else \
+            f"[magenta]{escape(visible(target.connection_error))}[/]"
         counts = Counter(f.status for f in target.findings)
-        table.add_row(escape(target.target.name), label, *[str(counts[s] or "") for s in shown])
+        table.add_row(escape(visible(target.target.name)), label, *[str(counts[s] or "") for s in shown])
     console.print(table)
     attention = [f for f in result.findings() if f.status in (Status.FAIL, Status.ERROR, Status.WARN)]
     for finding in attention:
         spec: CheckSpec | None = result.checks.get(finding.check_id)
         title = spec.title if spec else ""
         console.print(f"[{_STYLE[finding.status]}]{finding.status.value.upper():5}[/] "
-                      f"{escape(finding.check_id)} {escape(finding.target)}: {escape(finding.message)}"
-                      + (f" [dim]({escape(title)})[/]" if title else ""), soft_wrap=True)
+                      f"{escape(visible(finding.check_id))} {escape(visible(finding.target))}: "
+                      f"{escape(visible(finding.message))}"
+                      + (f" [dim]({escape(visible(title))})[/]" if title else ""), soft_wrap=True)
     if result.interrupted:
         console.print("[bold]Interrupted:[/] the evidence collected so far is saved.")
-    console.print(f"Evidence and results: {escape(run_dir)}", soft_wrap=True)
+    console.print(f"Evidence and results: {escape(visible(run_dir))}", soft_wrap=True)
 
 
 def print_home_summary(console: Console, result: ScanResult, bundle: Path | None, lang: str = "en") -> None:
     """For an employee at home: one plain line per problem with this computer's fix, the file to hand in last."""
     for line in home_lines(result, bundle, lang):
-        console.print(line, markup=False, highlight=False, emoji=False, soft_wrap=True)
+        console.print(visible(line), markup=False, highlight=False, emoji=False, soft_wrap=True)

@@ -33,7 +33,12 @@ class InputError(AuditorError, ValueError):
 
     def __str__(self) -> str:
         text = f"{self.where}: {self.what}" if self.where else self.what
-        return f"{text}; {self.fix}" if self.fix else text
+        return _one_line(f"{text}; {self.fix}" if self.fix else text)
+
+
+def _one_line(text: str) -> str:
+    """Control characters made visible (a newline as \\n): an input error is one line on any terminal."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class CheckDefinitionError(InputError):

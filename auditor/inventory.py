@@ -10,11 +10,12 @@ from typing import Any
 from auditor import ansible_inventory as ansible
 from auditor.errors import InputError
 from auditor.models import Location, Role, Target, TargetKind
-from auditor.yamlfile import YamlDoc, describe, load_yaml
+from auditor.yamlfile import YamlDoc, describe, kind_of, load_yaml, parse_yaml, read_input
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # also a folder name under evidence/
+TARGET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # also a folder name under evidence/
 
-_COMMON = {"name", "kind", "role", "location", "tags", "zone"}  # zone: docs/zones.md
+# zone: docs/zones.md; evidence_budget_mb, max_listed_files: what one target may cost (transports/budget.py)
+_COMMON = {"name", "kind", "role", "location", "tags", "zone", "evidence_budget_mb", "max_listed_files"}
 _KEYS: dict[TargetKind, set[str]] = {
     TargetKind.LOCAL: _COMMON | {"sudo"},
     TargetKind.SSH: _COMMON | {"host", "port", "user", "identity_file", "known_hosts", "sudo", "proxy_jump",
@@ -33,11 +34,25 @@ _DEFAULT_LOCATION = {TargetKind.LOCAL: Location.OFFICE, TargetKind.SSH: Location
 _ROLES = {r.value for r in Role}
 _STARTTLS = {"smtp", "imap", "pop3", "ftp", "ldap", "xmpp", "xmpp_server", "postgres", "rdp", "mysql"}
 _INT_FIELDS = {"port": (1, 65535), "plain_port": (1, 65535), "connect_timeout": (1, 600), "banner_timeout": (1, 600),
-               "auth_timeout": (1, 600), "total_timeout": (1, 86400)}
+               "auth_timeout": (1, 600), "total_timeout": (1, 86400), "evidence_budget_mb": (1, 4096),
+               "max_listed_files": (1, 100000)}
 _BOOL_FIELDS = {"sudo", "legacy_ssh"}
 ZONE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")  # also a Celery queue name (auditor/zones)
 _STR_FIELDS = {"host", "user", "identity_file", "known_hosts", "proxy_jump", "password_env", "passphrase_env",
                "server_name", "ca_file", "auth", "ssh_config", "database"}
+# Every text field reaches a connection, a command's argv or a path, so none may hold a control character;
+# these also refuse spaces and a leading '-' (it would read as an option), and some have a fixed shape.
+_NO_SPACE = {"host", "user", "proxy_jump", "password_env", "passphrase_env", "server_name", "auth"}
+_SHAPES = {
+    "host": (re.compile(r"[A-Za-z0-9._:%\[\]-]{1,253}"), "a host name or an IP address"),
+    "server_name": (re.compile(r"[A-Za-z0-9._-]{1,253}"), "a DNS name"),
+    "proxy_jump": (re.compile(r"[A-Za-z0-9._:%@,\[\]-]+"), "[user@]host[:port], comma-separated"),
+    "password_env": (re.compile(r"[A-Za-z_][A-Za-z0-9_]*"), "an environment variable's name (letters, digits, _)"),
+    "passphrase_env": (re.compile(r"[A-Za-z_][A-Za-z0-9_]*"), "an environment variable's name (letters, digits, _)"),
+    "auth": (re.compile(r"none"), "none (the one setting: do not log in)"),
+}
+_SECRET_NEAR = {"password_env", "passphrase_env"}  # a value that is no variable name may be the secret itself
+_MAX_TEXT = 4096
 
 
 def this_machine(role: Role = Role.WORKSTATION, location: Location = Location.OFFICE) -> tuple[Target, ...]:
@@ -53,15 +68,12 @@ def load_inventory(path: Path | str) -> tuple[Target, ...]:
     its `defaults:` then apply to the Ansible hosts too.
     """
     path = Path(path)
-    try:
-        text: str | None = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        text = None  # load_yaml reports it
-    if text is not None and ansible.looks_like_ini(text):
-        return _ansible_targets(path, {}, None)
-    doc = load_yaml(path, "inventory")
+    text = read_input(path, "inventory")
+    if ansible.looks_like_ini(text):
+        return _ansible_targets(path, {}, None, text=text)
+    doc = parse_yaml(text, str(path), "inventory")
     if not isinstance(doc.data, dict):
-        raise doc.error(f"an inventory must be a mapping with 'targets:', got {describe(doc.data)}")
+        raise doc.error(f"an inventory must be a mapping with 'targets:', got {kind_of(doc.data)}")
     if not set(doc.data) & {"defaults", "targets", "ansible"} and ansible.looks_like_yaml_inventory(doc.data):
         return _ansible_targets(path, {}, None, doc)
     top = doc.mapping(allowed={"defaults", "targets", "ansible", "broker"})
@@ -96,19 +108,14 @@ def load_inventory(path: Path | str) -> tuple[Target, ...]:
 
 
 def _ansible_targets(path: Path, defaults: dict[str, Any], roles: dict[str, str] | None,
-                     doc: YamlDoc | None = None) -> tuple[Target, ...]:
+                     doc: YamlDoc | None = None, text: str | None = None) -> tuple[Target, ...]:
     """Targets from an Ansible inventory; errors point at the host's line in that file."""
     if doc is None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError("Ansible inventory file not found", str(path), "check the path") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read Ansible inventory ({exc})", str(path)) from None
+        text = read_input(path, "Ansible inventory") if text is None else text
         if ansible.looks_like_ini(text):
             parsed = ansible.parse_ini(text, str(path))
         else:
-            doc = load_yaml(path, "Ansible inventory")
+            doc = parse_yaml(text, str(path), "Ansible inventory")
             if not ansible.looks_like_yaml_inventory(doc.data):
                 raise doc.error("not an Ansible inventory (expected groups such as all: {hosts: ..., children: ...})")
             parsed = ansible.parse_yaml(doc)
@@ -138,7 +145,7 @@ def _target(doc: YamlDoc, index: int, item: Any, defaults: dict[str, Any]) -> Ta
     merged = {k: v for k, v in defaults.items() if k in _KEYS[kind]
               and not (kind is TargetKind.TLS and k in _DATABASE_KEYS)} | item
 
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not TARGET_NAME.fullmatch(name):  # fullmatch: '$' would let "web\n" in
         raise doc.error(f"field 'name' must be 1-64 letters, digits, '.', '_' or '-', got {describe(name)}",
                         *here, "name", label=label, fix="give the target a short name such as web-01")
     options: dict[str, Any] = {}
@@ -157,12 +164,18 @@ def _target(doc: YamlDoc, index: int, item: Any, defaults: dict[str, Any]) -> Ta
         elif key in _STR_FIELDS:
             if not isinstance(value, str) or not value:
                 raise doc.error(f"field {key!r} must be non-empty text, got {describe(value)}", *here, key, label=label)
+            problem = _text_problem(key, value)
+            if problem:
+                # Not echoed: a value that is no variable name may be the password itself.
+                what = f"{key} must name an environment variable" if key in _SECRET_NEAR else \
+                    f"field {key!r} {problem}, got {describe(value)}"
+                raise doc.error(what, *here, key, label=label, fix=f"write {key} on one line, as docs/targets.md shows")
             options[key] = value
     if kind in (TargetKind.SSH, TargetKind.TLS) and "host" not in options:
         raise doc.error(f"a {kind.value} target needs a host", *here, label=label, fix="add host: <name or address>")
     starttls = merged.get("starttls")
     if starttls is not None:
-        if starttls not in _STARTTLS:
+        if not isinstance(starttls, str) or starttls not in _STARTTLS:
             raise doc.error(f"unknown STARTTLS protocol {describe(starttls)}", *here, "starttls", label=label,
                             fix=f"use one of {', '.join(sorted(_STARTTLS))}")
         options["starttls"] = starttls
@@ -170,13 +183,15 @@ def _target(doc: YamlDoc, index: int, item: Any, defaults: dict[str, Any]) -> Ta
         _check_database_keys(doc, here, label, options)
     zone = merged.get("zone")
     if zone is not None:
-        if not isinstance(zone, str) or not ZONE_NAME.match(zone):
+        if not isinstance(zone, str) or not ZONE_NAME.fullmatch(zone):
             raise doc.error(f"field 'zone' must be 1-32 lower-case letters, digits, '_' or '-', got {describe(zone)}",
                             *here, "zone", label=label, fix="write e.g. zone: dmz (docs/zones.md)")
         options["zone"] = zone
     tags = merged.get("tags", [])
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise doc.error("tags must be a list of text", *here, "tags", label=label, fix="write e.g. tags: [pii, dmz]")
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t and t.isprintable() and len(t) <= 64
+                                             for t in tags):
+        raise doc.error("tags must be a list of short text (1-64 characters, no control characters)", *here, "tags",
+                        label=label, fix="write e.g. tags: [pii, dmz]")
     return Target(
         name=name,
         kind=kind,
@@ -185,6 +200,22 @@ def _target(doc: YamlDoc, index: int, item: Any, defaults: dict[str, Any]) -> Ta
         tags=tuple(tags),
         options=options,
     )
+
+
+def _text_problem(key: str, value: str) -> str:
+    """Why `value` cannot be the text field `key` ("" when it can)."""
+    if len(value) > _MAX_TEXT:
+        return f"is longer than {_MAX_TEXT} characters"
+    if not value.isprintable():
+        return "holds a control character (a newline, tab or escape)"
+    pattern, shape = _SHAPES.get(key, (None, ""))
+    if pattern is not None and not pattern.fullmatch(value):
+        return f"must be {shape}"
+    if key in _NO_SPACE and any(c.isspace() for c in value):
+        return "holds a space"
+    if value.startswith("-"):
+        return "starts with '-' (it would read as a command-line option)"
+    return ""
 
 
 def _check_database_keys(doc: YamlDoc, here: tuple[str | int, ...], label: str, options: dict[str, Any]) -> None:
@@ -225,7 +256,8 @@ def load_broker(path: Path | str) -> str | None:
     """The inventory's `broker:` (the Redis URL zones are dispatched through), or None (docs/zones.md)."""
     doc = load_yaml(Path(path), "inventory")
     broker = doc.data.get("broker") if isinstance(doc.data, dict) else None
-    if broker is not None and (not isinstance(broker, str) or not broker.startswith(("redis://", "rediss://"))):
+    if broker is not None and (not isinstance(broker, str) or not broker.startswith(("redis://", "rediss://"))
+                               or not broker.isprintable() or any(c.isspace() for c in broker)):
         raise doc.error(f"'broker' must be a redis:// or rediss:// URL, got {describe(broker)}", "broker",
                         fix="write e.g. broker: rediss://scanner.example:6380/0")
     return broker

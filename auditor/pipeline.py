@@ -140,7 +140,11 @@ def prepare_run_dir(out: Path | None, run_id: str, reports_dir: Path) -> Path:
             what = "holds an earlier run" if (run_dir / RESULTS).exists() else "is not empty and not a run folder"
             raise InputError(f"{what}; auditor never overwrites evidence", f"--out {run_dir}",
                              "name a new or empty folder")
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # the CLI tried this before; a library caller, or a folder changed since, lands here
+        raise InputError(f"the run folder cannot be created ({exc.strerror})", f"--out {run_dir}",
+                         "choose a folder you can write to") from None
     return run_dir
 
 

@@ -22,8 +22,8 @@ from auditor.attestations import parse_attestations
 from auditor.catalogue import frameworks
 from auditor.errors import InputError
 from auditor.models import Attestation, CheckSpec, Role, Scope, Severity, Waiver
-from auditor.waivers import as_utc, parse_waivers, refuse_duplicate_ids, text_list
-from auditor.yamlfile import YamlDoc, describe, load_yaml
+from auditor.waivers import as_utc, parse_scope, parse_waivers, printable_text, refuse_duplicate_ids, text_list
+from auditor.yamlfile import YamlDoc, describe, kind_of, load_yaml, token
 
 DEFAULT_PROFILE = Path(__file__).parent / "profiles" / "default.yaml"
 
@@ -37,6 +37,13 @@ _REQUIREMENT_KEYS = {"id", "title", "annex", "dmaerket", "iso27001", "cis", "evi
 _EVIDENCE_CLASSES = {"automated", "semi", "attested"}
 _CHECK_KEYS = {"severity", "enabled", "targets", "roles", "locations", "tags"}
 _FRAMEWORK_OF = {"dmaerket": "d-maerket", "iso27001": "iso27001-2022", "cis": "cis-v8"}
+# The sensible range of each whole-number parameter; one not listed here may be 0 to _INT_CEILING.
+_INT_RANGES = {"min_aes_bits": (128, 256), "ssh_min_rsa_bits": (1024, 16384), "sshd_max_auth_tries": (1, 100),
+               "sshd_login_grace_max_seconds": (1, 86400), "sshd_idle_timeout_max_seconds": (1, 604800),
+               "cert_min_days_left": (0, 3650), "log_retention_days": (1, 36500), "backup_max_age_hours": (1, 8760),
+               "screen_lock_max_seconds": (1, 86400), "pii_max_file_mb": (1, 1 << 20), "pii_max_depth": (0, 256),
+               "pii_bulk_threshold": (0, 10**9)}
+_INT_CEILING = 10**9
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,7 @@ class Profile:
         for pattern, where in self.references:
             if not any(fnmatch.fnmatchcase(check_id, pattern) for check_id in checks):
                 close = difflib.get_close_matches(pattern, list(checks), n=1)
-                raise InputError(f"check {pattern!r} matches no installed check", where,
+                raise InputError(f"check {token(pattern)} matches no installed check", where,
                                  f"did you mean {close[0]}?" if close else "see `auditor checks list`")
         effective = self.effective_checks(checks)
         for requirement in self.requirements:
@@ -239,12 +246,12 @@ def _load_default() -> Profile:
 
 def _apply_overrides(base: Profile, doc: YamlDoc, seen: tuple[str, ...]) -> Profile:
     if not isinstance(doc.data, dict):
-        raise doc.error(f"a profile must be a mapping, got {describe(doc.data)}",
+        raise doc.error(f"a profile must be a mapping, got {kind_of(doc.data)}",
                         fix="start it with `extends: default`")
     top = doc.mapping(allowed=_PROFILE_KEYS)
     parent = top.get("extends", "default")
     if parent != "default":
-        if not isinstance(parent, str):
+        if not isinstance(parent, str) or not parent.strip():
             raise doc.error("extends must be 'default' or a path to another profile", "extends")
         parent_path = (Path(doc.file).parent / parent).resolve()
         if str(parent_path) in seen or parent_path == Path(doc.file).resolve():
@@ -264,8 +271,11 @@ def _apply_overrides(base: Profile, doc: YamlDoc, seen: tuple[str, ...]) -> Prof
     known = {r.id for r in base.requirements}
     for att in attestations:
         if att.requirement and att.requirement not in known:
-            raise InputError(f"attestation {att.id}: unknown requirement {att.requirement!r}", att.where,
+            raise InputError(f"attestation {token(att.id)}: unknown requirement {token(att.requirement)}", att.where,
                              f"use one of {', '.join(sorted(known))}")
+    for key in ("name", "description"):
+        if key in top and not (isinstance(top[key], str) and printable_text(top[key])):
+            raise doc.error(f"must be text without control characters, got {describe(top[key])}", key)
     refuse_duplicate_ids("waiver", (*base.waivers, *waivers))
     refuse_duplicate_ids("attestation", (*base.attestations, *attestations))
     references = (*tailoring_refs, *check_refs, *((w.check, w.where) for w in waivers),
@@ -310,14 +320,13 @@ def _check_tailoring(doc: YamlDoc) -> tuple[dict[str, CheckTailoring], list[tupl
     for check_id in doc.mapping("checks"):
         item = doc.mapping("checks", check_id, allowed=_CHECK_KEYS, label=f"check {check_id}")
         severity = item.get("severity")
-        if severity is not None and severity not in {s.value for s in Severity}:
+        if severity is not None and (not isinstance(severity, str) or severity not in {s.value for s in Severity}):
             raise doc.error(f"unknown severity {describe(severity)}", "checks", check_id, "severity",
                             fix=f"use one of {', '.join(s.value for s in Severity)}")
         enabled = item.get("enabled", True)
         if not isinstance(enabled, bool):
             raise doc.error("enabled must be true or false", "checks", check_id, "enabled")
-        scope = Scope(*(text_list(doc, item.get(k), "checks", check_id, k)
-                        for k in ("targets", "roles", "locations", "tags")))
+        scope = parse_scope(doc, item, "checks", check_id)
         result[str(check_id)] = CheckTailoring(Severity(severity) if severity else None, enabled, scope,
                                                doc.where("checks", check_id))
         refs.append((str(check_id), doc.where("checks", check_id)))
@@ -330,6 +339,8 @@ def _strings(doc: YamlDoc, key: str, allowed: set[str]) -> dict[str, str]:
         if not isinstance(value, str | int) or isinstance(value, bool):
             raise doc.error(f"must be text, got {describe(value)}", key, name,
                             fix='quote it, e.g. cvr: "12345678"')
+        if not printable_text(str(value)):
+            raise doc.error("holds a control character", key, name, fix="remove it (line breaks are allowed)")
     return {k: str(v) for k, v in values.items()}
 
 
@@ -337,17 +348,25 @@ def _check_value(doc: YamlDoc, definition: ParameterDef, value: Any, path: tuple
     """Refuse a parameter value of the wrong type, naming the parameter, the place and an example."""
     kind = definition.type
     roles = {r.value for r in Role}
+    _refuse_unknown_roles(doc, definition, value, path)
+    if kind == "int":
+        low, high = _INT_RANGES.get(definition.name, (0, _INT_CEILING))
+        if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
+            raise doc.error(f"must be a whole number from {low} to {high}, got {token(str(value), 20)[1:-1]}",
+                            *path, fix=f"write e.g. {definition.name}: {definition.default}")
     ok = {
         "int": isinstance(value, int) and not isinstance(value, bool) and value >= 0,
         "bool": isinstance(value, bool),
         "str": isinstance(value, str) and (not definition.choices or value in definition.choices),
-        "strings": isinstance(value, list) and all(isinstance(v, str) and v for v in value),
-        "roles": isinstance(value, list) and all(v in roles for v in value),
+        # Paths, globs and networks: they reach a command's argv on the target, so one line each.
+        "strings": isinstance(value, list) and all(isinstance(v, str) and v and v.isprintable() for v in value),
+        "roles": isinstance(value, list) and all(isinstance(v, str) and v in roles for v in value),
         "ports_by_role": isinstance(value, dict) and all(
             k in roles and isinstance(v, list) and all(_is_port(p) for p in v) for k, v in value.items()
         ),
         "paths_by_role": isinstance(value, dict) and all(
-            k in roles and isinstance(v, list) and all(isinstance(p, str) and p.startswith("/") for p in v)
+            k in roles and isinstance(v, list)
+            and all(isinstance(p, str) and p.startswith("/") and p.isprintable() for p in v)
             for k, v in value.items()
         ),
     }.get(kind)
@@ -365,6 +384,22 @@ def _check_value(doc: YamlDoc, definition: ParameterDef, value: Any, path: tuple
         }[kind]
         raise doc.error(f"wrong type for parameter {definition.name!r}: got {describe(value)}", *path,
                         fix=f"write e.g. {example}")
+
+
+def _refuse_unknown_roles(doc: YamlDoc, definition: ParameterDef, value: Any, path: tuple[str, ...]) -> None:
+    """A role name that is none of the roles would silently match no target: refused with the allowed ones."""
+    if definition.type == "roles" and isinstance(value, list):
+        named = [v for v in value if isinstance(v, str)]
+    elif definition.type in ("ports_by_role", "paths_by_role") and isinstance(value, dict):
+        named = [k for k in value if isinstance(k, str)]
+    else:
+        return
+    allowed = [r.value for r in Role]
+    for role in named:
+        if role not in allowed:
+            close = difflib.get_close_matches(role[:40], allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise doc.error(f"unknown role {describe(role)}", *path, fix=f"{hint}use one of {', '.join(allowed)}")
 
 
 def _is_port(value: Any) -> bool:

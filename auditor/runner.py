@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from auditor import __version__
+from auditor.answers import AnswerWatch
 from auditor.attestations import attestation_findings
+from auditor.caps import DEFAULT_CAPS, Caps, cap_result
 from auditor.clock import Clock, iso
 from auditor.collectors import COLLECTORS, SYSTEM
 from auditor.collectors.ssh_wire import HOSTKEY_COMMAND
-from auditor.collectors.system import detect
+from auditor.collectors.system import UNAME, detect
 from auditor.collectors.system import requests as system_requests
 from auditor.errors import (
     AuditorError,
@@ -50,7 +52,8 @@ from auditor.models import (
 from auditor.plan import Selection, Skip, TargetPlan, collectors_for, plan_target
 from auditor.profile import Profile
 from auditor.transports import open_transport
-from auditor.transports.base import Command, Transport
+from auditor.transports.base import Command, CommandResult, Transport
+from auditor.transports.budget import Limits
 from auditor.transports.recording import EvidenceSink, RecordingTransport
 from auditor.transports.replay import RecordedRun
 from auditor.waivers import apply_waivers, waiver_uses
@@ -81,6 +84,7 @@ class ScanOptions:
     workers: int = 8
     replay_from: Path | None = None
     trust_new_host_keys: bool = False
+    caps: Caps = DEFAULT_CAPS  # how much of a host's answer a finding may carry (auditor/caps.py)
 
 
 class _NullObserver:
@@ -125,7 +129,8 @@ def run_scan(
     def one(target: Target) -> TargetResult:
         observer.target_started(target)
         plan = plan_target(target, checks, profile, options.selection)
-        result = _scan_target(plan, profile, store, clock, cancel, open_target, connections)
+        # Whatever a target answered, its findings are bounded before anything shows or stores them.
+        result = cap_result(_scan_target(plan, profile, store, clock, cancel, open_target, connections), options.caps)
         # Waivers are judged at the scan's start, so every target of a run sees the same ones in force.
         result = dataclasses.replace(result, findings=tuple(apply_waivers(result.findings, target,
                                                                            profile.waivers, started)))
@@ -244,7 +249,7 @@ def _scan_target(plan: TargetPlan, profile: Profile, store: EvidenceSink, clock:
         log.debug("opening %s failed", target.name, exc_info=True)
         return TargetResult(target, None, (), f"could not open the target: {type(exc).__name__}: {exc}",
                             ErrorReason.UNREACHABLE)
-    recorder = RecordingTransport(transport, store, clock)
+    recorder = RecordingTransport(transport, store, clock, Limits.of(target))
     connections.add(recorder)
     try:
         return _assess(plan, profile, recorder, cancel)
@@ -270,6 +275,8 @@ def _assess(plan: TargetPlan, profile: Profile, recorder: RecordingTransport, ca
         except AuditorError as exc:
             why = _connection_reason(exc) if isinstance(exc, TransportError) else ErrorReason.COLLECTOR_FAILED
             return TargetResult(target, None, (), f"could not detect the target's system: {exc}", why)
+        if system.platform is None:  # an answer naming no platform auditor knows: nothing could be judged
+            return TargetResult(target, system, (), _undetected(system_view.run(UNAME)), ErrorReason.UNSUPPORTED)
     else:
         system = SystemFacts(platform=None)  # an endpoint, or a host seen only from the network
 
@@ -282,11 +289,14 @@ def _assess(plan: TargetPlan, profile: Profile, recorder: RecordingTransport, ca
     facts: dict[str, Any] = {SYSTEM: system}
     used: dict[str, list[EvidenceRef]] = {SYSTEM: system_view.used}
     failures: dict[str, str] = {}
+    unheard: dict[str, str] = {}  # collectors to whose questions the target answered nothing in time
+    heard = False  # some collector's question was answered
     missing_rights: dict[str, str] = {}
     for name in needed:
         if cancel.is_set():
             break
-        view = recorder.view(name)
+        consumer = recorder.view(name)
+        view = AnswerWatch(consumer)
         try:
             facts[name] = COLLECTORS[name].collect(view, system, **_parameters(name, profile, target))
         except PermissionMissing as exc:
@@ -294,13 +304,21 @@ def _assess(plan: TargetPlan, profile: Profile, recorder: RecordingTransport, ca
         except (ConnectError, CommandTimeout) as exc:
             if not plan.detects_system:  # an endpoint where nothing answered is not assessed, like a host
                 return TargetResult(target, system, tuple(findings), str(exc), _connection_reason(exc))
-            failures[name] = str(exc)
+            failures[name] = unheard[name] = str(exc)
         except AuditorError as exc:
             failures[name] = str(exc)
         except Exception as exc:  # a collector bug on one host must not stop the run
             log.debug("collector %s failed on %s", name, target.name, exc_info=True)
             failures[name] = f"collector '{name}' failed: {type(exc).__name__}: {exc}"
         used[name] = view.used
+        if consumer.limited and name not in failures:  # judged on half a fact, a check could pass falsely
+            failures[name] = f"not assessed within the target's limits: {consumer.limited[0]}"
+        # On a host we logged in to, what the network shows (SSH-0100's banner) does not make the host assessed.
+        heard = heard or (view.heard and (COLLECTORS[name].needs_login or not plan.detects_system))
+        if name in facts and view.timeouts():  # facts partly made of timeouts are not judged (answers.py)
+            failures[name] = view.timeouts()
+            if not view.heard:
+                unheard[name] = failures[name]
 
     for spec in runnable:
         if cancel.is_set():
@@ -319,7 +337,19 @@ def _assess(plan: TargetPlan, profile: Profile, recorder: RecordingTransport, ca
                                     error_reason=ErrorReason.COLLECTOR_FAILED, error="; ".join(failed)))
             continue
         findings.extend(_evaluate(spec, target, profile, facts, evidence))
+    if unheard and not heard:
+        first = next(iter(unheard.values()))
+        return TargetResult(target, system, tuple(findings), "nothing asked after the system was detected was "
+                            f"answered in time: {first}", ErrorReason.TIMEOUT)
     return TargetResult(target, system, tuple(findings))
+
+
+def _undetected(uname: CommandResult) -> str:
+    """Why a target whose system answered no known platform is not assessed, quoting what it said."""
+    said = " ".join(uname.stdout.split())
+    quoted = repr(said[:60] + ("…" if len(said) > 60 else ""))
+    return (f"its platform could not be detected: `{uname.command}` answered {quoted}, which names none of the "
+            "platforms auditor assesses (Linux, macOS, Windows)")
 
 
 def _parameters(collector: str, profile: Profile, target: Target) -> dict[str, Any]:

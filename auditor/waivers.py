@@ -10,6 +10,7 @@ that day in Europe/Copenhagen (the processor's and controller's legal time zone)
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import fnmatch
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -17,11 +18,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from auditor.errors import InputError
-from auditor.models import Attestation, Finding, Scope, Status, Target, Waiver, WaiverUse
+from auditor.inventory import TARGET_NAME
+from auditor.models import Attestation, Finding, Location, Role, Scope, Status, Target, Waiver, WaiverUse
 from auditor.yamlfile import YamlDoc, describe
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 RISKS = ("low", "medium", "high", "critical")
+SCOPE_KEYS = ("targets", "roles", "locations", "tags")
+# A scope value that matches nothing would silently turn a check or a waiver off everywhere: refused.
+_SCOPE_VALUES = {"roles": tuple(r.value for r in Role), "locations": tuple(loc.value for loc in Location)}
 _WAIVER_KEYS = {"id", "check", "targets", "roles", "locations", "tags", "reason", "approver", "created", "expires",
                 "risk", "instruction"}
 
@@ -70,11 +75,38 @@ def text_list(doc: YamlDoc, value: Any, *path: str | int) -> tuple[str, ...]:
     raise doc.error(f"must be a list of names, got {describe(value)}", *path, fix="write e.g. [web-01, db-1]")
 
 
+def parse_scope(doc: YamlDoc, item: dict[str, Any], *path: str | int) -> Scope:
+    """The targets, roles, locations and tags a rule is limited to; a value that can match no target is refused."""
+    lists = {key: text_list(doc, item.get(key), *path, key) for key in SCOPE_KEYS}
+    for key, values in lists.items():
+        for index, value in enumerate(values):
+            allowed = _SCOPE_VALUES.get(key)
+            if allowed is not None and value not in allowed:
+                close = difflib.get_close_matches(value[:40], allowed, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise doc.error(f"unknown {key[:-1]} {describe(value)}", *path, key, index,
+                                fix=f"{hint}use one of {', '.join(allowed)}")
+            if key == "targets" and not TARGET_NAME.fullmatch(value):
+                raise doc.error(f"{describe(value)} is not a target name", *path, key, index,
+                                fix="write the target's name as the inventory gives it")
+            if key == "tags" and not (value.isprintable() and 0 < len(value) <= 64):
+                raise doc.error(f"{describe(value)} is not a tag (1-64 characters, no control characters)",
+                                *path, key, index, fix="write the tag as the inventory gives it")
+    return Scope(*(lists[key] for key in SCOPE_KEYS))
+
+
 def required_text(doc: YamlDoc, item: dict[str, Any], key: str, *path: str | int) -> str:
     value = item.get(key)
     if not isinstance(value, str) or not value.strip():
         raise doc.error(f"needs {key!r} (text)", *path, fix=f"add {key}: ...")
+    if not printable_text(value):
+        raise doc.error(f"{key} holds a control character", *path, key, fix="remove it (line breaks are allowed)")
     return value.strip()
+
+
+def printable_text(value: str) -> bool:
+    """True when `value` holds no control character but line breaks and tabs (it reaches reports and terminals)."""
+    return value.replace("\n", "").replace("\t", "").isprintable()
 
 
 def parse_waivers(doc: YamlDoc) -> tuple[Waiver, ...]:
@@ -91,19 +123,38 @@ def parse_waivers(doc: YamlDoc) -> tuple[Waiver, ...]:
         if "expires" not in item:
             raise doc.error("needs 'expires' (a waiver never lasts forever)", *here,
                             fix="add expires: 2026-12-31 (end of that day, Europe/Copenhagen)")
+        refuse_bad_id(doc, item, *here)
+        created = plain_date(doc, item.get("created"), *here, "created")
+        expires = moment(doc, item["expires"], *here, "expires")
+        if datetime.combine(created, time(0), tzinfo=COPENHAGEN) >= expires:
+            raise doc.error(f"expires ({str(item['expires'])[:32]}) before it was created ({created.isoformat()})",
+                            *here, "expires", label=f"waiver #{index + 1}",
+                            fix="fix the dates: a waiver is created first and expires later")
+        if not printable_text(str(item.get("instruction", ""))):
+            raise doc.error("instruction holds a control character", *here, "instruction",
+                            fix="remove it (line breaks are allowed)")
         waivers.append(Waiver(
             id=str(item.get("id") or f"W{index + 1}"),
             check=required_text(doc, item, "check", *here),
-            scope=Scope(*(text_list(doc, item.get(k), *here, k) for k in ("targets", "roles", "locations", "tags"))),
+            scope=parse_scope(doc, item, *here),
             reason=required_text(doc, item, "reason", *here),
             approver=required_text(doc, item, "approver", *here),
-            created=plain_date(doc, item.get("created"), *here, "created"),
-            expires=moment(doc, item["expires"], *here, "expires"),
+            created=created,
+            expires=expires,
             risk=risk,
             instruction=str(item.get("instruction", "")),
             where=doc.where(*here),
         ))
     return tuple(waivers)
+
+
+def refuse_bad_id(doc: YamlDoc, item: dict[str, Any], *path: str | int) -> None:
+    """An `id:` is what approvals, reports and `diff` cite: short text on one line (or a number)."""
+    value = item.get("id")
+    if value is not None and not (isinstance(value, str | int) and not isinstance(value, bool)
+                                  and str(value).isprintable() and 0 < len(str(value)) <= 64):
+        raise doc.error(f"id must be 1-64 characters on one line, got {describe(value)}", *path, "id",
+                        fix="write e.g. id: W-2026-01")
 
 
 def refuse_duplicate_ids(label: str, items: Iterable[Waiver | Attestation]) -> None:

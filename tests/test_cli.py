@@ -42,6 +42,7 @@ def test_local_scan_writes_a_complete_run_folder(local_run):
     result, run_dir = local_run
     document = load_results(run_dir)
     assert json.loads(result.stdout) == document  # --json prints exactly results.json
+    assert result.stdout.isascii()  # as \u escapes: a host's C1 controls or bidi overrides never reach a terminal
     assert document["schema_version"] == 1
     assert set(document["run"]) >= {"id", "started_at", "finished_at", "scanner_version", "profile_sha256"}
     assert document["run"]["started_at"].endswith("Z") and document["run"]["finished_at"].endswith("Z")

@@ -53,7 +53,8 @@ def test_a_waiver_scoped_to_another_host_does_not_apply(tmp_path, write):
 
 
 def test_an_expired_waiver_no_longer_applies_and_is_flagged(tmp_path, write):
-    result, out = _replay(tmp_path, write("p.yaml", WAIVER.format(scope="roles: [server]", expires="2026-01-31")))
+    expired = WAIVER.format(scope="roles: [server]", expires="2026-01-31").replace("2026-11-01", "2026-01-02")
+    result, out = _replay(tmp_path, write("p.yaml", expired))  # created before it expired, as the loader demands
     assert result.returncode == 1
     (use,) = load_results(out)["waivers"]
     assert use["state"] == "expired" and use["matched"] == ["LOG-0020@db-1"]

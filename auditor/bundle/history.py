@@ -26,6 +26,7 @@ from auditor.bundle.results import read_results
 from auditor.clock import iso
 from auditor.errors import InputError
 from auditor.models import ScanResult, Status
+from auditor.preflight import writable_file
 
 _BAD = {Status.FAIL.value, Status.ERROR.value}
 _SCHEMA = """
@@ -48,13 +49,21 @@ def default_history_path() -> Path:
 Location = Path | str
 
 
+def location(value: str) -> Location:
+    """A --history value: a postgresql:// URL kept as written (Path would fold its "//"), else a SQLite file."""
+    return value if is_postgres(value) else Path(value)
+
+
 class _SqliteHistory:
     """The embedded default: one SQLite file; SQL is written with ? marks, as for PostgreSQL."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30)
-        self._db.executescript(_SCHEMA)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=30)
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise InputError(f"is not a usable history database ({exc})", str(path), _HISTORY_FIX) from None
 
     def __enter__(self) -> _SqliteHistory:
         self._db.__enter__()
@@ -82,7 +91,27 @@ def _connect(location: Location) -> _SqliteHistory | PostgresHistory:
 
 def _exists(location: Location) -> bool:
     """Whether there is a history to read (a SQLite file is created only when a run is recorded)."""
+    if not is_postgres(location) and Path(location).is_dir():
+        raise InputError("is a folder, not a history database", str(location), _HISTORY_FIX)
     return is_postgres(location) or Path(location).is_file()
+
+
+_HISTORY_FIX = "give the SQLite file auditor keeps (a new name starts one), a postgresql:// URL, or --no-history"
+
+
+def check_writable(location: Location) -> None:
+    """Refuse, before a scan, a SQLite history that could not record it (PostgreSQL is reached when recording)."""
+    if is_postgres(location):
+        return
+    path = Path(location)
+    writable_file(path, "--history")
+    if path.is_file() and path.stat().st_size:
+        try:
+            with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+                db.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        except sqlite3.Error as exc:
+            raise InputError(f"is not a usable history database ({exc})", f"--history {path}",
+                             _HISTORY_FIX) from None
 
 
 def record(path: Location, result: ScanResult, run_dir: Path) -> None:

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 
 from auditor.errors import InputError
 from auditor.files import write_atomic
+from auditor.preflight import existing_file, writable_folder
 
 PASSPHRASE_ENV = "AUDITOR_KEY_PASSPHRASE"
 
@@ -48,12 +49,28 @@ def passphrase(purpose: str, *, confirm: bool = False) -> bytes:
     if not sys.stdin.isatty():
         raise InputError(f"a passphrase is needed to {purpose}", PASSPHRASE_ENV,
                          f"set {PASSPHRASE_ENV} in the environment (e.g. from a systemd credential)")
-    first = getpass.getpass(f"Passphrase to {purpose}: ")
-    if confirm and getpass.getpass("Repeat the passphrase: ") != first:
-        raise InputError("the passphrases differ", "prompt", "type the same passphrase twice")
+    try:
+        first = getpass.getpass(f"Passphrase to {purpose}: ")
+        if confirm and getpass.getpass("Repeat the passphrase: ") != first:
+            raise InputError("the passphrases differ", "prompt", "type the same passphrase twice")
+    except (EOFError, KeyboardInterrupt) as exc:
+        _end_prompt_line()
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise InputError(f"no passphrase was given to {purpose} (input ended at the prompt); nothing was done",
+                         "prompt", f"type the passphrase, or set {PASSPHRASE_ENV}") from None
     if not first:
         raise InputError("an empty passphrase is not allowed", "prompt", "choose a passphrase")
     return first.encode()
+
+
+def _end_prompt_line() -> None:
+    """Finish the prompt's line on the terminal (getpass does not when input ends), so the refusal starts a line."""
+    try:
+        with open("/dev/tty", "w", encoding="utf-8") as tty:
+            tty.write("\n")
+    except OSError:
+        pass  # no terminal: the prompt went nowhere either
 
 
 @dataclass(frozen=True)
@@ -81,12 +98,19 @@ class KeyPaths:
         return self.folder / "audit-log.key"
 
 
-def init_keys(folder: Path, secret: bytes) -> dict[str, str]:
-    """Create the signing and sealing key pairs; refuses to overwrite existing keys."""
+def check_new_key_folder(folder: Path) -> None:
+    """Refuse, before a passphrase is asked for, a key folder that holds keys or cannot be written."""
     paths = KeyPaths(folder)
     if paths.signing_key.exists() or paths.seal_key.exists():
         raise InputError("keys already exist there; auditor never overwrites a key", str(folder),
                          "use another --dir, or move the old keys away first")
+    writable_folder(folder, "--dir")
+
+
+def init_keys(folder: Path, secret: bytes) -> dict[str, str]:
+    """Create the signing and sealing key pairs; refuses to overwrite existing keys."""
+    check_new_key_folder(folder)
+    paths = KeyPaths(folder)
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     encryption = serialization.BestAvailableEncryption(secret)
@@ -159,9 +183,15 @@ def _public_text(kind: str, raw: bytes) -> bytes:
     return f"auditor-{kind} {base64.b64encode(raw).decode()} {fingerprint(raw)}\n".encode()
 
 
-def read_public(path: Path, kind: str) -> bytes:
-    """The raw 32-byte public key from a .pub file (or the text itself given as a recipient)."""
-    text = path.read_text(encoding="utf-8").strip() if path.is_file() else str(path)
+def read_public(path: Path, kind: str, flag: str = "") -> bytes:
+    """The raw 32-byte public key from a .pub file (or the text itself given as a recipient); `flag` names it."""
+    if path.is_file():
+        text = _key_text(path).decode("utf-8", "replace").strip()
+    elif str(path).startswith("auditor-") and " " in str(path):  # the key's text itself, given as a recipient
+        text = str(path)
+    else:
+        existing_file(path, flag, f"give the {kind} .pub file made by `auditor keys init`")
+        text = ""
     parts = text.split()
     if len(parts) < 2 or parts[0] != f"auditor-{kind}":
         raise InputError(f"not an auditor {kind} public key", str(path),
@@ -175,11 +205,34 @@ def read_public(path: Path, kind: str) -> bytes:
     return raw
 
 
-def load_private(path: Path, secret: bytes) -> Any:
+_KEY_FILE_LIMIT = 64 * 1024  # key files are a few hundred bytes; more is not a key
+
+
+def _key_text(path: Path) -> bytes:
+    """A key file's bytes, read only up to a bound (a device or a huge file is not a key)."""
     try:
-        return serialization.load_pem_private_key(path.read_bytes(), password=secret)
-    except FileNotFoundError:
-        raise InputError("key file not found", str(path), "run `auditor keys init` or give --key") from None
+        with open(path, "rb") as handle:
+            data = handle.read(_KEY_FILE_LIMIT + 1)
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror})", str(path), "check the file's permissions") from None
+    if len(data) > _KEY_FILE_LIMIT:
+        raise InputError("is too large to be an auditor key file", str(path),
+                         "give the key file made by `auditor keys init`")
+    return data
+
+
+def check_private(path: Path) -> None:
+    """Refuse, before a passphrase is asked for, a private key path that is missing or not a file."""
+    if not path.exists():
+        raise InputError("key file not found", str(path), "run `auditor keys init` or give --key")
+    existing_file(path, "", "give the .key file made by `auditor keys init`")
+
+
+def load_private(path: Path, secret: bytes) -> Any:
+    """The private key in `path`, unlocked with `secret`."""
+    check_private(path)
+    try:
+        return serialization.load_pem_private_key(_key_text(path), password=secret)
     except (ValueError, TypeError):
         raise InputError("the passphrase is wrong or the key file is damaged", str(path),
                          "check the passphrase") from None

@@ -32,8 +32,9 @@ from auditor.bundle._seal_header import MAGIC, SCRYPT, BundleError, Header, b64
 from auditor.bundle.keys import fingerprint, raw_public
 from auditor.bundle.layout import RUN_MANIFEST
 from auditor.errors import InputError
+from auditor.preflight import writable_parent
 
-__all__ = ["CHUNK_SIZE", "MAGIC", "BundleError", "open_bundle", "seal"]
+__all__ = ["CHUNK_SIZE", "MAGIC", "BundleError", "NotABundle", "check_bundle", "open_bundle", "seal"]
 
 CHUNK_SIZE = 1 << 20
 _TAG = 16
@@ -112,6 +113,9 @@ def seal(run_dir: Path, out: Path, public_keys: Sequence[bytes], secret: bytes |
     if len(public_keys) + (secret is not None) > header_format.MAX_RECIPIENTS:
         raise InputError(f"a bundle has at most {header_format.MAX_RECIPIENTS} recipients", "--to",
                          "seal to fewer recipients, or seal twice")
+    if out.is_dir():
+        raise InputError("is a folder; a bundle is one file", f"--out {out}", "name a file, e.g. RUN.auditor-bundle")
+    writable_parent(out, "--out")
     file_key = secrets.token_bytes(32)
     prefix = secrets.token_bytes(7)
     preamble = header_format.encode(chunk_size, prefix, _recipients(file_key, public_keys, secret))
@@ -193,11 +197,38 @@ class _OpenReader(io.RawIOBase):
         self._done = last
 
 
+class NotABundle(InputError, BundleError):
+    """The file given is not a sealed bundle at all (a folder, a YAML file): bad input, not a damaged bundle."""
+
+
+_WHAT_OPENS = "give the .auditor-bundle file that `auditor seal` or `scan --seal-to` wrote (a run folder is " \
+              "checked with `auditor verify RUN_DIR`)"
+
+
+def check_bundle(bundle: Path) -> None:
+    """Refuse, before any key is asked for, a path that is not a sealed bundle file (by its first bytes)."""
+    if bundle.is_dir():
+        raise NotABundle("is a folder, not a sealed bundle", str(bundle), _WHAT_OPENS)
+    if not bundle.exists():
+        raise InputError("bundle file not found", str(bundle), "check the path")
+    if not bundle.is_file():
+        raise NotABundle("is not a regular file, so not a sealed bundle", str(bundle), _WHAT_OPENS)
+    try:
+        with open(bundle, "rb") as handle:
+            start = handle.read(len(MAGIC) - 1)
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror})", str(bundle), "check the file's permissions") from None
+    if start != MAGIC[:-1]:  # the last byte is the format version: _seal_header names an old one
+        raise NotABundle("is not an auditor sealed bundle (it does not begin with AUDSEAL)", str(bundle), _WHAT_OPENS)
+
+
 def open_bundle(bundle: Path, out: Path, private: X25519PrivateKey | None, secret: bytes | None) -> Path:
     """Decrypt and authenticate `bundle`, and restore the run into `out`; its manifest.json is put in place last."""
+    check_bundle(bundle)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InputError("exists and is not an empty folder; auditor never overwrites evidence", f"--out {out}",
                          "name a new folder")
+    writable_parent(out, "--out")
     staging = out.with_name(f".{out.name}.opening")
     shutil.rmtree(staging, ignore_errors=True)
     try:

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 
 from auditor.collectors.base import Requests
 from auditor.collectors.native import NATIVE, native_collect, native_requests
+from auditor.errors import CollectorError
 from auditor.models import SystemFacts
 from auditor.transports.base import Transport, cmd
+from auditor.transports.budget import DEFAULT_LISTED_FILES
 
 WG = cmd("wg", "--version")
 OPENVPN = cmd("openvpn", "--version")
@@ -91,6 +93,9 @@ def collect(host: Transport, system: SystemFacts) -> VpnFacts:
     openvpn_version = parse_openvpn_version(installed.get("openvpn", ""))
     found = host.run(FIND_CONFIGS)
     paths = parse_find(found.stdout)
+    if len(paths) > DEFAULT_LISTED_FILES:  # each would be a finding: a listing this long is broken or hostile
+        raise CollectorError(f"`find` listed {len(paths)} VPN configuration files, more than {DEFAULT_LISTED_FILES} "
+                             "(max_listed_files): not judged")
     for line in found.stderr.splitlines():
         if "Permission denied" in line:
             unavailable[line.split("'")[1] if "'" in line else "config files"] = "needs root (permission denied)"

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.kit.build import OPERATING_SYSTEMS, PYTHON_VERSIONS, KitRequest, build_kits
+from auditor.preflight import writable_folder
 from auditor.report.messages import LANGUAGES
 
 
@@ -31,6 +32,7 @@ def add_parsers(commands: Any, parser_class: type[argparse.ArgumentParser]) -> N
 
 def cmd_kit_build(args: argparse.Namespace) -> int:
     """Build the kits and say where they are and how big."""
+    writable_folder(Path(args.out), "--out")  # before minutes of downloading, not after
     request = KitRequest(seal_to=Path(args.seal_to), profile=Path(args.profile) if args.profile else None,
                          systems=args.os, lang=args.lang, out=Path(args.out),
                          wheelhouse=Path(args.wheelhouse) if args.wheelhouse else None,

@@ -6,13 +6,16 @@ import csv
 import io
 
 from auditor.report.view import ReportView, all_rows
+from auditor.visible import visible
 
 FILE_NAME = "findings.csv"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value: str) -> str:
-    """Neutralise spreadsheet formulas (CSV injection): a leading ' makes Excel show the text as text."""
+    """Neutralise spreadsheet formulas (CSV injection): a leading ' makes Excel show the text as text; control
+    characters and lone surrogates are written as visible escapes."""
+    value = visible(value)
     return f"'{value}" if value.startswith(_FORMULA_START) else value
 
 

@@ -21,6 +21,7 @@ from auditor.models import Severity
 from auditor.report.charts import score_bar, trend_chart
 from auditor.report.messages import Words
 from auditor.report.view import EvidenceLink, ReportView, Row, same_problem
+from auditor.visible import visible
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 PRINT_LIMIT = 6  # problems shown per check and requirement in the PDF; the rest are counted and named
@@ -165,4 +166,6 @@ FILE_NAME = "report{lang}.html"
 
 
 def render(view: ReportView, lang: str) -> bytes:
-    return render_html(view, lang, full=True).encode()
+    # Findings arrive printable (auditor/caps.py); a name from a forged results.json could still hold a lone
+    # surrogate, which no UTF-8 writer takes: every such character is written as its visible escape.
+    return visible(render_html(view, lang, full=True)).encode()

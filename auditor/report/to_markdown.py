@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from auditor.report import messages
 from auditor.report.view import ReportView
+from auditor.visible import visible
 
 FILE_NAME = "summary{lang}.md"
 
@@ -28,7 +29,8 @@ def to_markdown(view: ReportView, lang: str = "en") -> str:
 
 
 def _md(text: str) -> str:
-    """Escape what would change a Markdown table or inject links and HTML."""
+    """Escape what would change a Markdown table or inject links and HTML; control characters made visible."""
+    text = visible(text)
     for char in "\\|*_`[]<>#":
         text = text.replace(char, "\\" + char)
     return text.replace("\n", " ")

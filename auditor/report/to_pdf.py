@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlparse
 
 from auditor.report.to_html import TEMPLATES, render_html
 from auditor.report.view import ReportView
+from auditor.visible import visible
 
 FILE_NAME = "report{lang}.pdf"
 
@@ -53,4 +54,5 @@ def pdf_bytes(html: str, templates_dir: Path = TEMPLATES) -> bytes:
 
 def render(view: ReportView, lang: str) -> bytes:
     """The compact layout of the HTML report, as PDF."""
-    return pdf_bytes(render_html(view, lang, full=False))
+    # WeasyPrint raises on a lone surrogate anywhere in its input (a name from a forged results.json)
+    return pdf_bytes(visible(render_html(view, lang, full=False)))

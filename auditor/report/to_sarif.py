@@ -1,4 +1,8 @@
-"""ReportView -> SARIF 2.1.0: a rule per check, a result per finding (passes as kind "pass")."""
+"""ReportView -> SARIF 2.1.0: a rule per check, a result per finding (passes as kind "pass").
+
+Every string is written through `visible` (auditor/visible.py): JSON would escape a control character, but a
+lone surrogate cannot be written as UTF-8 at all, and a viewer showing the text should not meet ESC.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from typing import Any
 
 from auditor.files import dump_json
 from auditor.report.view import ReportView, all_rows
+from auditor.visible import visible
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {"fail": "error", "error": "error", "warn": "warning", "waived": "note", "manual": "note"}
@@ -70,4 +75,15 @@ FILE_NAME = "report.sarif"
 
 
 def render(view: ReportView, lang: str) -> bytes:
-    return dump_json(to_sarif(view))
+    return dump_json(printable(to_sarif(view)))
+
+
+def printable(value: Any) -> Any:
+    """The document with each of its strings (keys too) made visible."""
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, dict):
+        return {printable(k): printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable(v) for v in value]
+    return value

@@ -18,6 +18,7 @@ from typing import Any
 from auditor.bundle.layout import CHANGES, EVIDENCE_INDEX, PROFILE
 from auditor.bundle.results import read_results
 from auditor.bundle.trend import Score, TrendPoint, read_excerpt, score
+from auditor.caps import MESSAGE_CHARS, cap_finding, cut
 from auditor.catalogue import control_title
 from auditor.clock import iso
 from auditor.files import sha256_bytes
@@ -423,6 +424,8 @@ def _attestation(f: Finding) -> AttestationRow:
 
 
 def _row(f: Finding, checks: Mapping[str, CheckSpec], platform: str) -> Row:
+    # The runner caps what a finding carries; a run folder written before that (or by hand) is capped here too.
+    f = cap_finding(f)
     spec = checks.get(f.check_id)
     return Row(
         target=f.target, check_id=f.check_id, title=spec.title if spec else _attestation_title(f),
@@ -505,7 +508,8 @@ def _target_row(t: TargetResult, sections: Sequence[Section], evidence_files: in
         name=t.target.name, kind=t.target.kind.value,
         system=f"{system.os_name} {system.architecture}".strip() if system and system.os_name else "",
         role=t.target.role.value, location=t.target.location.value, assessed=not t.connection_error,
-        reason=t.connection_error, privileges=("root" if system.is_root else "unprivileged") if system else "",
+        reason=cut(t.connection_error, MESSAGE_CHARS, "in this target's evidence"),
+        privileges=("root" if system.is_root else "unprivileged") if system else "",
         counts=dict(Counter(f.status.value for f in t.findings)),
         platform=system.platform.value if system and system.platform else "",
         evidence_files=evidence_files,

@@ -112,12 +112,17 @@ def prelude(use_sudo: bool) -> str:
     return f"__USE_SUDO={1 if use_sudo else 0}\n{PRELUDE}"
 
 
-def script(items: Sequence[Item], token: str) -> str:
-    """The shell text of one batch; ends with `<token> end`."""
+def script(items: Sequence[Item], token: str, budget: float = 1e9) -> str:
+    """The shell text of one batch; ends with `<token> end`.
+
+    No command's timeout outlasts `budget` (what is left of the target's total_timeout): `timeout -k 2` kills
+    it then, even when the shell is gone because the channel closed. A target without `timeout` has no such
+    bound: a command that ignores SIGTERM there can outlive the scan (the python3 runner has no such gap).
+    """
     lines = [f"__T={token}"]
     for item in items:
         if item.command is not None:
-            seconds = max(1, math.ceil(item.command.timeout))
+            seconds = max(1, math.ceil(min(item.command.timeout, budget)))
             sudo = 1 if item.command.sudo else 0
             lines.append(f"__ar {item.index} {sudo} {seconds} {shlex.join(item.command.argv)}")
         else:

@@ -13,7 +13,19 @@ and writes every result, as soon as it is done, in the framing _ssh_batch reads:
 
     <token> <index> <status> <stdout bytes> <stderr bytes>\\n<stdout><stderr>
 
-then `<token> end`. Its very first line, before any batch, is HELLO. Compared with the POSIX-shell batch
+then `<token> end`. Its very first line, before any batch, is HELLO.
+
+No command outlives its batch or the channel (a command may ignore SIGTERM, fork, or never write again):
+each runs in its own process group, and the groups are killed (TERM, then KILL after KILL_AFTER seconds)
+  - when the batch ends (what a command left behind in its group goes too),
+  - when the batch's time budget (the request's "seconds": what is left of the target's total_timeout) runs out,
+  - when the channel closes or the SSH session dies: sshd then closes the runner's pipes (and the runner's
+    parent, the session, may go). Between batches a thread reads stdin and sees its end at once; during a batch
+    the runner polls its stdout for a vanished reader and checks its parent at least once a second, so nothing
+    waits for a write to fail. (Stdin's end alone does not stop a batch: a client may send its last batch and
+    close its side, as the tests do.)
+Commands run as root through `sudo` are signalled through sudo, which passes TERM on; a KILL stops sudo only.
+Compared with the POSIX-shell batch
 (the fallback when python3 is missing) this costs one process per command instead of about five, and one
 login shell per target instead of one per channel.
 Stdlib only, Python 3.6+ (RHEL 8's platform python), so no f-strings with `=` and no walrus.
@@ -44,7 +56,11 @@ def launch(interpreters: Sequence[str]) -> str:
 LAUNCH = launch(INTERPRETERS)
 
 SCRIPT = r'''
-import errno, json, os, select, signal, subprocess, sys, time
+import errno, json, os, select, signal, subprocess, sys, threading, time
+try:
+    import queue
+except ImportError:
+    import Queue as queue
 
 LIMIT = __LIMIT
 TIMED_OUT = __TIMED_OUT
@@ -130,21 +146,82 @@ def start(item, sudo_wanted):
         return None, (126, b"", ("%s: %s\n" % (argv[0], exc.strerror or exc)).encode())
 
 
+PARENT = os.getppid()
+LINES = queue.Queue()
+GONE = select.poll()
+GONE.register(OUT.fileno(), 0)  # POLLERR / POLLHUP are always reported: nobody reads what we would write
+STARTED = []  # the process groups of the batch in hand
+
+
+def watch_stdin():
+    while True:
+        line = IN.readline()
+        if not line:
+            LINES.put(None)
+            return
+        LINES.put(line)
+
+
+def kill_groups(pids):
+    """TERM every group, KILL what is left after KILL_AFTER seconds."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        alive = []
+        for pid in pids:
+            try:
+                os.killpg(pid, sig)
+                alive.append(pid)
+            except OSError:
+                pass
+        if sig == signal.SIGKILL or not alive:
+            return
+        deadline = time.monotonic() + KILL_AFTER
+        while time.monotonic() < deadline and alive:
+            time.sleep(0.05)
+            alive = [pid for pid in alive if group_alive(pid)]
+        pids = alive
+
+
+def group_alive(pid):
+    try:
+        os.waitpid(pid, os.WNOHANG)  # reap the leader, so that a zombie does not count as alive
+    except OSError:
+        pass
+    try:
+        os.killpg(pid, 0)
+        return True
+    except OSError:
+        return False
+
+
+def abandoned():
+    return os.getppid() != PARENT or any(event & (select.POLLERR | select.POLLHUP) for _, event in GONE.poll(0))
+
+
 def batch(request):
     token, items = request["token"], list(request["items"])
-    running, by_fd = [], {}
+    ends = time.monotonic() + float(request.get("seconds", 1e9))
+    running, by_fd, groups = [], {}, STARTED
+    del groups[:]
     poller = select.poll()
     while items or running:
+        if abandoned():
+            kill_groups(groups)
+            os._exit(0)
         while items and len(running) < PARALLEL:
             item = items.pop(0)
             if len(item) == 2:
                 emit(token, item[0], *read_file(item[1]))
                 continue
+            if time.monotonic() >= ends:
+                emit(token, item[0], TIMED_OUT, b"", b"not started: the batch's time budget ran out\n")
+                continue
             job, done = start(item, request["sudo"])
             if job is None:
                 emit(token, item[0], *done)
                 continue
+            job.deadline = min(job.deadline, ends)
             running.append(job)
+            groups.append(job.proc.pid)
             for fd in job.open:
                 by_fd[fd] = job
                 poller.register(fd, select.POLLIN)
@@ -176,17 +253,28 @@ def batch(request):
                 job.proc.stdout.close()
                 job.proc.stderr.close()
                 emit(token, job.index, job.status(), bytes(job.out), bytes(job.err))
+    kill_groups(groups)  # what a command left running in its group does not outlive the batch
     OUT.write(("%s end\n" % token).encode())
     OUT.flush()
 
 
 OUT.write(HELLO)  # tells "the runner started" apart from "there is no usable python3"
 OUT.flush()
-while True:
-    line = IN.readline()
-    if not line:
+watchdog = threading.Thread(target=watch_stdin)
+watchdog.daemon = True
+watchdog.start()
+while not abandoned():
+    try:
+        line = LINES.get(timeout=1.0)
+    except queue.Empty:
+        continue
+    if line is None:
         break
-    batch(json.loads(line.decode()))
+    try:
+        batch(json.loads(line.decode()))
+    except (IOError, OSError):  # stdout is gone (the channel closed): nothing we start may stay behind
+        kill_groups(STARTED)
+        os._exit(0)
 '''.replace("__LIMIT", str(LIMIT)).replace("__TIMED_OUT", str(TIMED_OUT)).replace(
     "__PARALLEL", str(PARALLEL)).replace("__HELLO", repr(HELLO))
 
@@ -196,8 +284,8 @@ def bootstrap() -> bytes:
     return f"exec({SCRIPT!r})\n".encode()
 
 
-def request(items: Sequence[Item], token: str, sudo: bool) -> bytes:
-    """One batch as the JSON line the runner reads."""
+def request(items: Sequence[Item], token: str, sudo: bool, seconds: float = 1e9) -> bytes:
+    """One batch as the JSON line the runner reads; `seconds`: the batch's time budget on the target."""
     encoded: list[list[object]] = []
     for item in items:
         if item.command is not None:
@@ -205,7 +293,8 @@ def request(items: Sequence[Item], token: str, sudo: bool) -> bytes:
             encoded.append([item.index, command.timeout, command.sudo, list(command.argv)])
         else:
             encoded.append([item.index, item.path])
-    return (json.dumps({"token": token, "sudo": sudo, "items": encoded}, separators=(",", ":")) + "\n").encode()
+    return (json.dumps({"token": token, "sudo": sudo, "seconds": round(max(seconds, 0.0), 3), "items": encoded},
+                       separators=(",", ":")) + "\n").encode()
 
 
 def batch_seconds(items: Sequence[Item]) -> float:

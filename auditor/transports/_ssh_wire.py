@@ -37,6 +37,8 @@ _MAX_LINE = 255  # RFC 4253 4.2: identification lines are at most 255 bytes
 _MAX_PRE_LINES = 50
 _MAX_PACKET = 35000  # RFC 4253 6.1: every implementation handles packets of this size
 _MAX_LISTS = 4096  # a reply with a key (RSA 16384 bits), or a GEX group (8192 bits), fits well below this
+_KEPT = 512  # the first bytes a server sends are kept, to say what it is when it is not SSH
+_QUOTED = 60  # characters of a non-SSH answer quoted in a message
 
 # The key behind each host-key algorithm: the RSA key is one key whichever hash signs with it.
 KEY_OF_ALGORITHM = {"rsa-sha2-512": "ssh-rsa", "rsa-sha2-256": "ssh-rsa", "ssh-rsa": "ssh-rsa"}
@@ -57,6 +59,7 @@ class ProbeError(Exception):
 class _Reader:
     def __init__(self, sock: Any, deadline: float) -> None:
         self._sock, self._deadline, self._buffer = sock, deadline, b""
+        self.received = b""  # the first _KEPT bytes the server sent
 
     def _fill(self) -> None:
         left = self._deadline - time.monotonic()
@@ -69,6 +72,7 @@ class _Reader:
             raise ProbeError("timed out waiting for the server") from None
         if not chunk:
             raise ProbeError("the server closed the connection")
+        self.received += chunk[:max(0, _KEPT - len(self.received))]
         self._buffer += chunk
 
     def line(self) -> bytes:
@@ -140,19 +144,64 @@ def read_banner_and_kexinit(sock: Any, timeout: float) -> tuple[str, bytes]:
 def _start(sock: Any, timeout: float) -> tuple[str, bytes, _Reader]:
     (getattr(sock, "sendall", None) or sock.send)(PROBE_BANNER)
     reader = _Reader(sock, time.monotonic() + timeout)
-    for _ in range(_MAX_PRE_LINES):
-        line = reader.line()
-        if line.startswith(b"SSH-"):
-            banner = line.decode("utf-8", errors="replace")
-            break
-    else:
-        raise ProbeError("no SSH identification string in the first lines the server sent")
+    try:
+        for _ in range(_MAX_PRE_LINES):
+            line = reader.line()
+            if line.startswith(b"SSH-"):
+                banner = line.decode("utf-8", errors="replace")
+                break
+        else:
+            raise ProbeError("no SSH identification string in the first lines the server sent")
+    except (ProbeError, OSError) as exc:
+        said = what_came(reader.received)
+        if not said and not isinstance(exc, ProbeError):
+            raise
+        raise ProbeError(f"{said} ({exc.strerror if isinstance(exc, OSError) else exc})" if said else str(exc)) \
+            from None
     if not banner.startswith(("SSH-2.0-", "SSH-1.99-")):
         raise ProbeError(f"the server speaks {banner[:40]!r}, not SSH-2")
     payload = reader.packet()
     if not payload or payload[0] != MSG_KEXINIT:
         raise ProbeError(f"the first packet is message {payload[:1].hex() or 'empty'}, not KEXINIT")
     return banner, payload, reader
+
+
+def what_came(data: bytes) -> str:
+    """What a server that sent no SSH identification sent instead, in words ("" for nothing), its bytes quoted
+    with control characters escaped: "answered HTTP, not SSH: 'HTTP/1.1 400 Bad Request'"."""
+    if not data:
+        return ""
+    if data[:1] in (b"\x15", b"\x16") and data[1:2] == b"\x03":  # a TLS alert or handshake record
+        return "answered TLS, not SSH"
+    first = data.split(b"\n", 1)[0].rstrip(b"\r") if data.startswith(b"HTTP/") else data
+    text = first.decode("utf-8", errors="replace")
+    # repr() writes ESC, CR, NUL and the other characters a terminal would obey as escapes (\x1b...).
+    quoted = repr(text[:_QUOTED] + ("…" if len(text) > _QUOTED else ""))
+    if data.startswith(b"HTTP/"):
+        return f"answered HTTP, not SSH: {quoted}"
+    if data.lstrip()[:14].lower().startswith((b"<!doctype html", b"<html")):  # an HTTP/0.9 error page
+        return f"answered with a web page, not SSH: {quoted}"
+    return f"answered {len(data)}{'+' if len(data) >= _KEPT else ''} bytes that are not an SSH banner: {quoted}"
+
+
+def peer_answer(open_socket: Callable[[str, int, float], Any], host: str, port: int, timeout: float) -> str:
+    """What host:port says when spoken to as SSH, in words (`what_came`); "" when it says nothing within `timeout`.
+
+    For the login's error message: paramiko only says it found no banner."""
+    try:
+        sock = open_socket(host, port, timeout)
+    except Exception:  # only an error message is at stake, and the caller reports its own
+        return ""
+    reader = _Reader(sock, time.monotonic() + timeout)
+    try:
+        (getattr(sock, "sendall", None) or sock.send)(PROBE_BANNER)
+        while len(reader.received) < _KEPT:  # until it has said enough, hung up, or the time is up
+            reader.exact(1)
+    except (ProbeError, OSError):
+        pass
+    finally:
+        sock.close()
+    return what_came(reader.received)
 
 
 def probe(host: str, port: int, timeout: float,

@@ -222,6 +222,11 @@ class ScanServer:
         finally:
             os.close(write_end)
 
+    def warm(self) -> None:
+        """Start the server now, so that its sslyze import runs on another core while the scanner prepares."""
+        with self._lock:
+            self._running()
+
     def stop(self) -> None:
         """Close the server's socket and wait for it (it waits for its workers): nothing is left behind."""
         with self._lock:
@@ -246,9 +251,14 @@ class ScanServer:
             with theirs:
                 # This file as a script: the server imports sslyze and nothing of auditor. -P: neither its folder
                 # nor the working folder is put on sys.path (a module there must not shadow a real one).
+                # Its environment holds none of the scanner's secrets: sslyze needs none. (Imported here: run as
+                # the server, this module imports nothing of auditor.)
+                from auditor.transports.environment import helper_environment
+
                 self._process = subprocess.Popen(
                     [sys.executable, "-P", __file__, str(theirs.fileno())], pass_fds=[theirs.fileno()],
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    env=helper_environment(os.environ))
             self._control = ours
         return self._control
 

@@ -18,6 +18,7 @@ from auditor.transports.base import (
     CommandResult,
     FileContent,
 )
+from auditor.transports.environment import command_environment
 
 _POSIX = sys.platform != "win32"
 _SBIN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -27,7 +28,8 @@ _PARALLEL_COMMANDS = 8
 
 
 def _environment() -> dict[str, str]:
-    env = dict(os.environ)
+    # None of the scanner's secrets (the key passphrase, password_env variables): see environment.py.
+    env = command_environment(os.environ)
     if _POSIX:
         # The C locale keeps tool output parseable; sbin holds cryptsetup, auditctl, nft and friends.
         env.update(LC_ALL="C", LANG="C")

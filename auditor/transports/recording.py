@@ -6,6 +6,11 @@ returns it, before it is recorded or served, so collectors, the evidence and a l
 
 `view(collector)` hands a collector a Transport that also notes which facts it consumed, so that
 findings can point at exactly the evidence their check rests on.
+
+It also keeps the target within its limits (transports/budget.py): every fact is charged to the target's
+evidence budget as it arrives (by the SSH transport itself, which charges each answer of a batch as it is read,
+so a batch never holds more than the budget), and a view reads at most `listed_files` files. A view notes in
+`limited` why a fact it used was cut or a file left unread, so that the runner does not judge on it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any, Protocol
 from auditor.clock import Clock
 from auditor.models import EvidenceRef
 from auditor.transports.base import Command, CommandResult, FileContent, Transport, fetch
+from auditor.transports.budget import Budget, Limits
 from auditor.transports.records import command_record, file_record, with_redacted_text
 from auditor.transports.redaction import redact_content, redact_result
 
@@ -30,11 +36,17 @@ class EvidenceSink(Protocol):
 class RecordingTransport:
     """Wraps a transport: fetches each fact once per target, records it, and serves it from cache."""
 
-    def __init__(self, inner: Transport, sink: EvidenceSink, clock: Clock) -> None:
+    def __init__(self, inner: Transport, sink: EvidenceSink, clock: Clock, limits: Limits | None = None) -> None:
         self.inner = inner
         self.target = inner.target
         self._sink = sink
         self._clock = clock
+        self.limits = limits or Limits()
+        self.budget = Budget(self.limits.evidence_bytes)
+        # A transport that charges answers as they arrive (SSH) gets the budget; the others are charged here.
+        self._inner_charges = hasattr(inner, "budget")
+        if self._inner_charges:
+            inner.budget = self.budget  # type: ignore[attr-defined]
         self._commands: dict[Command, tuple[CommandResult, EvidenceRef]] = {}
         self._files: dict[str, tuple[FileContent, EvidenceRef]] = {}
         self._lock = threading.Lock()
@@ -75,22 +87,30 @@ class RecordingTransport:
         return with_redacted_text(record, fresh()) if cut else record
 
     def _remember_command(self, command: Command, result: CommandResult) -> tuple[CommandResult, EvidenceRef]:
+        result = result if self._inner_charges else self.budget.command(result)
         result, cut = redact_result(result)
         record = self._record("command", str(command), bool(cut),
                               lambda: command_record(self.target, command, result, self._clock.now(), cut))
-        ref = self._sink.save(self.target, record)
+        ref = self._sink.save(self.target, self._noting_cut(record, result.command))
         with self._lock:
             self._commands[command] = (result, ref)
         return result, ref
 
     def _remember_file(self, path: str, content: FileContent) -> tuple[FileContent, EvidenceRef]:
+        content = content if self._inner_charges else self.budget.file(content)
         content, cut = redact_content(content)
         record = self._record("file", path, bool(cut),
                               lambda: file_record(self.target, content, self._clock.now(), cut))
-        ref = self._sink.save(self.target, record)
+        ref = self._sink.save(self.target, self._noting_cut(record, path))
         with self._lock:
             self._files[path] = (content, ref)
         return content, ref
+
+
+    def _noting_cut(self, record: dict[str, Any], source: str) -> dict[str, Any]:
+        """The record, with why it is truncated when the budget cut it (records of whole facts never change)."""
+        reason = self.budget.reason(source)
+        return {**record, "truncated": True, "truncated_reason": reason} if reason else record
 
 
 class ConsumerView:
@@ -101,15 +121,20 @@ class ConsumerView:
         self.consumer = consumer
         self._recorder = recorder
         self.used: list[EvidenceRef] = []
+        self.limited: list[str] = []  # why facts this consumer used were cut, or files it wanted were not read
+        self._read: set[str] = set()
+        self._unread = 0
 
     def run(self, command: Command) -> CommandResult:
         result, ref = self._recorder.run(command)
-        self._note(ref)
+        self._note(ref, self._recorder.budget.reason(result.command))
         return result
 
     def read_file(self, path: str) -> FileContent:
+        if not self._may_read([path]):
+            return self._unread_file(path)
         content, ref = self._recorder.read_file(path)
-        self._note(ref)
+        self._note(ref, self._recorder.budget.reason(path))
         return content
 
     def run_many(self, commands: Sequence[Command]) -> list[CommandResult]:
@@ -117,12 +142,33 @@ class ConsumerView:
         return [self.run(c) for c in commands]
 
     def read_many(self, paths: Sequence[str]) -> list[FileContent]:
-        self._recorder.prefetch((), paths)
-        return [self.read_file(p) for p in paths]
+        allowed = self._may_read(paths)
+        self._recorder.prefetch((), allowed)
+        return [self.read_file(p) if p in self._read else self._unread_file(p) for p in paths]
+
+    def _may_read(self, paths: Sequence[str]) -> list[str]:
+        """The paths this consumer may still read (max_listed_files per consumer); the rest are counted."""
+        allowed = []
+        for path in dict.fromkeys(paths):
+            if path in self._read or len(self._read) < self._recorder.limits.listed_files:
+                self._read.add(path)
+                allowed.append(path)
+            else:
+                self._unread += 1
+        return allowed
+
+    def _unread_file(self, path: str) -> FileContent:
+        """A file left unread: the consumer's listing named more files than it may read."""
+        why = (f"'{self.consumer}' was asked to read more than {self._recorder.limits.listed_files} files on this "
+               f"target (max_listed_files): {self._unread} left unread")
+        self.limited[:] = [reason for reason in self.limited if "max_listed_files" not in reason] + [why]
+        return FileContent(path, exists=True, error="not read: " + why, truncated=True)
 
     def close(self) -> None:
         """The recorder owns the connection; a collector never closes it."""
 
-    def _note(self, ref: EvidenceRef) -> None:
+    def _note(self, ref: EvidenceRef, cut: str = "") -> None:
         if ref not in self.used:
             self.used.append(ref)
+        if cut and f"{ref.source}: {cut}" not in self.limited:
+            self.limited.append(f"{ref.source}: {cut}")

@@ -39,11 +39,13 @@ from auditor.transports._ssh_jump import JUMP_HOSTS
 from auditor.transports._ssh_paramiko import AuditTransport
 from auditor.transports._ssh_settings import Settings, jump_target
 from auditor.transports.base import Command, CommandResult, FileContent
+from auditor.transports.budget import Budget
 from auditor.transports.ssh_network import NETWORK_COMMANDS, NO_LOGIN, network_answer, tcp_connect
 
 log = logging.getLogger(__name__)
 
 MAX_CHANNELS = 4  # OpenSSH's MaxSessions defaults to 10; stay well below it
+BUDGET_SPENT = 125  # the exit status of a command left unrun: the target's evidence budget was spent
 _STDERR_TAIL = 1024
 # How cmd.exe ("... is not recognized as an internal or external command") and PowerShell ("The term ... is
 # not recognized as the name of a cmdlet") refuse `/bin/sh`: the login shell of Windows' OpenSSH server.
@@ -152,6 +154,9 @@ class SshTransport:
         # One more worker than channels, for the network probe that runs beside a batch.
         self._pool = ThreadPoolExecutor(max_workers=MAX_CHANNELS + 1, thread_name_prefix=f"ssh-{self.target}")
         self.host_key: HostKeyInfo | None = None
+        # The target's evidence budget (the recorder hands it over): each answer is charged as it is read, so a
+        # batch holds at most what the budget allows, whatever the target sends.
+        self.budget = Budget(1 << 62)
         self.login = ""
         self.login_algorithms: dict[str, str] = {}
         self.channels_opened = 0
@@ -212,9 +217,13 @@ class SshTransport:
             ssh.start_client(timeout=s.banner_timeout + s.auth_timeout)
         except paramiko.SSHException as exc:
             text = str(exc)
-            if "banner" in text.lower():
-                raise ConnectError(self.target, f"{s.host}:{s.port} accepted TCP but sent no SSH banner within "
-                                   f"{s.banner_timeout:g} s") from exc
+            if "banner" in text.lower() or "protocol version" in text.lower():
+                from auditor.transports._ssh_wire import peer_answer
+
+                # paramiko says only that no banner came; asked again, the port says what it is (HTTP, garbage).
+                said = peer_answer(self._open_socket, s.host, s.port, min(s.banner_timeout, 2.0))
+                raise ConnectError(self.target, f"{s.host}:{s.port} {said}" if said else f"{s.host}:{s.port} "
+                                   f"accepted TCP but sent no SSH banner within {s.banner_timeout:g} s") from exc
             legacy = "" if s.legacy else (
                 "; it may offer only legacy algorithms (SHA-1 key exchange, ssh-rsa or DSA host keys, CBC or 3DES "
                 "ciphers), which auditor logs in with only when the target opts in (legacy_ssh: true in the "
@@ -333,6 +342,8 @@ class SshTransport:
             raise self._broken
         if time.monotonic() >= self._deadline:
             raise ConnectError(self.target, f"the target's time budget ({self.settings.total_timeout:g} s) is spent")
+        if self.budget.spent_out:
+            return [(item, self._not_read(item)) for item in items]
         with self._batch_lock:
             if self._use_runner:
                 try:
@@ -362,9 +373,11 @@ class SshTransport:
     def _run_group(self, shell: _Channel, items: list[batch.Item]) -> list[tuple[batch.Item, Any]]:
         token = batch.new_token()
         if shell.python:
-            text = (b"" if shell.primed else runner.bootstrap()) + runner.request(items, token, self.settings.sudo)
+            text = (b"" if shell.primed else runner.bootstrap()) + runner.request(
+                items, token, self.settings.sudo, self._deadline - time.monotonic())
         else:
-            text = (("" if shell.primed else batch.prelude(self.settings.sudo)) + batch.script(items, token)).encode()
+            text = (("" if shell.primed else batch.prelude(self.settings.sudo))
+                    + batch.script(items, token, self._deadline - time.monotonic())).encode()
         reader = batch.FrameReader(shell)
         hello_budget = min(runner.batch_seconds(items), self._deadline - time.monotonic())
         waiting = {item.index: item for item in items}
@@ -384,8 +397,15 @@ class SshTransport:
                           else next(iter(waiting.values())).timeout + batch.GRACE_SECONDS)
                 index, raw = reader.result(token, min(time.monotonic() + budget, self._deadline))
                 done = waiting.pop(index)  # an unknown or repeated index is a KeyError: lost framing
-                answers.append((done, batch.command_result(done.command, raw) if done.command
-                                else batch.file_content(done.path, raw)))
+                answers.append((done, self.budget.command(batch.command_result(done.command, raw)) if done.command
+                                else self.budget.file(batch.file_content(done.path, raw))))
+                del raw  # the next answer may be as large: hold one at a time
+                if waiting and self.budget.spent_out:
+                    # Whatever else the target sends would be cut: stop reading it. Closing the channel ends the
+                    # runner, which kills the commands still running (see _ssh_runner's watchdog).
+                    self._discard(shell)
+                    answers.extend((item, self._not_read(item)) for item in waiting.values())
+                    return answers
             reader.end(token, time.monotonic() + batch.GRACE_SECONDS)
         except batch.StreamTimeout:
             # The target did not answer in time; this channel is abandoned, the others go on.
@@ -419,6 +439,13 @@ class SshTransport:
             self._discard(shell)
             raise TransportError(self.target, f"the target's answer lost its framing ({exc})") from exc
         return answers
+
+    def _not_read(self, item: batch.Item) -> CommandResult | FileContent:
+        """The stand-in of an item left unread because the target's evidence budget was spent."""
+        if item.command is not None:
+            why = self.budget.not_read(str(item.command))
+            return CommandResult(str(item.command), BUDGET_SPENT, "", why, truncated=True)
+        return FileContent(item.path, exists=True, error=self.budget.not_read(item.path), truncated=True)
 
     def _discard(self, shell: _Channel) -> None:
         with self._lock:

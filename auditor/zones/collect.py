@@ -23,6 +23,7 @@ from auditor.models import EvidenceRef, SystemFacts, TargetKind
 from auditor.plan import TargetPlan, collectors_for
 from auditor.transports import open_transport
 from auditor.transports.base import Command, CommandResult, FileContent, Transport, fetch
+from auditor.transports.budget import Limits
 from auditor.transports.recording import RecordingTransport
 from auditor.transports.replay import RecordedRun
 
@@ -103,7 +104,8 @@ def collect_view(plan: TargetPlan, parameters: Mapping[str, Mapping[str, Any]], 
         return [], {"type": "ConnectError", "message": f"could not open the target: {type(exc).__name__}: {exc}"}, []
     sink = MemorySink()
     noting = FailureNoting(transport)
-    recorder = RecordingTransport(noting, sink, clock)
+    # The target's own limits, as the runner applies them: a worker's memory must not grow with what a host sends.
+    recorder = RecordingTransport(noting, sink, clock, Limits.of(plan.target))
     try:
         _collect(plan, parameters, recorder)
     except Exception:  # what was collected is shipped; the coordinator meets the same gap and reports it

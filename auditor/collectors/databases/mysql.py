@@ -103,12 +103,16 @@ class MysqlFacts:
 
 def requests(system: SystemFacts) -> Requests:
     """The process names and what each server program on the PATH says of itself (Linux)."""
-    return ((PROCESS_NAMES, *HELP.values()) if system.platform is Platform.LINUX else ()), ()
+    return ((PROCESS_NAMES, HELP["mariadbd"]) if system.platform is Platform.LINUX else ()), ()
 
 
 def collect(host: Transport, _: SystemFacts) -> MysqlFacts:
     """Every running server; else the installed program, judged on its option files."""
-    helps = {name: host.run(command) for name, command in HELP.items()}
+    # `mysqld` is asked only when `mariadbd` is not there (MySQL, MariaDB before 10.5): where both are
+    # installed, mysqld is MariaDB's link to the same program, and each help costs about 0.2 s of CPU.
+    helps = {"mariadbd": host.run(HELP["mariadbd"])}
+    if not helps["mariadbd"].ok:
+        helps["mysqld"] = host.run(HELP["mysqld"])
     installed = next((name for name, result in helps.items() if result.ok), "")
     processes = running(host, PROGRAMS)
     instances = [_instance(host, process.argv[0], _help_for(host, process, helps), process) for process in processes]

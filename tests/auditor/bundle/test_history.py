@@ -126,3 +126,7 @@ def test_the_history_command_and_scan_read_and_write_a_postgresql_history(postgr
     assert scanned.returncode in (0, 1), scanned.stderr
     assert listed.returncode == 0, listed.stderr
     assert "20261126T120000Z-test" in listed.stdout and (tmp_path / "two").name in listed.stdout
+    # And `auditor diff` compares the two from the same URL
+    compared = run_cli("diff", "--since-last", "--history", url)
+    assert compared.returncode == 0, compared.stderr
+    assert compared.stdout.startswith("20261126T120000Z-test -> ")
