@@ -22,8 +22,10 @@ SCAN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-c
 # nginx, dovecot-imapd and dovecot-pop3d: the TLS tests' HTTPS, plain HTTP and mail servers (tests/tls_servers.py).
 # shellcheck: the home kit's .sh and .command launchers are checked with it (tests/test_kit.py).
 # libxml2-utils: xmllint, a second real XML parser for the JUnit report (tests/adversarial/test_hostile_output.py).
+# python3: the batch runner runs as the target's /usr/bin/python3 (tests/auditor/transports/test_ssh_runner.py);
+# systemd: `systemd-analyze verify` checks the units `auditor schedule` writes (tests/test_evidence_cli.py).
 TEST_DEBS := $(SCAN_DEBS) openssh-server procps openssl poppler-utils sudo chromium chromium-driver postgresql \
-	mariadb-server nginx dovecot-imapd dovecot-pop3d redis-server iproute2 shellcheck libxml2-utils
+	mariadb-server nginx dovecot-imapd dovecot-pop3d redis-server iproute2 shellcheck libxml2-utils python3 systemd
 
 .PHONY: scan test test-later lint setup test-setup bench sample-report fixtures lock clean catalogue wheelhouse
 

@@ -11,7 +11,7 @@ named by its data directory, and says whether the server was running or only its
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from auditor.collectors.databases._host import Suite
 from auditor.collectors.databases.mysql import MysqlFacts, MysqlInstance
@@ -253,24 +253,28 @@ def postgres_ciphers(postgres: PostgresFacts, min_aes_bits: int, chacha20_counts
         weak = _weak_suites(pg.tls12_suites, min_aes_bits, chacha20_counts_as_aes256) + weak13
         observed = {"ssl_ciphers": pg.value("ssl_ciphers"), "tls12_suites": [s.name for s in pg.tls12_suites],
                     "ssl_tls13_ciphers": tls13, "weak": weak, "state": pg.state}
-        expected = {"bulk_cipher": f"AES >= {min_aes_bits} bits"}
-        if pg.cipher_problem:
-            verdicts.append(Verdict.warning(f"{_said(pg, 'ssl_ciphers')} could not be expanded: {pg.cipher_problem}.",
-                                            resource=pg.resource, observed=observed, expected=expected))
-        elif weak:
-            verdicts.append(Verdict.failed(f"{_said(pg, 'ssl_ciphers')} allows suites weaker than AES-{min_aes_bits}: "
-                                           f"{', '.join(weak[:8])}{' ...' if len(weak) > 8 else ''} "
-                                           f"({len(weak)} in all); {pg.state}.", resource=pg.resource,
-                                           observed=observed, expected=expected))
-        elif note:
-            verdicts.append(Verdict.warning(f"{_said(pg, 'ssl_ciphers')} allows only AES-{min_aes_bits} suites for "
-                                            f"TLS 1.2, but {note}.", resource=pg.resource, observed=observed,
-                                            expected=expected))
-        else:
-            verdicts.append(Verdict.passed(f"{_said(pg, 'ssl_ciphers')} allows only "
-                                           f"{', '.join(s.name for s in pg.tls12_suites)}; {pg.state}.",
-                                           resource=pg.resource, observed=observed, expected=expected))
+        allowed = ", ".join(s.name for s in pg.tls12_suites)
+        verdicts.append(_cipher_verdict(_said(pg, "ssl_ciphers"), pg.cipher_problem, weak, note, allowed, min_aes_bits,
+                                        pg.state, pg.resource, observed))
     return verdicts
+
+
+def _cipher_verdict(shown: str, problem: str, weak: Sequence[str], note: str, allowed: str, min_aes_bits: int,
+                    state: str, resource: str, observed: Mapping[str, object]) -> Verdict:
+    """DB-0112 and DB-0212 alike: the server's cipher setting (`shown`) judged by the suites it allows."""
+    expected = {"bulk_cipher": f"AES >= {min_aes_bits} bits"}
+    if problem:
+        return Verdict.warning(f"{shown} could not be expanded: {problem}.", resource=resource, observed=observed,
+                               expected=expected)
+    if weak:
+        return Verdict.failed(f"{shown} allows suites weaker than AES-{min_aes_bits}: {', '.join(weak[:8])}"
+                              f"{' ...' if len(weak) > 8 else ''} ({len(weak)} in all); {state}.", resource=resource,
+                              observed=observed, expected=expected)
+    if note:
+        return Verdict.warning(f"{shown} allows only AES-{min_aes_bits} suites for TLS 1.2, but {note}.",
+                               resource=resource, observed=observed, expected=expected)
+    return Verdict.passed(f"{shown} allows only {allowed}; {state}.", resource=resource, observed=observed,
+                          expected=expected)
 
 
 def _within(address: str, allowed: Sequence[str]) -> bool:
@@ -467,22 +471,9 @@ def mysql_ciphers(mysql: MysqlFacts, min_aes_bits: int, chacha20_counts_as_aes25
         shown = _set(my, "ssl_cipher") + ("" if my.value("ssl_cipher") else ", OpenSSL's DEFAULT list")
         observed = {"ssl_cipher": my.value("ssl_cipher"), "tls12_suites": [s.name for s in my.tls12_suites],
                     "tls13_suites": configured, "weak": weak, "state": my.state}
-        expected = {"bulk_cipher": f"AES >= {min_aes_bits} bits"}
-        if my.cipher_problem:
-            verdicts.append(Verdict.warning(f"{shown} could not be expanded: {my.cipher_problem}.",
-                                            resource=my.resource, observed=observed, expected=expected))
-        elif weak:
-            verdicts.append(Verdict.failed(f"{shown} allows suites weaker than AES-{min_aes_bits}: "
-                                           f"{', '.join(weak[:8])}{' ...' if len(weak) > 8 else ''} "
-                                           f"({len(weak)} in all); {my.state}.", resource=my.resource,
-                                           observed=observed, expected=expected))
-        elif note:
-            verdicts.append(Verdict.warning(f"{shown} allows only AES-{min_aes_bits} suites for TLS 1.2, but {note}.",
-                                            resource=my.resource, observed=observed, expected=expected))
-        else:
-            verdicts.append(Verdict.passed(f"{shown} allows only {', '.join(s.name for s in my.tls12_suites)}"
-                                           f"{' and ' + ', '.join(configured) if configured else ''}; {my.state}.",
-                                           resource=my.resource, observed=observed, expected=expected))
+        allowed = ", ".join(s.name for s in my.tls12_suites) + (" and " + ", ".join(configured) if configured else "")
+        verdicts.append(_cipher_verdict(shown, my.cipher_problem, weak, note, allowed, min_aes_bits, my.state,
+                                        my.resource, observed))
     return verdicts
 
 

@@ -217,7 +217,6 @@ def test_history_diff_and_the_changes_section(tmp_path):
     assert folders.returncode == 0 and "still failing" in folders.stdout
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is part of systemd")
 def test_schedule_writes_units_that_systemd_accepts(tmp_path, keydir, write):
     inventory = write("inv.yaml", "targets:\n  - {name: here, kind: local}\n")
     units = tmp_path / "units"

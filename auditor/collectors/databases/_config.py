@@ -19,6 +19,15 @@ MAX_FILES = 200
 
 
 @dataclass(frozen=True)
+class Setting:
+    """A setting's (a variable's) effective value and where it comes from: "file:line", "command line" or
+    "default"."""
+
+    value: str
+    where: str = "default"
+
+
+@dataclass(frozen=True)
 class Line:
     """One meaningful line: where it is, and its text without the comment."""
 

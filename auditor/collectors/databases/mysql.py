@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from auditor.collectors.base import Requests
 from auditor.collectors.databases import _config
-from auditor.collectors.databases._config import Directive, Line, resolve
+from auditor.collectors.databases._config import Directive, Line, Setting, resolve
 from auditor.collectors.databases._host import PROCESS_NAMES, Process, Suite, expand_ciphers, running
 from auditor.errors import CollectorError
 from auditor.models import Platform, SystemFacts
@@ -37,14 +37,6 @@ SETTINGS = ("require_secure_transport", "tls_version", "ssl_cipher", "tls_cipher
             "audit_log_policy", "datadir", "port", "bind_address")
 _TRUE, _FALSE = {"1", "on", "true", "yes", "force", "force_plus_permanent"}, {"0", "off", "false", "no"}
 _GROUP = re.compile(r"^\[\s*([^\]]+?)\s*\]$")
-
-
-@dataclass(frozen=True)
-class Setting:
-    """A variable's effective value and where it comes from: "file:line", "command line" or "default"."""
-
-    value: str
-    where: str = "default"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from auditor.collectors.base import Requests
 from auditor.collectors.databases import _config
-from auditor.collectors.databases._config import Directive, Line, resolve
+from auditor.collectors.databases._config import Directive, Line, Setting, resolve
 from auditor.collectors.databases._host import PROCESS_NAMES, Process, Suite, expand_ciphers, read_files, running
 from auditor.errors import CollectorError
 from auditor.models import Platform, SystemFacts
@@ -40,14 +40,6 @@ DEFAULTS = {
 _SHORT_OPTIONS = {"-p": "port", "-h": "listen_addresses", "-k": "unix_socket_directories"}
 _CONF_LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=?\s*(.*)$")
 _HOST_TYPES = ("host", "hostssl", "hostnossl", "hostgssenc", "hostnogssenc")
-
-
-@dataclass(frozen=True)
-class Setting:
-    """A setting's effective value and where it comes from: "file:line", "command line" or "default"."""
-
-    value: str
-    where: str = "default"
 
 
 @dataclass(frozen=True)

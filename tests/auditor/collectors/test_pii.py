@@ -122,11 +122,16 @@ def _mod11(number: str) -> bool:
     return sum(w * int(c) for w, c in zip(WEIGHTS, number, strict=True)) % 11 == 0
 
 
+# Every date the corpus below writes is in 2000 or earlier, so "not a future birth date" is decided by this fixed
+# day as it is by the script's own today, on any day the suite runs.
+_CORPUS_TODAY = date(2001, 1, 1)
+
+
 def _valid(dd: int, mm: int, yy: int, seventh: int) -> bool:
     century = 1900 if seventh <= 3 else (2000 if yy <= 36 else 1900) if seventh in (4, 9) else \
         (2000 if yy <= 57 else 1800)
     try:
-        return date(century + yy, mm, dd) <= date.today()
+        return date(century + yy, mm, dd) <= _CORPUS_TODAY
     except ValueError:
         return False
 

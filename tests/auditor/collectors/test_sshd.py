@@ -11,7 +11,6 @@ import posixpath
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -480,7 +479,7 @@ def test_a_broken_config_found_by_the_retry_is_reported_as_such():
 
 # ---- real daemons on this machine --------------------------------------------------------------------------------
 
-def _sshd_or_skip() -> str:
+def _real_sshd() -> str:
     sshd_server.require_root("`sshd -T` (it loads the host keys)")
     binary = shutil.which("sshd", path=SBIN_PATH)
     if binary is None or shutil.which("unshare", path=SBIN_PATH) is None:
@@ -497,20 +496,9 @@ LAX = "X11Forwarding yes\nPermitUserEnvironment yes\nLoginGraceTime 0\nMaxAuthTr
 @pytest.fixture(scope="module")
 def two_daemons():
     """A hardened sshd with a Match block that lets root in with a password from 10.40.0.0/16, and a lax one."""
-    _sshd_or_skip()
-    folder = Path(tempfile.mkdtemp(prefix="auditor-two-sshd-"))
-    folder.chmod(0o755)  # an account without root reads the configs too
-    key = sshd_server.keygen(folder / "client")
-    hardened = sshd_server.SshdServer(folder / "hardened", sshd_server.HARDENED, key, extra=ROOT_FROM_A_NETWORK)
-    lax = sshd_server.SshdServer(folder / "lax", sshd_server.HARDENED, key, extra=LAX)
-    try:
-        hardened.start()
-        lax.start()
-        yield hardened, lax, key
-    finally:
-        hardened.stop()
-        lax.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    _real_sshd()
+    with sshd_server.hardened_and_lax("auditor-two-sshd-", ROOT_FROM_A_NETWORK, LAX) as servers:
+        yield servers
 
 
 def _mine(facts: SshdFacts, server: sshd_server.SshdServer):
@@ -617,7 +605,7 @@ print(json.dumps({"absent": absent, "created": created, "note": facts.note, "cip
 
 def test_a_real_never_run_host_is_read_without_creating_anything():
     # Given this machine's sshd, seen from namespaces where no sshd runs and /run is empty (it never ran there)
-    _sshd_or_skip()
+    _real_sshd()
     real_before = os.path.exists("/run/sshd")
     # When the collector runs there through the local transport
     child = subprocess.run(["unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc",

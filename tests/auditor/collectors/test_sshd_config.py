@@ -96,7 +96,7 @@ def _sshd_t(config: Path, host_key: Path, connection: Connection, *options: str)
     return dict(parse_view(run.stdout).options)
 
 
-def _real_or_skip() -> None:
+def _require_real_sshd() -> None:
     sshd_server.require_root("`sshd -T` (it loads a host key)")
     if not Path(SSHD).is_file() or shutil.which("unshare") is None:
         pytest.fail("the OpenSSH server and util-linux must be installed (Makefile TEST_DEBS)")
@@ -111,7 +111,7 @@ def _connections(root) -> list[Connection]:
 @pytest.mark.parametrize("trap", list(TRAPS))
 def test_the_parser_agrees_with_sshd_on_each_trap_tree(trap, tmp_path):
     # Given a trap tree on disk, and this machine's real sshd
-    _real_or_skip()
+    _require_real_sshd()
     main = _materialise(tmp_path / "tree", TRAPS[trap])
     host_key = sshd_server.keygen(tmp_path / "host_key")
     # When the scanner reads the tree through the local transport (its glob runs in the shell, as on a target)
@@ -162,7 +162,7 @@ def _rebased(tree: str, folder: Path) -> Path:
 
 def test_a_rhel9_crypto_policies_tree_reads_as_sshd_reads_it(tmp_path):
     # Given RHEL 9's layout: the crypto policy included by 50-redhat.conf, after Anaconda's 01-permitrootlogin.conf
-    _real_or_skip()
+    _require_real_sshd()
     main = _rebased("rhel9-tree", tmp_path / "rhel9")
     trees, _ = read_trees(LocalTransport(), [str(main)], {}, {}, set())
     root = trees[str(main)].root
@@ -177,7 +177,7 @@ def test_a_rhel9_crypto_policies_tree_reads_as_sshd_reads_it(tmp_path):
 
 def test_a_rhel8_crypto_policy_on_the_command_line_wins_over_the_files(tmp_path):
     # Given RHEL 8's layout: the policy is CRYPTO_POLICY in an environment file, expanded into sshd's -o options
-    _real_or_skip()
+    _require_real_sshd()
     main = _rebased("rhel8-tree", tmp_path / "rhel8")
     environment = parse_environment((OUTPUTS / "rhel8-tree/etc/crypto-policies/back-ends/opensshserver.config")
                                     .read_text())
@@ -388,7 +388,7 @@ def test_the_glob_runs_in_the_targets_shell_and_says_when_a_folder_is_closed():
     # Given a drop-in folder only root may list, with drop-ins that sort by bytes, and an odd file name
     from auditor.collectors.sshd_config.reading import glob_command, parse_glob
 
-    _real_or_skip()
+    _require_real_sshd()
     tmp_path = Path(tempfile.mkdtemp(prefix="auditor-glob-"))  # not under pytest's folder: nobody must reach it
     try:
         folder = tmp_path / "sshd_config.d"

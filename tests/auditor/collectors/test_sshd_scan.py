@@ -4,9 +4,7 @@ audit account without root judges SSH-0010..0030 from the files, as sshd itself 
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,20 +27,9 @@ CHECKS = ("SSH-0010", "SSH-0020", "SSH-0030", "SSH-0040", "SSH-0050", "SSH-0060"
 @pytest.fixture(scope="module")
 def servers() -> Iterator[tuple[sshd_server.SshdServer, sshd_server.SshdServer, Path]]:
     sshd_server.require_root("two sshd and an audit account")
-    folder = Path(tempfile.mkdtemp(prefix="auditor-sshd-scan-"))
-    folder.chmod(0o755)  # the audit account reads the configs and its authorized key
-    key = sshd_server.keygen(folder / "client")
-    key.chmod(0o644)  # the scanner reads it; the account's own login uses it too
-    hardened = sshd_server.SshdServer(folder / "hardened", sshd_server.HARDENED, key, extra=ROOT_FROM_A_NETWORK)
-    lax = sshd_server.SshdServer(folder / "lax", sshd_server.HARDENED, key, extra=LAX)
-    try:
-        hardened.start()
-        lax.start()
-        yield hardened, lax, key
-    finally:
-        hardened.stop()
-        lax.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    # The key readable by all: the scanner reads it, and the audit account's own login uses it too.
+    with sshd_server.hardened_and_lax("auditor-sshd-scan-", ROOT_FROM_A_NETWORK, LAX, key_mode=0o644) as servers:
+        yield servers
 
 
 def _scan(tmp_path: Path, inventory: str) -> list[dict]:
