@@ -75,6 +75,7 @@ $(STAMP): requirements.lock pyproject.toml
 bench: test-setup setup
 	$(BIN)/python bench/local_scan.py
 	$(BIN)/python bench/report.py
+	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/seal.py
 	$(BIN)/python bench/tls_scan.py
 	$(BIN)/python bench/ssh_fleet.py

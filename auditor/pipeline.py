@@ -48,7 +48,8 @@ class RunRequest:
     Attributes:
         replay_from: answer from this run folder's evidence instead of the hosts; replayed: that run as verified
             first (bundle/manifest.py `replayable`): only the files its manifest lists are used, and the new run
-            names it, with how far its signature was checked.
+            names it, with how far its signature was checked; replayed_results: its results.json as already read
+            (None: read when needed).
         only / skip: check ids chosen with --check / --skip.
         out: the run folder (None: reports_dir/<run-id>).
         formats / lang: reports rendered into the run folder before it is signed.
@@ -66,6 +67,7 @@ class RunRequest:
     out: Path | None = None
     replay_from: Path | None = None
     replayed: Verification | None = None
+    replayed_results: ScanResult | None = None
     only: Sequence[str] = ()
     skip: Sequence[str] = ()
     workers: int = 8
@@ -179,7 +181,8 @@ def run(request: RunRequest, *, clock: Clock, observer: RunObserver | None = Non
     finally:
         store.write_manifest()
     # When the judged facts were collected: a replay's came from the source run, whatever today's date.
-    result = dataclasses.replace(result, provenance=provenance_of(run_dir, request.replay_from))
+    source = request.replayed_results or request.replay_from
+    result = dataclasses.replace(result, provenance=provenance_of(run_dir, source))
     if request.replayed is not None:
         result = dataclasses.replace(result, replayed_from=request.replayed.run_id,
                                      replayed_manifest=request.replayed.manifest_sha256,
@@ -191,7 +194,7 @@ def run(request: RunRequest, *, clock: Clock, observer: RunObserver | None = Non
             rendered.update(_render(run_dir, request.formats, request.lang))
 
     bundle = finish(run_dir, result, db=request.history, render=render, signer=request.signer,
-                    audit_head=request.audit_head, seal_to=request.seal_to)
+                    audit_head=request.audit_head, seal_to=request.seal_to, written=store.written())
     if request.keep:
         prune(request.reports_dir, request.keep)
     return RunOutcome(result, run_dir, rendered.get("written", ()), rendered.get("error", ""), bundle,

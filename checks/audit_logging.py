@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from auditor.collectors.auditd import AuditdFacts, AuditRule
-from auditor.collectors.journald import JournaldFacts
-from auditor.collectors.native_facts import MacosAuditTrail, MacosUnifiedLog, WindowsAuditPolicy, WindowsSecurityLog
-from auditor.collectors.syslog import Daemon, Rotation, SyslogFacts
-from auditor.collectors.timesync import TimeSyncFacts
 from auditor.plugin import ControlRef, Platform, Severity, Verdict, check
 from checks.platform_native import macos_audit_trail, macos_logs_kept, windows_audit_trail, windows_logs_kept
+
+if TYPE_CHECKING:
+    # Collector modules are imported when a check runs, so loading the pack imports none of them.
+    from auditor.collectors.auditd import AuditdFacts, AuditRule
+    from auditor.collectors.journald import JournaldFacts
+    from auditor.collectors.native_facts import MacosAuditTrail, MacosUnifiedLog, WindowsAuditPolicy, WindowsSecurityLog
+    from auditor.collectors.syslog import Daemon, SyslogFacts
+    from auditor.collectors.timesync import TimeSyncFacts
 
 _DAY = 86400
 IDENTITY_FILES = ("/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow")
@@ -42,6 +46,8 @@ SYSLOG_DAEMONS = ("rsyslog", "syslog-ng")
     "`-w <path> -p rwa -k pii` for every folder that holds personal data, then run `augenrules --load`.",
 )
 def audit_trail(auditd: AuditdFacts | WindowsAuditPolicy | MacosAuditTrail, audited_paths: list[str]) -> Verdict:
+    from auditor.collectors.native_facts import MacosAuditTrail, WindowsAuditPolicy
+
     if isinstance(auditd, WindowsAuditPolicy):
         return windows_audit_trail(auditd, audited_paths)
     if isinstance(auditd, MacosAuditTrail):
@@ -148,6 +154,8 @@ def _writes(rule: AuditRule) -> bool:
 )
 def logs_kept(journald: JournaldFacts | WindowsSecurityLog | MacosUnifiedLog, syslog: SyslogFacts,
               log_retention_days: int) -> Verdict:
+    from auditor.collectors.native_facts import MacosUnifiedLog, WindowsSecurityLog
+
     if isinstance(journald, WindowsSecurityLog):
         return windows_logs_kept(journald, log_retention_days)
     if isinstance(journald, MacosUnifiedLog):
@@ -199,6 +207,8 @@ def _journal_store(journald: JournaldFacts, days: int) -> tuple[bool, str, dict[
 
 
 def _syslog_store(daemon: Daemon, syslog: SyslogFacts, days: int) -> tuple[bool, str, dict[str, object]]:
+    from auditor.collectors.syslog import Rotation
+
     name = daemon.name
     files: dict[str, object] = {}
     observed: dict[str, object] = {"state": daemon.state or f"unknown ({daemon.state_problem})", "files": files}

@@ -6,12 +6,15 @@ client-side security directory, and marker files the profile names.
 
 from __future__ import annotations
 
-from auditor.collectors.backup import BackupFacts, BorgRepo, MacosTimeMachine, MarkerFile, WindowsBackup, borg_cipher
+from typing import TYPE_CHECKING
+
 from auditor.plugin import ControlRef, Platform, Severity, Verdict, check
 
+if TYPE_CHECKING:
+    # Collector modules are imported when a check runs, so loading the pack imports none of them.
+    from auditor.collectors.backup import BackupFacts, BorgRepo, MacosTimeMachine, MarkerFile, WindowsBackup
+
 _HOUR = 3600
-_NOTHING_FOUND = {WindowsBackup: "no Windows Server Backup version (wbadmin)",
-                  MacosTimeMachine: "no Time Machine destination or backup"}
 _NOTHING_FOUND_LINUX = "no restic or borg job in systemd or cron, no borg repository known to this host, no marker file"
 
 
@@ -76,7 +79,7 @@ def backup_recent(backup: BackupFacts | WindowsBackup | MacosTimeMachine, backup
                                "in backup_marker_paths.", observed=observed, expected=expected)
     why = f"; the profile's marker files were not read: {', '.join(missing)}" if missing else ""
     why += "".join(f"; {note.rstrip('.')}" for note in backup.notes)
-    where = _NOTHING_FOUND.get(type(backup), _NOTHING_FOUND_LINUX)
+    where = _nothing_found(backup)
     return Verdict.failed(f"No backup job or marker found ({where}){why}.", observed=observed, expected=expected)
 
 
@@ -94,6 +97,8 @@ def backup_recent(backup: BackupFacts | WindowsBackup | MacosTimeMachine, backup
 )
 def backup_encrypted(backup: BackupFacts | WindowsBackup | MacosTimeMachine, min_aes_bits: int,
                      chacha20_counts_as_aes256: bool) -> list[Verdict]:
+    from auditor.collectors.backup import MacosTimeMachine, borg_cipher
+
     verdicts: list[Verdict] = []
     expected = {"cipher": f"AES with at least {min_aes_bits}-bit keys"}
     aes_ok = min_aes_bits <= 256
@@ -149,9 +154,20 @@ def backup_encrypted(backup: BackupFacts | WindowsBackup | MacosTimeMachine, min
 def _linux_only(backup: BackupFacts | WindowsBackup | MacosTimeMachine) -> tuple[
         tuple[MarkerFile, ...], tuple[BorgRepo, ...], tuple[str, ...]]:
     """(marker files, borg repositories, marker paths asked for): read on Linux only, none elsewhere."""
+    from auditor.collectors.backup import BackupFacts
+
     if isinstance(backup, BackupFacts):
         return backup.markers, backup.borg_repos, backup.marker_paths_requested
     return (), (), ()
+
+
+def _nothing_found(backup: BackupFacts | WindowsBackup | MacosTimeMachine) -> str:
+    """Where BACKUP-0010 looked for a backup on this platform, and found none."""
+    from auditor.collectors.backup import MacosTimeMachine, WindowsBackup
+
+    nothing_found = {WindowsBackup: "no Windows Server Backup version (wbadmin)",
+                     MacosTimeMachine: "no Time Machine destination or backup"}
+    return nothing_found.get(type(backup), _NOTHING_FOUND_LINUX)
 
 
 def _time_machine(name: str, state: str, expected: dict[str, str]) -> Verdict:

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from auditor.collectors.databases._host import Suite
-from auditor.collectors.databases.mysql import MysqlFacts, MysqlInstance
-from auditor.collectors.databases.postgres import PostgresFacts, PostgresInstance
-from auditor.collectors.databases.wire import DbWireFacts
 from auditor.plugin import ControlRef, Platform, Severity, TargetKind, Verdict, check
+
+if TYPE_CHECKING:
+    # Collector modules are imported when a check runs, so loading the pack imports none of them.
+    from auditor.collectors.databases._host import Suite
+    from auditor.collectors.databases.mysql import MysqlFacts, MysqlInstance
+    from auditor.collectors.databases.postgres import PostgresFacts, PostgresInstance
+    from auditor.collectors.databases.wire import DbWireFacts
 
 _TRANSIT = (ControlRef("iso27001-2022", "8.24"), ControlRef("iso27001-2022", "8.20"),
             ControlRef("iso27001-2022", "5.14"), ControlRef("cis-v8", "3.10"), ControlRef("d-maerket", "3.1.2"))

@@ -7,10 +7,15 @@ still encrypting) is theirs alone."""
 
 from __future__ import annotations
 
-from auditor.collectors.disk import CryptLayer, DiskFacts, Volume
-from auditor.collectors.disk_native import MacosFileVault, WindowsBitLocker
+from typing import TYPE_CHECKING
+
 from auditor.plugin import ControlRef, Platform, Severity, Verdict, check
 from checks.disk_native import native_encrypted, native_strength
+
+if TYPE_CHECKING:
+    # Collector modules are imported when a check runs, so loading the pack imports none of them.
+    from auditor.collectors.disk import CryptLayer, DiskFacts, Volume
+    from auditor.collectors.disk_native import MacosFileVault, WindowsBitLocker
 
 _BOOT = frozenset({"/boot", "/boot/efi", "/efi", "/boot/firmware"})
 _MEDIA_FS = frozenset({"squashfs", "iso9660", "udf", "erofs"})
@@ -45,6 +50,8 @@ def aes_strength(cipher: str, key_bits: int | None) -> tuple[str, int | None]:
 
 
 def _layers(disk: DiskFacts, names: tuple[str, ...]) -> list[CryptLayer]:
+    from auditor.collectors.disk import CryptLayer
+
     return [disk.crypt.get(n, CryptLayer(n, "")) for n in names
             if disk.crypt.get(n, CryptLayer(n, "")).format.upper() not in _NOT_ENCRYPTION]
 
@@ -66,6 +73,8 @@ def _describe(layer: CryptLayer) -> str:
     "Control Panel > BitLocker Drive Encryption). macOS: turn on FileVault (System Settings > Privacy & Security).",
 )
 def volumes_encrypted(disk: DiskFacts | WindowsBitLocker | MacosFileVault) -> list[Verdict]:
+    from auditor.collectors.disk import DiskFacts
+
     if not isinstance(disk, DiskFacts):
         return native_encrypted(disk)
     if disk.problem:
@@ -108,6 +117,8 @@ def volumes_encrypted(disk: DiskFacts | WindowsBitLocker | MacosFileVault) -> li
 )
 def cipher_strength(disk: DiskFacts | WindowsBitLocker | MacosFileVault, min_aes_bits: int,
                     chacha20_counts_as_aes256: bool) -> list[Verdict]:
+    from auditor.collectors.disk import DiskFacts
+
     if not isinstance(disk, DiskFacts):
         return native_strength(disk, min_aes_bits)
     verdicts = []

@@ -3,8 +3,13 @@ here; DISK-0040 says whether the protection is really in force."""
 
 from __future__ import annotations
 
-from auditor.collectors.disk_native import MacosFileVault, NativeVolume, WindowsBitLocker
+from typing import TYPE_CHECKING
+
 from auditor.plugin import ControlRef, Platform, Severity, Verdict, check
+
+if TYPE_CHECKING:
+    # Collector modules are imported when a check runs, so loading the pack imports none of them.
+    from auditor.collectors.disk_native import MacosFileVault, NativeVolume, WindowsBitLocker
 
 _ROLES = {"os": "operating-system drive", "data": "fixed data drive"}
 _CONTROLS = (ControlRef("iso27001-2022", "8.24"), ControlRef("iso27001-2022", "8.1"), ControlRef("cis-v8", "3.6"),
@@ -17,6 +22,8 @@ def in_scope(volume: NativeVolume) -> bool:
 
 
 def _tool(disk: WindowsBitLocker | MacosFileVault) -> str:
+    from auditor.collectors.disk_native import WindowsBitLocker
+
     return "BitLocker" if isinstance(disk, WindowsBitLocker) else "FileVault"
 
 
@@ -63,6 +70,8 @@ def native_encrypted(disk: WindowsBitLocker | MacosFileVault) -> list[Verdict]:
 
 def native_strength(disk: WindowsBitLocker | MacosFileVault, min_aes_bits: int) -> list[Verdict]:
     """DISK-0020 on Windows and macOS: the method's effective AES strength against min_aes_bits."""
+    from auditor.collectors.disk_native import MacosFileVault
+
     expected = {"algorithm": "AES", "effective_bits": f">= {min_aes_bits}"}
     verdicts = []
     for volume in (v for v in disk.volumes if in_scope(v) and v.state not in ("decrypted", "")):

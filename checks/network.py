@@ -4,13 +4,16 @@ approved (R7), and the processor reaches data only over encrypted connections (R
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from auditor.collectors.firewall import FirewallFacts
-from auditor.collectors.listeners import Listener, ListenerFacts
-from auditor.collectors.native_facts import MacosFirewall, WindowsFirewall
 from auditor.plugin import ControlRef, Platform, Severity, Target, Verdict, check
 from checks.platform_native import macos_firewall, windows_firewall
+
+if TYPE_CHECKING:
+    # Collector modules are imported when a check runs, so loading the pack imports none of them.
+    from auditor.collectors.firewall import FirewallFacts
+    from auditor.collectors.listeners import Listener, ListenerFacts
+    from auditor.collectors.native_facts import MacosFirewall, WindowsFirewall
 
 _DENYING_TARGETS = ("default", "drop", "reject", "%%reject%%")
 # (label, protocol, first port, last port, process names): plaintext ways to administer a host.
@@ -41,6 +44,8 @@ _IMPLICIT_TLS_PORTS = (990,)  # FTPS: a known FTP daemon there speaks TLS from t
     "(/etc/nftables.conf, `systemctl enable --now nftables`). Allow only the approved services.",
 )
 def firewall_default_deny(firewall: FirewallFacts | WindowsFirewall | MacosFirewall) -> Verdict:
+    from auditor.collectors.native_facts import MacosFirewall, WindowsFirewall
+
     if isinstance(firewall, WindowsFirewall):
         return windows_firewall(firewall)
     if isinstance(firewall, MacosFirewall):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
-from auditor.collectors.eol import support_end
-from auditor.collectors.updates import UpdatesFacts
 from auditor.models import SystemFacts
 from auditor.plugin import ControlRef, Platform, Severity, Verdict, check
+
+if TYPE_CHECKING:
+    # Collector modules are imported when a check runs, so loading the pack imports none of them.
+    from auditor.collectors.updates import UpdatesFacts
 
 STALE_LIST_DAYS = 7  # package lists older than this may hide security updates published since
 
@@ -26,6 +29,8 @@ STALE_LIST_DAYS = 7  # package lists older than this may hide security updates p
     "release before its security support ends.",
 )
 def security_updates_installed(updates: UpdatesFacts, system: SystemFacts) -> Verdict:
+    from auditor.collectors.eol import support_end
+
     today = datetime.fromtimestamp(updates.host_time, UTC).date() if updates.host_time is not None else None
     ident = " ".join(part for part in (system.os_id, system.os_version) if part) or "unknown release"
     release = f"{system.os_name} ({ident})" if system.os_name else ident

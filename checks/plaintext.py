@@ -8,9 +8,14 @@ refuses mail and logins until the client has started TLS.
 
 from __future__ import annotations
 
-from auditor.collectors.plaintext import HttpAnswer, PlaintextFacts
+from typing import TYPE_CHECKING
+
 from auditor.plugin import Severity, TargetKind, Verdict, check
 from checks.tls import CIS, ISO
+
+if TYPE_CHECKING:
+    # Collector modules are imported when a check runs, so loading the pack imports none of them.
+    from auditor.collectors.plaintext import HttpAnswer, PlaintextFacts
 
 # A redirect's body larger than this is content, not a server's stock "301 Moved Permanently" page (nginx sends
 # 162 bytes, Apache about 230).

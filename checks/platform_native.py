@@ -5,24 +5,20 @@ modules, which pick a branch by the type of the facts they receive."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from auditor.collectors.native_facts import (
-    MacosAuditTrail,
-    MacosFirewall,
-    MacosUnifiedLog,
-    WindowsAuditPolicy,
-    WindowsFirewall,
-    WindowsSecurityLog,
-)
-from auditor.collectors.windows_guids import (
-    FILE_SYSTEM,
-    LOGON,
-    PROCESS_CREATION,
-    SECURITY_GROUPS,
-    SENSITIVE_PRIVILEGE,
-    USER_ACCOUNTS,
-)
 from auditor.plugin import Verdict
+
+if TYPE_CHECKING:
+    # Collector modules are imported when a check runs, so loading the pack imports none of them.
+    from auditor.collectors.native_facts import (
+        MacosAuditTrail,
+        MacosFirewall,
+        MacosUnifiedLog,
+        WindowsAuditPolicy,
+        WindowsFirewall,
+        WindowsSecurityLog,
+    )
 
 _MB = 1024 * 1024
 
@@ -30,6 +26,15 @@ _MB = 1024 * 1024
 def windows_audit_trail(auditd: WindowsAuditPolicy, audited_paths: Sequence[str]) -> Verdict:
     """LOG-0010 on Windows: the advanced audit policy records logons, account and group changes, privilege use
     and (when the profile names personal-data paths) file access."""
+    from auditor.collectors.windows_guids import (
+        FILE_SYSTEM,
+        LOGON,
+        PROCESS_CREATION,
+        SECURITY_GROUPS,
+        SENSITIVE_PRIVILEGE,
+        USER_ACCOUNTS,
+    )
+
     expected = {"Logon": "Success and Failure", "User Account Management": "Success",
                 "Security Group Management": "Success", "Sensitive Privilege Use or Process Creation": "Success",
                 "File System": "Success" if audited_paths else "not required"}

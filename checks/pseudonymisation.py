@@ -7,10 +7,13 @@ Findings hold counts per file, line numbers and masked samples (DDMMYY-XXXX) onl
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from auditor.collectors.pii import CONFIDENCES, PiiFacts, PiiFile, PiiRoot
 from auditor.plugin import ControlRef, Platform, Severity, Target, Verdict, check
+
+if TYPE_CHECKING:
+    # Collector modules are imported when a check runs, so loading the pack imports none of them.
+    from auditor.collectors.pii import PiiFacts, PiiFile, PiiRoot
 
 _SHOWN_FILES = 10  # the sentence names this many files; observed lists up to 100
 
@@ -90,6 +93,8 @@ def _precheck(pii: PiiFacts, pii_paths: Mapping[str, Sequence[str]], target: Tar
 )
 def cpr_numbers_in_clear(pii: PiiFacts, pii_paths: Mapping[str, Sequence[str]], pii_fail_confidence: str,
                          target: Target) -> Verdict:
+    from auditor.collectors.pii import CONFIDENCES
+
     roots, early = _precheck(pii, pii_paths, target, "CPR numbers")
     if early:
         return early

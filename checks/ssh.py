@@ -5,8 +5,8 @@ The daemon's configuration is judged by checks/sshd.py."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from auditor.collectors.ssh_wire import HostKey, SshWireFacts
 from auditor.plugin import ControlRef, Severity, Target, Verdict, check
 from checks.ssh_algorithms import (
     AES256,
@@ -17,6 +17,10 @@ from checks.ssh_algorithms import (
     weak_mac,
     weak_signature,
 )
+
+if TYPE_CHECKING:
+    # Collector modules are imported when a check runs, so loading the pack imports none of them.
+    from auditor.collectors.ssh_wire import HostKey, SshWireFacts
 
 PASSWORD_METHODS = ("password", "keyboard-interactive")
 

@@ -6,15 +6,18 @@ each finding says which. What the same server offers on the network is judged se
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from auditor.collectors.sshd import FROM_FILES, SshdDaemon, SshdFacts, View
 from auditor.plugin import ControlRef, Platform, Severity, Verdict, check
 from checks.ssh_algorithms import bad_ciphers, named, weak_kex, weak_mac, weak_signature
 
+if TYPE_CHECKING:
+    # Collector modules are imported when a check runs, so loading the pack imports none of them.
+    from auditor.collectors.sshd import SshdDaemon, SshdFacts, View
+
 NOT_INSTALLED = "The OpenSSH server (sshd) is not installed."
 # A judgement of one view: (problems, what was observed).
-Judge = Callable[[View], tuple[list[str], dict[str, Any]]]
+Judge = Callable[["View"], tuple[list[str], dict[str, Any]]]
 
 
 def per_daemon(sshd: SshdFacts, judge: Judge, passed: Callable[[View], str], expected: Mapping[str, Any],
@@ -38,6 +41,8 @@ def per_daemon(sshd: SshdFacts, judge: Judge, passed: Callable[[View], str], exp
 
 def _one(daemon: SshdDaemon, judge: Judge, passed: Callable[[View], str], expected: Mapping[str, Any],
          keywords: frozenset[str]) -> Verdict:
+    from auditor.collectors.sshd import FROM_FILES
+
     where = daemon.resource
     context = {"config": daemon.config, "source": daemon.source, **({"arguments": list(daemon.arguments)}
                                                                   if daemon.arguments else {})}

@@ -9,16 +9,27 @@ plaintext.py.
 
 from __future__ import annotations
 
-from auditor.collectors.tls import PROTOCOLS, CipherSuite, Endpoint, TlsFacts
-from auditor.collectors.tls_http import HttpFacts
-from auditor.collectors.tls_vulnerabilities import TESTS, VulnerabilityFacts
+from typing import TYPE_CHECKING
+
 from auditor.plugin import ControlRef, Severity, TargetKind, Verdict, check
+
+if TYPE_CHECKING:
+    # Collector modules are imported when a check runs, so loading the pack imports none of them.
+    from auditor.collectors.tls import CipherSuite, Endpoint, TlsFacts
+    from auditor.collectors.tls_http import HttpFacts
+    from auditor.collectors.tls_vulnerabilities import VulnerabilityFacts
 
 ISO = tuple(ControlRef("iso27001-2022", c) for c in ("8.24", "8.20", "8.21", "5.14"))
 CIS = (ControlRef("cis-v8", "3.10"), ControlRef("cis-v8", "12.6"))
-_ORDER = [label for _, label in PROTOCOLS]
 _HSTS_MIN_SECONDS = 180 * 86400
 _LEGACY_PROTOCOLS = ("TLS 1.0", "TLS 1.1", "TLS 1.2")  # TLS 1.3 has AEAD suites only
+
+
+def _order() -> list[str]:
+    """The protocol labels, oldest first (auditor/collectors/tls.py PROTOCOLS)."""
+    from auditor.collectors.tls import PROTOCOLS
+
+    return [label for _, label in PROTOCOLS]
 
 
 def unjudged(endpoint: Endpoint) -> Verdict | None:
@@ -49,9 +60,10 @@ def minimum_protocol(tls: TlsFacts, min_tls_version: str) -> Verdict:
         return Verdict.failed(f"{endpoint.name} serves data without encryption: {endpoint.answered}; it answered "
                               f"'{endpoint.first_bytes}'.", observed={"tls": False, "answered": endpoint.first_bytes},
                               expected={"tls": True, **expected})
-    enabled = [p for p in _ORDER if tls.accepted.get(p)]
-    too_old = [p for p in enabled if _ORDER.index(p) < _ORDER.index(minimum)]
-    untested = [p for p in _ORDER[:_ORDER.index(minimum)] if p not in tls.accepted]
+    order = _order()
+    enabled = [p for p in order if tls.accepted.get(p)]
+    too_old = [p for p in enabled if order.index(p) < order.index(minimum)]
+    untested = [p for p in order[:order.index(minimum)] if p not in tls.accepted]
     observed = {"accepted_protocols": enabled, "not_tested": untested}
     if too_old:
         return Verdict.failed(f"{endpoint.name} accepts {', '.join(too_old)}, older than the minimum {minimum} "
@@ -91,7 +103,7 @@ def cipher_strength(tls: TlsFacts, min_aes_bits: int, chacha20_counts_as_aes256:
         return verdict
     offending: dict[str, list[str]] = {}
     equivalent: list[str] = []
-    for protocol in _ORDER:
+    for protocol in _order():
         for suite in tls.accepted.get(protocol, ()):
             why = _weakness(suite, min_aes_bits, chacha20_counts_as_aes256)
             if why:
@@ -131,6 +143,8 @@ _VULNERABLE_ROBOT = {"VULNERABLE_WEAK_ORACLE", "VULNERABLE_STRONG_ORACLE"}
     "keep secure renegotiation and TLS_FALLBACK_SCSV support enabled (the defaults of current OpenSSL).",
 )
 def known_vulnerabilities(tls_vulnerabilities: VulnerabilityFacts) -> Verdict:
+    from auditor.collectors.tls_vulnerabilities import TESTS
+
     facts = tls_vulnerabilities
     if (verdict := unjudged(facts.endpoint)) is not None:
         return verdict

@@ -9,10 +9,14 @@ that validates nowhere leads to.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from auditor.collectors.tls_certificate import Certificate, CertificateFacts
 from auditor.plugin import Severity, TargetKind, Verdict, check
 from checks.tls import CIS, ISO, unjudged
+
+if TYPE_CHECKING:
+    # Collector modules are imported when a check runs, so loading the pack imports none of them.
+    from auditor.collectors.tls_certificate import Certificate, CertificateFacts
 
 _STRONG_HASHES = {"sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512"}
 _SYSTEM_STORE, _CA_FILE = "Mozilla", "Supplied CA file"  # Debian's ca-certificates is Mozilla's store

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from auditor.collectors.screenlock import DesktopLock, LockSetting, ScreenlockFacts
+from typing import TYPE_CHECKING
+
 from auditor.models import Role, Target
 from auditor.plugin import ControlRef, Platform, Severity, Verdict, check
+
+if TYPE_CHECKING:
+    # Collector modules are imported when a check runs, so loading the pack imports none of them.
+    from auditor.collectors.screenlock import DesktopLock, LockSetting, ScreenlockFacts
 
 _NATIVE = ("windows", "macos")
 _NAMES = {"gnome": "GNOME", "kde": "KDE Plasma", "windows": "Windows", "macos": "macOS"}
@@ -45,6 +50,8 @@ def screen_locks(screenlock: ScreenlockFacts, screen_lock_max_seconds: int, targ
 
 
 def _desktop(lock: DesktopLock, limit: int, notes: tuple[str, ...]) -> Verdict:
+    from auditor.collectors.screenlock import LockSetting
+
     name = _NAMES.get(lock.desktop, lock.desktop)
     system = next((layer for layer in lock.layers if layer.scope == "system"), LockSetting("system", ""))
     users = [layer for layer in lock.layers if layer.scope.startswith("user:")]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +36,15 @@ def record_history(db: Path | None, result: ScanResult, run_dir: Path) -> None:
 
 
 def finish(run_dir: Path, result: ScanResult, *, db: Path | None, render: Any, signer: Any,
-           audit_head: str, seal_to: Sequence[bytes]) -> Path | None:
-    """Write everything after the scan; returns the sealed bundle's path when recipients were given."""
+           audit_head: str, seal_to: Sequence[bytes], written: Mapping[str, tuple[str, int]] | None = None,
+           ) -> Path | None:
+    """Write everything after the scan; returns the sealed bundle's path when recipients were given.
+
+    written: the evidence store's records, (SHA-256, size) by path, hashed as they were written."""
     write_results(result, run_dir)
     record_history(db, result, run_dir)
     render()
-    write_run_manifest(run_dir, result.run_id, signer, audit_head)
+    write_run_manifest(run_dir, result.run_id, signer, audit_head, written)
     if not seal_to:
         return None
     return seal(run_dir, run_dir.with_name(run_dir.name + BUNDLE_SUFFIX), seal_to, None)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
+import os
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -25,22 +26,41 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from auditor.bundle.keys import fingerprint, raw_public
 from auditor.bundle.layout import RESULTS, RUN_MANIFEST, SIGNATURE
 from auditor.errors import InputError
-from auditor.files import dump_json, sha256_file, write_atomic
+from auditor.files import dump_json, load_json, sha256_and_size, sha256_file, write_atomic
 
 _NAMED = 5  # files named in a one-line refusal; `auditor verify` lists them all
 
 
-def _files(run_dir: Path) -> Iterator[Path]:
-    for path in sorted(run_dir.rglob("*")):
-        if path.is_file() and path.relative_to(run_dir).as_posix() not in (RUN_MANIFEST, SIGNATURE):
-            yield path
+def _files(run_dir: Path) -> list[tuple[str, str]]:
+    """Every file of the run but the manifest and its signature, as (relative POSIX path, path), in path order.
+
+    os.scandir rather than Path.rglob: a 200-target run holds 37,000 files, and rglob's Path objects and stat
+    calls cost a second. Like rglob, it lists a symlink to a file but does not descend a symlinked folder.
+    """
+    found: list[tuple[str, str]] = []
+    pending = [("", str(run_dir))]
+    while pending:
+        prefix, folder = pending.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                relative = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((relative + "/", entry.path))
+                elif entry.is_file() and relative not in (RUN_MANIFEST, SIGNATURE):
+                    found.append((relative, entry.path))
+    return sorted(found, key=lambda item: item[0].split("/"))
 
 
 def write_run_manifest(run_dir: Path, run_id: str, signer: Ed25519PrivateKey | None,
-                       audit_log_head: str = "") -> str:
-    """Hash every file of the run into manifest.json (written last) and sign it; returns the manifest hash."""
-    files = [{"path": p.relative_to(run_dir).as_posix(), "sha256": sha256_file(p), "size": p.stat().st_size}
-             for p in _files(run_dir)]
+                       audit_log_head: str = "", written: Mapping[str, tuple[str, int]] | None = None) -> str:
+    """Hash every file of the run into manifest.json (written last) and sign it; returns the manifest hash.
+
+    written: relative path -> (SHA-256, size) of files this run wrote and hashed as it wrote them (the evidence
+    store's records); those are listed as written instead of being read back.
+    """
+    known = written or {}
+    files = [{"path": relative, "sha256": digest, "size": size}
+             for relative, path in _files(run_dir) for digest, size in [known.get(relative) or sha256_and_size(path)]]
     document: dict[str, Any] = {"schema_version": 1, "run_id": run_id, "files": files,
                                 "audit_log_head": audit_log_head}
     if signer is not None:
@@ -133,13 +153,13 @@ def verify_run(run_dir: Path, public_raw: bytes | None) -> Verification:
         return Verification(Outcome.INCOMPLETE, problem="no manifest.json: the run did not finish")
     data = manifest_path.read_bytes()
     try:
-        document = json.loads(data)
+        document = load_json(data)
         listed = {str(f["path"]): str(f["sha256"]) for f in document["files"]}
         run_id, named = str(document.get("run_id", "")), str(document.get("signing_key") or "")
     except (ValueError, KeyError, TypeError, AttributeError):
         return Verification(Outcome.TAMPERED, problem="manifest.json is not a valid run manifest")
-    present = {p.relative_to(run_dir).as_posix(): p for p in _files(run_dir)}
-    changed = tuple(sorted(p for p in listed if p in present and sha256_file(present[p]) != listed[p]))
+    present = dict(_files(run_dir))
+    changed = tuple(sorted(p for p, digest in _hashes(present, listed) if digest != listed[p]))
     missing = tuple(sorted(p for p in listed if p not in present))
     added = tuple(sorted(p for p in present if p not in listed))
     trusted = fingerprint(public_raw) if public_raw is not None else ""
@@ -159,6 +179,14 @@ def verify_run(run_dir: Path, public_raw: bytes | None) -> Verification:
     intact = {Signature.VALID: Outcome.VERIFIED, Signature.ABSENT: Outcome.UNSIGNED,
               Signature.UNCHECKED: Outcome.NOT_CHECKED}
     return replace(found, outcome=intact[signature])
+
+
+def _hashes(present: Mapping[str, str], listed: Mapping[str, str]) -> Iterator[tuple[str, str]]:
+    """(path, SHA-256) of every listed file that is present, read by a few threads: hashlib and reads release
+    the GIL, so a 200-target run's 19,000 files hash on both cores."""
+    paths = [p for p in listed if p in present]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        yield from zip(paths, pool.map(sha256_file, (present[p] for p in paths)), strict=True)
 
 
 def _some(files: tuple[str, ...]) -> str:
@@ -182,7 +210,7 @@ def _signature(sig_path: Path, data: bytes, public_raw: bytes | None, named: str
 def _run_section(results: Path) -> dict[str, Any]:
     """results.json's "run" (interrupted, replayed_from ...); its hash already matched the manifest."""
     try:
-        run = json.loads(results.read_bytes())["run"]
+        run = load_json(results.read_bytes())["run"]
     except (OSError, ValueError, KeyError, TypeError):
         return {}
     return run if isinstance(run, dict) else {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 from auditor.bundle.layout import RESULTS
 from auditor.clock import iso
 from auditor.errors import InputError
-from auditor.files import dump_json, write_atomic
+from auditor.files import dump_json, load_json, write_atomic
 from auditor.models import (
     CheckSpec,
     ControlRef,
@@ -72,7 +71,7 @@ def write_results(result: ScanResult, run_dir: Path) -> Path:
 def read_results(run_dir: Path) -> ScanResult:
     path = run_dir / RESULTS
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = load_json(path.read_bytes())
     except FileNotFoundError:
         raise InputError("not a run folder (no results.json)", str(run_dir),
                          "give the folder a scan wrote, e.g. reports/<run-id>") from None

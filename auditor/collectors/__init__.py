@@ -64,6 +64,11 @@ class _Table(Mapping[str, Collector]):
                                            bool(getattr(module, "NEEDS_LOGIN", True)))
         return self._loaded[name]
 
+    def __contains__(self, name: object) -> bool:
+        # Mapping's own `in` would call __getitem__, importing the module: the registry asks for every check
+        # parameter whether it names a collector, and that imported all of them on every scan.
+        return name in self._modules
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._modules)
 

@@ -17,6 +17,7 @@ it; the bundle stores these records without knowing what is in them.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from collections import Counter
@@ -32,6 +33,7 @@ EVIDENCE_INDEX = f"{EVIDENCE_DIR}/manifest.json"
 SCHEMA_VERSION = 1
 
 
+@functools.lru_cache(maxsize=4096)  # every target of a fleet asks the same commands and files
 def fact_filename(kind: str, source: str) -> str:
     """A readable, collision-free file name for one fact: cmd-timedatectl_show-1a2b3c4d.json."""
     readable = re.sub(r"[^A-Za-z0-9]+", "_", source).strip("_")[:80] or "root"

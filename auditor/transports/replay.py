@@ -10,14 +10,13 @@ records of one (kind, source) for a target are refused, never one silently repla
 from __future__ import annotations
 
 import difflib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from auditor.errors import FactMissing, InputError
-from auditor.files import sha256_bytes
+from auditor.files import load_json, sha256_bytes
 from auditor.models import Target
 from auditor.transports.base import Command, CommandResult, FileContent
 from auditor.transports.records import EVIDENCE_DIR, EVIDENCE_INDEX, content_from_record, result_from_record
@@ -66,7 +65,7 @@ class RecordedRun:
                 raise InputError("refused: evidence file changed since it was recorded (SHA-256 mismatch)",
                                  str(path), _FIX)
             try:
-                record = json.loads(data)
+                record = load_json(data)
                 claims = (record["kind"], record["source"])
             except (ValueError, KeyError, TypeError) as exc:
                 raise InputError(f"refused: not an evidence record ({exc})", str(path), _FIX) from None
@@ -88,7 +87,7 @@ def _index(run_dir: Path, listed: Mapping[str, str] | None) -> dict[str, list[_L
     if listed is not None and listed.get(EVIDENCE_INDEX) != sha256_bytes(data):
         raise InputError("refused: the evidence index is not the one the run manifest lists", str(path), _FIX)
     try:
-        facts = json.loads(data)["facts"]
+        facts = load_json(data)["facts"]
         entries = [(str(f["target"]), _Listed(str(f["path"]), str(f["sha256"]), str(f["kind"]), str(f["source"])))
                    for f in facts]
     except (ValueError, KeyError, TypeError) as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,6 +63,8 @@ def make_app(settings: BrokerSettings) -> Celery:
     if url.startswith("rediss://"):
         if settings.ca_file and not Path(settings.ca_file).is_file():
             raise InputError("CA file not found", f"--broker-ca {settings.ca_file}", "name the CA of Redis's cert")
+        import ssl  # only for rediss://: the CLI imports this module to build its parser
+
         tls = {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": settings.ca_file or None}
     app.conf.update(
         # JSON only: a pickled message from a compromised broker would run code on the worker.

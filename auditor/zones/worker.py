@@ -15,10 +15,7 @@ from pathlib import Path
 
 from auditor.errors import InputError
 from auditor.inventory import ZONE_NAME
-from auditor.transports.replay import RecordedRun
-from auditor.zones.allow import AllowList
-from auditor.zones.app import PASSWORD_ENV, BrokerSettings, make_app, queue_of
-from auditor.zones.tasks import WorkerPolicy, register
+from auditor.zones.app import PASSWORD_ENV
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Start the worker; it runs until stopped (SIGTERM: finish the targets in hand, then stop)."""
+    # Imported here: `auditor --help` and every other command build this module's flags, not a worker.
+    from auditor.transports.replay import RecordedRun
+    from auditor.zones.allow import AllowList
+    from auditor.zones.app import BrokerSettings, make_app, queue_of
+    from auditor.zones.tasks import WorkerPolicy, register
+
     if not ZONE_NAME.match(args.zone):
         raise InputError(f"zone {args.zone!r} is not a zone name", "--zone", "use lower-case letters, digits, - or _")
     settings = BrokerSettings(args.broker, os.environ.get(PASSWORD_ENV, ""), args.broker_ca,
