@@ -4,7 +4,6 @@ commands). Only the cli modules and console.py print."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import difflib
 import gc
 import json
@@ -295,7 +294,7 @@ def cmd_replay(args: argparse.Namespace) -> RunOutcome:
     source = Path(args.run_dir)
     # First: nothing of a run that does not verify is read.
     verified = replayable(source, trusted_key(args.pubkey), args.allow_unsigned)
-    previous = read_results(source)
+    previous = read_results(source, findings=False)
     if args.profile:
         profile = load_profile(args.profile)
     else:
@@ -304,8 +303,7 @@ def cmd_replay(args: argparse.Namespace) -> RunOutcome:
     assessed = [t.target for t in previous.targets if not t.connection_error]
     if not assessed:
         raise InputError("no target of that run was assessed, so there is no evidence to replay", str(source))
-    # The earlier run's findings are not needed again: only its times and profile (the new run's provenance).
-    return _execute(args, profile, assessed, source, verified, dataclasses.replace(previous, targets=()))
+    return _execute(args, profile, assessed, source, verified, previous)
 
 
 def cmd_checks_list(args: argparse.Namespace) -> ExitCode:

@@ -28,7 +28,6 @@ from auditor.bundle.keys import (
 from auditor.bundle.layout import BUNDLE_SUFFIX, RESULTS
 from auditor.bundle.manifest import Outcome, Signature, verify_run
 from auditor.bundle.results import read_results
-from auditor.bundle.sealing import check_bundle, open_bundle, seal
 from auditor.console import visible
 from auditor.errors import InputError
 from auditor.preflight import existing_file, writable_folder
@@ -188,6 +187,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return _print_verification(str(path), path, args.pubkey, args.allow_unsigned)
     if not path.is_file():
         raise InputError("no such run folder or bundle", str(path), "check the path")
+    from auditor.bundle.sealing import check_bundle, open_bundle
+
     check_bundle(path)  # a file that is not a bundle at all is refused before any key is asked for
     with tempfile.TemporaryDirectory() as scratch:
         restored = open_bundle(path, Path(scratch) / "run", *_opening_keys(args))
@@ -206,6 +207,8 @@ def cmd_seal(args: argparse.Namespace) -> int:
     recipients = [read_public(Path(p), "x25519") for p in args.to]
     secret = passphrase("seal the bundle", confirm=True) if args.passphrase else None
     out = Path(args.out) if args.out else run_dir.with_name(run_dir.name + BUNDLE_SUFFIX)
+    from auditor.bundle.sealing import seal
+
     seal(run_dir, out, recipients, secret)
     _write([f"sealed {run_dir} -> {out}"])
     return OK
@@ -213,6 +216,8 @@ def cmd_seal(args: argparse.Namespace) -> int:
 
 def cmd_open(args: argparse.Namespace) -> int:
     bundle = Path(args.bundle)
+    from auditor.bundle.sealing import check_bundle, open_bundle  # sealing's cryptography: only these commands
+
     check_bundle(bundle)  # before any key is asked for
     out = Path(args.out) if args.out else bundle.with_name(bundle.name.removesuffix(BUNDLE_SUFFIX) + ".opened")
     open_bundle(bundle, out, *_opening_keys(args))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import importlib
-import importlib.metadata
 import inspect
 import os
 import pkgutil
@@ -19,6 +18,7 @@ from types import ModuleType
 from typing import Any
 
 from auditor.catalogue import frameworks
+from auditor.entry_points import entry_points
 from auditor.errors import CheckDefinitionError
 from auditor.models import CheckSpec, ControlRef, Platform, Severity, TargetKind
 from auditor.plugin import CHECK_ATTRIBUTE
@@ -32,7 +32,7 @@ def discover(collectors: Collection[str], parameters: Collection[str],
              requirements: Collection[str]) -> dict[str, CheckSpec]:
     """Every check of every installed pack, validated, keyed by id (sorted)."""
     specs: dict[str, CheckSpec] = {}
-    for entry_point in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    for entry_point in sorted(entry_points(ENTRY_POINT_GROUP), key=lambda e: e.name):
         try:
             root = entry_point.load()
         except Exception as exc:  # a third-party pack may fail in any way; name it and stop

@@ -14,7 +14,6 @@ from auditor.bundle import history, trend
 from auditor.bundle.layout import BUNDLE_SUFFIX, CHANGES, REPORTS_SUFFIX, RESULTS
 from auditor.bundle.manifest import write_run_manifest
 from auditor.bundle.results import write_results
-from auditor.bundle.sealing import seal
 from auditor.clock import iso
 from auditor.files import dump_json, write_atomic
 from auditor.models import ScanResult
@@ -47,6 +46,8 @@ def finish(run_dir: Path, result: ScanResult, *, db: Path | None, render: Any, s
     write_run_manifest(run_dir, result.run_id, signer, audit_head, written)
     if not seal_to:
         return None
+    from auditor.bundle.sealing import seal  # its cryptography only when a run is sealed
+
     return seal(run_dir, run_dir.with_name(run_dir.name + BUNDLE_SUFFIX), seal_to, None)
 
 

@@ -14,15 +14,18 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from typing import TYPE_CHECKING, Any
 
 from auditor.errors import InputError
 from auditor.files import write_atomic
 from auditor.preflight import existing_file, writable_folder
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
+# cryptography is imported by the functions that use it: every command reads this module (the activity log's
+# key folder), and most never touch a key.
 
 PASSPHRASE_ENV = "AUDITOR_KEY_PASSPHRASE"
 
@@ -38,6 +41,8 @@ def fingerprint(public_raw: bytes) -> str:
 
 
 def raw_public(key: Ed25519PublicKey | X25519PublicKey) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
@@ -113,6 +118,10 @@ def init_keys(folder: Path, secret: bytes) -> dict[str, str]:
     paths = KeyPaths(folder)
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
     encryption = serialization.BestAvailableEncryption(secret)
     signing = Ed25519PrivateKey.generate()
     sealing = X25519PrivateKey.generate()
@@ -231,6 +240,8 @@ def check_private(path: Path) -> None:
 def load_private(path: Path, secret: bytes) -> Any:
     """The private key in `path`, unlocked with `secret`."""
     check_private(path)
+    from cryptography.hazmat.primitives import serialization
+
     try:
         return serialization.load_pem_private_key(_key_text(path), password=secret)
     except (ValueError, TypeError):

@@ -13,20 +13,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING, Any
 
 from auditor.bundle.keys import fingerprint, raw_public
 from auditor.bundle.layout import RESULTS, RUN_MANIFEST, SIGNATURE
 from auditor.errors import InputError
 from auditor.files import dump_json, load_json, sha256_and_size, sha256_file, write_atomic
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 _NAMED = 5  # files named in a one-line refusal; `auditor verify` lists them all
 
@@ -159,7 +158,7 @@ def verify_run(run_dir: Path, public_raw: bytes | None) -> Verification:
     except (ValueError, KeyError, TypeError, AttributeError):
         return Verification(Outcome.TAMPERED, problem="manifest.json is not a valid run manifest")
     present = dict(_files(run_dir))
-    changed = tuple(sorted(p for p, digest in _hashes(present, listed) if digest != listed[p]))
+    changed = tuple(sorted(p for p in listed if p in present and sha256_file(present[p]) != listed[p]))
     missing = tuple(sorted(p for p in listed if p not in present))
     added = tuple(sorted(p for p in present if p not in listed))
     trusted = fingerprint(public_raw) if public_raw is not None else ""
@@ -181,14 +180,6 @@ def verify_run(run_dir: Path, public_raw: bytes | None) -> Verification:
     return replace(found, outcome=intact[signature])
 
 
-def _hashes(present: Mapping[str, str], listed: Mapping[str, str]) -> Iterator[tuple[str, str]]:
-    """(path, SHA-256) of every listed file that is present, read by a few threads: hashlib and reads release
-    the GIL, so a 200-target run's 19,000 files hash on both cores."""
-    paths = [p for p in listed if p in present]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        yield from zip(paths, pool.map(sha256_file, (present[p] for p in paths)), strict=True)
-
-
 def _some(files: tuple[str, ...]) -> str:
     more = f" and {len(files) - _NAMED} more" if len(files) > _NAMED else ""
     return ", ".join(files[:_NAMED]) + more
@@ -200,6 +191,9 @@ def _signature(sig_path: Path, data: bytes, public_raw: bytes | None, named: str
         return Signature.MISSING if named else Signature.ABSENT
     if public_raw is None:
         return Signature.UNCHECKED
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     try:
         Ed25519PublicKey.from_public_bytes(public_raw).verify(base64.b64decode(sig_path.read_bytes()), data)
     except (InvalidSignature, ValueError):

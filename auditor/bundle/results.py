@@ -68,7 +68,9 @@ def write_results(result: ScanResult, run_dir: Path) -> Path:
     return path
 
 
-def read_results(run_dir: Path) -> ScanResult:
+def read_results(run_dir: Path, *, findings: bool = True) -> ScanResult:
+    """The run's results.json; findings=False leaves the findings out (a replay needs the targets and the run's
+    times, not 7,800 findings of a 200-target run)."""
     path = run_dir / RESULTS
     try:
         document = load_json(path.read_bytes())
@@ -78,6 +80,8 @@ def read_results(run_dir: Path) -> ScanResult:
     except (OSError, ValueError) as exc:
         raise InputError(f"results.json cannot be read ({exc})", str(path), "restore the run folder") from None
     try:
+        if not findings and isinstance(document, dict):
+            document["findings"] = []
         return from_document(document)
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"results.json does not have the expected shape ({type(exc).__name__}: {exc})",
