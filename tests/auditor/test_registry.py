@@ -162,3 +162,18 @@ def test_a_mistyped_parameter_with_a_default_is_refused_not_silently_defaulted()
     with pytest.raises(CheckDefinitionError, match=r"parameter 'min_aes_bit' names no collector.*did you mean "
                                                    r"'min_aes_bits'"):
         _spec(probe)
+
+
+def test_loading_the_check_packs_imports_no_collector_a_check_does_not_run():
+    # Given a fresh interpreter (this one has imported every collector already)
+    probe = ("import sys; from auditor.collectors import COLLECTORS; from auditor.pipeline import load_checks; "
+             "from auditor.profile import load_profile; load_checks(load_profile(None)); 'tls' in COLLECTORS; "
+             "print(' '.join(sorted(m for m in sys.modules if m.startswith('auditor.collectors.'))))")
+    # When every check pack is loaded and validated, and the collector table is asked what it holds
+    loaded = set(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+                 .stdout.split())
+    # Then only what every scan needs is imported (the runner's system detection and its SSH host-key command),
+    # not the other collectors: a scan imports those its checks need when they run
+    assert loaded <= {"auditor.collectors.base", "auditor.collectors.system", "auditor.collectors.powershell",
+                      "auditor.collectors.ssh_wire"}, loaded
+    assert "auditor.collectors.system" in loaded

@@ -203,3 +203,19 @@ def test_replay_refuses_an_unfinished_run_and_a_folder_that_is_no_run(tmp_path):
         replayable(run, None)
     with pytest.raises(InputError, match="not a run folder"):
         replayable(tmp_path / "nothing", None)
+
+
+def test_records_are_listed_with_the_hashes_they_were_written_with(tmp_path):
+    # Given a run whose evidence store wrote a record, and the record was changed on disk before the manifest
+    from auditor.bundle.evidence import EvidenceStore
+
+    run = make_run(tmp_path / "run", {"web-01": linux_host("web-01")})
+    store = EvidenceStore(run)
+    ref = store.save("web-01", {"kind": "command", "source": "uname -a", "stdout": "Linux", "collected_at": "t"})
+    (run / ref.path).write_text('{"stdout": "edited"}')
+    # When the run manifest is written with the store's hashes (as the pipeline does)
+    write_run_manifest(run, "run-1", None, written=store.written())
+    # Then the manifest lists what was written, so the edit is named, not certified
+    found = verify_run(run, None)
+    assert found.outcome is Outcome.TAMPERED and found.changed == (ref.path,)
+    assert found.listed[ref.path] == ref.sha256
