@@ -115,16 +115,15 @@ def _execute(args: argparse.Namespace, profile: Profile, targets: Sequence[Targe
         audit_head=_log_anchor(args), keep=args.keep, broker=_broker(args, targets),
         zone_answer_within=getattr(args, "zone_timeout", 60.0),
     )
-    console = make_console()
-    quiet = args.quiet or args.json
-    display = ProgressDisplay(console, targets) if not quiet else None
-    if display:
-        from auditor.zones.progress import with_zones
-
-        with display:
-            outcome = run_pipeline(request, clock=SystemClock(), observer=with_zones(display, console, targets))
-    else:
+    if args.quiet or args.json:  # nothing is drawn while it runs, so rich is not even imported
         outcome = run_pipeline(request, clock=SystemClock())
+        _show(args, None, outcome)
+        return outcome
+    console = make_console()
+    from auditor.zones.progress import with_zones
+
+    with ProgressDisplay(console, targets) as display:
+        outcome = run_pipeline(request, clock=SystemClock(), observer=with_zones(display, console, targets))
     _show(args, console, outcome)
     return outcome
 
@@ -197,15 +196,17 @@ def _log_anchor(args: argparse.Namespace) -> str:
     return written.anchor
 
 
-def _show(args: argparse.Namespace, console: Console, outcome: RunOutcome) -> None:
+def _show(args: argparse.Namespace, console: Console | None, outcome: RunOutcome) -> None:
+    """What a run left, on stderr (console: the one that drew the progress, if any)."""
     if outcome.report_error:
-        console.print(f"auditor: {visible(outcome.report_error)}", markup=False)
+        (console or make_console()).print(f"auditor: {visible(outcome.report_error)}", markup=False)
     if args.json:
         # ASCII with \u escapes: a target's C1 controls and bidi overrides never reach a terminal raw.
         sys.stdout.write(json.dumps(to_document(outcome.result), indent=2, default=str) + "\n")
         return
     if args.quiet:
         return
+    console = console or make_console()
     if getattr(args, "home", False):  # an employee reads this: plain words, the file to hand in last
         print_home_summary(console, outcome.result, outcome.bundle, args.lang)
         return

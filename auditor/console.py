@@ -12,15 +12,17 @@ import threading
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-
-from rich.console import Console
-from rich.live import Live
-from rich.markup import escape
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from auditor.home_summary import home_lines
 from auditor.models import CheckSpec, ScanResult, Status, Target, TargetResult
 from auditor.visible import visible as escaped
+
+if TYPE_CHECKING:
+    # rich is imported when something is drawn: a --quiet run (every benchmark, every scheduled run) draws nothing.
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
 
 _STYLE = {Status.PASS: "green", Status.FAIL: "bold red", Status.WARN: "yellow", Status.ERROR: "magenta",
           Status.WAIVED: "cyan", Status.MANUAL: "blue"}
@@ -37,6 +39,13 @@ def visible(text: str) -> str:
     return _MISLEADING.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), escaped(text))
 
 
+def escape(text: str) -> str:
+    """rich markup in the text made literal."""
+    from rich.markup import escape as literal
+
+    return literal(text)
+
+
 class VisibleFormatter(logging.Formatter):
     """Log lines (which may quote a target's words) with control characters made visible."""
 
@@ -45,6 +54,8 @@ class VisibleFormatter(logging.Formatter):
 
 
 def make_console(stderr: bool = True) -> Console:
+    from rich.console import Console
+
     # Host data is always escaped, never read as rich markup. A pipe or log gets long lines, not 80 columns.
     console = Console(stderr=stderr, highlight=False)
     if not console.is_terminal:
@@ -68,6 +79,8 @@ class ProgressDisplay:
 
     def __enter__(self) -> ProgressDisplay:
         if self._console.is_terminal:
+            from rich.live import Live
+
             self._live = Live(self._table(), console=self._console, refresh_per_second=8, transient=True)
             self._live.__enter__()
         return self
@@ -97,6 +110,8 @@ class ProgressDisplay:
                 self._console.print(escape(visible(plain)), markup=True, soft_wrap=True)
 
     def _table(self) -> Table:
+        from rich.table import Table
+
         table = Table(show_header=False, box=None, pad_edge=False)
         for name, state in self._state.items():
             table.add_row(escape(visible(name)), state)
@@ -105,6 +120,8 @@ class ProgressDisplay:
 
 def print_summary(console: Console, result: ScanResult, run_dir: str) -> None:
     """Per-target counts, then every finding that needs attention, then where the evidence is."""
+    from rich.table import Table
+
     table = Table(title=f"auditor {result.scanner_version} · run {result.run_id}", title_justify="left")
     table.add_column("target")
     table.add_column("system")
