@@ -9,6 +9,9 @@ reads every evidence file once and does nothing else: the floor for touching the
 one untimed warm-up round. Targets (issue 19): 200 targets in at most 3 s and 150 MB.
 
     .venv/bin/python bench/replay.py [--targets 200] [--runs 5] [--host tests/fixtures/hosts/...]
+
+The run folders go to the temporary folder (TMPDIR): a replay creates 19,000 files, so a disk whose ext4
+allocator is slowed by many recent removals shows in the figure; TMPDIR on a tmpfs takes the disk out of it.
 """
 
 from __future__ import annotations

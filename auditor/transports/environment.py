@@ -16,7 +16,7 @@ The locale is set to C by the transport itself, so tool output stays parseable.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 _NEEDED = frozenset({
     "PATH", "HOME", "USER", "LOGNAME", "TZ", "TMPDIR", "TEMP", "TMP",
@@ -44,3 +44,16 @@ def helper_environment(environ: Mapping[str, str]) -> dict[str, str]:
     return {**command_environment(environ),
             **{name: value for name, value in environ.items()
                if name in _PYTHON_NEEDED or name.startswith("PYTHON")}}
+
+
+def proxy_environment(environ: Mapping[str, str], secret_names: Iterable[str]) -> dict[str, str]:
+    """The variables an SSH ProxyCommand may see: everything but auditor's own (AUDITOR_KEY_PASSPHRASE, the broker's
+    password...) and the variables this target's `password_env` / `passphrase_env` name.
+
+    A deny-list here, unlike the commands above: a ProxyCommand is the operator's own program from their ssh
+    config, run as OpenSSH would run it, and it legitimately needs what ssh would give it (SSH_AUTH_SOCK for a
+    bastion, AWS_* for `aws ssm start-session`); what it must not get is what auditor holds in trust.
+    """
+    withheld = {name for name in secret_names if name}
+    return {name: value for name, value in environ.items()
+            if not name.upper().startswith("AUDITOR_") and name not in withheld}

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shlex
 import subprocess
 import threading
 import time
@@ -40,6 +42,7 @@ from auditor.transports._ssh_paramiko import AuditTransport
 from auditor.transports._ssh_settings import Settings, jump_target
 from auditor.transports.base import Command, CommandResult, FileContent
 from auditor.transports.budget import Budget
+from auditor.transports.environment import proxy_environment
 from auditor.transports.ssh_network import NETWORK_COMMANDS, NO_LOGIN, network_answer, tcp_connect
 
 log = logging.getLogger(__name__)
@@ -109,8 +112,15 @@ def _printed(reader: batch.FrameReader) -> str:
 
 
 class _ProxyCommand(paramiko.ProxyCommand):  # type: ignore[misc]  # paramiko ships no type hints
-    """paramiko's ProxyCommand, whose close() may run twice (paramiko calls it from two threads) and whose
+    """paramiko's ProxyCommand, started without auditor's secrets in its environment (paramiko's own passes the
+    whole environment on), whose close() may run twice (paramiko calls it from two threads) and whose
     process is reaped at the end instead of left a zombie with three open pipes."""
+
+    def __init__(self, command_line: str, environment: dict[str, str]) -> None:
+        self.cmd = shlex.split(command_line)
+        self.process = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, bufsize=0, env=environment)
+        self.timeout = None
 
     def close(self) -> None:
         self.process.terminate()  # a no-op once the process was reaped
@@ -195,7 +205,8 @@ class SshTransport:
                 raise ConnectError(self.target, f"the jump host could not reach {where} ({exc})") from exc
         if self.settings.proxy_command:
             try:
-                self._proxy = _ProxyCommand(self.settings.proxy_command)
+                self._proxy = _ProxyCommand(self.settings.proxy_command, proxy_environment(
+                    os.environ, (self.settings.password_env, self.settings.passphrase_env)))
                 return self._proxy
             except (paramiko.SSHException, OSError) as exc:
                 raise ConnectError(self.target, f"ProxyCommand failed to start ({exc})") from exc

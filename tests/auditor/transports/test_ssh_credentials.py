@@ -146,10 +146,12 @@ def test_ssh_config_gives_hostname_port_user_and_identity_file(hardened_sshd, cl
     _logs_in(SshTransport(target))
 
 
-def test_ssh_config_proxy_command_carries_the_connection(hardened_sshd, client_key, tmp_path):
-    # A stand-in for `nc %h %p`: copies stdin to a TCP connection and back.
+def _behind_a_proxy_command(sshd, client_key, tmp_path, **options: str) -> Target:
+    """A target reached through a ProxyCommand that stands in for `nc %h %p` (copies stdin to a TCP connection
+    and back) and writes the names of the variables it was started with to tmp_path/proxy-environment."""
     bridge = tmp_path / "bridge.py"
-    bridge.write_text("import socket, sys, threading\n"
+    bridge.write_text("import os, socket, sys, threading\n"
+                      f"open({str(tmp_path / 'proxy-environment')!r}, 'w').write('\\n'.join(os.environ))\n"
                       "s = socket.create_connection((sys.argv[1], int(sys.argv[2])))\n"
                       "def up():\n"
                       "    while data := sys.stdin.buffer.read1(65536):\n"
@@ -157,11 +159,29 @@ def test_ssh_config_proxy_command_carries_the_connection(hardened_sshd, client_k
                       "threading.Thread(target=up, daemon=True).start()\n"
                       "while data := s.recv(65536):\n"
                       "    sys.stdout.buffer.write(data); sys.stdout.buffer.flush()\n")
-    config = _config(tmp_path / "config", f"Host behind\n  HostName 127.0.0.1\n  Port {hardened_sshd.port}\n"
+    config = _config(tmp_path / "config", f"Host behind\n  HostName 127.0.0.1\n  Port {sshd.port}\n"
                      f"  IdentityFile {client_key}\n  ProxyCommand {sys.executable} {bridge} %h %p\n")
-    target = Target("behind", TargetKind.SSH, options={"host": "behind", "ssh_config": str(config),
-                                                       "known_hosts": str(hardened_sshd.known_hosts)})
-    _logs_in(SshTransport(target))
+    return Target("behind", TargetKind.SSH, options={"host": "behind", "ssh_config": str(config),
+                                                     "known_hosts": str(sshd.known_hosts), **options})
+
+
+def test_ssh_config_proxy_command_carries_the_connection(hardened_sshd, client_key, tmp_path):
+    _logs_in(SshTransport(_behind_a_proxy_command(hardened_sshd, client_key, tmp_path)))
+
+
+def test_a_proxy_command_gets_the_environment_but_none_of_auditors_secrets(hardened_sshd, client_key, tmp_path,
+                                                                          monkeypatch):
+    # Given auditor's key passphrase, a password variable the target names, and what a proxy itself may need
+    monkeypatch.setenv("AUDITOR_KEY_PASSPHRASE", "signing-secret")
+    monkeypatch.setenv("WEB_SSH_PASSWORD", "login-secret")
+    monkeypatch.setenv("AWS_PROFILE", "bastion")
+    # When the target is reached through its ssh config's ProxyCommand
+    _logs_in(SshTransport(_behind_a_proxy_command(hardened_sshd, client_key, tmp_path,
+                                                  password_env="WEB_SSH_PASSWORD")))
+    # Then the proxy saw the environment a ssh would give it, without auditor's secrets
+    seen = set((tmp_path / "proxy-environment").read_text().split())
+    assert "AWS_PROFILE" in seen and "PATH" in seen
+    assert not seen & {"AUDITOR_KEY_PASSPHRASE", "WEB_SSH_PASSWORD"}
 
 
 def test_an_ssh_config_others_may_write_is_not_read(hardened_sshd, tmp_path):
