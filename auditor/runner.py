@@ -56,6 +56,7 @@ from auditor.transports.base import Command, CommandResult, Transport
 from auditor.transports.budget import Limits
 from auditor.transports.recording import EvidenceSink, RecordingTransport
 from auditor.transports.replay import RecordedRun
+from auditor.transports.ssh_network import abort_connections
 from auditor.waivers import apply_waivers, waiver_uses
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,7 @@ def run_scan(
         interrupted = True
         cancel.set()
         connections.close_all()  # aborts commands in flight, so the workers return promptly
+        abort_connections()  # and connections still waiting for a banner or a key exchange
         getattr(open_target, "interrupt", lambda: None)()  # a zone dispatch stops waiting for its workers
         pool.shutdown(wait=True, cancel_futures=True)
         for future, target in futures.items():
@@ -233,7 +235,7 @@ def _scan_target(plan: TargetPlan, profile: Profile, store: EvidenceSink, clock:
     except AuditorError as exc:
         failed = TargetResult(target, None, (), str(exc), _connection_reason(exc))
         network, rest = plan.without_login()
-        if not plan.login or not network.checks:
+        if not plan.login or not network.checks or cancel.is_set():  # interrupted: no new connection
             return failed
         # Checks of what the network shows (SSH-0100) need no login: they run; the others carry the login's failure.
         seen = _scan_target(network, profile, store, clock, cancel, open_target, connections)

@@ -9,8 +9,11 @@ it imports invoke); the banner, KEXINIT and host keys are read by _ssh_wire alon
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -28,6 +31,21 @@ NO_LOGIN = ("not logged in: only network checks (SSH-0100, SSH-0110) can run on 
             "login")
 
 
+# Every connection tcp_connect made that may still be open: on Ctrl-C the runner shuts them all down, so that a
+# thread waiting for a silent host's banner returns at once instead of after its banner_timeout.
+_OPEN: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+_OPEN_LOCK = threading.Lock()
+
+
+def abort_connections() -> None:
+    """Shut down every connection tcp_connect opened that is still open: nothing more will be read from any."""
+    with _OPEN_LOCK:
+        open_now = list(_OPEN)
+    for sock in open_now:
+        with contextlib.suppress(OSError):  # closed already
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 def tcp_connect(target: str, host: str, port: int, timeout: float) -> socket.socket:
     """A TCP connection with TCP_NODELAY; every failure is a ConnectError that says why."""
     where = f"{host}:{port}"
@@ -43,6 +61,8 @@ def tcp_connect(target: str, host: str, port: int, timeout: float) -> socket.soc
         raise ConnectError(target, f"cannot connect to {where} ({exc.strerror or exc})") from exc
     # paramiko leaves Nagle on, which delays every small packet of a batch by a round trip.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    with _OPEN_LOCK:
+        _OPEN.add(sock)
     return sock
 
 

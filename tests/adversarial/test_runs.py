@@ -333,6 +333,10 @@ class _SilentListener:
             except OSError:
                 return
 
+    def held(self) -> int:
+        """Connections accepted so far."""
+        return len(self._held)
+
     def close(self) -> None:
         for held in self._held:
             held.close()
@@ -369,3 +373,30 @@ def test_reproduction_a_run_interrupted_by_sigint_says_so_in_verify_and_on_the_c
     assert not _says_ok(verified.stdout)
     assert "interrupted" in _cover(run / "report.html").lower()
     assert verify_run(run, public(keys)).outcome is Outcome.INTERRUPTED
+
+
+@pytest.mark.attack("run tampering")
+def test_ctrl_c_ends_a_scan_whose_target_never_sends_its_banner(processor, tmp_path):
+    # Given a scan of an SSH target that accepts connections and never answers, with a 120 s banner timeout
+    _keys, env = processor
+    listener = _SilentListener()
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(f"targets:\n  - {{name: silent, kind: ssh, host: 127.0.0.1, port: {listener.port}, "
+                         "user: nobody, banner_timeout: 120, auth_timeout: 120}\n")
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "auditor", "scan", "--inventory", str(inventory), "--out",
+                             str(run), "--format", "none", "--quiet", "--no-history", "--no-sign"], cwd=ROOT,
+                            env=child_env(env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # When it is interrupted while it waits for that banner (the connection stays open: nothing hangs up)
+        deadline = time.monotonic() + 30
+        while not listener.held() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert listener.held(), "the scan never connected"
+        proc.send_signal(signal.SIGINT)
+        # Then it stops as interrupted and finishes its run folder, long before the banner timeout
+        assert proc.wait(timeout=60) == 130
+    finally:
+        proc.kill()
+        listener.close()
+    assert json.loads((run / "results.json").read_text())["run"]["interrupted"] is True
