@@ -7,10 +7,13 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.processes import alive
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -69,3 +72,13 @@ def _own_data_folders(tmp_path_factory) -> None:
     os.environ["XDG_DATA_HOME"] = str(home / "data")
     os.environ["XDG_CONFIG_HOME"] = str(home / "config")
     os.environ.pop("AUDITOR_KEY_PASSPHRASE", None)
+
+
+@pytest.fixture
+def marker() -> Iterator[str]:
+    """A `sleep` argument no other process on this machine has (tests/processes.py finds what carries it);
+    whatever still carries it is killed at the end."""
+    seconds = f"{uuid.uuid4().int % 1000 + 300}.{uuid.uuid4().int % 10**6:06d}"
+    yield seconds
+    for proc in alive(seconds):
+        proc.kill()

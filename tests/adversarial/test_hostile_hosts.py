@@ -10,10 +10,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 
 from auditor.models import Target, TargetKind
@@ -21,6 +19,7 @@ from auditor.transports.base import TIMED_OUT, cmd
 from auditor.transports.ssh import SshTransport
 from tests import sshd_server
 from tests.conftest import ROOT, child_env
+from tests.processes import alive, gone_within
 from tests.sshd_server import HARDENED, SshdServer
 
 client_key, hardened_sshd, ssh_root = sshd_server.client_key, sshd_server.hardened_sshd, sshd_server.ssh_root
@@ -190,30 +189,6 @@ def _target(server: SshdServer, key: Path, **options: object) -> Target:
                                                  **options})
 
 
-def _alive(marker: str) -> list[psutil.Process]:
-    found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        if marker in " ".join(proc.info["cmdline"] or ()):
-            found.append(proc)
-    return found
-
-
-def _gone_within(marker: str, seconds: float) -> list[psutil.Process]:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and _alive(marker):
-        time.sleep(0.1)
-    return _alive(marker)
-
-
-@pytest.fixture
-def marker() -> Iterator[str]:
-    """A `sleep` argument no other process on this machine has; whatever still carries it is killed at the end."""
-    seconds = f"{int(uuid.uuid4().int % 1000) + 300}.{uuid.uuid4().int % 10**6:06d}"
-    yield seconds
-    for proc in _alive(seconds):
-        proc.kill()
-
-
 def test_a_command_ignoring_sigterm_is_gone_after_the_targets_time_budget_ends(hardened_sshd, client_key, marker):
     # Given a command that ignores SIGTERM and would run for minutes, on a target with a 3 s time budget
     transport = SshTransport(_target(hardened_sshd, client_key, total_timeout=3))
@@ -222,11 +197,11 @@ def test_a_command_ignoring_sigterm_is_gone_after_the_targets_time_budget_ends(h
         # When the budget ends the batch
         result = transport.run(stubborn)
         assert result.exit_status == TIMED_OUT
-        assert _alive(marker), "the command never started: the attack did not take place"
+        assert alive(marker), "the command never started: the attack did not take place"
     finally:
         transport.close()
     # Then within seconds nothing of it is left on the target (TERM, then KILL after 2 s)
-    assert not _gone_within(marker, 8)
+    assert not gone_within(marker, 8)
 
 
 def test_what_a_command_leaves_running_in_its_group_does_not_outlive_the_batch(hardened_sshd, client_key, marker):
@@ -237,7 +212,7 @@ def test_what_a_command_leaves_running_in_its_group_does_not_outlive_the_batch(h
         # When the batch ends (the connection stays open)
         assert result.stdout == "ok\n"
         # Then the child was killed with its group
-        assert not _gone_within(marker, 5)
+        assert not gone_within(marker, 5)
     finally:
         transport.close()
 
@@ -248,11 +223,11 @@ def test_a_connection_cut_mid_batch_leaves_nothing_running(hardened_sshd, client
     stubborn = cmd("sh", "-c", f"trap '' TERM; sleep {marker}; true", timeout=600)
     future = transport._pool.submit(transport.run, stubborn)
     deadline = time.monotonic() + 10
-    while not _alive(marker) and time.monotonic() < deadline:
+    while not alive(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _alive(marker), "the command never started: the attack did not take place"
+    assert alive(marker), "the command never started: the attack did not take place"
     # When the connection is closed under the batch (no write to the target ever fails: nothing is written)
     transport.close()
     future.cancel()
     # Then the runner notices and kills the command's group
-    assert not _gone_within(marker, 8)
+    assert not gone_within(marker, 8)

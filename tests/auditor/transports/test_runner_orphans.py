@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 
-import psutil
 import pytest
 
 from auditor.transports import _ssh_batch as shell_batch
 from auditor.transports import _ssh_runner as runner
 from auditor.transports._ssh_batch import FrameReader, Item
 from auditor.transports.base import TIMED_OUT, cmd
+from tests.processes import alive, gone_within
 
 
 class _Pipe:
@@ -27,26 +26,6 @@ class _Pipe:
     def receive(self, timeout: float) -> bytes:
         assert self.proc.stdout is not None
         return self.proc.stdout.read1(65536)
-
-
-@pytest.fixture
-def marker() -> Iterator[str]:
-    """A `sleep` argument no other process here has; whatever still carries it is killed at the end."""
-    seconds = f"{uuid.uuid4().int % 1000 + 300}.{uuid.uuid4().int % 10**6:06d}"
-    yield seconds
-    for proc in _alive(seconds):
-        proc.kill()
-
-
-def _alive(marker: str) -> list[psutil.Process]:
-    return [p for p in psutil.process_iter(["cmdline"]) if marker in " ".join(p.info["cmdline"] or ())]
-
-
-def _gone_within(marker: str, seconds: float) -> list[psutil.Process]:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and _alive(marker):
-        time.sleep(0.05)
-    return _alive(marker)
 
 
 @pytest.fixture
@@ -80,7 +59,7 @@ def test_the_batch_budget_kills_a_command_that_ignores_sigterm(started, marker):
     reader.end("tok", time.monotonic() + 5)
     # Then the command was timed out at the budget, and TERM then KILL left nothing of it
     assert index == 0 and raw.status == TIMED_OUT and time.monotonic() - begun < 8
-    assert not _alive(marker)
+    assert not alive(marker)
 
 
 def test_a_command_not_started_before_the_batch_budget_ran_out_says_so(started):
@@ -96,14 +75,14 @@ def test_a_runner_whose_reader_went_away_kills_its_commands_without_writing_firs
     stubborn = cmd("sh", "-c", f"trap '' TERM; sleep {marker}; true", timeout=600)
     _send(started, runner.bootstrap() + runner.request([Item(0, stubborn)], "tok", False))
     deadline = time.monotonic() + 10
-    while not _alive(marker) and time.monotonic() < deadline:
+    while not alive(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _alive(marker), "the command never started"
+    assert alive(marker), "the command never started"
     # When the reader of its output goes away (as when sshd closes the channel); stdin stays open
     assert started.stdout is not None
     started.stdout.close()
     # Then the runner notices within a second, kills the group (TERM, then KILL) and exits
-    assert not _gone_within(marker, 8)
+    assert not gone_within(marker, 8)
     assert started.wait(timeout=5) == 0
 
 
@@ -118,4 +97,4 @@ def test_in_the_shell_fallback_no_command_outlasts_the_batch_budget(marker):
     header = done.stdout.split(b"\n")[1].split()
     assert header[:2] == [b"tok", b"0"] and int(header[2]) in (124, 137)  # 137: KILL was needed
     assert time.monotonic() - begun < 8
-    assert not _alive(marker)
+    assert not alive(marker)
