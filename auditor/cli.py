@@ -4,7 +4,6 @@ commands). Only the cli modules and console.py print."""
 from __future__ import annotations
 
 import argparse
-import difflib
 import gc
 import json
 import logging
@@ -16,32 +15,33 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from auditor import __version__
-from auditor.bundle import audit_log, history
-from auditor.bundle.audit_log import default_log_path
-from auditor.bundle.history import default_history_path
-from auditor.bundle.keys import PASSPHRASE_ENV, KeyPaths, default_key_dir, load_private, passphrase, read_public
+from auditor.bundle import audit_log
+from auditor.bundle.keys import PASSPHRASE_ENV, KeyPaths, load_private, passphrase, read_public
 from auditor.bundle.layout import PROFILE, REPORTS_SUFFIX
-from auditor.bundle.manifest import Verification, replayable
+from auditor.bundle.manifest import replayable
 from auditor.bundle.results import read_results, to_document
 from auditor.cli_evidence import add_parsers as add_evidence_parsers
 from auditor.cli_evidence import replayed_signature, trusted_key
 from auditor.clock import SystemClock
 from auditor.console import ProgressDisplay, VisibleFormatter, make_console, print_home_summary, print_summary, visible
-from auditor.errors import AuditorError, InputError
+from auditor.data_home import default_history_path, default_key_dir, default_log_path
+from auditor.errors import AuditorError, ExitCode, InputError
 from auditor.extras import require_for_targets, require_formats, usable_formats
-from auditor.inventory import load_broker, load_inventory, this_machine
 from auditor.kit.cli import add_parsers as add_kit_parsers
 from auditor.models import Location, Role, ScanResult, Target
-from auditor.pipeline import ExitCode, RunOutcome, RunRequest, load_checks
-from auditor.pipeline import run as run_pipeline
 from auditor.preflight import existing_file, writable_folder
-from auditor.profile import Profile, load_profile, load_stored_profile
-from auditor.profile_views import diff, matrix, parameter_rows
-from auditor.report.messages import LANGUAGES
+from auditor.report import LANGUAGES
 from auditor.report.render import DEFAULT_FORMATS, FORMATS, parse_formats
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from auditor.bundle.manifest import Verification
+    from auditor.pipeline import RunOutcome
+    from auditor.profile import Profile
+
+# What only some commands use is imported by them: the scan pipeline and the profile loader (every command builds
+# this parser, `auditor --version` included), the history's SQLite, the profile views.
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,6 +74,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _did_you_mean(word: str, candidates: Sequence[str]) -> str:
     """'did you mean X?' for the closest candidate, or '' when none is close."""
+    import difflib
+
     close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.7)
     return f"did you mean {close[0]}?" if close else ""
 
@@ -98,6 +100,9 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Nam
 def _execute(args: argparse.Namespace, profile: Profile, targets: Sequence[Target], replay_from: Path | None,
              replayed: Verification | None = None, replayed_results: ScanResult | None = None) -> RunOutcome:
     """Run the scan pipeline with the flags of `scan` or `replay`, then show what it left."""
+    from auditor.pipeline import RunRequest
+    from auditor.pipeline import run as run_pipeline
+
     formats, note = usable_formats(args.format)
     if note and not getattr(args, "home", False):  # a home scan needs no report: nothing to say
         sys.stderr.write(f"auditor: {note}\n")
@@ -141,6 +146,8 @@ def _check_outputs(args: argparse.Namespace) -> None:
                              "drop --keep, or give --reports-dir the folder that holds the runs")
         writable_folder(reports, "--reports-dir")
     if not args.no_history:
+        from auditor.bundle import history
+
         history.check_writable(_history(args.history))
 
 
@@ -159,6 +166,8 @@ def _broker_url(args: argparse.Namespace, targets: Sequence[Target]) -> str | No
     which has neither, is never read as YAML here)."""
     if not any(t.options.get("zone") for t in targets):
         return None
+    from auditor.inventory import load_broker
+
     url: str | None = getattr(args, "broker", None) or (
         load_broker(args.inventory) if getattr(args, "inventory", None) else None)
     return url
@@ -166,6 +175,8 @@ def _broker_url(args: argparse.Namespace, targets: Sequence[Target]) -> str | No
 
 def _history(value: str) -> Any:
     """The history: a SQLite file, or a postgresql:// URL kept as written (bundle/history_pg.py)."""
+    from auditor.bundle import history
+
     return history.location(value)
 
 
@@ -272,6 +283,9 @@ def _report_dir(run_dir: Path, out: str | None) -> Path:
 
 
 def cmd_scan(args: argparse.Namespace) -> RunOutcome:
+    from auditor.inventory import load_inventory, this_machine
+    from auditor.profile import load_profile
+
     profile = load_profile(args.profile)
     if args.inventory:
         if args.home:
@@ -285,13 +299,15 @@ def cmd_scan(args: argparse.Namespace) -> RunOutcome:
         targets = this_machine(Role(args.role), Location(args.location))
     if args.broker_ca:
         existing_file(Path(args.broker_ca), "--broker-ca", "give the CA certificate (PEM) of Redis's TLS")
-    from auditor.zones.dispatch import check_zones
+    from auditor.zones.task import check_zones
 
     check_zones(targets, _broker_url(args, targets))
     return _execute(args, profile, targets, None)
 
 
 def cmd_replay(args: argparse.Namespace) -> RunOutcome:
+    from auditor.profile import load_profile, load_stored_profile
+
     source = Path(args.run_dir)
     # First: nothing of a run that does not verify is read.
     verified = replayable(source, trusted_key(args.pubkey), args.allow_unsigned)
@@ -308,6 +324,9 @@ def cmd_replay(args: argparse.Namespace) -> RunOutcome:
 
 
 def cmd_checks_list(args: argparse.Namespace) -> ExitCode:
+    from auditor.pipeline import load_checks
+    from auditor.profile import load_profile
+
     checks = load_checks(load_profile(args.profile))
     fmt = "json" if args.json else args.format
     if fmt == "json":
@@ -328,6 +347,10 @@ def cmd_checks_list(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_profile_show(args: argparse.Namespace) -> ExitCode:
+    from auditor.pipeline import load_checks
+    from auditor.profile import load_profile
+    from auditor.profile_views import matrix
+
     profile = load_profile(args.profile)
     rows = matrix(profile, load_checks(profile))
     if args.markdown:
@@ -341,6 +364,9 @@ def cmd_profile_show(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_profile_params(args: argparse.Namespace) -> ExitCode:
+    from auditor.profile import load_profile
+    from auditor.profile_views import parameter_rows
+
     profile = load_profile(args.profile)
     _print_table(["parameter", "type", "default", "value", "requirement", "meaning"], parameter_rows(profile),
                  f"profile {profile.name}")
@@ -348,6 +374,9 @@ def cmd_profile_params(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_profile_diff(args: argparse.Namespace) -> ExitCode:
+    from auditor.profile import load_profile
+    from auditor.profile_views import diff
+
     left, right = load_profile(_default_or(args.a)), load_profile(_default_or(args.b))
     lines = diff(left, right)
     sys.stdout.write("\n".join(lines) + "\n" if lines else "no differences\n")
@@ -519,8 +548,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parse(build_parser(), argv)
     outcome = _dispatch(args)
-    code, run_id, targets = (outcome.code, outcome.result.run_id, [t.target.name for t in outcome.result.targets]) \
-        if isinstance(outcome, RunOutcome) else (outcome, "", [])
+    code, run_id, targets = (outcome, "", []) if isinstance(outcome, int) else \
+        (outcome.code, outcome.result.run_id, [t.target.name for t in outcome.result.targets])
     command = " ".join([args.command, *(v for k, v in vars(args).items() if k.endswith("_command"))])
     try:
         written = audit_log.append(Path(args.audit_log), command, argv, int(code), run_id=run_id, targets=targets,
@@ -536,7 +565,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int | RunOutcome:
     try:
         outcome = args.func(args)
-        return outcome if isinstance(outcome, RunOutcome) else int(outcome)
+        return int(outcome) if isinstance(outcome, int) else outcome
     except InputError as exc:
         sys.stderr.write(f"auditor: {visible(str(exc))}\n")
         return ExitCode.USAGE_ERROR

@@ -9,17 +9,15 @@ import argparse
 import json
 import shutil
 import sys
-import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor import schedule
-from auditor.bundle import audit_log, history
+from auditor.bundle import audit_log
 from auditor.bundle.keys import (
     KeyPaths,
     check_new_key_folder,
     check_private,
-    default_key_dir,
     init_keys,
     load_private,
     passphrase,
@@ -29,8 +27,12 @@ from auditor.bundle.layout import BUNDLE_SUFFIX, RESULTS
 from auditor.bundle.manifest import Outcome, Signature, verify_run
 from auditor.bundle.results import read_results
 from auditor.console import visible
+from auditor.data_home import default_history_path, default_key_dir
 from auditor.errors import InputError
 from auditor.preflight import existing_file, writable_folder
+
+if TYPE_CHECKING:  # SQLite and the drift logic load only for the commands that read the history
+    from auditor.bundle import history
 
 OK, FINDINGS = 0, 1
 
@@ -82,18 +84,18 @@ def add_parsers(commands: Any, parser_class: type[argparse.ArgumentParser]) -> N
     check.add_argument("--audit-log", default=argparse.SUPPRESS, help="the audit trail (default: auditor's)")
     check.add_argument("--reports-dir", default="reports", help="run folders whose anchors are checked (default: "
                        "reports), besides those the history knows")
-    check.add_argument("--history", default=str(history.default_history_path()), help="history database")
+    check.add_argument("--history", default=str(default_history_path()), help="history database")
     check.set_defaults(func=cmd_log_verify)
 
     runs = commands.add_parser("history", help="runs recorded in the history database")
     runs.add_argument("--target", help="only runs that scanned this target")
-    runs.add_argument("--history", default=str(history.default_history_path()))
+    runs.add_argument("--history", default=str(default_history_path()))
     runs.set_defaults(func=cmd_history)
 
     compare = commands.add_parser("diff", help="what changed between two runs")
     compare.add_argument("runs", nargs="*", metavar="RUN", help="two run ids or run folders (old, new)")
     compare.add_argument("--since-last", action="store_true", help="the newest run against the one before it")
-    compare.add_argument("--history", default=str(history.default_history_path()))
+    compare.add_argument("--history", default=str(default_history_path()))
     compare.add_argument("--json", action="store_true")
     compare.set_defaults(func=cmd_diff)
 
@@ -187,6 +189,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return _print_verification(str(path), path, args.pubkey, args.allow_unsigned)
     if not path.is_file():
         raise InputError("no such run folder or bundle", str(path), "check the path")
+    import tempfile
+
     from auditor.bundle.sealing import check_bundle, open_bundle
 
     check_bundle(path)  # a file that is not a bundle at all is refused before any key is asked for
@@ -226,6 +230,8 @@ def cmd_open(args: argparse.Namespace) -> int:
 
 
 def cmd_log_verify(args: argparse.Namespace) -> int:
+    from auditor.bundle import history
+
     log, reports = Path(args.audit_log), Path(args.reports_dir)
     folders = sorted(p for p in reports.iterdir() if p.is_dir()) if reports.is_dir() else []
     folders += [Path(row.run_dir) for row in history.runs(history.location(args.history))]
@@ -244,6 +250,8 @@ def cmd_log_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    from auditor.bundle import history
+
     rows = history.runs(history.location(args.history), args.target)
     if not rows:
         sys.stdout.write("no runs recorded yet\n")
@@ -255,6 +263,8 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def _side_of(reference: str, db: history.Location) -> history.RunSide:
     """A run folder, or a run id recorded in the history."""
+    from auditor.bundle import history
+
     folder = Path(reference)
     if (folder / RESULTS).is_file():
         return history.side_of_run(read_results(folder), folder)
@@ -274,6 +284,8 @@ def _profile_line(change: history.Drift) -> str:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from auditor.bundle import history
+
     db = history.location(args.history)
     if args.since_last:
         recorded = history.runs(db)

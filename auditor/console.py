@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from auditor.home_summary import home_lines
 from auditor.models import CheckSpec, ScanResult, Status, Target, TargetResult
 from auditor.visible import visible as escaped
 
@@ -151,5 +150,7 @@ def print_summary(console: Console, result: ScanResult, run_dir: str) -> None:
 
 def print_home_summary(console: Console, result: ScanResult, bundle: Path | None, lang: str = "en") -> None:
     """For an employee at home: one plain line per problem with this computer's fix, the file to hand in last."""
+    from auditor.home_summary import home_lines  # with its message catalogue: only a home scan reads it
+
     for line in home_lines(result, bundle, lang):
         console.print(visible(line), markup=False, highlight=False, emoji=False, soft_wrap=True)

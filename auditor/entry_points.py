@@ -2,14 +2,14 @@
 
 importlib.metadata answers the same question, but importing it (it brings the email, csv and zipfile packages)
 costs about 20 ms of every scan, a tenth of `auditor scan`'s start-up. This reads what it reads, the same way:
-`entry_points.txt` in each `*.dist-info` and `*.egg-info` folder of each folder on sys.path (INI, keys
-case-sensitive, `=` only), one distribution per normalised name with the first on sys.path winning. When sys.path
-holds anything this does not read (a zip file or egg), importlib.metadata answers instead.
+`entry_points.txt` in each `*.dist-info` and `*.egg-info` folder of each folder on sys.path, parsed as its
+`Sectioned` parses it (`[group]` lines, `name = value` lines, `#` comments), one distribution per normalised name
+with the first on sys.path winning. When sys.path holds anything this does not read (a zip file or egg),
+importlib.metadata answers instead.
 """
 
 from __future__ import annotations
 
-import configparser
 import importlib
 import os
 import re
@@ -60,16 +60,23 @@ def entry_points(group: str) -> list[EntryPoint]:
 
 
 def _read(path: str, group: str) -> list[EntryPoint]:
-    parser = configparser.ConfigParser(delimiters="=", interpolation=None, strict=False)
-    parser.optionxform = str  # type: ignore[assignment,method-assign]  # names are case-sensitive
     try:
         with open(path, encoding="utf-8") as handle:
-            parser.read_file(handle)
-    except (OSError, configparser.Error, UnicodeDecodeError):
+            text = handle.read()
+    except (OSError, UnicodeDecodeError):
         return []  # no entry points, or a damaged file: importlib.metadata skips those too
-    if not parser.has_section(group):
-        return []
-    return [EntryPoint(name, value, group) for name, value in parser.items(group)]
+    found, section = [], None
+    for line in map(str.strip, text.splitlines()):
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line.strip("[]")
+        elif section == group:
+            name, equals, value = line.partition("=")
+            if not equals:
+                return []  # not an entry point: a damaged file, passed over whole
+            found.append(EntryPoint(name.strip(), value.strip(), group))
+    return found
 
 
 def _from_importlib(group: str) -> list[EntryPoint]:

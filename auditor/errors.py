@@ -19,6 +19,16 @@ secret: transports never put passwords or key passphrases into messages.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0  # every required check passed
+    FINDINGS = 1  # some check failed and no waiver covers it
+    USAGE_ERROR = 2  # bad flags, inventory, profile or check pack
+    INCOMPLETE = 3  # errors or unreachable targets: the evidence is incomplete
+    INTERRUPTED = 130  # Ctrl-C; what was collected is saved
+
 
 class AuditorError(Exception):
     """Base of every error auditor raises on purpose."""

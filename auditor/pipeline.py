@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import secrets
+import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
@@ -23,22 +22,13 @@ from auditor.bundle.manifest import Verification
 from auditor.bundle.provenance import provenance_of
 from auditor.clock import Clock
 from auditor.collectors import COLLECTORS
-from auditor.errors import InputError
+from auditor.errors import ExitCode, InputError
 from auditor.files import dump_json, write_atomic
 from auditor.models import CheckSpec, ScanResult, Status, Target, TargetKind
 from auditor.plan import Selection
 from auditor.profile import Profile
 from auditor.registry import discover
 from auditor.runner import OpenTarget, RunObserver, ScanOptions, run_scan
-from auditor.transports.replay import RecordedRun
-
-
-class ExitCode(IntEnum):
-    OK = 0  # every required check passed
-    FINDINGS = 1  # some check failed and no waiver covers it
-    USAGE_ERROR = 2  # bad flags, inventory, profile or check pack
-    INCOMPLETE = 3  # errors or unreachable targets: the evidence is incomplete
-    INTERRUPTED = 130  # Ctrl-C; what was collected is saved
 
 
 @dataclass(frozen=True)
@@ -112,7 +102,7 @@ def exit_code(result: ScanResult) -> ExitCode:
 
 
 def new_run_id(clock: Clock) -> str:
-    return f"{clock.now():%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+    return f"{clock.now():%Y%m%dT%H%M%SZ}-{os.urandom(2).hex()}"
 
 
 def load_checks(profile: Profile) -> dict[str, CheckSpec]:
@@ -162,8 +152,11 @@ def run(request: RunRequest, *, clock: Clock, observer: RunObserver | None = Non
     )
     # How targets are reached (None: the runner connects): a verified replay reads the source's evidence index
     # once and only what its run manifest lists; a run with zones dispatches those targets to their workers.
-    open_target: OpenTarget | None = RecordedRun(request.replay_from, request.replayed.listed).open \
-        if request.replay_from is not None and request.replayed is not None else None
+    open_target: OpenTarget | None = None
+    if request.replay_from is not None and request.replayed is not None:
+        from auditor.transports.replay import RecordedRun
+
+        open_target = RecordedRun(request.replay_from, request.replayed.listed).open
     run_id = new_run_id(clock)
     run_dir = prepare_run_dir(request.out, run_id, request.reports_dir)
     write_atomic(run_dir / PROFILE, dump_json(request.profile.document()))

@@ -8,7 +8,6 @@ folder or a file where a folder should be stops root as well.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from auditor.errors import InputError
@@ -45,8 +44,9 @@ def _check_folder(folder: Path, flag: str, named: Path) -> None:
     if not base.is_dir():
         what = "exists and is not a folder" if base == named else f"cannot be created: {base} is not a folder"
         raise InputError(what, where, "choose another path")
+    probe = base / f".auditor-probe-{os.getpid()}-{os.urandom(6).hex()}"  # what mkstemp does, without tempfile
     try:
-        handle, probe = tempfile.mkstemp(prefix=".auditor-probe-", dir=base)
+        handle = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
         raise InputError(f"cannot be written: {base} refuses new files ({exc.strerror})", where,
                          "choose a folder you can write to") from None

@@ -55,7 +55,6 @@ from auditor.transports import open_transport
 from auditor.transports.base import Command, CommandResult, Transport
 from auditor.transports.budget import Limits
 from auditor.transports.recording import EvidenceSink, RecordingTransport
-from auditor.transports.replay import RecordedRun
 from auditor.transports.ssh_network import abort_connections
 from auditor.waivers import apply_waivers, waiver_uses
 
@@ -208,6 +207,8 @@ class _OpenConnections:
 
 def _opener(options: ScanOptions) -> OpenTarget:
     if options.replay_from is not None:
+        from auditor.transports.replay import RecordedRun
+
         # The evidence index is read once per run and each target gets its slice: linear in targets.
         return RecordedRun(options.replay_from).open
 

@@ -13,16 +13,15 @@ import dataclasses
 import difflib
 import fnmatch
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from auditor.errors import InputError
 from auditor.inventory import TARGET_NAME
 from auditor.models import Attestation, Finding, Location, Role, Scope, Status, Target, Waiver, WaiverUse
 from auditor.yamlfile import YamlDoc, describe
 
-COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 RISKS = ("low", "medium", "high", "critical")
 SCOPE_KEYS = ("targets", "roles", "locations", "tags")
 # A scope value that matches nothing would silently turn a check or a waiver off everywhere: refused.
@@ -31,9 +30,17 @@ _WAIVER_KEYS = {"id", "check", "targets", "roles", "locations", "tags", "reason"
                 "risk", "instruction"}
 
 
+@cache
+def copenhagen() -> tzinfo:
+    """Europe/Copenhagen, read from the time zone database when a waiver first needs it (not by every command)."""
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Europe/Copenhagen")
+
+
 def end_of_day(day: date) -> datetime:
     """The first instant after `day` in Europe/Copenhagen, as an aware datetime (DST handled by zoneinfo)."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=COPENHAGEN)
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=copenhagen())
 
 
 def moment(doc: YamlDoc, value: Any, *path: str | int) -> datetime:
@@ -126,7 +133,7 @@ def parse_waivers(doc: YamlDoc) -> tuple[Waiver, ...]:
         refuse_bad_id(doc, item, *here)
         created = plain_date(doc, item.get("created"), *here, "created")
         expires = moment(doc, item["expires"], *here, "expires")
-        if datetime.combine(created, time(0), tzinfo=COPENHAGEN) >= expires:
+        if datetime.combine(created, time(0), tzinfo=copenhagen()) >= expires:
             raise doc.error(f"expires ({str(item['expires'])[:32]}) before it was created ({created.isoformat()})",
                             *here, "expires", label=f"waiver #{index + 1}",
                             fix="fix the dates: a waiver is created first and expires later")

@@ -221,3 +221,11 @@ def test_the_html_summary_holds_the_console_lines_escaped_with_the_file_last():
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "<li>The disk is not encrypted" in page
     assert page.index("/home/anna/results/r.auditor-bundle") > page.index("Hand in this one file")
+
+
+def test_the_systems_the_parser_offers_are_the_ones_the_builder_serves():
+    # The `kit build --os` choices live apart from the builder so that every command need not import it
+    from auditor.kit import OPERATING_SYSTEMS
+    from auditor.kit.build import PLATFORMS
+
+    assert tuple(PLATFORMS) == OPERATING_SYSTEMS

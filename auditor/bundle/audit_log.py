@@ -30,9 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from auditor.bundle.keys import default_key_dir, log_key
+from auditor.bundle.keys import log_key
 from auditor.bundle.layout import RUN_MANIFEST
 from auditor.clock import Clock, iso
+from auditor.data_home import default_key_dir
 from auditor.files import write_atomic
 from auditor.transports.redaction import redact_text
 
@@ -45,11 +46,6 @@ GENESIS = "0" * 64
 HEAD_SUFFIX = ".head"
 _TAIL_BYTES = 1 << 20  # an entry is a few hundred bytes; a last "line" longer than this is not ours
 _MAX_SHOWN = 20
-
-
-def default_log_path() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(os.environ.get("AUDITOR_AUDIT_LOG") or Path(base) / "auditor" / "audit.log")
 
 
 @dataclass(frozen=True)

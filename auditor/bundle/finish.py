@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from auditor.bundle import history, trend
 from auditor.bundle.layout import BUNDLE_SUFFIX, CHANGES, REPORTS_SUFFIX, RESULTS
 from auditor.bundle.manifest import write_run_manifest
 from auditor.bundle.results import write_results
@@ -25,6 +24,8 @@ def record_history(db: Path | None, result: ScanResult, run_dir: Path) -> None:
     """Write changes.json (drift against the previous recorded run) and record this run."""
     if db is None:
         return
+    from auditor.bundle import history, trend  # SQLite only for a run that keeps a history
+
     previous = history.previous_run(db, iso(result.started_at))
     if previous is not None:
         # With both runs' profiles, so that a change the profile explains is never listed as fixed.

@@ -9,7 +9,6 @@ attestation explains (bundle/causes.py) is set apart with its cause, and so is a
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -38,11 +37,6 @@ CREATE TABLE IF NOT EXISTS findings (
     resource TEXT NOT NULL, status TEXT NOT NULL, message TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS findings_by_run ON findings(run_id);
 """
-
-
-def default_history_path() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(os.environ.get("AUDITOR_HISTORY") or Path(base) / "auditor" / "history.sqlite")
 
 
 # Where the history is: a SQLite file, or a postgresql:// URL.

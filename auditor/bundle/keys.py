@@ -30,11 +30,6 @@ if TYPE_CHECKING:
 PASSPHRASE_ENV = "AUDITOR_KEY_PASSPHRASE"
 
 
-def default_key_dir() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "auditor" / "keys"
-
-
 def fingerprint(public_raw: bytes) -> str:
     """SHA256:<base64> of the raw public key, as OpenSSH prints key fingerprints."""
     return "SHA256:" + base64.b64encode(hashlib.sha256(public_raw).digest()).decode().rstrip("=")

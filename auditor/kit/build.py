@@ -22,6 +22,7 @@ from pathlib import Path
 import auditor
 from auditor.bundle.keys import read_public
 from auditor.errors import AuditorError, InputError
+from auditor.kit import OPERATING_SYSTEMS
 from auditor.profile import load_profile
 
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
@@ -33,7 +34,6 @@ PLATFORMS: dict[str, tuple[tuple[str, ...], ...]] = {
     "windows": (("win_amd64",),),
     "macos": (("macosx_11_0_x86_64",), ("macosx_11_0_arm64",)),
 }
-OPERATING_SYSTEMS = tuple(PLATFORMS)
 LAUNCHERS = {"linux": "scan-this-machine.sh", "windows": "Scan this PC.cmd", "macos": "Scan this Mac.command"}
 TEMPLATES = Path(__file__).with_name("templates")
 KIT_DIR = "kit"  # beside the launcher: everything else, so the employee sees one thing to double-click

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from auditor.kit.build import OPERATING_SYSTEMS, PYTHON_VERSIONS, KitRequest, build_kits
+from auditor.kit import OPERATING_SYSTEMS
 from auditor.preflight import writable_folder
-from auditor.report.messages import LANGUAGES
+from auditor.report import LANGUAGES
 
 
 def add_parsers(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
@@ -32,6 +32,8 @@ def add_parsers(commands: Any, parser_class: type[argparse.ArgumentParser]) -> N
 
 def cmd_kit_build(args: argparse.Namespace) -> int:
     """Build the kits and say where they are and how big."""
+    from auditor.kit.build import PYTHON_VERSIONS, KitRequest, build_kits
+
     writable_folder(Path(args.out), "--out")  # before minutes of downloading, not after
     request = KitRequest(seal_to=Path(args.seal_to), profile=Path(args.profile) if args.profile else None,
                          systems=args.os, lang=args.lang, out=Path(args.out),

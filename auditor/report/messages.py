@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 from auditor.report.catalogue import Catalogue, catalogue
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
-LANGUAGES = ("en", "da")
 
 
 def N_(text: str) -> str:

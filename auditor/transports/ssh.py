@@ -43,7 +43,7 @@ from auditor.transports._ssh_settings import Settings, jump_target
 from auditor.transports.base import Command, CommandResult, FileContent
 from auditor.transports.budget import Budget
 from auditor.transports.environment import proxy_environment
-from auditor.transports.ssh_network import NETWORK_COMMANDS, NO_LOGIN, network_answer, tcp_connect
+from auditor.transports.ssh_network import NETWORK_COMMANDS, NO_LOGIN, network_answers, tcp_connect
 
 log = logging.getLogger(__name__)
 
@@ -313,12 +313,15 @@ class SshTransport:
                                                                                  list[FileContent]]:
         """Commands and files in one batch: one round trip for both (see transports.base.fetch)."""
         # The network probe opens its own TCP connection: it runs beside the batch, not before it.
-        probes = {index: self._pool.submit(self._pseudo, command) for index, command in enumerate(commands)
-                  if command.argv and command.argv[0] in NETWORK_COMMANDS}
+        probes = [index for index, command in enumerate(commands) if command.argv and
+                  command.argv[0] in NETWORK_COMMANDS]
+        probed = self._pool.submit(network_answers, [commands[i] for i in probes], self.settings, self.host_key,
+                                   self._open_socket, self.login_algorithms) if probes else None
         items = [batch.Item(index, command=command) for index, command in enumerate(commands) if index not in probes]
         items += [batch.Item(len(commands) + index, path=path) for index, path in enumerate(paths)]
         answers: dict[int, CommandResult | FileContent] = {item.index: answer for item, answer in self._fetch(items)}
-        answers.update((index, future.result()) for index, future in probes.items())
+        if probed is not None:
+            answers.update(zip(probes, probed.result(), strict=True))
         ordered = [answers[index] for index in range(len(commands) + len(paths))]
         return ordered[:len(commands)], ordered[len(commands):]  # type: ignore[return-value]
 
@@ -463,8 +466,3 @@ class SshTransport:
             if shell in self._shells:
                 self._shells.remove(shell)
         shell.channel.close()
-
-    # -- pseudo-commands ----------------------------------------------------------------------------------
-
-    def _pseudo(self, command: Command) -> CommandResult:
-        return network_answer(command, self.settings, self.host_key, self._open_socket, self.login_algorithms)

@@ -2,17 +2,22 @@
 
 Used for `auth: none` targets, when only network checks (SSH-0100, SSH-0110) run, and when a login failed,
 unless a ProxyJump or ProxyCommand is needed to reach the host (those need the full SSH transport). It answers
-the pseudo-commands the SSH transport answers, each over its own connection and all at once; anything that
-needs a login is refused as UnsupportedTarget. Only the authentication probe imports paramiko (about 0.1 s:
-it imports invoke); the banner, KEXINIT and host keys are read by _ssh_wire alone.
+the pseudo-commands the SSH transport answers; anything that needs a login is refused as UnsupportedTarget.
+
+Asked together (as SSH-0100's collector asks them), the banner, the KEXINIT, the first host key and the
+authentication methods come over one connection: the "none" request (_ssh_none) completes the key exchange that
+brings that host key. Each other host-key type has its own connection, all at once. Nothing here imports
+paramiko (about 0.1 s: it imports invoke); a login does.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import socket
 import threading
+import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +25,20 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.errors import ConnectError, TransportError, UnsupportedTarget
 from auditor.transports._ssh_settings import Settings
-from auditor.transports._ssh_wire import AUTH_METHODS, HOSTKEY, HOSTKEYS, KEXINIT, ProbeError, host_keys, probe
+from auditor.transports._ssh_wire import (
+    AUTH_METHODS,
+    HOSTKEY,
+    HOSTKEYS,
+    KEXINIT,
+    PROBE_KEX,
+    ProbeError,
+    _lists,
+    _start,
+    fetch_host_key,
+    host_keys,
+    key_groups,
+    probe,
+)
 from auditor.transports.base import Command, CommandResult, FileContent
 
 if TYPE_CHECKING:
@@ -93,16 +111,130 @@ def network_answer(command: Command, settings: Settings, host_key: HostKeyInfo |
 
 
 def _auth_methods(s: Settings, open_socket: Callable[[str, int, float], Any]) -> dict[str, Any]:
-    import paramiko
+    """The "none" probe over a connection of its own."""
+    from auditor.transports._ssh_none import ask_auth_methods
 
-    from auditor.transports._ssh_paramiko import offered_auth_methods
+    with contextlib.closing(open_socket(s.host, s.port, s.connect_timeout)) as sock:
+        try:
+            found = ask_auth_methods(sock, s.user, s.banner_timeout + s.auth_timeout)
+        except ProbeError as exc:
+            raise ProbeError(_auth_failed(s, exc)) from exc
+    return {k: found[k] for k in _AUTH_FIELDS}
 
-    sock = open_socket(s.host, s.port, s.connect_timeout)
+
+_AUTH_FIELDS = ("user", "methods", "none_accepted", "host_key", "algorithms")
+
+
+def _auth_failed(s: Settings, exc: Exception) -> str:
+    return f"the authentication probe (an SSH \"none\" request as {s.user!r}) failed: {exc or type(exc).__name__}"
+
+
+def network_answers(commands: Sequence[Command], settings: Settings, host_key: HostKeyInfo | None,
+                    open_socket: Callable[[str, int, float], Any],
+                    login_algorithms: Mapping[str, str] | None = None) -> list[CommandResult]:
+    """The answers to a batch of pseudo-commands. KEXINIT, host keys and authentication methods asked together
+    share one connection (see the module's docstring); otherwise each is read over its own, all at once."""
+    names = {command.argv[0] for command in commands}
+    shared = _shared_view(commands, settings, open_socket) if {KEXINIT, HOSTKEYS, AUTH_METHODS} <= names else {}
+    rest = [command for command in commands if str(command) not in shared]
+
+    def answer(command: Command) -> CommandResult:
+        return network_answer(command, settings, host_key, open_socket, login_algorithms)
+
+    if len(rest) > 1:
+        with ThreadPoolExecutor(max_workers=len(rest), thread_name_prefix=f"net-{settings.host}") as pool:
+            shared.update(zip((str(c) for c in rest), pool.map(answer, rest), strict=True))
+    else:
+        shared.update((str(c), answer(c)) for c in rest)
+    return [shared[str(command)] for command in commands]
+
+
+def _shared_view(commands: Sequence[Command], s: Settings, open_socket: Callable[[str, int, float], Any],
+                 ) -> dict[str, CommandResult]:
+    """KEXINIT, host keys and authentication methods, the first host key and the methods over one connection."""
+    by_name = {command.argv[0]: str(command) for command in commands}
+    timeout = s.connect_timeout + s.banner_timeout
+    began = time.monotonic()
+
+    def failed(exc: Exception) -> dict[str, CommandResult]:
+        why = f"probing the SSH server at {s.host}:{s.port} failed: {exc}"
+        return {by_name[n]: CommandResult(by_name[n], 1, "", why) for n in (KEXINIT, HOSTKEYS, AUTH_METHODS)}
+
     try:
-        return offered_auth_methods(sock, s.user, s.banner_timeout + s.auth_timeout)
-    except (paramiko.SSHException, EOFError) as exc:
-        raise ProbeError(f"the authentication probe (an SSH \"none\" request as {s.user!r}) failed: "
-                         f"{exc or type(exc).__name__}") from exc
+        sock = open_socket(s.host, s.port, s.connect_timeout)
+    except (TransportError, OSError) as exc:
+        return failed(exc)
+    with contextlib.closing(sock):
+        try:
+            started = _start(sock, timeout)
+            banner, kexinit = started[:2]
+        except (ProbeError, OSError) as exc:
+            return failed(exc)
+        kexinit_answer = {"host": s.host, "port": s.port, "banner": banner,
+                          "kexinit_base64": base64.b64encode(kexinit).decode("ascii"),
+                          "seconds": round(time.monotonic() - began, 3)}
+        kex_offered, algorithms = _lists(kexinit)[:2]
+        groups = key_groups(algorithms)
+        first = next(iter(groups.values()), [""])[0]
+        with ThreadPoolExecutor(max_workers=max(1, len(groups)), thread_name_prefix=f"net-{s.host}") as pool:
+            others = {algs[0]: pool.submit(_key_alone, s, open_socket, algs[0], kex_offered)
+                      for algs in list(groups.values())[1:]}
+            keys, auth = _first_key_and_methods(sock, started, s, open_socket, first, kex_offered)
+            keys.update((algorithm, future.result()) for algorithm, future in others.items())
+    listed = [{"offered_as": algs, **keys[algs[0]]} for algs in groups.values()]
+    host_keys_answer: dict[str, Any] = {"host": s.host, "port": s.port, "keys": listed,
+                                        "seconds": round(time.monotonic() - began, 3)}
+    if not any(k in PROBE_KEX for k in kex_offered):
+        host_keys_answer = {"host": s.host, "port": s.port, "keys": [], "seconds": 0, "problem": "no key exchange "
+                            f"this probe can drive is offered ({', '.join(kex_offered)})"}
+    answers = {by_name[KEXINIT]: CommandResult(by_name[KEXINIT], 0, json.dumps(kexinit_answer) + "\n"),
+               by_name[HOSTKEYS]: CommandResult(by_name[HOSTKEYS], 0, json.dumps(host_keys_answer) + "\n")}
+    answers[by_name[AUTH_METHODS]] = CommandResult(by_name[AUTH_METHODS], 1, "", auth) if isinstance(auth, str) \
+        else CommandResult(by_name[AUTH_METHODS], 0, json.dumps({"host": s.host, "port": s.port, **auth}) + "\n")
+    return answers
+
+
+def _first_key_and_methods(sock: Any, started: Any, s: Settings, open_socket: Callable[[str, int, float], Any],
+                           first: str, kex_offered: list[str],
+                           ) -> tuple[dict[str, dict[str, str]], dict[str, Any] | str]:
+    """The first host key and the "none" probe's answer (or why it failed), over the connection already open."""
+    from auditor.transports._ssh_none import Unsupported, ask_auth_methods
+
+    try:
+        found = ask_auth_methods(sock, s.user, s.banner_timeout + s.auth_timeout, first or None, started)
+    except Unsupported as exc:  # nothing was sent: this connection still brings the key
+        timeout = s.connect_timeout + s.banner_timeout
+        keys = {first: _attempt_key(lambda: fetch_host_key(sock, timeout, first, _wire_kex(kex_offered), started),
+                                    kex_offered)} if first else {}
+        return keys, _auth_failed(s, exc)
+    except (ProbeError, OSError) as exc:  # the connection is spent: the key comes over a new one
+        return ({first: _key_alone(s, open_socket, first, kex_offered)} if first else {}), _auth_failed(s, exc)
+    return ({first: {"kex": found["algorithms"]["kex"], "key_base64": found["host_key_base64"]}} if first else {},
+            {k: found[k] for k in _AUTH_FIELDS})
+
+
+def _wire_kex(kex_offered: list[str]) -> str:
+    return next((k for k in PROBE_KEX if k in kex_offered), "")
+
+
+def _key_alone(s: Settings, open_socket: Callable[[str, int, float], Any], algorithm: str,
+               kex_offered: list[str]) -> dict[str, str]:
+    def fetch() -> bytes:
+        timeout = s.connect_timeout + s.banner_timeout
+        with contextlib.closing(open_socket(s.host, s.port, s.connect_timeout)) as own:
+            return fetch_host_key(own, timeout, algorithm, _wire_kex(kex_offered))
+
+    return _attempt_key(fetch, kex_offered)
+
+
+def _attempt_key(fetch: Callable[[], bytes], kex_offered: list[str]) -> dict[str, str]:
+    kex = _wire_kex(kex_offered)
+    if not kex:
+        return {"kex": "", "error": "no key exchange this probe can drive is offered"}
+    try:
+        return {"kex": kex, "key_base64": base64.b64encode(fetch()).decode("ascii")}
+    except (ProbeError, TransportError, OSError) as exc:
+        return {"kex": kex, "error": str(exc) or type(exc).__name__}
 
 
 class SshNetworkTransport:
@@ -124,11 +256,10 @@ class SshNetworkTransport:
         raise UnsupportedTarget(self.target, NO_LOGIN)
 
     def run_many(self, commands: Sequence[Command]) -> list[CommandResult]:
-        if len(commands) < 2:
-            return [self.run(command) for command in commands]
-        # Each probe waits on its own connection: all at once.
-        with ThreadPoolExecutor(max_workers=len(commands), thread_name_prefix=f"net-{self.target}") as pool:
-            return list(pool.map(self.run, commands))
+        for command in commands:
+            if not command.argv or command.argv[0] not in NETWORK_COMMANDS:
+                raise UnsupportedTarget(self.target, NO_LOGIN)
+        return network_answers(commands, self.settings, None, self._open_socket)
 
     def read_many(self, paths: Sequence[str]) -> list[FileContent]:
         if paths:

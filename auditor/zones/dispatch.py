@@ -27,7 +27,7 @@ from auditor.profile import Profile
 from auditor.transports.base import Command, CommandResult, FileContent, Transport
 from auditor.transports.replay import Records, ReplayTransport
 from auditor.zones.app import TASK, BrokerSettings, make_app, queue_of
-from auditor.zones.task import task_document, zone_of
+from auditor.zones.task import check_zones, task_document, zone_of
 from auditor.zones.wire import PayloadError, unpack
 
 log = logging.getLogger(__name__)
@@ -39,14 +39,6 @@ _ERRORS: dict[str, type[TransportError]] = {
 
 class NotAssessed(ConnectError):
     """A zoned target whose worker did not answer, refused it, or shipped evidence that does not verify."""
-
-
-def check_zones(targets: Sequence[Target], broker: str | None) -> None:
-    """A zoned target needs a broker: one line naming the first such target."""
-    zoned = [t for t in targets if zone_of(t)]
-    if zoned and not broker:
-        raise InputError(f"target {zoned[0].name!r} is in zone {zone_of(zoned[0])!r} but no broker is given",
-                         "--broker", "pass --broker redis://… or add broker: to the inventory (docs/zones.md)")
 
 
 class ZoneDispatch:

@@ -3,6 +3,7 @@ worker derives every command from its own collectors' `requests` and `collect`."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from auditor.collectors import COLLECTORS, SYSTEM
@@ -50,3 +51,11 @@ def read_task(doc: Any, source: str) -> tuple[TargetPlan, dict[str, dict[str, An
                                bool(need["requires_root"]), "", facts))
     parameters = {str(n): dict(v) for n, v in dict(doc["parameters"]).items() if n in COLLECTORS}
     return TargetPlan(target, tuple(specs), (), bool(doc["login"])), parameters
+
+
+def check_zones(targets: Sequence[Target], broker: str | None) -> None:
+    """A zoned target needs a broker: one line naming the first such target."""
+    zoned = [t for t in targets if zone_of(t)]
+    if zoned and not broker:
+        raise InputError(f"target {zoned[0].name!r} is in zone {zone_of(zoned[0])!r} but no broker is given",
+                         "--broker", "pass --broker redis://… or add broker: to the inventory (docs/zones.md)")

@@ -109,19 +109,44 @@ def test_the_probes_of_a_logged_in_target_answer_the_same(three_keys_sshd, clien
     assert len(json.loads(keys.stdout)["keys"]) == 3
 
 
-def test_banner_and_host_keys_need_no_paramiko(three_keys_sshd):
-    # Given a fresh interpreter, When the banner, KEXINIT and host keys are read
+def test_the_network_view_needs_no_paramiko(three_keys_sshd):
+    # Given a fresh interpreter, When the banner, KEXINIT, host keys and authentication methods are read
     options = {"host": "127.0.0.1", "port": three_keys_sshd.port, "auth": "none", "ssh_config": "none"}
     code = ("import json, sys\n"
             "from auditor.models import Target, TargetKind\n"
             "from auditor.transports import open_transport\n"
             "from auditor.transports.base import cmd\n"
             f"transport = open_transport(Target('t', TargetKind.SSH, options={options!r}))\n"
-            "results = transport.run_many([cmd('auditor:ssh-kexinit'), cmd('auditor:ssh-hostkeys')])\n"
+            f"results = transport.run_many([cmd(p) for p in {PROBES!r}])\n"
             "print(json.dumps([[r.exit_status for r in results], 'paramiko' in sys.modules]))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False)
-    # Then both are answered and paramiko (~0.1 s to import) was never loaded
-    assert json.loads(done.stdout) == [[0, 0], False], done.stderr
+    # Then all are answered and paramiko (~0.1 s to import) was never loaded
+    assert json.loads(done.stdout) == [[0, 0, 0], False], done.stderr
+
+
+def test_banner_first_key_and_methods_share_one_connection(three_keys_sshd, monkeypatch):
+    # Given a server with three host-key types, and a count of the connections the probes open
+    transport = _network(three_keys_sshd)
+    opened = []
+    connect = transport._open_socket
+
+    def counted(host, port, timeout):
+        opened.append(port)
+        return connect(host, port, timeout)
+
+    monkeypatch.setattr(transport, "_open_socket", counted)
+    # When the three network probes are asked together (as SSH-0100's collector asks them)
+    kexinit, keys, auth = transport.run_many([cmd(p) for p in PROBES])
+    # Then one connection brings the banner, the KEXINIT, the first key and the methods; each other key its own
+    assert len(opened) == 3
+    assert parse_probe(kexinit.stdout).banner.startswith("SSH-2.0-OpenSSH")
+    on_disk = {Path(f"{key}.pub").read_text().split()[1] for key in three_keys_sshd.host_keys}
+    assert {key["key_base64"] for key in json.loads(keys.stdout)["keys"]} == on_disk
+    methods = json.loads(auth.stdout)
+    assert methods["methods"] == ["publickey", "password"] and methods["host_key"].startswith("ssh-ed25519 SHA256:")
+    # and the key the "none" request's key exchange brought is the one listed first
+    first = json.loads(keys.stdout)["keys"][0]
+    assert first["offered_as"] == ["ssh-ed25519"] and first["kex"] == methods["algorithms"]["kex"]
 
 
 def test_a_server_that_hangs_up_instead_of_replying_is_named_per_key():
