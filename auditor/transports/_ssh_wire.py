@@ -241,6 +241,11 @@ def key_groups(host_key_algorithms: Sequence[str]) -> dict[str, list[str]]:
     return groups
 
 
+def probe_kex(kex_offered: Sequence[str]) -> str:
+    """The key exchange this probe drives to read host keys: the first of PROBE_KEX the server offers, or ""."""
+    return next((k for k in PROBE_KEX if k in kex_offered), "")
+
+
 def _kex_start(kex: str) -> tuple[bytes, int]:
     """The client's first key-exchange message for `kex`, and the message number of the reply with the key."""
     if kex.startswith("curve25519-sha256"):
@@ -292,7 +297,7 @@ def host_keys(host: str, port: int, timeout: float, open_socket: Callable[[str, 
     try:
         started = _start(sock, timeout)
         kex_offered, algorithms = _lists(started[1])[:2]
-        kex = next((k for k in PROBE_KEX if k in kex_offered), "")
+        kex = probe_kex(kex_offered)
         if not kex:
             return json.dumps({"host": host, "port": port, "keys": [], "seconds": 0, "problem": "no key exchange "
                                f"this probe can drive is offered ({', '.join(kex_offered)})"})

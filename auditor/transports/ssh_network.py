@@ -30,7 +30,6 @@ from auditor.transports._ssh_wire import (
     HOSTKEY,
     HOSTKEYS,
     KEXINIT,
-    PROBE_KEX,
     ProbeError,
     _lists,
     _start,
@@ -38,6 +37,7 @@ from auditor.transports._ssh_wire import (
     host_keys,
     key_groups,
     probe,
+    probe_kex,
 )
 from auditor.transports.base import Command, CommandResult, FileContent
 
@@ -181,12 +181,13 @@ def _shared_view(commands: Sequence[Command], s: Settings, open_socket: Callable
                       for algs in list(groups.values())[1:]}
             keys, auth = _first_key_and_methods(sock, started, s, open_socket, first, kex_offered)
             keys.update((algorithm, future.result()) for algorithm, future in others.items())
-    listed = [{"offered_as": algs, **keys[algs[0]]} for algs in groups.values()]
-    host_keys_answer: dict[str, Any] = {"host": s.host, "port": s.port, "keys": listed,
-                                        "seconds": round(time.monotonic() - began, 3)}
-    if not any(k in PROBE_KEX for k in kex_offered):
-        host_keys_answer = {"host": s.host, "port": s.port, "keys": [], "seconds": 0, "problem": "no key exchange "
-                            f"this probe can drive is offered ({', '.join(kex_offered)})"}
+    host_keys_answer: dict[str, Any] = {"host": s.host, "port": s.port}
+    if probe_kex(kex_offered):
+        host_keys_answer |= {"keys": [{"offered_as": algs, **keys[algs[0]]} for algs in groups.values()],
+                             "seconds": round(time.monotonic() - began, 3)}
+    else:
+        host_keys_answer |= {"keys": [], "seconds": 0, "problem": "no key exchange this probe can drive is offered "
+                             f"({', '.join(kex_offered)})"}
     answers = {by_name[KEXINIT]: CommandResult(by_name[KEXINIT], 0, json.dumps(kexinit_answer) + "\n"),
                by_name[HOSTKEYS]: CommandResult(by_name[HOSTKEYS], 0, json.dumps(host_keys_answer) + "\n")}
     answers[by_name[AUTH_METHODS]] = CommandResult(by_name[AUTH_METHODS], 1, "", auth) if isinstance(auth, str) \
@@ -204,7 +205,7 @@ def _first_key_and_methods(sock: Any, started: Any, s: Settings, open_socket: Ca
         found = ask_auth_methods(sock, s.user, s.banner_timeout + s.auth_timeout, first or None, started)
     except Unsupported as exc:  # nothing was sent: this connection still brings the key
         timeout = s.connect_timeout + s.banner_timeout
-        keys = {first: _attempt_key(lambda: fetch_host_key(sock, timeout, first, _wire_kex(kex_offered), started),
+        keys = {first: _attempt_key(lambda: fetch_host_key(sock, timeout, first, probe_kex(kex_offered), started),
                                     kex_offered)} if first else {}
         return keys, _auth_failed(s, exc)
     except (ProbeError, OSError) as exc:  # the connection is spent: the key comes over a new one
@@ -213,22 +214,18 @@ def _first_key_and_methods(sock: Any, started: Any, s: Settings, open_socket: Ca
             {k: found[k] for k in _AUTH_FIELDS})
 
 
-def _wire_kex(kex_offered: list[str]) -> str:
-    return next((k for k in PROBE_KEX if k in kex_offered), "")
-
-
 def _key_alone(s: Settings, open_socket: Callable[[str, int, float], Any], algorithm: str,
                kex_offered: list[str]) -> dict[str, str]:
     def fetch() -> bytes:
         timeout = s.connect_timeout + s.banner_timeout
         with contextlib.closing(open_socket(s.host, s.port, s.connect_timeout)) as own:
-            return fetch_host_key(own, timeout, algorithm, _wire_kex(kex_offered))
+            return fetch_host_key(own, timeout, algorithm, probe_kex(kex_offered))
 
     return _attempt_key(fetch, kex_offered)
 
 
 def _attempt_key(fetch: Callable[[], bytes], kex_offered: list[str]) -> dict[str, str]:
-    kex = _wire_kex(kex_offered)
+    kex = probe_kex(kex_offered)
     if not kex:
         return {"kex": "", "error": "no key exchange this probe can drive is offered"}
     try:
