@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -67,20 +68,27 @@ def counts_text(findings: Iterable[object]) -> str:
     return ", ".join(f"{counts[s]} {s.value}" for s in _ORDER if counts[s]) or "no findings"
 
 
+_REDRAW_SECONDS = 0.125
+
+
 class ProgressDisplay:
     """A RunObserver: a live table of targets on a terminal, one line per event otherwise."""
 
-    def __init__(self, console: Console, targets: Iterable[Target]) -> None:
+    def __init__(self, console: Console, targets: Iterable[Target], *, redraw_thread: bool = True) -> None:
         self._console = console
+        self._redraw_thread = redraw_thread
         self._state = {t.name: "waiting" for t in targets}
         self._lock = threading.Lock()
         self._live: Live | None = None
+        self._drawn = 0.0
 
     def __enter__(self) -> ProgressDisplay:
         if self._console.is_terminal:
             from rich.live import Live
 
-            self._live = Live(self._table(), console=self._console, refresh_per_second=8, transient=True)
+            # Without the thread, the table is redrawn here as targets change, at most 8 times a second.
+            self._live = Live(self._table(), console=self._console, auto_refresh=self._redraw_thread,
+                              refresh_per_second=1 / _REDRAW_SECONDS, transient=True)
             self._live.__enter__()
         return self
 
@@ -104,7 +112,10 @@ class ProgressDisplay:
         with self._lock:
             self._state[name] = rich_text
             if self._live is not None:
-                self._live.update(self._table())
+                now = time.monotonic()
+                drawn = not self._redraw_thread and now - self._drawn >= _REDRAW_SECONDS
+                self._live.update(self._table(), refresh=drawn)
+                self._drawn = now if drawn else self._drawn
             else:
                 self._console.print(escape(visible(plain)), markup=True, soft_wrap=True)
 

@@ -148,6 +148,7 @@ def run(request: RunRequest, *, clock: Clock, observer: RunObserver | None = Non
                             selection(request.skip, checks, "--skip")),
         workers=request.workers,
         replay_from=request.replay_from,
+        in_processes=request.replay_from is not None,  # a replay waits on no host: CPU, one GIL per process
         trust_new_host_keys=request.trust_new_host_keys,
     )
     # How targets are reached (None: the runner connects): a verified replay reads the source's evidence index

@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from auditor import __version__
 from auditor.answers import AnswerWatch
@@ -36,6 +36,7 @@ from auditor.errors import (
     TransportError,
     UnsupportedTarget,
 )
+from auditor.forked import ChildFailed, ChildLost, can_fork, map_forked
 from auditor.models import (
     CheckSpec,
     ErrorReason,
@@ -85,6 +86,20 @@ class ScanOptions:
     replay_from: Path | None = None
     trust_new_host_keys: bool = False
     caps: Caps = DEFAULT_CAPS  # how much of a host's answer a finding may carry (auditor/caps.py)
+    # Workers are forked processes, not threads: for work that waits on no host (a replay), where threads under
+    # one GIL only contend. Needs a ForkableSink (each child's records are handed back to it) and Linux.
+    in_processes: bool = False
+
+
+@runtime_checkable
+class ForkableSink(Protocol):
+    """An evidence sink that processes forked from this one can report to (the bundle's EvidenceStore): a child
+    hands back the entries of the records it saved, and this store adopts them into its index."""
+
+    def save(self, target: str, record: dict[str, Any]) -> EvidenceRef: ...
+    def mark(self) -> int: ...
+    def entries_since(self, mark: int) -> list[Any]: ...
+    def adopt(self, entries: list[Any]) -> None: ...
 
 
 class _NullObserver:
@@ -126,18 +141,46 @@ def run_scan(
     interrupted = False
     connections = _OpenConnections()
 
-    def one(target: Target) -> TargetResult:
-        observer.target_started(target)
+    def assess(target: Target) -> TargetResult:
         plan = plan_target(target, checks, profile, options.selection)
         # Whatever a target answered, its findings are bounded before anything shows or stores them.
         result = cap_result(_scan_target(plan, profile, store, clock, cancel, open_target, connections), options.caps)
         # Waivers are judged at the scan's start, so every target of a run sees the same ones in force.
-        result = dataclasses.replace(result, findings=tuple(apply_waivers(result.findings, target,
-                                                                           profile.waivers, started)))
+        return dataclasses.replace(result, findings=tuple(apply_waivers(result.findings, target, profile.waivers,
+                                                                        started)))
+
+    if options.in_processes and options.workers > 1 and len(targets) > 1 and isinstance(store, ForkableSink) \
+            and can_fork():
+        results, interrupted = _in_processes(assess, targets, options.workers, store, observer)
+    else:
+        results, interrupted = _in_threads(assess, targets, options.workers, observer, cancel, connections,
+                                           open_target)
+    ordered = tuple(
+        results.get(t.name) or TargetResult(t, None, (), "not scanned: the run was interrupted",
+                                            ErrorReason.INTERRUPTED)
+        for t in targets
+    )
+    uses = waiver_uses(profile.waivers, ((f, r.target) for r in ordered for f in r.findings), started)
+    only = options.selection.only
+    selected = {i: spec for i, spec in checks.items() if only is None or i in only}
+    return ScanResult(run_id, __version__, started, clock.now(), profile.name, profile.sha256, selected,
+                      ordered, interrupted, organisation=_attested(profile, store, started), waivers=uses)
+
+
+def _in_threads(assess: Callable[[Target], TargetResult], targets: Sequence[Target], workers: int,
+                observer: RunObserver, cancel: threading.Event, connections: _OpenConnections,
+                open_target: OpenTarget) -> tuple[dict[str, TargetResult], bool]:
+    """Each target on a thread of a pool of `workers`; on Ctrl-C, what finished and interrupted=True."""
+    results: dict[str, TargetResult] = {}
+    interrupted = False
+
+    def one(target: Target) -> TargetResult:
+        observer.target_started(target)
+        result = assess(target)
         observer.target_finished(result)
         return result
 
-    pool = ThreadPoolExecutor(max_workers=max(1, options.workers), thread_name_prefix="target")
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="target")
     futures: dict[Future[TargetResult], Target] = {pool.submit(one, t): t for t in targets}
     try:
         pending = set(futures)
@@ -157,16 +200,39 @@ def run_scan(
                 results[target.name] = future.result()
     finally:
         pool.shutdown(wait=True)
-    ordered = tuple(
-        results.get(t.name) or TargetResult(t, None, (), "not scanned: the run was interrupted",
-                                            ErrorReason.INTERRUPTED)
-        for t in targets
-    )
-    uses = waiver_uses(profile.waivers, ((f, r.target) for r in ordered for f in r.findings), started)
-    only = options.selection.only
-    selected = {i: spec for i, spec in checks.items() if only is None or i in only}
-    return ScanResult(run_id, __version__, started, clock.now(), profile.name, profile.sha256, selected,
-                      ordered, interrupted, organisation=_attested(profile, store, started), waivers=uses)
+    return results, interrupted
+
+
+def _in_processes(assess: Callable[[Target], TargetResult], targets: Sequence[Target], workers: int,
+                  store: ForkableSink, observer: RunObserver) -> tuple[dict[str, TargetResult], bool]:
+    """Each target in one of `workers` forked processes (auditor/forked.py). A child writes its records into the
+    run folder itself and sends back the result with the store's entries of what it wrote, which this store
+    adopts: the evidence index and the run manifest list every record as if one process had written them."""
+    results: dict[str, TargetResult] = {}
+
+    def in_child(target: Target) -> tuple[TargetResult, list[Any]]:
+        mark = store.mark()
+        return assess(target), store.entries_since(mark)
+
+    def arrived(index: int, answer: tuple[TargetResult, list[Any]]) -> None:
+        result, entries = answer
+        store.adopt(entries)
+        observer.target_started(result.target)
+        observer.target_finished(result)
+        results[targets[index].name] = result
+
+    try:
+        map_forked(in_child, targets, workers, arrived)
+    except KeyboardInterrupt:
+        return results, True
+    except ChildFailed as exc:  # a bug, not a target's doing: the run stops, as a crash in the runner would
+        raise AuditorError(f"a replay worker process failed:\n{exc}") from None
+    except ChildLost as exc:
+        for index in exc.missing:
+            results[targets[index].name] = TargetResult(
+                targets[index], None, (), f"not assessed: its worker process {exc.status}",
+                ErrorReason.INTERRUPTED)
+    return results, False
 
 
 def _attested(profile: Profile, store: EvidenceSink, as_of: datetime) -> tuple[Finding, ...]:

@@ -1,10 +1,12 @@
 """The evidence store: writes each fact record as it arrives (so an interrupted run keeps it), and the
 evidence index at the end. The record format is the transports' (auditor/transports/records.py).
 
-Durability costs one flush per run, not one per fact: records are written atomically but not fsynced one by
-one (14,800 fsyncs made a 200-target replay 15 s slower); `write_manifest` flushes them all to disk before it
-writes the index, and the run manifest that makes a run folder complete is written after that. A crash before
-then leaves a folder that never verifies as complete.
+Durability costs one flush per run, not one per fact: records are not fsynced one by one (14,800 fsyncs made
+a 200-target replay 15 s slower); `write_manifest` flushes them all to disk before it writes the index, and the
+run manifest that makes a run folder complete is written after that. A crash before then leaves a folder that
+never verifies as complete. For the same reason a record is written straight to its new name, not through a
+temporary name and a rename (the rename was 5% of a replay): the index, written last, holds the hash of
+every whole record, and a half-written one can only be part of a run that never verifies.
 """
 
 from __future__ import annotations
@@ -18,6 +20,16 @@ from typing import Any
 from auditor.files import dump_json, sha256_bytes, write_atomic
 from auditor.models import EvidenceRef
 from auditor.transports.records import EVIDENCE_DIR, EVIDENCE_INDEX, SCHEMA_VERSION, fact_filename
+
+
+def _write_new(path: str, data: bytes) -> None:
+    """Create the file, refusing to follow or reuse anything already at that name (O_EXCL); a record saved twice
+    under one name (an artefact two attestations cite) replaces the first, as before."""
+    try:
+        with open(path, "xb") as handle:
+            handle.write(data)
+    except FileExistsError:
+        write_atomic(path, data, durable=False)
 
 
 @dataclass(frozen=True)
@@ -47,12 +59,26 @@ class EvidenceStore:
             folder = self._folders.setdefault(target, str(path))
         name = fact_filename(record["kind"], record["source"])
         data = dump_json(record)
-        write_atomic(os.path.join(folder, name), data, durable=False)
+        _write_new(os.path.join(folder, name), data)
         ref = EvidenceRef(f"{EVIDENCE_DIR}/{target}/{name}", sha256_bytes(data), record["source"])
         entry = _Entry(ref, len(data), target, record["kind"], record.get("exit_status"), record["collected_at"])
         with self._lock:
             self._entries.append(entry)
         return ref
+
+    def mark(self) -> int:
+        """Where the entries stand now; entries_since(mark) are the records saved after it."""
+        with self._lock:
+            return len(self._entries)
+
+    def entries_since(self, mark: int) -> list[_Entry]:
+        with self._lock:
+            return self._entries[mark:]
+
+    def adopt(self, entries: list[_Entry]) -> None:
+        """Index records another process saved into this run folder (a forked replay worker: auditor/forked.py)."""
+        with self._lock:
+            self._entries.extend(entries)
 
     def written(self) -> dict[str, tuple[str, int]]:
         """Relative path -> (SHA-256, size) of every record this store wrote, so the run manifest need not read
