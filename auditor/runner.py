@@ -36,7 +36,6 @@ from auditor.errors import (
     TransportError,
     UnsupportedTarget,
 )
-from auditor.forked import ChildFailed, ChildLost, can_fork, map_forked
 from auditor.models import (
     CheckSpec,
     ErrorReason,
@@ -150,7 +149,7 @@ def run_scan(
                                                                         started)))
 
     if options.in_processes and options.workers > 1 and len(targets) > 1 and isinstance(store, ForkableSink) \
-            and can_fork():
+            and _can_fork():
         results, interrupted = _in_processes(assess, targets, options.workers, store, observer)
     else:
         results, interrupted = _in_threads(assess, targets, options.workers, observer, cancel, connections,
@@ -165,6 +164,12 @@ def run_scan(
     selected = {i: spec for i, spec in checks.items() if only is None or i in only}
     return ScanResult(run_id, __version__, started, clock.now(), profile.name, profile.sha256, selected,
                       ordered, interrupted, organisation=_attested(profile, store, started), waivers=uses)
+
+
+def _can_fork() -> bool:
+    from auditor.forked import can_fork  # a replay's: a scan never loads it
+
+    return can_fork()
 
 
 def _in_threads(assess: Callable[[Target], TargetResult], targets: Sequence[Target], workers: int,
@@ -208,6 +213,8 @@ def _in_processes(assess: Callable[[Target], TargetResult], targets: Sequence[Ta
     """Each target in one of `workers` forked processes (auditor/forked.py). A child writes its records into the
     run folder itself and sends back the result with the store's entries of what it wrote, which this store
     adopts: the evidence index and the run manifest list every record as if one process had written them."""
+    from auditor.forked import ChildFailed, ChildLost, map_forked
+
     results: dict[str, TargetResult] = {}
 
     def in_child(target: Target) -> tuple[TargetResult, list[Any]]:

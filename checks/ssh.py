@@ -1,5 +1,6 @@
-"""The SSH server as a client on the network sees it, before any login (auditor/collectors/ssh_wire.py):
-the algorithms and host keys it offers (SSH-0100) and the authentication methods it offers (SSH-0110).
+"""The SSH server as a client on the network sees it, before any login: the algorithms and host keys it offers
+(SSH-0100, auditor/collectors/ssh_wire.py) and the authentication methods it offers (SSH-0110,
+auditor/collectors/ssh_auth.py).
 The daemon's configuration is judged by checks/sshd.py."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from checks.ssh_algorithms import (
 
 if TYPE_CHECKING:
     # Collector modules are imported when a check runs, so loading the pack imports none of them.
+    from auditor.collectors.ssh_auth import SshAuthFacts
     from auditor.collectors.ssh_wire import HostKey, SshWireFacts
 
 PASSWORD_METHODS = ("password", "keyboard-interactive")
@@ -129,28 +131,28 @@ def _cbc(name: str) -> str:
     "every Match block), keep publickey, and reload sshd. Where a role may use passwords, list it in the profile's "
     "ssh_password_allowed_for.",
 )
-def ssh_wire_auth_methods(ssh_wire: SshWireFacts, target: Target, ssh_password_allowed_for: Sequence[str]) -> Verdict:
-    if not ssh_wire.probed:
-        return Verdict.not_applicable(f"No network view: {ssh_wire.problem}.")
-    where, user = f"{ssh_wire.host}:{ssh_wire.port}", ssh_wire.auth_user
-    if ssh_wire.auth_methods is None:
+def ssh_wire_auth_methods(ssh_auth: SshAuthFacts, target: Target, ssh_password_allowed_for: Sequence[str]) -> Verdict:
+    if not ssh_auth.probed:
+        return Verdict.not_applicable(f"No network view: {ssh_auth.problem}.")
+    where, user = f"{ssh_auth.host}:{ssh_auth.port}", ssh_auth.auth_user
+    if ssh_auth.auth_methods is None:
         return Verdict.warning(f"The authentication methods the SSH server at {where} offers could not be read: "
-                               f"{ssh_wire.auth_problem}.")
-    observed = {"user": user, "methods": list(ssh_wire.auth_methods), "none_accepted": ssh_wire.none_accepted,
+                               f"{ssh_auth.auth_problem}.")
+    observed = {"user": user, "methods": list(ssh_auth.auth_methods), "none_accepted": ssh_auth.none_accepted,
                 "role": target.role.value}
     expected = {"methods": "publickey (no password or keyboard-interactive)",
                 "allowed_for": list(ssh_password_allowed_for)}
-    if ssh_wire.none_accepted:
+    if ssh_auth.none_accepted:
         return Verdict.failed(f"The SSH server at {where} let {user!r} in without any authentication (an SSH "
                               "\"none\" request succeeded).", observed=observed, expected=expected)
-    offered = [m for m in ssh_wire.auth_methods if m in PASSWORD_METHODS]
+    offered = [m for m in ssh_auth.auth_methods if m in PASSWORD_METHODS]
     if offered and target.role.value not in ssh_password_allowed_for:
         return Verdict.failed(f"The SSH server at {where} offers {' and '.join(offered)} logins to {user!r} "
-                              f"(a {target.role.value}); it offers: {', '.join(ssh_wire.auth_methods)}.",
+                              f"(a {target.role.value}); it offers: {', '.join(ssh_auth.auth_methods)}.",
                               observed=observed, expected=expected)
     if offered:
         return Verdict.passed(f"The SSH server at {where} offers {' and '.join(offered)} logins, which the profile "
                               f"allows for role {target.role.value} (ssh_password_allowed_for).", observed=observed,
                               expected=expected)
-    return Verdict.passed(f"The SSH server at {where} offers {user!r} only {', '.join(ssh_wire.auth_methods) or 'no'} "
+    return Verdict.passed(f"The SSH server at {where} offers {user!r} only {', '.join(ssh_auth.auth_methods) or 'no'} "
                           "logins, no passwords.", observed=observed, expected=expected)

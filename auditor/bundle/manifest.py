@@ -23,7 +23,6 @@ from auditor.bundle.keys import fingerprint, raw_public
 from auditor.bundle.layout import RESULTS, RUN_MANIFEST, SIGNATURE
 from auditor.errors import InputError
 from auditor.files import dump_json, load_json, sha256_and_size, sha256_file, write_atomic
-from auditor.forked import ChildFailed, ChildLost, can_fork, map_forked
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -185,6 +184,8 @@ def verify_run(run_dir: Path, public_raw: bytes | None) -> Verification:
 def _changed(listed: dict[str, str], present: dict[str, str]) -> tuple[str, ...]:
     """The listed files whose SHA-256 differs. A large run (a 200-target run holds 19,000 files) is hashed by
     one forked process per core, each a share of the files: opening and reading them is most of the time."""
+    from auditor.forked import ChildFailed, ChildLost, can_fork, map_forked  # loaded by the commands that verify
+
     paths = sorted(p for p in listed if p in present)
 
     def changed_of(share: list[str]) -> list[str]:

@@ -34,6 +34,7 @@ _MODULES = {
     "pii": "auditor.collectors.pii",
     "sshd": "auditor.collectors.sshd",
     "ssh_wire": "auditor.collectors.ssh_wire",
+    "ssh_auth": "auditor.collectors.ssh_auth",
     "tls": "auditor.collectors.tls",
     "tls_certificate": "auditor.collectors.tls_certificate",
     "tls_vulnerabilities": "auditor.collectors.tls_vulnerabilities",

@@ -1,11 +1,11 @@
-"""What an SSH server shows on the wire, read without logging in: its identification string and KEXINIT, each
-host key it offers, and the authentication methods it offers.
+"""What an SSH server shows on the wire, read without logging in: its identification string and KEXINIT, and
+each host key it offers. (The authentication methods it offers are collectors/ssh_auth.py's: asking them takes a
+whole key exchange, which a scan of SSH-0100 alone does not need.)
 
 The SSH transports answer pseudo-commands with the raw bytes (base64) in JSON, so the bytes themselves are the
 evidence and this module parses them: `auditor:ssh-kexinit` (RFC 4253 7.1), `auditor:ssh-hostkeys` (the key
-blobs, RFC 4253 6.6, RFC 5656 3.1, RFC 8709), `auditor:ssh-auth-methods` (the answer to an SSH "none" request,
-RFC 4252 5.2). `auditor:ssh-hostkey` adds the host key the login verified and the algorithms it agreed.
-A local target has no network address, so these pseudo-commands are "not found" there.
+blobs, RFC 4253 6.6, RFC 5656 3.1, RFC 8709). `auditor:ssh-hostkey` adds the host key the login verified and
+the algorithms it agreed. A local target has no network address, so these pseudo-commands are "not found" there.
 """
 
 from __future__ import annotations
@@ -22,16 +22,17 @@ from typing import Any
 from auditor.collectors.base import Requests
 from auditor.errors import CollectorError, FactMissing
 from auditor.models import SystemFacts
-from auditor.transports._ssh_wire import AUTH_METHODS, HOSTKEY, HOSTKEYS, KEXINIT
+from auditor.transports._ssh_wire import HOSTKEY, HOSTKEYS, KEXINIT
 from auditor.transports.base import Command, CommandResult, Transport, cmd
 
 NEEDS_LOGIN = False  # the server's handshake, seen from the network
 KEXINIT_COMMAND = cmd(KEXINIT, timeout=30)
 HOSTKEY_COMMAND = cmd(HOSTKEY)
 HOSTKEYS_COMMAND = cmd(HOSTKEYS, timeout=30)
-AUTH_METHODS_COMMAND = cmd(AUTH_METHODS, timeout=60)
 _CURVE_BITS = {"nistp256": 256, "nistp384": 384, "nistp521": 521}
 MSG_KEXINIT = 20
+NOT_PROBED = "the target is scanned locally, so there is no network address to read an SSH banner from; scan it as "\
+    "an ssh target"
 _LIST_NAMES = ("kex_algorithms", "server_host_key_algorithms", "encryption_client_to_server",
                "encryption_server_to_client", "mac_client_to_server", "mac_server_to_client",
                "compression_client_to_server", "compression_server_to_client", "languages_client_to_server",
@@ -77,8 +78,6 @@ class SshWireFacts:
     login_algorithms: what the login agreed (kex, host_key, cipher_out/in, mac_out/in); empty without a login.
     legacy_ssh: the target opted in to legacy algorithms for the login.
     host_keys: one per key the server offers (certificates are not fetched); host_keys_problem: why none were.
-    auth_user / auth_methods: the methods a "none" request as auth_user was told may continue (None: unknown,
-        auth_problem says why); none_accepted: the server let the "none" request in.
     """
 
     probed: bool
@@ -98,35 +97,35 @@ class SshWireFacts:
     legacy_ssh: bool = False
     host_keys: tuple[HostKey, ...] = ()
     host_keys_problem: str = ""
-    auth_user: str = ""
-    auth_methods: tuple[str, ...] | None = None
-    none_accepted: bool = False
-    auth_problem: str = ""
 
 
 def requests(_: SystemFacts) -> Requests:
-    return (KEXINIT_COMMAND, HOSTKEY_COMMAND, HOSTKEYS_COMMAND, AUTH_METHODS_COMMAND), ()
+    return (KEXINIT_COMMAND, HOSTKEY_COMMAND, HOSTKEYS_COMMAND), ()
 
 
 def collect(host: Transport, _: SystemFacts) -> SshWireFacts:
-    probe = host.run(KEXINIT_COMMAND)
-    if probe.not_found:
-        return SshWireFacts(probed=False, problem="the target is scanned locally, so there is no network "
-                            "address to read an SSH banner from; scan it as an ssh target")
-    probe.raise_for_status()
-    facts = parse_probe(probe.stdout)
+    facts = banner_and_offer(host)
+    if not facts.probed:
+        return facts
     found: dict[str, Any] = {}
     key = host.run(HOSTKEY_COMMAND)
     if key.ok:
         found |= parse_hostkey(key.stdout)
-    keys = _answer(host, HOSTKEYS_COMMAND)
-    found |= parse_host_keys(keys.stdout) if keys.ok else {"host_keys_problem": _failed(keys)}
-    auth = _answer(host, AUTH_METHODS_COMMAND)
-    found |= parse_auth_methods(auth.stdout) if auth.ok else {"auth_problem": _failed(auth)}
+    keys = answer(host, HOSTKEYS_COMMAND)
+    found |= parse_host_keys(keys.stdout) if keys.ok else {"host_keys_problem": failure(keys)}
     return dataclasses.replace(facts, **found)
 
 
-def _answer(host: Transport, command: Command) -> CommandResult:
+def banner_and_offer(host: Transport) -> SshWireFacts:
+    """The banner and KEXINIT (probed=False on a local target, which has no network address)."""
+    probe = host.run(KEXINIT_COMMAND)
+    if probe.not_found:
+        return SshWireFacts(probed=False, problem=NOT_PROBED)
+    probe.raise_for_status()
+    return parse_probe(probe.stdout)
+
+
+def answer(host: Transport, command: Command) -> CommandResult:
     """The probe's answer; evidence recorded before auditor asked this probe answers "not recorded", so that an
     older run can still be replayed (the KEXINIT, which every run holds, is judged as before)."""
     try:
@@ -135,7 +134,7 @@ def _answer(host: Transport, command: Command) -> CommandResult:
         return CommandResult(str(command), 1, "", f"not in this evidence: `{command}` was not recorded")
 
 
-def _failed(result: CommandResult) -> str:
+def failure(result: CommandResult) -> str:
     """Why a probe gave no answer, in one line."""
     return result.stderr.strip().splitlines()[0] if result.stderr.strip() else result.failure()
 
@@ -224,16 +223,6 @@ def _strings(blob: bytes) -> list[bytes]:
     if len(fields) < 2:
         raise CollectorError("too few fields for a public key")
     return fields
-
-
-def parse_auth_methods(text: str) -> dict[str, Any]:
-    """The transport's `ssh-auth-methods` JSON -> auth_user, auth_methods, none_accepted."""
-    try:
-        document = json.loads(text)
-        return {"auth_user": str(document["user"]), "auth_methods": tuple(map(str, document["methods"])),
-                "none_accepted": bool(document["none_accepted"])}
-    except (ValueError, KeyError, TypeError) as exc:
-        raise CollectorError(f"the authentication probe returned something unreadable ({exc})") from exc
 
 
 def parse_kexinit(payload: bytes) -> Kexinit:

@@ -4,10 +4,12 @@ Used for `auth: none` targets, when only network checks (SSH-0100, SSH-0110) run
 unless a ProxyJump or ProxyCommand is needed to reach the host (those need the full SSH transport). It answers
 the pseudo-commands the SSH transport answers; anything that needs a login is refused as UnsupportedTarget.
 
-Asked together (as SSH-0100's collector asks them), the banner, the KEXINIT, the first host key and the
-authentication methods come over one connection: the "none" request (_ssh_none) completes the key exchange that
-brings that host key. Each other host-key type has its own connection, all at once. Nothing here imports
-paramiko (about 0.1 s: it imports invoke); a login does.
+Asked together (as the ssh_wire and ssh_auth collectors ask them), the banner, the KEXINIT and the first host key
+come over one connection, and so do the authentication methods when they are asked: the "none" request
+(_ssh_none) completes the key exchange that brings that host key. Without them, the key exchange is only begun,
+as far as the server's reply that carries the key, which needs no cryptography (SSH-0100 alone). Each other
+host-key type has its own connection, all at once. Nothing here imports paramiko (about 0.1 s: it imports
+invoke); a login does.
 """
 
 from __future__ import annotations
@@ -132,10 +134,11 @@ def _auth_failed(s: Settings, exc: Exception) -> str:
 def network_answers(commands: Sequence[Command], settings: Settings, host_key: HostKeyInfo | None,
                     open_socket: Callable[[str, int, float], Any],
                     login_algorithms: Mapping[str, str] | None = None) -> list[CommandResult]:
-    """The answers to a batch of pseudo-commands. KEXINIT, host keys and authentication methods asked together
-    share one connection (see the module's docstring); otherwise each is read over its own, all at once."""
+    """The answers to a batch of pseudo-commands. KEXINIT and host keys (and authentication methods) asked
+    together share one connection (see the module's docstring); otherwise each is read over its own, all at
+    once."""
     names = {command.argv[0] for command in commands}
-    shared = _shared_view(commands, settings, open_socket) if {KEXINIT, HOSTKEYS, AUTH_METHODS} <= names else {}
+    shared = _shared_view(commands, settings, open_socket) if {KEXINIT, HOSTKEYS} <= names else {}
     rest = [command for command in commands if str(command) not in shared]
 
     def answer(command: Command) -> CommandResult:
@@ -151,14 +154,16 @@ def network_answers(commands: Sequence[Command], settings: Settings, host_key: H
 
 def _shared_view(commands: Sequence[Command], s: Settings, open_socket: Callable[[str, int, float], Any],
                  ) -> dict[str, CommandResult]:
-    """KEXINIT, host keys and authentication methods, the first host key and the methods over one connection."""
+    """KEXINIT and host keys (and authentication methods, when asked): the first host key (and the methods) over
+    the connection that read the KEXINIT."""
     by_name = {command.argv[0]: str(command) for command in commands}
+    asked = [name for name in (KEXINIT, HOSTKEYS, AUTH_METHODS) if name in by_name]
     timeout = s.connect_timeout + s.banner_timeout
     began = time.monotonic()
 
     def failed(exc: Exception) -> dict[str, CommandResult]:
         why = f"probing the SSH server at {s.host}:{s.port} failed: {exc}"
-        return {by_name[n]: CommandResult(by_name[n], 1, "", why) for n in (KEXINIT, HOSTKEYS, AUTH_METHODS)}
+        return {by_name[n]: CommandResult(by_name[n], 1, "", why) for n in asked}
 
     try:
         sock = open_socket(s.host, s.port, s.connect_timeout)
@@ -179,7 +184,12 @@ def _shared_view(commands: Sequence[Command], s: Settings, open_socket: Callable
         with ThreadPoolExecutor(max_workers=max(1, len(groups)), thread_name_prefix=f"net-{s.host}") as pool:
             others = {algs[0]: pool.submit(_key_alone, s, open_socket, algs[0], kex_offered)
                       for algs in list(groups.values())[1:]}
-            keys, auth = _first_key_and_methods(sock, started, s, open_socket, first, kex_offered)
+            auth: dict[str, Any] | str | None = None  # None: not asked
+            if AUTH_METHODS in by_name:
+                keys, auth = _first_key_and_methods(sock, started, s, open_socket, first, kex_offered)
+            else:  # the key exchange only begun: the reply that carries the key is all that is read
+                keys = {first: _attempt_key(lambda: fetch_host_key(sock, timeout, first, probe_kex(kex_offered),
+                                                                   started), kex_offered)} if first else {}
             keys.update((algorithm, future.result()) for algorithm, future in others.items())
     host_keys_answer: dict[str, Any] = {"host": s.host, "port": s.port}
     if probe_kex(kex_offered):
@@ -190,8 +200,11 @@ def _shared_view(commands: Sequence[Command], s: Settings, open_socket: Callable
                              f"({', '.join(kex_offered)})"}
     answers = {by_name[KEXINIT]: CommandResult(by_name[KEXINIT], 0, json.dumps(kexinit_answer) + "\n"),
                by_name[HOSTKEYS]: CommandResult(by_name[HOSTKEYS], 0, json.dumps(host_keys_answer) + "\n")}
-    answers[by_name[AUTH_METHODS]] = CommandResult(by_name[AUTH_METHODS], 1, "", auth) if isinstance(auth, str) \
-        else CommandResult(by_name[AUTH_METHODS], 0, json.dumps({"host": s.host, "port": s.port, **auth}) + "\n")
+    if isinstance(auth, str):
+        answers[by_name[AUTH_METHODS]] = CommandResult(by_name[AUTH_METHODS], 1, "", auth)
+    elif auth is not None:
+        answers[by_name[AUTH_METHODS]] = CommandResult(by_name[AUTH_METHODS], 0,
+                                                       json.dumps({"host": s.host, "port": s.port, **auth}) + "\n")
     return answers
 
 

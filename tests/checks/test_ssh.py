@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collectors.ssh_wire import HostKey, SshWireFacts, parse_auth_methods, parse_host_keys, parse_probe
+from auditor.collectors.ssh_auth import SshAuthFacts, parse_auth_methods
+from auditor.collectors.ssh_wire import HostKey, SshWireFacts, parse_host_keys, parse_probe
 from auditor.models import Role, Status, Target, TargetKind
 from checks.ssh import ssh_wire_algorithms, ssh_wire_auth_methods
 
@@ -17,6 +18,7 @@ STRONG = SshWireFacts(probed=True, host="h", port=22, ciphers=("aes256-gcm@opens
                       host_key_algorithms=("ssh-ed25519", "rsa-sha2-512"),
                       host_keys=(HostKey(("ssh-ed25519",), "ssh-ed25519", 256, "SHA256:a"),
                                  HostKey(("rsa-sha2-512",), "ssh-rsa", 4096, "SHA256:b")))
+ASKED = SshAuthFacts(probed=True, host="h", port=22)
 
 
 def _algorithms(facts: SshWireFacts, min_rsa_bits: int = 3072):
@@ -120,29 +122,29 @@ def test_a_modern_login_is_not_called_weak():
     ],
 )
 def test_offered_password_logins_fail_on_servers(fixture, role, status, words):
-    facts = dataclasses.replace(STRONG, **parse_auth_methods((OUTPUTS / fixture).read_text()))
+    facts = dataclasses.replace(ASKED, **parse_auth_methods((OUTPUTS / fixture).read_text()))
     verdict = ssh_wire_auth_methods(facts, _server(role), ["workstation"])
     assert verdict.status is status and words in verdict.message
 
 
 def test_a_role_listed_in_the_profile_may_offer_passwords():
-    facts = dataclasses.replace(STRONG, auth_user="ops", auth_methods=("publickey", "password"))
+    facts = dataclasses.replace(ASKED, auth_user="ops", auth_methods=("publickey", "password"))
     assert ssh_wire_auth_methods(facts, _server(), ["server"]).status is Status.PASS
     assert ssh_wire_auth_methods(facts, _server(), []).status is Status.FAIL
 
 
 def test_a_server_that_lets_none_in_fails():
-    facts = dataclasses.replace(STRONG, auth_user="guest", auth_methods=(), none_accepted=True)
+    facts = dataclasses.replace(ASKED, auth_user="guest", auth_methods=(), none_accepted=True)
     verdict = ssh_wire_auth_methods(facts, _server(), ["server"])
     assert verdict.status is Status.FAIL and "without any authentication" in verdict.message
 
 
 def test_methods_that_could_not_be_read_are_a_warning_with_the_reason():
-    facts = dataclasses.replace(STRONG, auth_problem="the authentication probe failed: no acceptable kex")
+    facts = dataclasses.replace(ASKED, auth_problem="the authentication probe failed: no acceptable kex")
     verdict = ssh_wire_auth_methods(facts, _server(), [])
     assert verdict.status is Status.WARN and "no acceptable kex" in verdict.message
 
 
 def test_auth_methods_of_a_local_target_are_not_applicable():
-    verdict = ssh_wire_auth_methods(SshWireFacts(probed=False, problem="scanned locally"), _server(), [])
+    verdict = ssh_wire_auth_methods(SshAuthFacts(probed=False, problem="scanned locally"), _server(), [])
     assert verdict.status is Status.NOT_APPLICABLE

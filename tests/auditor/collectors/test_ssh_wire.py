@@ -1,4 +1,5 @@
-"""ssh_wire collector: recorded KEXINIT probes -> offered algorithms; malformed input; a local target."""
+"""ssh_wire and ssh_auth collectors: recorded KEXINIT, host-key and "none" probes -> offered algorithms, keys and
+authentication methods; malformed input; a local target."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from auditor.collectors import ssh_auth
+from auditor.collectors.ssh_auth import AUTH_METHODS_COMMAND
 from auditor.collectors.ssh_wire import (
-    AUTH_METHODS_COMMAND,
     HOSTKEY_COMMAND,
     HOSTKEYS_COMMAND,
     KEXINIT_COMMAND,
@@ -19,6 +21,7 @@ from auditor.collectors.ssh_wire import (
     parse_host_keys,
     parse_kexinit,
     parse_probe,
+    requests,
 )
 from auditor.errors import CollectorError, FactMissing
 from auditor.models import SystemFacts
@@ -99,6 +102,8 @@ def test_a_local_target_has_no_network_view():
     # Given this machine scanned locally, When the wire collector runs, Then it says there is no address to probe
     facts = collect(LocalTransport(), SystemFacts(None))
     assert facts.probed is False and "no network address" in facts.problem
+    methods = ssh_auth.collect(LocalTransport(), SystemFacts(None))
+    assert methods.probed is False and methods.problem == facts.problem
 
 
 def _answers(**extra: CommandResult) -> dict[str, CommandResult]:
@@ -113,23 +118,31 @@ def test_every_probe_adds_its_facts():
                                              (OUTPUTS / "debian12-hostkeys-legacy.json").read_text()),
         str(AUTH_METHODS_COMMAND): CommandResult(str(AUTH_METHODS_COMMAND), 0,
                                                  (OUTPUTS / "debian12-auth-methods-legacy.json").read_text())}))
-    # When the wire collector runs
-    facts = collect(host, SystemFacts(None))
+    # When the wire and authentication collectors run
+    facts, methods = collect(host, SystemFacts(None)), ssh_auth.collect(host, SystemFacts(None))
     # Then each key has its type, size and fingerprint, and the offered methods are known
     assert [(k.key_type, k.bits) for k in facts.host_keys] == [("ssh-ed25519", 256), ("ssh-rsa", 2048),
                                                                ("ssh-dss", 1024)]
     assert all(k.sha256.startswith("SHA256:") and not k.problem for k in facts.host_keys)
-    assert facts.auth_user == "auditor" and facts.auth_methods == ("publickey", "password", "keyboard-interactive")
-    assert facts.none_accepted is False
+    assert methods.auth_user == "auditor" and methods.auth_methods == ("publickey", "password",
+                                                                       "keyboard-interactive")
+    assert methods.none_accepted is False and (methods.host, methods.port) == (facts.host, facts.port)
+
+
+def test_the_wire_view_alone_asks_no_authentication_methods():
+    # SSH-0100 alone (the ssh_wire collector) makes no "none" request: that takes a whole key exchange
+    wire, _files = requests(SystemFacts(None))
+    assert AUTH_METHODS_COMMAND not in wire and KEXINIT_COMMAND in wire
+    assert ssh_auth.requests(SystemFacts(None))[0] == (KEXINIT_COMMAND, AUTH_METHODS_COMMAND)
 
 
 def test_a_failed_host_key_or_auth_probe_is_a_stated_problem_not_a_collector_error():
     host = FakeHost(_answers(**{
         str(HOSTKEYS_COMMAND): CommandResult(str(HOSTKEYS_COMMAND), 1, "", "probing failed: timed out\n"),
         str(AUTH_METHODS_COMMAND): CommandResult(str(AUTH_METHODS_COMMAND), 1, "", "probing failed: no kex\n")}))
-    facts = collect(host, SystemFacts(None))
+    facts, methods = collect(host, SystemFacts(None)), ssh_auth.collect(host, SystemFacts(None))
     assert facts.probed and facts.host_keys == () and "timed out" in facts.host_keys_problem
-    assert facts.auth_methods is None and "no kex" in facts.auth_problem
+    assert methods.probed and methods.auth_methods is None and "no kex" in methods.auth_problem
 
 
 def test_a_key_the_probe_could_not_read_keeps_its_reason():
@@ -171,7 +184,7 @@ def test_evidence_recorded_before_the_new_probes_still_replays():
     # Given a replay of a run that recorded only the KEXINIT and the login's host key
     key = json.dumps({"type": "ssh-ed25519", "sha256": "SHA256:abc", "status": "known"})
     older = _OlderEvidence(_answers(**{str(HOSTKEY_COMMAND): CommandResult(str(HOSTKEY_COMMAND), 0, key)}))
-    facts = collect(older, SystemFacts(None))
+    facts, methods = collect(older, SystemFacts(None)), ssh_auth.collect(older, SystemFacts(None))
     # Then the wire view stands, and what was not recorded says so
     assert facts.probed and facts.ciphers == ("aes256-gcm@openssh.com", "aes256-ctr")
-    assert "was not recorded" in facts.host_keys_problem and "was not recorded" in facts.auth_problem
+    assert "was not recorded" in facts.host_keys_problem and "was not recorded" in methods.auth_problem

@@ -135,7 +135,7 @@ def test_banner_first_key_and_methods_share_one_connection(three_keys_sshd, monk
         return connect(host, port, timeout)
 
     monkeypatch.setattr(transport, "_open_socket", counted)
-    # When the three network probes are asked together (as SSH-0100's collector asks them)
+    # When the three network probes are asked together (as the ssh_wire and ssh_auth collectors ask them)
     kexinit, keys, auth = transport.run_many([cmd(p) for p in PROBES])
     # Then one connection brings the banner, the KEXINIT, the first key and the methods; each other key its own
     assert len(opened) == 3
@@ -147,6 +147,31 @@ def test_banner_first_key_and_methods_share_one_connection(three_keys_sshd, monk
     # and the key the "none" request's key exchange brought is the one listed first
     first = json.loads(keys.stdout)["keys"][0]
     assert first["offered_as"] == ["ssh-ed25519"] and first["kex"] == methods["algorithms"]["kex"]
+
+
+def test_without_the_methods_the_first_key_still_shares_the_kexinit_connection_and_needs_no_cryptography(
+        three_keys_sshd):
+    # Given a fresh interpreter, counting connections, When only the banner, the KEXINIT and the host keys are
+    # asked (SSH-0100 alone)
+    options = {"host": "127.0.0.1", "port": three_keys_sshd.port, "auth": "none", "ssh_config": "none"}
+    code = ("import json, sys\n"
+            "from auditor.models import Target, TargetKind\n"
+            "from auditor.transports import open_transport\n"
+            "from auditor.transports.base import cmd\n"
+            f"transport = open_transport(Target('t', TargetKind.SSH, options={options!r}))\n"
+            "opened, connect = [], transport._open_socket\n"
+            "transport._open_socket = lambda *a: opened.append(a) or connect(*a)\n"
+            f"kexinit, keys = transport.run_many([cmd(p) for p in {PROBES[:2]!r}])\n"
+            "print(json.dumps([kexinit.exit_status, json.loads(keys.stdout)['keys'], len(opened),\n"
+            "                  sorted(m for m in sys.modules if m.split('.')[0] in ('cryptography', 'paramiko'))]))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False)
+    status, keys, opened, imported = json.loads(done.stdout)
+    # Then one connection per key type (the first also brought the KEXINIT), every key is the server's own,
+    # and neither cryptography nor paramiko was loaded: the probe reads the key from the server's reply
+    assert status == 0 and opened == 3, done.stderr
+    on_disk = {Path(f"{key}.pub").read_text().split()[1] for key in three_keys_sshd.host_keys}
+    assert {key["key_base64"] for key in keys} == on_disk
+    assert imported == []
 
 
 def test_a_server_that_hangs_up_instead_of_replying_is_named_per_key():
