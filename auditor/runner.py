@@ -54,6 +54,7 @@ from auditor.profile import Profile
 from auditor.transports import open_transport
 from auditor.transports.base import Command, CommandResult, Transport
 from auditor.transports.budget import Limits
+from auditor.transports.environment import withhold_from_proxies
 from auditor.transports.recording import EvidenceSink, RecordingTransport
 from auditor.transports.ssh_network import abort_connections
 from auditor.waivers import apply_waivers, waiver_uses
@@ -132,6 +133,9 @@ def run_scan(
     """
     observer = observer or _NullObserver()
     options = options or ScanOptions()
+    # Every target's secret variables are known before the first connection: a ProxyCommand started for one
+    # target must not see another's password (transports/environment.py).
+    withhold_from_proxies(t.options.get(key, "") for t in targets for key in ("password_env", "passphrase_env"))
     checks = profile.effective_checks(checks)
     open_target = open_target or _opener(options)
     started = clock.now()

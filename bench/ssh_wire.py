@@ -5,8 +5,9 @@
 Starts two real OpenSSH servers on 127.0.0.1 (ports from --ports, else free ones), each with its own config:
 a hardened one (tests/sshd_server.py HARDENED) and a weak one (SHA-1 key exchange only, an RSA-2048 host key
 offered as ssh-rsa, CBC/3DES, hmac-sha1, passwords offered). Both tools read the same facts from the network
-without logging in: banner and KEXINIT, each host key (one connection per key type); auditor also asks which
-authentication methods a "none" request is told. auditor scans both servers in one command; ssh-audit is timed
+without logging in: banner and KEXINIT, each host key (one connection per key type; the first also brings the
+KEXINIT). (Which authentication methods a "none" request is told is SSH-0110's, and not asked here.) auditor
+scans both servers in one command; ssh-audit is timed
 both ways it can be run: both servers in one command (`-T`), and once per server one after the other. Prints
 min/median/max wall time of each and the ratio of auditor's median to the faster peer's, and, for reading the
 figures, the start-up of the `auditor` command alone (`auditor --version`). A run in which auditor

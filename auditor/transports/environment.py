@@ -46,14 +46,27 @@ def helper_environment(environ: Mapping[str, str]) -> dict[str, str]:
                if name in _PYTHON_NEEDED or name.startswith("PYTHON")}}
 
 
+# Every variable a target of this process names as holding a secret (any target's password_env or passphrase_env,
+# a database account's password_env): a ProxyCommand is started with one target's settings, and another target's
+# password sits in the same environment.
+_HELD_IN_TRUST: set[str] = set()
+
+
+def withhold_from_proxies(names: Iterable[str]) -> None:
+    """Record variables that hold a secret of some target: the runner records every target's before it connects
+    to any; a zone's worker, each target's as its task arrives."""
+    _HELD_IN_TRUST.update(name for name in names if name)
+
+
 def proxy_environment(environ: Mapping[str, str], secret_names: Iterable[str]) -> dict[str, str]:
     """The variables an SSH ProxyCommand may see: everything but auditor's own (AUDITOR_KEY_PASSPHRASE, the broker's
-    password...) and the variables this target's `password_env` / `passphrase_env` name.
+    password...), the variables this target's `password_env` / `passphrase_env` name, and those the other targets
+    of this process name (withhold_from_proxies).
 
     A deny-list here, unlike the commands above: a ProxyCommand is the operator's own program from their ssh
     config, run as OpenSSH would run it, and it legitimately needs what ssh would give it (SSH_AUTH_SOCK for a
     bastion, AWS_* for `aws ssm start-session`); what it must not get is what auditor holds in trust.
     """
-    withheld = {name for name in secret_names if name}
+    withheld = {name for name in secret_names if name} | _HELD_IN_TRUST
     return {name: value for name, value in environ.items()
             if not name.upper().startswith("AUDITOR_") and name not in withheld}

@@ -24,6 +24,7 @@ from auditor.plan import TargetPlan, collectors_for
 from auditor.transports import open_transport
 from auditor.transports.base import Command, CommandResult, FileContent, Transport, fetch
 from auditor.transports.budget import Limits
+from auditor.transports.environment import withhold_from_proxies
 from auditor.transports.recording import RecordingTransport
 from auditor.transports.replay import RecordedRun
 
@@ -95,6 +96,9 @@ def collect_view(plan: TargetPlan, parameters: Mapping[str, Mapping[str, Any]], 
     answer_from: a recorded run that answers instead of the hosts (rehearsals, benchmarks); its records are
     shipped as they were recorded.
     """
+    # A worker learns its targets one task at a time: the secrets of those it has been sent are withheld from
+    # every later target's ProxyCommand.
+    withhold_from_proxies(plan.target.options.get(key, "") for key in ("password_env", "passphrase_env"))
     try:
         transport: Transport = answer_from.open(plan.target, plan.login) if answer_from is not None else \
             open_transport(plan.target, login=plan.login, trust_new_host_keys=trust_new_host_keys)

@@ -10,12 +10,20 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from auditor.bundle.evidence import EvidenceStore
+from auditor.clock import FixedClock
 from auditor.errors import AuthenticationError, InputError
 from auditor.models import Target, TargetKind
+from auditor.pipeline import load_checks
+from auditor.plan import Selection
+from auditor.profile import load_profile
+from auditor.runner import ScanOptions, run_scan
+from auditor.transports import environment
 from auditor.transports.base import cmd
 from auditor.transports.ssh import SshTransport
 from tests import sshd_server
@@ -182,6 +190,24 @@ def test_a_proxy_command_gets_the_environment_but_none_of_auditors_secrets(harde
     seen = set((tmp_path / "proxy-environment").read_text().split())
     assert "AWS_PROFILE" in seen and "PATH" in seen
     assert not seen & {"AUDITOR_KEY_PASSPHRASE", "WEB_SSH_PASSWORD"}
+
+
+def test_a_proxy_command_never_sees_another_targets_password(hardened_sshd, client_key, tmp_path, monkeypatch):
+    # Given a run of two targets: one behind a ProxyCommand, the other with its password in DB_SSH_PASSWORD
+    monkeypatch.setenv("DB_SSH_PASSWORD", "the-other-targets-secret")
+    monkeypatch.setattr(environment, "_HELD_IN_TRUST", set())
+    behind = _behind_a_proxy_command(hardened_sshd, client_key, tmp_path)
+    other = Target("db-1", TargetKind.SSH, options={"host": "127.0.0.1", "port": 1, "auth": "password",
+                                                    "password_env": "DB_SSH_PASSWORD", "connect_timeout": 1})
+    # When the runner scans both (the proxied one logs in; the other's port is closed)
+    profile = load_profile()
+    result = run_scan("run-1", [behind, other], load_checks(profile), profile, EvidenceStore(tmp_path / "run"),
+                      ScanOptions(selection=Selection(only=frozenset({"LOG-0040"}))),
+                      clock=FixedClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC)))
+    assert not result.targets[0].connection_error, result.targets[0].connection_error
+    # Then the proxy ran without the other target's password variable
+    seen = set((tmp_path / "proxy-environment").read_text().split())
+    assert "PATH" in seen and "DB_SSH_PASSWORD" not in seen
 
 
 def test_an_ssh_config_others_may_write_is_not_read(hardened_sshd, tmp_path):
