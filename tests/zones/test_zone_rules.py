@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import UTC, datetime
 
 import pytest
 
+from auditor.clock import FixedClock
+from auditor.collectors.system import UNAME, USER_ID
 from auditor.errors import InputError
 from auditor.files import dump_json
 from auditor.inventory import load_broker, load_inventory, target_from_mapping, target_mapping
@@ -15,10 +18,13 @@ from auditor.models import Target, TargetKind
 from auditor.pipeline import load_checks
 from auditor.plan import Selection, plan_target
 from auditor.profile import load_profile
+from auditor.transports.base import CommandResult
 from auditor.zones.allow import AllowList
 from auditor.zones.app import BrokerSettings
+from auditor.zones.collect import collect_view
 from auditor.zones.task import read_task, task_document
 from auditor.zones.wire import PayloadError, pack, unpack
+from tests.auditor.fake_host import FakeHost
 from tests.conftest import run_cli
 
 RECORD = dump_json({"kind": "command", "target": "web-01", "source": "uname -a", "stdout": "Linux\n",
@@ -158,3 +164,45 @@ def test_progress_counts_targets_per_zone():
     # And a run without zones keeps the plain display
     plain = Inner()
     assert with_zones(plain, console, [targets[2]]) is plain
+
+
+class _Flooding(FakeHost):
+    """A Debian host that answers every command but the system probe with 3 MiB."""
+
+    def run(self, command):
+        if str(command) in self._commands or command.argv[0].startswith("auditor:"):
+            return super().run(command)
+        self.calls.append(str(command))
+        return CommandResult(str(command), 0, "x" * (3 << 20))
+
+
+class _Answering:
+    """Stands where a worker's recorded run would (collect_view's answer_from), handing out one host."""
+
+    def __init__(self, host: FakeHost) -> None:
+        self.host = host
+
+    def open(self, target, login):
+        return self.host
+
+
+def test_a_workers_records_of_a_flooding_target_stay_within_the_targets_evidence_budget():
+    # Given a task for a target whose inventory allows it 1 MB of evidence, and a host that floods every answer
+    target = target_from_mapping({"name": "web-01", "kind": "ssh", "host": "10.40.0.5", "evidence_budget_mb": 1},
+                                 "test")
+    profile = load_profile()
+    task = json.loads(json.dumps(task_document("run-1", plan_target(target, load_checks(profile), profile,
+                                                                    Selection()), profile)))
+    plan, parameters = read_task(task, "test")
+    host = _Flooding({str(UNAME): CommandResult(str(UNAME), 0, "Linux web-01 6.1 x86_64\n"),
+                      str(USER_ID): CommandResult(str(USER_ID), 0, "0\n")},
+                     {"/etc/os-release": b'ID=debian\nVERSION_ID="12"\n'})
+    # When a zone's worker collects it (as the runner would, with the target's own limits)
+    records, opened, _failures = collect_view(plan, parameters, FixedClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC)),
+                                              False, _Answering(host))
+    # Then the host was asked, yet what the worker ships holds at most the budget, and what was cut says why
+    kept = [json.loads(record) for record in records]
+    assert opened is None and len(host.calls) > 10 and len(kept) > 10
+    assert sum(len(r.get("stdout", "")) + len(r.get("content", "")) for r in kept) <= 1 << 20
+    assert any(r.get("truncated") for r in kept)
+    assert "evidence_budget_mb" in " ".join(json.dumps(r) for r in kept)
