@@ -33,15 +33,23 @@ TARGETS = {"windows": ("win_amd64",), "macos": ("macosx_11_0_x86_64", "macosx_11
 CORE = {"auditor", "pyyaml", "psutil", "cryptography", "rich", "tzdata", "python-debian"}
 
 
-def offline_pip_env(index_port: int, scratch: Path, log: Path | None = None) -> dict[str, str]:
+def offline_pip_env(index_port: int, scratch: Path) -> dict[str, str]:
     """This environment without pip settings, with an index that is a counting 127.0.0.1 port: any download
     attempt would knock on it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     env.update(PIP_CONFIG_FILE=os.devnull, PIP_INDEX_URL=f"http://127.0.0.1:{index_port}/simple",
                PIP_DISABLE_PIP_VERSION_CHECK="1", AUDITOR_KIT_NO_OPEN="1")
-    if log:
-        env["PIP_LOG"] = str(log)
     return moved_clock_env(env, scratch)
+
+
+def employee_pip_env(index_port: int, scratch: Path) -> dict[str, str]:
+    """An employee's environment whose pip settings would each change the install if the kit's pip saw them: the
+    counting index, `--user` and another target folder from their pip.conf, a PIP_TARGET variable."""
+    conf = scratch / "employee-pip.conf"
+    conf.write_text(f"[global]\nindex-url = http://127.0.0.1:{index_port}/simple\n"
+                    f"[install]\nuser = true\ntarget = {scratch / 'pip-conf-target'}\n")
+    return {**offline_pip_env(index_port, scratch), "PIP_CONFIG_FILE": str(conf),
+            "PIP_TARGET": str(scratch / "pip-env-target")}
 
 
 @pytest.fixture(scope="module")
@@ -96,14 +104,15 @@ def _statuses(run_dir: Path) -> dict[str, set[str]]:
 def test_a_linux_kit_scans_and_seals_offline_with_the_findings_of_a_direct_home_scan(kits, tmp_path, index_port):
     # Given the Linux kit's zip, unpacked in a scratch folder, and a pip whose only index is a counting local port
     kit = _unzip(kits, "linux", tmp_path / "downloads")
-    log = tmp_path / "pip.log"
-    # When the employee starts the launcher
+    # When the employee, whose pip settings point elsewhere, starts the launcher
     started = subprocess.run([str(kit / "scan-this-machine.sh")], capture_output=True, text=True, timeout=300,
-                             env=offline_pip_env(index_port.getsockname()[1], tmp_path, log), check=False)
+                             env=employee_pip_env(index_port.getsockname()[1], tmp_path), check=False)
     assert started.returncode in (0, 1), started.stdout + started.stderr
-    # Then pip installed from the kit's wheels only: nothing knocked on the index, the log names only the kit
+    # Then pip installed from the kit's wheels only, into the kit's own environment: nothing knocked on the
+    # index, nothing went to the folders the employee's settings name, and the kit's pip log names only the kit
     assert _connections(index_port) == 0
-    pip_log = log.read_text(encoding="utf-8")
+    assert not (tmp_path / "pip-conf-target").exists() and not (tmp_path / "pip-env-target").exists()
+    pip_log = (kit / "kit" / "pip.log").read_text(encoding="utf-8")
     assert f"Looking in links: {kit / 'kit' / 'wheels'}" in pip_log and "Downloading" not in pip_log
     # and the results folder holds the sealed file and the Danish summary, and no unsealed run folder
     results = kit / "results"

@@ -73,6 +73,13 @@ def main(argv: list[str]) -> int:
     return code
 
 
+def pip_environment(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    """The employee's environment without pip's settings: a pip.conf or PIP_* variable made for their own work
+    (a target folder, --user, another index, no binary wheels) must not change what the kit installs, nor where.
+    pip's log goes to kit/pip.log instead, for whoever helps when the install fails."""
+    return {**{k: v for k, v in environ.items() if not k.upper().startswith("PIP_")}, "PIP_CONFIG_FILE": os.devnull}
+
+
 def private_python(words: dict[str, str]) -> Path | None:
     """The venv's Python, made and filled from the kit's wheels on the first run; None when that failed."""
     venv = KIT / "venv"
@@ -88,9 +95,10 @@ def private_python(words: dict[str, str]) -> Path | None:
         error = (made.stdout + made.stderr).strip().splitlines()[-1:] or ["?"]
         print(words["venv"].format(error=error[0], fix=words["apt_venv"] if sys.platform.startswith("linux") else ""))
         return None
-    installed = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+    installed = subprocess.run([str(python), "-I", "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                                 "--no-index", "--find-links", str(KIT / "wheels"), "--only-binary=:all:",
-                                "--require-hashes", "-r", str(KIT / "requirements.txt")], check=False)
+                                "--require-hashes", "--log", str(KIT / "pip.log"), "-r", str(KIT / "requirements.txt")],
+                               env=pip_environment(os.environ), check=False)
     if installed.returncode:
         print(words["install_failed"])
         return None
