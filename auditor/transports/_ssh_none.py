@@ -69,8 +69,8 @@ class Unsupported(ProbeError):
 
 def ask_auth_methods(sock: Any, user: str, timeout: float, host_key_algorithm: str | None = None,
                      started: tuple[str, bytes, _Reader] | None = None) -> dict[str, Any]:
-    """The methods the server offers `user` in answer to a "none" request, as `offered_auth_methods` (paramiko)
-    reports them, plus what the wire showed: the host key blob, banner and KEXINIT.
+    """The methods the server offers `user` in answer to a "none" request, as paramiko reports them (the tests
+    compare the two), plus what the wire showed: the host key blob, banner and KEXINIT.
 
     host_key_algorithm: the one to offer (default: the best the server offers). started: what `_start` already
     read on `sock`. Raises Unsupported, having sent nothing after our identification string, when the server

@@ -26,8 +26,6 @@ from paramiko.kex_curve25519 import KexCurve25519
 from paramiko.kex_gex import KexGexSHA256
 from paramiko.kex_group14 import KexGroup14SHA256
 
-from auditor.transports._ssh_auth import fingerprint
-
 # paramiko logs each failed handshake with a traceback; every such failure is raised by auditor as a
 # TransportError (or a probe's answer) with its reason, so the duplicate would only clutter the scan's console.
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
@@ -198,25 +196,3 @@ class AuditTransport(paramiko.Transport):  # type: ignore[misc]  # paramiko ship
         return {"kex": self.agreed_kex,
                 "host_key": self.host_key_type or "", "cipher_out": self.local_cipher,
                 "cipher_in": self.remote_cipher, "mac_out": self.local_mac or "", "mac_in": self.remote_mac or ""}
-
-
-def offered_auth_methods(sock: Any, user: str, timeout: float) -> dict[str, Any]:
-    """Ask the server which authentication methods `user` may use, with an SSH "none" request (RFC 4252 5.2).
-
-    No credential is sent and the host key is not checked against known_hosts: nothing is at stake but the
-    user name. The key the server presented is recorded with the answer.
-    """
-    ssh = AuditTransport(sock, legacy=True)
-    ssh.banner_timeout = ssh.handshake_timeout = ssh.auth_timeout = timeout
-    try:
-        ssh.start_client(timeout=timeout)
-        key = ssh.get_remote_server_key()
-        try:
-            remaining = ssh.auth_none(user)
-            methods, accepted = list(remaining), True
-        except paramiko.BadAuthenticationType as exc:
-            methods, accepted = list(exc.allowed_types), False
-        return {"user": user, "methods": methods, "none_accepted": accepted,
-                "host_key": f"{key.get_name()} {fingerprint(key)}", "algorithms": ssh.agreed()}
-    finally:
-        ssh.close()

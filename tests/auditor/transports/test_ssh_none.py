@@ -21,10 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import paramiko
 import pytest
 
+from auditor.transports._ssh_auth import fingerprint
 from auditor.transports._ssh_none import Unsupported, ask_auth_methods
-from auditor.transports._ssh_paramiko import offered_auth_methods
+from auditor.transports._ssh_paramiko import AuditTransport
 from auditor.transports._ssh_wire import ProbeError, _frame, _start, fetch_host_key
 from tests import sshd_server
 from tests.conftest import ROOT, child_env
@@ -33,6 +35,24 @@ from tests.sshd_server import SshdServer
 client_key, ssh_root = sshd_server.client_key, sshd_server.ssh_root
 
 pytestmark = pytest.mark.ssh
+
+
+def offered_auth_methods(sock: Any, user: str, timeout: float) -> dict[str, Any]:
+    """The reference: the same "none" request made by paramiko (with auditor's algorithm extensions), answered in
+    the same fields as ask_auth_methods."""
+    ssh = AuditTransport(sock, legacy=True)
+    ssh.banner_timeout = ssh.handshake_timeout = ssh.auth_timeout = timeout
+    try:
+        ssh.start_client(timeout=timeout)
+        key = ssh.get_remote_server_key()
+        try:
+            methods, accepted = list(ssh.auth_none(user)), True
+        except paramiko.BadAuthenticationType as exc:
+            methods, accepted = list(exc.allowed_types), False
+        return {"user": user, "methods": methods, "none_accepted": accepted,
+                "host_key": f"{key.get_name()} {fingerprint(key)}", "algorithms": ssh.agreed()}
+    finally:
+        ssh.close()
 
 USER = getpass.getuser()
 ED25519 = (("ed25519", 0),)
