@@ -155,9 +155,9 @@ def run_scan(
     if options.in_processes and options.workers > 1 and len(targets) > 1 and isinstance(store, ForkableSink) \
             and _can_fork():
         results, interrupted = _in_processes(assess, targets, options.workers, store, observer)
-    else:
-        results, interrupted = _in_threads(assess, targets, options.workers, observer, cancel, connections,
-                                           open_target)
+    else:  # work that waits on no host goes on one thread when it cannot fork: more would only contend
+        threads = 1 if options.in_processes else options.workers
+        results, interrupted = _in_threads(assess, targets, threads, observer, cancel, connections, open_target)
     ordered = tuple(
         results.get(t.name) or TargetResult(t, None, (), "not scanned: the run was interrupted",
                                             ErrorReason.INTERRUPTED)

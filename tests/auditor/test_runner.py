@@ -175,3 +175,30 @@ def test_ctrl_c_keeps_what_was_collected(tmp_path):
     assert fast_result.findings and not fast_result.connection_error
     assert slow_result.error_reason is ErrorReason.INTERRUPTED
     assert (tmp_path / "evidence" / "slow").is_dir()  # facts gathered before Ctrl-C were kept
+
+
+def test_work_for_processes_that_cannot_fork_runs_on_one_thread_not_on_many(tmp_path):
+    # Given a replay-like scan of six targets with four workers, in a process that may not fork (a thread runs
+    # beside it, as rich's refresh thread would), and hosts that note which thread opened them
+    names = [f"h{n}" for n in range(6)]
+    hosts = {name: _linux_host(name) for name in names}
+    opened_on: list[str] = []
+
+    def open_target(target, _login):
+        opened_on.append(threading.current_thread().name)
+        time.sleep(0.01)
+        return hosts[target.name]
+
+    release = threading.Event()
+    beside = threading.Thread(target=release.wait)
+    beside.start()
+    try:
+        result = run_scan("run-1", [Target(n, TargetKind.LOCAL) for n in names], CHECKS, PROFILE,
+                          EvidenceStore(tmp_path), ScanOptions(workers=4, in_processes=True), open_target=open_target,
+                          clock=FixedClock(SCANNED_AT))
+    finally:
+        release.set()
+        beside.join()
+    # Then every target was assessed, all by one thread: threads under one GIL would only contend
+    assert [t.target.name for t in result.targets] == names and not any(t.connection_error for t in result.targets)
+    assert len(set(opened_on)) == 1 and len(opened_on) == 6
