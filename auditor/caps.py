@@ -64,10 +64,10 @@ def cap_result(result: TargetResult, caps: Caps = DEFAULT_CAPS) -> TargetResult:
     one per status more that counts the rest; its connection error capped too."""
     return dataclasses.replace(result, connection_error=cut(result.connection_error, caps.message,
                                                             "in this target's evidence"),
-                               findings=tuple(cap_finding(f, caps) for f in _counted(result.findings, caps.findings)))
+                               findings=tuple(cap_finding(f, caps) for f in counted(result.findings, caps.findings)))
 
 
-def _counted(findings: Iterable[Finding], limit: int) -> list[Finding]:
+def counted(findings: Iterable[Finding], limit: int = FINDINGS) -> list[Finding]:
     """The first `limit` findings of each check; the others summed up in one finding per status, so that a
     check's worst status on the target (its verdict and its score) stays what it was."""
     kept: list[Finding] = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
@@ -18,7 +18,7 @@ from typing import Any
 from auditor.bundle.layout import CHANGES, EVIDENCE_INDEX, PROFILE
 from auditor.bundle.results import read_results
 from auditor.bundle.trend import Score, TrendPoint, read_excerpt, score
-from auditor.caps import MESSAGE_CHARS, cap_finding, cut
+from auditor.caps import MESSAGE_CHARS, cap_finding, counted, cut
 from auditor.catalogue import control_title
 from auditor.clock import iso
 from auditor.files import sha256_bytes
@@ -279,6 +279,9 @@ class ReportView:
 def build_view(run_dir: Path) -> ReportView:
     """Read results.json, profile.json, changes.json, trend.json and the evidence index of a run folder."""
     result = read_results(run_dir)
+    # The runner keeps at most caps.FINDINGS findings of a check on a target and counts the rest; a run folder
+    # written before that (or by hand) is counted here too, so that its report stays a readable size.
+    result = replace(result, targets=tuple(replace(t, findings=tuple(counted(t.findings))) for t in result.targets))
     profile = _read_json(run_dir / PROFILE)
     manifest_path = run_dir / EVIDENCE_INDEX
     manifest_bytes = manifest_path.read_bytes() if manifest_path.is_file() else b""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 
 from auditor.caps import (
     DEFAULT_CAPS,
+    FINDINGS,
     ITEMS,
     MESSAGE_CHARS,
     TEXT_CHARS,
@@ -18,7 +20,11 @@ from auditor.caps import (
     size,
 )
 from auditor.models import EvidenceRef, Finding, Status, Target, TargetKind, TargetResult
+from auditor.report.view import build_view
 from auditor.visible import visible
+from tests.conftest import FIXTURES
+
+HOSTS = FIXTURES / "hosts"
 
 REF = EvidenceRef("evidence/web-1/cmd-systemctl_is_active_auditd_service-97eb5cdd.json", "dfb957c6c597" + "0" * 52,
                   "systemctl is-active auditd.service")
@@ -153,3 +159,21 @@ def test_a_failure_after_the_findings_cap_survives_as_a_counted_finding_of_its_s
     assert [(f.status, f.message.split(" more")[0]) for f in capped[10:12]] == [(Status.PASS, "989"),
                                                                               (Status.FAIL, "1")]
     assert capped[11].evidence == (REF,) and capped[12].check_id == "LOG-0020" and len(capped) == 13
+
+
+def test_a_run_folder_with_more_findings_of_a_check_than_the_cap_is_counted_when_its_report_is_built(tmp_path):
+    # Given a run folder written before the runner counted findings (or by hand): 1,200 failing findings of one
+    # check on one target, each about its own resource
+    run = tmp_path / "run"
+    shutil.copytree(HOSTS / "debian12-server", run)
+    document = json.loads((run / "results.json").read_text())
+    first = next(f for f in document["findings"] if f["check_id"] == "LOG-0010")
+    document["findings"] += [{**first, "status": "fail", "resource": f"/var/log/app{i}.log"} for i in range(1200)]
+    (run / "results.json").write_text(json.dumps(document))
+    # When its report view is built
+    rows = [r for r in build_view(run).rows if r.check_id == "LOG-0010" and r.target == first["target"]]
+    # Then the first FINDINGS are kept and the rest are one row that says how many were left out
+    assert len(rows) == FINDINGS + 1
+    (summary,) = [r for r in rows if "left out" in r.message]
+    assert summary.status == "fail" and summary.message.startswith(
+        f"{1201 - FINDINGS} more fail results of this check on this target are left out after its first {FINDINGS}")
