@@ -32,18 +32,12 @@ _PROFILE_KEYS = {"extends", "name", "description", "controller", "processor", "a
 _STORED_ONLY = {"sources", "requirements", "sha256"}  # keys of a stored profile.json that are derived
 _PARTY_KEYS = {"name", "contact", "cvr", "address"}
 _AGREEMENT_KEYS = {"reference", "annex", "date", "period"}
-_PARAM_KEYS = {"type", "default", "requirement", "description", "choices"}
+_PARAM_KEYS = {"type", "default", "requirement", "description", "choices", "range"}
 _REQUIREMENT_KEYS = {"id", "title", "annex", "dmaerket", "iso27001", "cis", "evidence", "not_scannable"}
 _EVIDENCE_CLASSES = {"automated", "semi", "attested"}
 _CHECK_KEYS = {"severity", "enabled", "targets", "roles", "locations", "tags"}
 _FRAMEWORK_OF = {"dmaerket": "d-maerket", "iso27001": "iso27001-2022", "cis": "cis-v8"}
-# The sensible range of each whole-number parameter; one not listed here may be 0 to _INT_CEILING.
-_INT_RANGES = {"min_aes_bits": (128, 256), "ssh_min_rsa_bits": (1024, 16384), "sshd_max_auth_tries": (1, 100),
-               "sshd_login_grace_max_seconds": (1, 86400), "sshd_idle_timeout_max_seconds": (1, 604800),
-               "cert_min_days_left": (0, 3650), "log_retention_days": (1, 36500), "backup_max_age_hours": (1, 8760),
-               "screen_lock_max_seconds": (1, 86400), "pii_max_file_mb": (1, 1 << 20), "pii_max_depth": (0, 256),
-               "pii_bulk_threshold": (0, 10**9)}
-_INT_CEILING = 10**9
+_INT_CEILING = 10**9  # a whole-number parameter without its own `range:` may be 0 to this
 
 
 @dataclass(frozen=True)
@@ -56,6 +50,7 @@ class ParameterDef:
     requirement: str
     description: str
     choices: tuple[str, ...] = ()
+    range: tuple[int, int] | None = None  # a whole number's sensible values, lowest and highest
 
 
 @dataclass(frozen=True)
@@ -218,7 +213,7 @@ def _load_default() -> Profile:
         spec = doc.mapping("parameters", name, allowed=_PARAM_KEYS)
         definitions[name] = ParameterDef(
             name, spec["type"], spec["default"], spec["requirement"], spec["description"],
-            tuple(spec.get("choices", ())),
+            tuple(spec.get("choices", ())), tuple(spec["range"]) if "range" in spec else None,
         )
     requirements = []
     catalogues = frameworks()
@@ -350,7 +345,7 @@ def _check_value(doc: YamlDoc, definition: ParameterDef, value: Any, path: tuple
     roles = {r.value for r in Role}
     _refuse_unknown_roles(doc, definition, value, path)
     if kind == "int":
-        low, high = _INT_RANGES.get(definition.name, (0, _INT_CEILING))
+        low, high = definition.range or (0, _INT_CEILING)
         if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
             raise doc.error(f"must be a whole number from {low} to {high}, got {token(str(value), 20)[1:-1]}",
                             *path, fix=f"write e.g. {definition.name}: {definition.default}")

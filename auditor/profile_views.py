@@ -26,7 +26,9 @@ def matrix(profile: Profile, checks: Mapping[str, CheckSpec]) -> list[tuple[str,
 
 def parameter_rows(profile: Profile) -> list[tuple[str, str, str, str, str, str]]:
     """name, type, default, value in this profile, requirement, description."""
-    return [(d.name, d.type + (f" ({' | '.join(d.choices)})" if d.choices else ""), json.dumps(d.default),
+    return [(d.name, d.type + (f" ({' | '.join(d.choices)})" if d.choices else "")
+             + (f" ({d.range[0]} to {d.range[1]})" if d.range else ""),
+             json.dumps(d.default),
              json.dumps(profile.parameters[d.name]), d.requirement, d.description)
             for d in profile.definitions.values()]
 

@@ -142,6 +142,16 @@ def test_numeric_parameters_are_whole_numbers_in_a_sensible_range(tmp_path, valu
     assert message.startswith(":3:23:") and words in message and "write e.g. log_retention_days: 90" in message
 
 
+def test_every_whole_number_parameter_has_its_range_in_the_default_profile_around_its_default():
+    # The ranges are data beside each parameter in default.yaml, and `auditor profile params` shows them
+    definitions = load_profile().definitions.values()
+    ranged = {d.name: d.range for d in definitions if d.range}
+    assert {"min_aes_bits", "ssh_min_rsa_bits", "log_retention_days", "pii_max_depth"} <= set(ranged)
+    for d in definitions:
+        assert d.range is None or (d.type == "int" and d.range[0] <= d.default <= d.range[1]), d.name
+    assert ranged["min_aes_bits"] == (128, 256)
+
+
 @pytest.mark.parametrize("text", [
     'parameters:\n  audited_paths: ["/srv/data\\nx"]\n',
     'parameters:\n  pii_paths: {server: ["/srv/\\u001b[2Jx"]}\n',
