@@ -12,6 +12,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,19 +110,26 @@ def test_the_probes_of_a_logged_in_target_answer_the_same(three_keys_sshd, clien
     assert len(json.loads(keys.stdout)["keys"]) == 3
 
 
-def test_the_network_view_needs_no_paramiko(three_keys_sshd):
-    # Given a fresh interpreter, When the banner, KEXINIT, host keys and authentication methods are read
-    options = {"host": "127.0.0.1", "port": three_keys_sshd.port, "auth": "none", "ssh_config": "none"}
+def _in_a_fresh_interpreter(server: SshdServer, then: str) -> tuple[Any, str]:
+    """Run `then` in a new Python after opening a no-login transport to `server` (as `transport`); what it prints
+    as JSON, and its stderr."""
+    options = {"host": "127.0.0.1", "port": server.port, "auth": "none", "ssh_config": "none"}
     code = ("import json, sys\n"
             "from auditor.models import Target, TargetKind\n"
             "from auditor.transports import open_transport\n"
             "from auditor.transports.base import cmd\n"
-            f"transport = open_transport(Target('t', TargetKind.SSH, options={options!r}))\n"
-            f"results = transport.run_many([cmd(p) for p in {PROBES!r}])\n"
-            "print(json.dumps([[r.exit_status for r in results], 'paramiko' in sys.modules]))\n")
+            f"transport = open_transport(Target('t', TargetKind.SSH, options={options!r}))\n" + then)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False)
+    return json.loads(done.stdout or "null"), done.stderr
+
+
+def test_the_network_view_needs_no_paramiko(three_keys_sshd):
+    # Given a fresh interpreter, When the banner, KEXINIT, host keys and authentication methods are read
+    printed, stderr = _in_a_fresh_interpreter(three_keys_sshd, (
+        f"results = transport.run_many([cmd(p) for p in {PROBES!r}])\n"
+        "print(json.dumps([[r.exit_status for r in results], 'paramiko' in sys.modules]))\n"))
     # Then all are answered and paramiko (~0.1 s to import) was never loaded
-    assert json.loads(done.stdout) == [[0, 0, 0], False], done.stderr
+    assert printed == [[0, 0, 0], False], stderr
 
 
 def test_banner_first_key_and_methods_share_one_connection(three_keys_sshd, monkeypatch):
@@ -153,22 +161,16 @@ def test_without_the_methods_the_first_key_still_shares_the_kexinit_connection_a
         three_keys_sshd):
     # Given a fresh interpreter, counting connections, When only the banner, the KEXINIT and the host keys are
     # asked (SSH-0100 alone)
-    options = {"host": "127.0.0.1", "port": three_keys_sshd.port, "auth": "none", "ssh_config": "none"}
-    code = ("import json, sys\n"
-            "from auditor.models import Target, TargetKind\n"
-            "from auditor.transports import open_transport\n"
-            "from auditor.transports.base import cmd\n"
-            f"transport = open_transport(Target('t', TargetKind.SSH, options={options!r}))\n"
-            "opened, connect = [], transport._open_socket\n"
-            "transport._open_socket = lambda *a: opened.append(a) or connect(*a)\n"
-            f"kexinit, keys = transport.run_many([cmd(p) for p in {PROBES[:2]!r}])\n"
-            "print(json.dumps([kexinit.exit_status, json.loads(keys.stdout)['keys'], len(opened),\n"
-            "                  sorted(m for m in sys.modules if m.split('.')[0] in ('cryptography', 'paramiko'))]))\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False)
-    status, keys, opened, imported = json.loads(done.stdout)
+    printed, stderr = _in_a_fresh_interpreter(three_keys_sshd, (
+        "opened, connect = [], transport._open_socket\n"
+        "transport._open_socket = lambda *a: opened.append(a) or connect(*a)\n"
+        f"kexinit, keys = transport.run_many([cmd(p) for p in {PROBES[:2]!r}])\n"
+        "print(json.dumps([kexinit.exit_status, json.loads(keys.stdout)['keys'], len(opened),\n"
+        "                  sorted(m for m in sys.modules if m.split('.')[0] in ('cryptography', 'paramiko'))]))\n"))
+    status, keys, opened, imported = printed
     # Then one connection per key type (the first also brought the KEXINIT), every key is the server's own,
     # and neither cryptography nor paramiko was loaded: the probe reads the key from the server's reply
-    assert status == 0 and opened == 3, done.stderr
+    assert status == 0 and opened == 3, stderr
     on_disk = {Path(f"{key}.pub").read_text().split()[1] for key in three_keys_sshd.host_keys}
     assert {key["key_base64"] for key in keys} == on_disk
     assert imported == []
