@@ -237,7 +237,10 @@ def _in_processes(assess: Callable[[Target], TargetResult], targets: Sequence[Ta
     except KeyboardInterrupt:
         return results, True
     except ChildFailed as exc:  # a bug, not a target's doing: the run stops, as a crash in the runner would
-        raise AuditorError(f"a replay worker process failed:\n{exc}") from None
+        log.debug("a replay worker process failed:\n%s", exc)
+        last = str(exc).strip().splitlines()[-1:] or ["?"]
+        raise AuditorError(f"a replay worker process failed ({last[0]}); the evidence written so far is kept; "
+                           "AUDITOR_LOG_LEVEL=DEBUG shows the traceback") from None
     except ChildLost as exc:
         for index in exc.missing:
             results[targets[index].name] = TargetResult(

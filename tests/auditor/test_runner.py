@@ -7,12 +7,14 @@ import threading
 import time
 from datetime import UTC, datetime
 
+import pytest
+
 from auditor.bundle.evidence import EvidenceStore
 from auditor.clock import FixedClock
 from auditor.collectors import COLLECTORS
 from auditor.collectors.system import UNAME, USER_ID
 from auditor.collectors.timesync import TIMEDATECTL
-from auditor.errors import ConnectError
+from auditor.errors import AuditorError, ConnectError
 from auditor.models import ErrorReason, Platform, Severity, Status, Target, TargetKind
 from auditor.plan import Selection
 from auditor.plugin import check
@@ -202,3 +204,15 @@ def test_work_for_processes_that_cannot_fork_runs_on_one_thread_not_on_many(tmp_
     # Then every target was assessed, all by one thread: threads under one GIL would only contend
     assert [t.target.name for t in result.targets] == names and not any(t.connection_error for t in result.targets)
     assert len(set(opened_on)) == 1 and len(opened_on) == 6
+
+
+def test_a_bug_in_a_replay_worker_process_stops_the_run_with_one_line_naming_it(tmp_path):
+    # Given work for two forked processes where one target's result cannot be sent back (a bug: its options hold
+    # a function, which cannot be pickled)
+    hosts = {"a": _linux_host("a"), "b": _linux_host("b")}
+    targets = [Target("a", TargetKind.LOCAL), Target("b", TargetKind.LOCAL, options={"hook": lambda: None})]
+    # When the runner runs them in processes, Then the run stops with one line that names the error
+    with pytest.raises(AuditorError) as caught:
+        _scan(tmp_path, hosts, ScanOptions(workers=2, in_processes=True), targets)
+    message = str(caught.value)
+    assert message.startswith("a replay worker process failed (") and "pickle" in message and "\n" not in message
