@@ -407,13 +407,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="auditor's own audit trail (default %(default)s)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    def run_flags(p: argparse.ArgumentParser, profile_default: str, workers: int = 8) -> None:
+    def run_flags(p: argparse.ArgumentParser, profile_default: str, workers: int = 8,
+                  workers_are: str = "targets scanned at once") -> None:
         p.add_argument("--profile", help=f"controller profile YAML (default: {profile_default})")
         p.add_argument("--out", help="run folder to write (default: reports/<run-id>); must be new or empty")
         p.add_argument("--check", action="append", default=[], metavar="ID", help="run only this check (repeat)")
         p.add_argument("--skip", action="append", default=[], metavar="ID", help="skip this check (repeat)")
         p.add_argument("--workers", type=_positive, default=workers,
-                       help=f"targets scanned at once (default {workers})")
+                       help=f"{workers_are} (default {workers})")
         p.add_argument("--quiet", action="store_true", help="print nothing but errors")
         p.add_argument("--json", action="store_true", help="print results.json on stdout")
         report_flags(p, default=DEFAULT_FORMATS)
@@ -466,7 +467,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("run_dir", metavar="RUN_DIR")
     # A replay waits on no host: its work is CPU, so its workers are processes, one per core (threads under one
     # GIL only contend: 200 targets took 6 s with one thread, 11 s with eight).
-    run_flags(replay, "the profile stored in RUN_DIR", workers=min(8, os.cpu_count() or 1))
+    run_flags(replay, "the profile stored in RUN_DIR", workers=min(8, os.cpu_count() or 1),
+              workers_are="processes re-evaluating targets at once, on Linux; elsewhere one at a time")
     replay.add_argument("--pubkey", help="signing.pub that RUN_DIR's signature is checked against before its "
                         "evidence is used (default: the key folder's)")
     replay.add_argument("--allow-unsigned", action="store_true",

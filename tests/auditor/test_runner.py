@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import _thread
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime
-
-import pytest
+from pathlib import Path
 
 from auditor.bundle.evidence import EvidenceStore
 from auditor.clock import FixedClock
@@ -23,6 +24,7 @@ from auditor.registry import build_spec
 from auditor.runner import ScanOptions, run_scan
 from auditor.transports.base import CommandResult
 from tests.auditor.fake_host import FakeHost
+from tests.conftest import ROOT, child_env
 
 PROFILE = load_profile()
 SYNCED = "NTP=yes\nNTPSynchronized=yes\n"
@@ -206,13 +208,24 @@ def test_work_for_processes_that_cannot_fork_runs_on_one_thread_not_on_many(tmp_
     assert len(set(opened_on)) == 1 and len(opened_on) == 6
 
 
-def test_a_bug_in_a_replay_worker_process_stops_the_run_with_one_line_naming_it(tmp_path):
-    # Given work for two forked processes where one target's result cannot be sent back (a bug: its options hold
-    # a function, which cannot be pickled)
+def _a_replay_with_a_bug(folder: str) -> str:
+    """Two targets for two forked processes where one target's result cannot be sent back (a bug: its options
+    hold a function, which cannot be pickled): what the run raises."""
     hosts = {"a": _linux_host("a"), "b": _linux_host("b")}
     targets = [Target("a", TargetKind.LOCAL), Target("b", TargetKind.LOCAL, options={"hook": lambda: None})]
-    # When the runner runs them in processes, Then the run stops with one line that names the error
-    with pytest.raises(AuditorError) as caught:
-        _scan(tmp_path, hosts, ScanOptions(workers=2, in_processes=True), targets)
-    message = str(caught.value)
-    assert message.startswith("a replay worker process failed (") and "pickle" in message and "\n" not in message
+    try:
+        _scan(Path(folder), hosts, ScanOptions(workers=2, in_processes=True), targets)
+    except AuditorError as exc:
+        return str(exc)
+    return "nothing raised"
+
+
+def test_a_bug_in_a_replay_worker_process_stops_the_run_with_one_line_naming_it(tmp_path):
+    # Given such a replay in a fresh interpreter (this one may hold other tests' threads, and then it would not
+    # fork), When it runs, Then the run stops with one line that names the error
+    code = f"from tests.auditor.test_runner import _a_replay_with_a_bug; print(_a_replay_with_a_bug({str(tmp_path)!r}))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=child_env(),
+                          timeout=120, check=False)
+    message = done.stdout.strip()
+    assert message.startswith("a replay worker process failed (") and "pickle" in message, done.stderr
+    assert "\n" not in message
