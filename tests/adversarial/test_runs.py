@@ -324,7 +324,8 @@ class _SilentListener:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self._held: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._accepting = threading.Thread(target=self._accept, daemon=True)
+        self._accepting.start()
 
     def _accept(self) -> None:
         while True:
@@ -340,7 +341,11 @@ class _SilentListener:
     def close(self) -> None:
         for held in self._held:
             held.close()
+        # close() alone does not wake a thread blocked in accept(); shutdown() does, and the thread ends
+        self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
+        self._accepting.join(timeout=10)
+        assert not self._accepting.is_alive()
 
 
 @pytest.mark.attack("run tampering")
