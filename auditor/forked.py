@@ -20,6 +20,7 @@ import signal
 import struct
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -34,7 +35,13 @@ _OK, _FAILED = 0, 1
 def can_fork() -> bool:
     """Whether map_forked may run here: on Linux (macOS's system libraries are not safe to use after a fork, and
     Windows has none), and only while this is the process's one thread (see above), Python's or a library's."""
-    return sys.platform == "linux" and threading.active_count() == 1 and len(os.listdir("/proc/self/task")) == 1
+    if sys.platform != "linux" or threading.active_count() != 1:
+        return False
+    for _ in range(20):  # a thread just joined can take a moment to leave the kernel's list of this process's
+        if len(os.listdir("/proc/self/task")) == 1:
+            return True
+        time.sleep(0.001)
+    return False
 
 
 class ChildFailed(Exception):
