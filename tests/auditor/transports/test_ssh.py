@@ -405,20 +405,27 @@ def test_a_server_that_stalls_after_its_banner_fails_within_the_auth_budget(clie
         stalled.bind(("127.0.0.1", 0))
         stalled.listen(1)
 
+        done = threading.Event()
+
         def banner_then_silence() -> None:
             peer, _ = stalled.accept()
             with peer:
                 peer.sendall(b"SSH-2.0-OpenSSH_9.2p1 stalled\r\n")
-                time.sleep(5)
+                done.wait(5)
 
-        threading.Thread(target=banner_then_silence, daemon=True).start()
+        silent = threading.Thread(target=banner_then_silence, daemon=True)
+        silent.start()
         target = Target("t", TargetKind.SSH, options={"host": "127.0.0.1", "port": stalled.getsockname()[1],
                                                        "identity_file": str(client_key), "auth_timeout": 1,
                                                        "ssh_config": "none"})
         started = time.monotonic()
-        with pytest.raises(ConnectError, match=r"did not finish within 1 s \(auth_timeout\)"):
-            SshTransport(target)
-        assert time.monotonic() - started < 3
+        try:
+            with pytest.raises(ConnectError, match=r"did not finish within 1 s \(auth_timeout\)"):
+                SshTransport(target)
+            assert time.monotonic() - started < 3
+        finally:
+            done.set()
+            silent.join(timeout=10)
 
 
 def test_a_closed_port_is_a_connect_error(client_key):
