@@ -37,7 +37,7 @@ def can_fork() -> bool:
     Windows has none), and only while this is the process's one thread (see above), Python's or a library's."""
     if sys.platform != "linux" or threading.active_count() != 1:
         return False
-    for _ in range(20):  # a thread just joined can take a moment to leave the kernel's list of this process's
+    for _ in range(20):  # a thread just joined can take a moment to leave the kernel's list of the process's tasks
         if len(os.listdir("/proc/self/task")) == 1:
             return True
         time.sleep(0.001)
@@ -146,18 +146,20 @@ def _gather(children: dict[int, int], shares: dict[int, set[int]], reaped: set[i
 
 
 def _answers(buffer: bytes, share: set[int], on_answer: Callable[[int, Any], None]) -> bytes:
-    """Pass on every whole answer in the buffer; returns what is left of it."""
-    while len(buffer) >= _LENGTH.size:
-        (length,) = _LENGTH.unpack_from(buffer)
-        if len(buffer) < _LENGTH.size + length:
+    """Pass on every whole answer in the buffer; returns what is left of it (cut once, not once per answer)."""
+    offset = 0
+    while len(buffer) - offset >= _LENGTH.size:
+        (length,) = _LENGTH.unpack_from(buffer, offset)
+        start, end = offset + _LENGTH.size, offset + _LENGTH.size + length
+        if len(buffer) < end:
             break
-        kind, index, value = pickle.loads(buffer[_LENGTH.size:_LENGTH.size + length])
-        buffer = buffer[_LENGTH.size + length:]
+        kind, index, value = pickle.loads(memoryview(buffer)[start:end])
+        offset = end
         if kind == _FAILED:
             raise ChildFailed(value)
         share.discard(index)
         on_answer(index, value)
-    return buffer
+    return buffer[offset:]
 
 
 def _stop(pid: int) -> None:
