@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import socket
 from pathlib import Path
@@ -164,6 +165,11 @@ def _target(doc: YamlDoc, index: int, item: Any, defaults: dict[str, Any]) -> Ta
         elif key in _STR_FIELDS:
             if not isinstance(value, str) or not value:
                 raise doc.error(f"field {key!r} must be non-empty text, got {describe(value)}", *here, key, label=label)
+            if key == "host" and ":" in value and not _is_ipv6(value):
+                name, _, port = value.rpartition(":")
+                raise doc.error(f"field 'host' holds a ':' but is no IPv6 address, got {describe(value)}", *here, key,
+                                label=label, fix=f"a port goes in its own field: host: {name} and port: {port}"
+                                if name and port.isdigit() else "write a host name or an IP address")
             problem = _text_problem(key, value)
             if problem:
                 # Not echoed: a value that is no variable name may be the password itself.
@@ -173,6 +179,8 @@ def _target(doc: YamlDoc, index: int, item: Any, defaults: dict[str, Any]) -> Ta
             options[key] = value
     if kind in (TargetKind.SSH, TargetKind.TLS) and "host" not in options:
         raise doc.error(f"a {kind.value} target needs a host", *here, label=label, fix="add host: <name or address>")
+    if kind is TargetKind.SSH and "zone" not in merged:  # a zone's worker reads these files on its own machine
+        _check_login_files(doc, here, label, options)
     starttls = merged.get("starttls")
     if starttls is not None:
         if not isinstance(starttls, str) or starttls not in _STARTTLS:
@@ -202,6 +210,29 @@ def _target(doc: YamlDoc, index: int, item: Any, defaults: dict[str, Any]) -> Ta
     )
 
 
+# The files an SSH login reads, checked as the inventory loads: a typo would otherwise show only once the scan
+# reached that target ("not assessed"), or, for known_hosts, quietly leave every host key unknown.
+# (known_hosts is not among them: a missing one is what a new machine has, and its targets' keys are then unknown,
+# which the scan says for each.)
+_LOGIN_FILES = {"identity_file": "the private key file", "ssh_config": "an ssh_config file (or none)"}
+
+
+def _check_login_files(doc: YamlDoc, here: tuple[str | int, ...], label: str, options: dict[str, Any]) -> None:
+    for key, meant in _LOGIN_FILES.items():
+        value = options.get(key)
+        if value is None or (key == "ssh_config" and value == "none"):
+            continue
+        path = Path(value).expanduser()
+        if not path.is_file():
+            found = "is a folder" if path.is_dir() else "does not exist" if not path.exists() else "is not a file"
+            raise doc.error(f"field {key!r}: {value} {found}", *here, key, label=label,
+                            fix=f"give the path of {meant} on this machine (relative paths start at the current "
+                                "folder)")
+        if key == "identity_file" and path.suffix == ".pub":
+            raise doc.error(f"field 'identity_file': {value} is a public key", *here, key, label=label,
+                            fix=f"give the private key beside it: identity_file: {value[:-4]}")
+
+
 def _text_problem(key: str, value: str) -> str:
     """Why `value` cannot be the text field `key` ("" when it can)."""
     if len(value) > _MAX_TEXT:
@@ -216,6 +247,13 @@ def _text_problem(key: str, value: str) -> str:
     if value.startswith("-"):
         return "starts with '-' (it would read as a command-line option)"
     return ""
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        return ipaddress.ip_address(text.removeprefix("[").removesuffix("]")).version == 6
+    except ValueError:
+        return False
 
 
 def _check_database_keys(doc: YamlDoc, here: tuple[str | int, ...], label: str, options: dict[str, Any]) -> None:

@@ -108,7 +108,8 @@ class KnownHosts:
 
     def verify(self, target: str, name: str, key: paramiko.PKey, trust_new: bool) -> HostKeyInfo:
         """Accept a known key; refuse a changed one always and an unknown one unless trust_new."""
-        where = ", ".join(str(p) for p in self.files)
+        # A file that is not there is named as such: a typo in `known_hosts:` leaves every key unknown.
+        where = ", ".join(str(p) if p.is_file() else f"{p}: no such file" for p in self.files)
         known = self.known(name)
         presented = fingerprint(key)
         if (key.get_name(), key.get_base64()) in self._revoked:

@@ -51,7 +51,15 @@ all:
 """
 
 
-def test_ini_inventory_with_groups_children_and_vars(write):
+@pytest.fixture
+def prod_key(tmp_path, monkeypatch) -> None:
+    """The key file INI names, in a home of its own (key files are checked as the inventory loads)."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "prod_ed25519").write_text("private\n")
+
+
+def test_ini_inventory_with_groups_children_and_vars(write, prod_key):
     targets = {t.name: t for t in load_inventory(write("hosts.ini", INI))}
     assert list(targets) == ["mail.example.com", "web01.example.com", "web02.example.com", "foo.example.com",
                              "db-1", "lap-7"]
@@ -72,7 +80,7 @@ def test_yaml_inventory(write):
     assert targets["db-1"].options == {"host": "10.0.0.5", "user": "audit", "sudo": True}
 
 
-def test_auditor_inventory_pulls_in_ansible_with_defaults_and_role_map(write):
+def test_auditor_inventory_pulls_in_ansible_with_defaults_and_role_map(write, prod_key):
     write("hosts.ini", INI)
     inventory = write("inv.yaml", "defaults: {known_hosts: /etc/audit/known_hosts}\n"
                                   "ansible: {path: hosts.ini, roles: {dbservers: endpoint}}\n"

@@ -22,7 +22,11 @@ targets:
 """
 
 
-def test_contract_example_loads_with_defaults_merged(write):
+def test_contract_example_loads_with_defaults_merged(write, tmp_path, monkeypatch):
+    # Given the key file the example names (its ssh_config and key files are checked as the inventory loads)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "id_ed25519").write_text("private\n")
     targets = load_inventory(write("inv.yaml", GOOD))
     laptop, db, portal = targets
     assert (laptop.kind, laptop.role, laptop.location) == (TargetKind.LOCAL, Role.WORKSTATION, Location.HOME)

@@ -57,6 +57,44 @@ def test_text_fields_that_reach_commands_refuse_control_characters_and_spaces(tm
     assert "\x1b" not in message and "\x07" not in message
 
 
+@pytest.mark.parametrize(("fields", "words"), [
+    ("identity_file: missing_key", "field 'identity_file': missing_key does not exist; give the path of the private"),
+    ("identity_file: keys", "field 'identity_file': keys is a folder"),
+    ("identity_file: keys/id.pub", "field 'identity_file': keys/id.pub is a public key; give the private key beside "
+                                   "it: identity_file: keys/id"),
+    ("ssh_config: no_config", "field 'ssh_config': no_config does not exist"),
+    ('host: "10.0.0.5:2222"', "field 'host' holds a ':' but is no IPv6 address, got '10.0.0.5:2222'; a port goes in "
+                              "its own field: host: 10.0.0.5 and port: 2222"),
+])
+def test_an_ssh_login_file_or_a_host_with_a_port_is_refused_as_the_inventory_loads(tmp_path, monkeypatch, fields,
+                                                                                     words):
+    # Given a target whose key file is missing, a folder or a public key, whose ssh_config is missing, or whose
+    # host carries a port (each would otherwise show only when the scan reached it, as "not assessed")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "id").write_text("private\n")
+    (tmp_path / "keys" / "id.pub").write_text("ssh-ed25519 AAAA\n")
+    message = _inventory_refusal(tmp_path, f"targets:\n  - {{name: a, kind: ssh, host: h, {fields}}}\n".replace(
+        "host: h, host:", "host:"))
+    # Then it is refused at its line, with what to write instead
+    assert message.startswith(":2:") and words in message, message
+
+
+def test_the_same_login_files_load_when_they_are_there_or_read_by_a_zone_worker(tmp_path, monkeypatch):
+    # Given a key and an ssh_config that exist, IPv6 hosts, and a zoned target whose key lives on its worker
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "id").write_text("private\n")
+    (tmp_path / "config").write_text("")
+    path = tmp_path / "inventory.yaml"
+    path.write_text("targets:\n"
+                    "  - {name: a, kind: ssh, host: h, identity_file: id, ssh_config: config}\n"
+                    "  - {name: b, kind: ssh, host: '[2001:db8::5]', ssh_config: none}\n"
+                    "  - {name: c, kind: ssh, host: 'fe80::1%eth0', known_hosts: no_such_file}\n"
+                    "  - {name: d, kind: ssh, host: h, identity_file: /on/the/worker, zone: dmz}\n")
+    # Then every target loads (a missing known_hosts leaves keys unknown, which the scan says per target)
+    assert [t.name for t in load_inventory(path)] == ["a", "b", "c", "d"]
+
+
 def test_a_password_env_that_is_no_variable_name_is_not_echoed(tmp_path):
     # Given a password pasted where its variable's name belongs
     message = _inventory_refusal(tmp_path, "targets:\n  - {name: a, kind: ssh, host: h, password_env: 'hunter2 !'}\n")

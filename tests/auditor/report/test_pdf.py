@@ -4,9 +4,11 @@ and in Danish nothing left in English."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import string
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -146,3 +148,42 @@ def _english_pieces() -> list[str]:
             if len(literal.split()) >= 4:
                 pieces.append(squeezed(literal))
     return pieces
+
+
+# Run in a fresh interpreter: the PDF tests above have already imported WeasyPrint into this one.
+_COUNT_PROCESSES = """
+import sys
+started = []
+sys.addaudithook(lambda event, args: started.append(args[1]) if event == "subprocess.Popen" else None)
+from auditor.report.to_pdf import import_quietly
+import_quietly(sys.argv[1])
+print(len(started), " ".join(str(a[0]) for a in started))
+"""
+
+
+def test_weasyprint_is_imported_without_starting_a_process(tmp_path):
+    # Given a fresh interpreter (cffi asks ctypes.util.find_library for every library name WeasyPrint tries
+    # before the soname, and on Linux that starts ldconfig, gcc and ld each time)
+    # When the PDF renderer imports WeasyPrint
+    counted = subprocess.run([sys.executable, "-c", _COUNT_PROCESSES, "weasyprint"], capture_output=True, text=True,
+                             check=True, cwd=tmp_path)
+    # Then no process was started to find its libraries, and WeasyPrint has them (a PDF renders: tests above)
+    assert counted.stdout.split(" ", 1)[0].strip() == "0", counted.stdout
+
+
+def test_a_library_found_only_by_find_library_is_imported_the_usual_way(tmp_path):
+    # Given a module that, like WeasyPrint with a library under a soname it does not list, loads only when
+    # ctypes.util.find_library finds its library (a half-initialised submodule is left behind when it fails)
+    package = tmp_path / "needs_find_library"
+    package.mkdir()
+    (package / "__init__.py").write_text("from needs_find_library import loader\nLIBRARY = loader.LIBRARY\n")
+    (package / "loader.py").write_text("import ctypes.util\nLIBRARY = ctypes.util.find_library('c')\n"
+                                       "if LIBRARY is None:\n    raise OSError('cannot load library c')\n")
+    # When it is imported quietly
+    counted = subprocess.run([sys.executable, "-c", _COUNT_PROCESSES + "import needs_find_library as m\n"
+                              "print(m.LIBRARY)", "needs_find_library"], capture_output=True, text=True, check=True,
+                             cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    # Then the quiet attempt failed and the usual import found the library (ldconfig was asked this time)
+    processes, library = counted.stdout.splitlines()
+    assert library.startswith("libc.so"), counted.stdout
+    assert int(processes.split(" ", 1)[0]) >= 1, counted.stdout
