@@ -4,7 +4,7 @@ Which daemons (sshd_config/daemons.py): every sshd that listens (ss, ps, /proc/<
 with the options it runs with (`-f`, `-o`, `-p` ...). Each is asked `sshd -T` with those options, for an
 arbitrary client from an outside documentation address (RFC 5737) and once more for each Match block with a
 connection that triggers it (sshd_config/conditions.py), so that a block for a trusted network or user cannot hide
-what it allows. `Match Exec` is never run.
+what it allows.
 
 `sshd -T` needs root (it loads the host keys), so it runs with sudo. Where sshd has never run, its privilege
 separation directory is missing and `sshd -T` refuses: then it runs inside a private mount namespace where that
@@ -322,9 +322,12 @@ def _from_files(base: SshdDaemon, daemon: Daemon, tree: Tree, build: Build, outs
                        problem=f"its config file could not be read: {'; '.join(tree.problems)}")
     evaluated = evaluate(tree.root, build, outside, daemon.options.lines, daemon.options.ports)
     matches = [_file_block(block, tree, build, daemon, outside) for block in blocks]
-    refused = tuple(f"sshd would refuse: {p}" for p in evaluated.problems)
+    # As `sshd -T` would fail on it (a warn on that path too): the running daemon cannot have read the file as it
+    # is now, and would not start again with it.
+    refused = (f"sshd refuses this configuration ({'; '.join(evaluated.problems)}), so the running daemon is not "
+               "using it as it is now and would not start again with it") if evaluated.problems else ""
     return replace(base, source=FROM_FILES, view=View(evaluated.options, evaluated.lists),
-                   ports=base.ports or evaluated.ports, matches=tuple(matches), notes=(*shown, *refused))
+                   ports=base.ports or evaluated.ports, matches=tuple(matches), notes=shown, warning=refused)
 
 
 def _file_block(block: _Block, tree: Tree, build: Build, daemon: Daemon, outside: Connection) -> MatchBlock:
@@ -358,7 +361,7 @@ def _blocks(tree: Tree, build: Build) -> list[_Block]:
         try:
             criteria = parse_condition(line.args)
         except ValueError as exc:
-            criteria = (Criterion(f"invalid ({exc})"),)
+            criteria = (Criterion("refused", str(exc)),)
         sets = tuple(dict.fromkeys(canonical_keyword(k, build.version) for k in keywords))
         blocks.append(_Block(f"Match {' '.join(line.args)}", line.where, criteria, sets))
     return blocks
@@ -448,9 +451,9 @@ def _place(daemons: list[SshdDaemon], port: int | None, processes_seen: bool) ->
     if port is not None and not any(d.serves_target for d in running):
         if not running and named:
             seen = "" if processes_seen else " (ss and ps could not be read)"
-            named[0] = replace(named[0], warning=(
-                f"no running sshd could be identified{seen}; {named[0].config} was judged, and the scanned port "
-                f"{port} may be served by another daemon"))
+            unknown = (f"no running sshd could be identified{seen}; {named[0].config} was judged, and the scanned "
+                       f"port {port} may be served by another daemon")
+            named[0] = replace(named[0], warning="; ".join(w for w in (unknown, named[0].warning) if w))
         else:
             listed = ", ".join(d.resource for d in running)
             unserved = (f"no sshd found on this host listens on the scanned port {port} (found: {listed}); the "
@@ -465,14 +468,15 @@ def _resource(daemon: SshdDaemon) -> str:
 
 
 def _printed_ports(text: str) -> tuple[int, ...]:
-    """The ports `sshd -T` prints: its `listenaddress host:port` lines, else its `port` lines."""
-    ports: list[int] = []
+    """The ports `sshd -T` prints: its `listenaddress host:port` lines, else its `port` lines (a `Port` beside a
+    `ListenAddress host:port` is printed too, but sshd does not listen on it)."""
+    printed: dict[str, list[int]] = {"listenaddress": [], "port": []}
     for line in text.splitlines():
         keyword, _, value = line.partition(" ")
         port = value.rpartition(":")[2] if keyword == "listenaddress" else value if keyword == "port" else ""
-        if port.strip().isdigit() and int(port) not in ports:
-            ports.append(int(port))
-    return tuple(ports)
+        if port.strip().isdigit() and int(port) not in printed[keyword]:
+            printed[keyword].append(int(port))
+    return tuple(printed["listenaddress"] or printed["port"])
 
 
 def explain_failure(result: CommandResult) -> str:

@@ -3,7 +3,8 @@
 Patterns follow OpenSSH's match.c: `*` and `?` wildcards, comma-separated lists where a negated entry (`!p`)
 that matches vetoes the list; host names are compared in lower case. Addresses follow addrmatch.c: an entry is
 a network in CIDR notation (host bits must be zero) or else a wildcard pattern on the address text. All
-criteria of one Match line must hold. `Match Exec` is never run by the scanner.
+criteria of one Match line must hold. sshd has no `Match Exec` (ssh_config has): it refuses a file with one,
+and so does the scanner's reading.
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ def parse_condition(args: Sequence[str]) -> tuple[Criterion, ...]:
         if attribute in ("all", "invalid-user") and not equals:
             criteria.append(Criterion(attribute))
             continue
+        if attribute not in _WITH_ARGUMENT:  # servconf.c match_cfg_line: anything else stops sshd
+            seen = " (Match Exec is ssh_config's, not sshd_config's)" if attribute == "exec" else ""
+            raise ValueError(f"Unsupported Match attribute {name}{seen}")
         value = inline if equals else (words.pop(0) if words else "")
         if not value:
             raise ValueError(f"Missing Match criteria for {name}")
@@ -70,10 +74,10 @@ def parse_condition(args: Sequence[str]) -> tuple[Criterion, ...]:
 
 
 def not_evaluable(criteria: Sequence[Criterion]) -> str:
-    """Why a block is not evaluated ("" when it can be): `Match Exec` is never run; unknown criteria."""
+    """Why a block is not evaluated ("" when it can be): criteria sshd does not know (it refuses the file)."""
     for criterion in criteria:
-        if criterion.attribute == "exec":
-            return "Match Exec runs a command; the scanner never runs it, so this block was not evaluated"
+        if criterion.attribute == "refused":  # what parse_condition raised for the line
+            return f"sshd refuses this Match line ({criterion.value}), so this block was not evaluated"
         if criterion.attribute not in (*_WITH_ARGUMENT, "all", "invalid-user"):
             return f"sshd knows no Match criterion {criterion.attribute!r}, so this block was not evaluated"
         if criterion.attribute == "version":
@@ -173,8 +177,8 @@ def _address_samples(entries: str) -> list[str]:
         if entry.startswith("!"):
             continue
         network = _network(entry)
-        if network is not None:
-            samples += [str(network.network_address)] + ([str(next(network.hosts()))]
+        if network is not None:  # its first and last host too: a negated subnet may hold the first one
+            samples += [str(network.network_address)] + ([str(next(network.hosts())), str(network[-2])]
                                                          if network.num_addresses > 2 else [])
             continue
         for fill in ("1", "1.1", "1.1.1", "0"):

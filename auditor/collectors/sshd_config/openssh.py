@@ -54,18 +54,25 @@ class Build:
                 "casignaturealgorithms": self.signatures}.get(keyword, self.keys)
 
     def assemble(self, keyword: str, written: str) -> tuple[str, ...]:
-        """kex.c `kex_assemble_names`: the list sshd uses for what the files wrote ("" for nothing)."""
+        """kex.c `kex_assemble_names`: the list sshd uses for what the files wrote ("" for nothing).
+
+        Every entry is a pattern matched against all the algorithms of its kind (servconf.c
+        `assemble_algorithms`), so `+ssh-rsa*` adds ssh-rsa and its certificate type, in that list's order, and a
+        name sshd does not know adds nothing. A list that ends up empty (`-*`) is the default again."""
         default = self.default_list(keyword)
         if not written:
             return default
         if written.startswith("-"):
-            return tuple(name for name in default if pattern_list(name, written[1:]) != 1)
-        names = [n for n in written.lstrip("+^").split(",") if n]
-        if written.startswith("+"):
-            names = [*default, *names]
-        elif written.startswith("^"):
-            names = [*names, *default]
-        return tuple(dict.fromkeys(names))
+            patterns = [name for name in default if pattern_list(name, written[1:]) != 1]
+        else:
+            patterns = [n for n in written.lstrip("+^").split(",") if n]
+            if written.startswith("+"):
+                patterns = [*default, *patterns]
+            elif written.startswith("^"):
+                patterns = [*patterns, *default]
+        every = _ALL.get(keyword, _ALL_KEYS)
+        names = [name for entry in patterns for name in every if pattern_list(name, entry) == 1]
+        return tuple(dict.fromkeys(names)) or default
 
 
 def version_of(text: str) -> tuple[int, int] | None:
@@ -89,6 +96,40 @@ def build_for(version: tuple[int, int] | None, os_id: str = "", os_version: str 
     shown = f"{version[0]}.{version[1]}"
     return build, f"OpenSSH {shown} is not in the scanner's table of defaults; those of {build.name} were used"
 
+
+# Every algorithm of each kind, in the order `ssh -Q cipher|mac|kex|key-sig` prints them for Debian 12's OpenSSH 9.2
+# (what sshd expands a pattern against), with OpenSSH 10.0's mlkem768x25519-sha256. One list for every release:
+# a pattern may name an algorithm an older build lacks, which only a config written for a newer one does.
+_ALL_CIPHERS = (
+    "3des-cbc", "aes128-cbc", "aes192-cbc", "aes256-cbc", "aes128-ctr", "aes192-ctr", "aes256-ctr",
+    "aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "chacha20-poly1305@openssh.com"
+)
+_ALL_MACS = (
+    "hmac-sha1", "hmac-sha1-96", "hmac-sha2-256", "hmac-sha2-512", "hmac-md5", "hmac-md5-96", "umac-64@openssh.com",
+    "umac-128@openssh.com", "hmac-sha1-etm@openssh.com", "hmac-sha1-96-etm@openssh.com",
+    "hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com", "hmac-md5-etm@openssh.com",
+    "hmac-md5-96-etm@openssh.com", "umac-64-etm@openssh.com", "umac-128-etm@openssh.com"
+)
+_ALL_KEX = (
+    "diffie-hellman-group1-sha1", "diffie-hellman-group14-sha1", "diffie-hellman-group14-sha256",
+    "diffie-hellman-group16-sha512", "diffie-hellman-group18-sha512", "diffie-hellman-group-exchange-sha1",
+    "diffie-hellman-group-exchange-sha256", "ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521",
+    "curve25519-sha256", "curve25519-sha256@libssh.org", "sntrup761x25519-sha512",
+    "sntrup761x25519-sha512@openssh.com", "mlkem768x25519-sha256"
+)
+# Host keys and accepted public keys: every key and signature type, certificates too; CASignatureAlgorithms:
+# the same without certificates.
+_ALL_KEYS = (
+    "ssh-ed25519", "ssh-ed25519-cert-v01@openssh.com", "sk-ssh-ed25519@openssh.com",
+    "sk-ssh-ed25519-cert-v01@openssh.com", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+    "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp384-cert-v01@openssh.com", "ecdsa-sha2-nistp521",
+    "ecdsa-sha2-nistp521-cert-v01@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
+    "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com", "webauthn-sk-ecdsa-sha2-nistp256@openssh.com", "ssh-dss",
+    "ssh-dss-cert-v01@openssh.com", "ssh-rsa", "ssh-rsa-cert-v01@openssh.com", "rsa-sha2-256",
+    "rsa-sha2-256-cert-v01@openssh.com", "rsa-sha2-512", "rsa-sha2-512-cert-v01@openssh.com"
+)
+_ALL = {"ciphers": _ALL_CIPHERS, "macs": _ALL_MACS, "kexalgorithms": _ALL_KEX,
+        "casignaturealgorithms": tuple(k for k in _ALL_KEYS if "-cert-" not in k)}
 
 # Every release from 8.0 to 9.6; 10.0 puts AES-GCM before AES-CTR.
 _CIPHERS = (

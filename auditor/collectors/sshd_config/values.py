@@ -8,11 +8,14 @@ seconds (`1m30s` is 90), log levels by name (`debug` is DEBUG). Keywords outside
 
 from __future__ import annotations
 
+import re
+
 # Keyword aliases, as sshd's keyword table maps them (the first name is what `sshd -T` prints).
 ALIASES = {
     "pubkeyacceptedkeytypes": "pubkeyacceptedalgorithms",
     "hostbasedacceptedkeytypes": "hostbasedacceptedalgorithms",
     "skeyauthentication": "kbdinteractiveauthentication",
+    "dsaauthentication": "pubkeyauthentication",
 }
 # OpenSSH 8.7 made ChallengeResponseAuthentication an alias of KbdInteractiveAuthentication; before, both existed.
 CHALLENGE_ALIAS_SINCE = (8, 7)
@@ -30,8 +33,10 @@ _MULTISTATE = {
 }
 INTEGERS = frozenset({"maxauthtries", "maxsessions", "clientalivecountmax"})
 TIMES = frozenset({"logingracetime", "clientaliveinterval"})
-_LOG_LEVELS = {"quiet": "QUIET", "fatal": "FATAL", "error": "ERROR", "info": "INFO", "verbose": "VERBOSE",
-               "debug": "DEBUG", "debug1": "DEBUG1", "debug2": "DEBUG2", "debug3": "DEBUG3"}
+# log.c's names, as `sshd -T` prints each level back (QUIET and SILENT are one level, DEBUG and DEBUG1 another).
+_LOG_LEVELS = {"quiet": "SILENT", "silent": "SILENT", "fatal": "FATAL", "error": "ERROR", "info": "INFO",
+               "verbose": "VERBOSE", "debug": "DEBUG", "debug1": "DEBUG", "debug2": "DEBUG2", "debug3": "DEBUG3"}
+_INTEGER = re.compile(r"\+?[0-9]{1,10}")  # strtonum: ASCII digits, a leading +; up to INT_MAX
 LISTS = ("ciphers", "macs", "kexalgorithms", "hostkeyalgorithms", "pubkeyacceptedalgorithms",
          "hostbasedacceptedalgorithms", "casignaturealgorithms")
 # Every keyword the scanner evaluates and compares with `sshd -T`.
@@ -89,7 +94,7 @@ def printed(keyword: str, argument: str) -> str:
             raise ValueError(f"unsupported option {argument!r} for {keyword}")
         return names[argument.lower()]
     if keyword in INTEGERS:
-        if not argument.isdigit():
+        if not _INTEGER.fullmatch(argument) or int(argument) > 2**31 - 1:
             raise ValueError(f"{keyword} integer value {argument!r} is invalid")
         return str(int(argument))
     if keyword in TIMES:

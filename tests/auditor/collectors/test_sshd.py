@@ -127,6 +127,17 @@ def test_old_openssh_key_types_name_is_accepted():
     assert facts.lists["pubkeyacceptedalgorithms"] == ("ssh-ed25519", "ssh-rsa")
 
 
+@pytest.mark.parametrize(("printed", "ports"), [
+    ("port 2222\nlistenaddress 127.0.0.1:2200\n", (2200,)),  # ListenAddress host:port wins over Port
+    ("port 22\nport 2222\nlistenaddress [::]:22\nlistenaddress 0.0.0.0:22\nlistenaddress 0.0.0.0:2222\n", (22, 2222)),
+    ("port 2022\n", (2022,)),
+])
+def test_a_daemon_listens_where_sshd_t_prints_its_listen_addresses(printed, ports):
+    # Given what `sshd -T` prints for Port and ListenAddress (sshd listens only on the listen addresses)
+    # Then the daemon's ports are those, and a Port sshd does not listen on is not among them
+    assert parse_sshd_t(printed).daemons[0].ports == ports
+
+
 def test_missing_sshd_is_not_installed():
     assert collect(TreeHost({str(SSHD_T): _ok(status=127, stderr="sshd: command not found")}, {}), LINUX) \
         .installed is False
@@ -163,6 +174,21 @@ def test_without_root_debian_stock_config_is_read_from_the_files_and_agrees_with
     assert ("sudo -n was refused" if "sudo" in stderr else "needs root to load the host keys") in daemon.notes[0]
     recorded = parse_view((OUTPUTS / "debian12-sshd-T-default.txt").read_text()).options
     assert {k: daemon.view.options.get(k) for k in EVALUATED} == {k: recorded.get(k) for k in EVALUATED}
+
+
+def test_without_root_a_file_sshd_refuses_leaves_the_daemon_in_doubt_as_sshd_t_would():
+    # Given a config sshd would refuse (ssh_config's Match Exec; an unknown log level), `sshd -T` refused for want
+    # of root: as root `sshd -T` fails on that file, and the checks warn
+    host = TreeHost({str(SSHD_T): _ok(status=255, stderr=NON_ROOT)},
+                    {"/etc/ssh/sshd_config": b"PermitRootLogin no\nLogLevel chatty\nMatch Exec /bin/true\n"
+                                             b"  PermitRootLogin yes\n"})
+    [daemon] = collect(host, DEBIAN).daemons
+    # Then its files are still judged, and it carries a warning that names every refused line
+    assert daemon.source == FROM_FILES and daemon.view is not None
+    assert daemon.warning.startswith("sshd refuses this configuration (/etc/ssh/sshd_config line 2: unsupported log "
+                                     "level 'chatty'")
+    assert "line 3: Unsupported Match attribute Exec" in daemon.warning
+    assert "the running daemon is not using it as it is now" in daemon.warning
 
 
 def test_a_rhel9_host_without_root_is_judged_from_its_crypto_policy():
@@ -300,11 +326,14 @@ def test_the_files_of_another_accounts_daemon_are_never_read_as_root():
     assert daemon.view is None and "could not be read" in daemon.problem
 
 
-def test_a_match_exec_block_is_never_run_and_says_so():
+def test_a_match_exec_block_is_never_run_and_says_sshd_refuses_it():
+    # Given a Match Exec line (ssh_config has Match Exec; sshd refuses it) in a file sshd has not read yet
     host = TreeHost({str(SSHD_T): _ok((OUTPUTS / "debian12-sshd-T-default.txt").read_text())},
                     {"/etc/ssh/sshd_config": b"Match Exec \"/usr/local/bin/is-trusted %h\"\n  PermitRootLogin yes\n"})
     [match] = collect(host, DEBIAN).daemons[0].matches
-    assert match.view is None and "never runs it" in match.not_evaluated and match.sets == ("permitrootlogin",)
+    # Then its command is never run, and the block says why it was not evaluated
+    assert match.view is None and match.sets == ("permitrootlogin",)
+    assert "sshd refuses this Match line (Unsupported Match attribute Exec" in match.not_evaluated
     assert not any("is-trusted" in call and "sshd" not in call for call in host.calls)
 
 

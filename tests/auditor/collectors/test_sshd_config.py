@@ -16,7 +16,6 @@ from auditor.collectors.sshd_config.conditions import (
     Connection,
     address_list,
     applies,
-    not_evaluable,
     parse_condition,
     pattern_list,
     trigger,
@@ -70,6 +69,13 @@ TRAPS = {
     "a Match block in a drop-in ends with the drop-in": {
         "sshd_config": "Include {root}/sshd_config.d/*.conf\nPermitRootLogin no\nAllowTcpForwarding no\n",
         "sshd_config.d/50-admins.conf": "Match User admin,!guest\n  PermitRootLogin yes\n",
+    },
+    "patterns in algorithm lists, log levels as sshd prints them, an old alias and a signed number": {
+        "sshd_config": "PubkeyAcceptedAlgorithms +ssh-rsa*\nHostKeyAlgorithms ssh-ed25519*,rsa-sha2-*\n"
+                       "CASignatureAlgorithms ^ssh-*\nKexAlgorithms +diffie-hellman-group14-sha1\nCiphers -*\n"
+                       "LogLevel quiet\n"
+                       "DSAAuthentication no\nMaxAuthTries +3\nMatch User debugger\n  LogLevel debug1\n"
+                       "Match User silent\n  LogLevel silent\n",
     },
     "an Include inside a Match block is read only for its connections": {
         "sshd_config": "PermitRootLogin no\nMatch LocalPort 2222\n  Include {root}/port2222/*.conf\n"
@@ -282,6 +288,7 @@ def test_patterns_and_addresses_follow_openssh():
         ("LocalPort 2222 LocalAddress 127.0.0.1", "user=auditor-probe,host=probe.invalid,addr=192.0.2.1,"
                                                   "laddr=127.0.0.1,lport=2222"),
         ("User *,!root", "user=x,host=probe.invalid,addr=192.0.2.1"),
+        ("Address 10.0.0.0/8,!10.0.0.0/24", "user=auditor-probe,host=probe.invalid,addr=10.255.255.254"),
         ("all", "user=auditor-probe,host=probe.invalid,addr=192.0.2.1"),
     ],
 )
@@ -296,7 +303,10 @@ def test_conditions_no_connection_can_meet_say_so():
     assert "member of group 'wheel'" in str(trigger(parse_condition(["Group", "wheel"]), members={}))
     made = trigger(parse_condition(["Group", "wheel"]), members={"wheel": ("alice",)})
     assert isinstance(made, Connection) and made.user == "alice"
-    assert "never runs it" in not_evaluable(parse_condition(["Exec", "/bin/true"]))
+    with pytest.raises(ValueError, match=r"Unsupported Match attribute Exec \(Match Exec is ssh_config's"):
+        parse_condition(["Exec", "/bin/true"])
+    with pytest.raises(ValueError, match="Unsupported Match attribute Colour"):
+        parse_condition(["Colour", "blue"])
     with pytest.raises(ValueError, match="cannot be combined"):
         parse_condition(["all", "User", "x"])
 
