@@ -13,6 +13,8 @@ from checks.ssh_algorithms import bad_ciphers, named, weak_kex, weak_mac, weak_s
 
 if TYPE_CHECKING:
     # Collector modules are imported when a check runs, so loading the pack imports none of them.
+    from auditor.collectors.ssh_auth import SshAuthFacts
+    from auditor.collectors.ssh_wire import SshWireFacts
     from auditor.collectors.sshd import SshdDaemon, SshdFacts, View
 
 NOT_INSTALLED = "The OpenSSH server (sshd) is not installed."
@@ -56,6 +58,8 @@ def _one(daemon: SshdDaemon, judge: Judge, passed: Callable[[View], str], expect
     block_observed: dict[str, Any] = {}
     unevaluated: list[str] = []
     for block in daemon.matches if keywords else ():
+        if block.never_applies:
+            continue
         if block.view is None:
             if keywords & set(block.sets):
                 unevaluated.append(f"`{block.condition}` ({block.where}: {block.not_evaluated})")
@@ -327,3 +331,76 @@ def sshd_logging(sshd: SshdFacts) -> list[Verdict]:
 
     return per_daemon(sshd, judge, lambda v: f"sshd logs logins (LogLevel {v.options.get('loglevel')})",
                       {"LogLevel": " or ".join(_LOGGED)}, frozenset({"loglevel"}))
+
+
+# What a KEXINIT adds to the configured key exchanges: extension and strict-kex markers, GSSAPI key exchange.
+_NOT_CONFIGURED_KEX = ("ext-info-", "kex-strict-", "gss-")
+# (method offered, the keyword that switches it, as sshd -T prints it and as a config file writes it)
+_PASSWORD_SWITCHES = (("password", "passwordauthentication", "PasswordAuthentication"),
+                      ("keyboard-interactive", "kbdinteractiveauthentication", "KbdInteractiveAuthentication"))
+
+
+@check(
+    id="SSH-0120",
+    title="The SSH daemon on the scanned port runs the configuration that was judged",
+    severity=Severity.HIGH,
+    requirements=("R8",),
+    controls=(ControlRef("iso27001-2022", "8.9"), ControlRef("cis-v8", "4.1")),
+    platforms=(Platform.LINUX,),
+    remediation="Check the configuration and reload sshd (`sshd -t && systemctl reload ssh`; `sshd` on RHEL) after "
+    "every change to it, then scan again. If a proxy, a port forward or a container serves the port, scan the host "
+    "behind it.",
+)
+def sshd_runs_its_config(sshd: SshdFacts, ssh_wire: SshWireFacts, ssh_auth: SshAuthFacts) -> Verdict:
+    """What the daemon behind the scanned port offers on the network, against its judged configuration: a file
+    changed after sshd started, and never reloaded, is judged by SSH-0010..0070 but not what runs."""
+    from auditor.collectors.sshd import FROM_DAEMON
+
+    if not ssh_wire.probed:
+        return Verdict.not_applicable(f"No network view: {ssh_wire.problem}.")
+    daemon = next((d for d in sshd.daemons if d.serves_target), None) if sshd.installed else None
+    if daemon is None or daemon.view is None:
+        return Verdict.not_applicable("The configuration of the daemon behind the scanned port was not judged "
+                                      "(SSH-0010..0070 say why).")
+    view, where = daemon.view, daemon.resource
+    differences, compared = [], []
+    if daemon.source == FROM_DAEMON:  # the files' reading fills in compiled-in defaults, which may be a guess
+        compared.append("algorithms")
+        kex = tuple(k for k in ssh_wire.kex if not k.startswith(_NOT_CONFIGURED_KEX))
+        for label, seen, configured in (("ciphers", ssh_wire.ciphers, view.lists.get("ciphers", ())),
+                                        ("MACs", ssh_wire.macs, view.lists.get("macs", ())),
+                                        ("key exchanges", kex, view.lists.get("kexalgorithms", ()))):
+            if set(seen) != set(configured):
+                differences.append(f"it offers {label} {', '.join(seen)}, its configuration sets "
+                                   f"{', '.join(configured)}")
+        # Only the host key algorithms it has a key for are offered: a subset.
+        unset = [a for a in ssh_wire.host_key_algorithms if a not in view.lists.get("hostkeyalgorithms", ())]
+        if unset:
+            differences.append(f"it offers host key algorithms its configuration does not set: {', '.join(unset)}")
+    blocks = {k for b in daemon.matches if not b.never_applies for k in b.sets}
+    switches = {keyword for _, keyword, _ in _PASSWORD_SWITCHES} | {"authenticationmethods"}
+    # A Match block may switch passwords on for the scanner's own address, which the target sees, not the scanner.
+    if ssh_auth.probed and ssh_auth.auth_methods is not None and not blocks & switches and \
+            view.options.get("authenticationmethods", "any") == "any":
+        compared.append("authentication methods")
+        for method, keyword, written in _PASSWORD_SWITCHES:
+            if method in ssh_auth.auth_methods and view.options.get(keyword) == "no":
+                differences.append(f"it offers {method} logins to {ssh_auth.auth_user!r}, which its configuration "
+                                   f"turns off ({written} no)")
+    observed = {"config": daemon.config, "source": daemon.source, "compared": compared,
+                "offered": {"ciphers": list(ssh_wire.ciphers), "macs": list(ssh_wire.macs), "kex": list(ssh_wire.kex),
+                            "host_key_algorithms": list(ssh_wire.host_key_algorithms),
+                            "auth_methods": list(ssh_auth.auth_methods or ())}}
+    expected = {"offered": "what the judged configuration sets"}
+    if differences:
+        return Verdict.failed(f"{where}: the daemon does not run the configuration that was judged: "
+                              f"{'; '.join(differences)}. Its configuration changed after sshd started and was not "
+                              "reloaded, or another daemon, a proxy or a container serves this port: SSH-0010..0070 "
+                              "describe the configuration, not what runs.", resource=where, observed=observed,
+                              expected=expected)
+    if not compared:
+        return Verdict.not_applicable(f"{where}: nothing could be compared (the configuration was read from the files, "
+                                      "and Match blocks or AuthenticationMethods decide the authentication methods).",
+                                      resource=where)
+    return Verdict.passed(f"{where}: what the daemon offers on the network ({' and '.join(compared)}) is what its "
+                          "configuration sets.", resource=where, observed=observed, expected=expected)

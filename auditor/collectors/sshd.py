@@ -90,6 +90,7 @@ class MatchBlock:
     connection: the `-C` connection it was evaluated for ("" when it was not).
     view: the configuration that connection gets (None when not evaluated).
     not_evaluated: why it was not ("" when it was).
+    never_applies: why no connection to this daemon can match it ("" when one can): nothing it sets counts.
     source: FROM_DAEMON or FROM_FILES.
     sets: the keywords the block writes (as `sshd -T` names them), so a check knows whether an unevaluated
         block concerns it.
@@ -102,6 +103,7 @@ class MatchBlock:
     not_evaluated: str = ""
     source: str = FROM_DAEMON
     sets: tuple[str, ...] = ()
+    never_applies: str = ""
 
 
 @dataclass(frozen=True)
@@ -267,7 +269,8 @@ class _Sshd:
         compiled-in defaults the files are read with, and what is uncertain about that choice; `blind`: Include
         patterns whose folder could not be listed."""
         build, build_note = defaults
-        blocks = _blocks(tree, build)
+        every = _blocks(tree, build)
+        blocks = [b for b in every if not b.never_applies(daemon.ports)]
         by_port = any(c.attribute == "localport" for b in blocks for c in b.criteria)
         # sshd -T refuses a config with Match LocalPort unless the connection names a local port.
         outside = Connection(lport=(daemon.ports or (22,))[0] if by_port else 0)
@@ -275,10 +278,13 @@ class _Sshd:
                           pid=daemon.pid, ports=daemon.ports, notes=tuple(daemon.notes),
                           unread=(*tree.unread, *sorted(blind & include_patterns(tree.root) if tree.root else ())))
         if self.can_run and _trusted(daemon):
-            return self._from_daemon(base, daemon, tree, build, outside, blocks, members, notes)
-        why = self.cannot_run or (f"sshd process {daemon.pid} runs as uid {daemon.uid}, not root, so its options "
-                                  "were not given to `sshd -T` as root")
-        return _from_files(base, daemon, tree, build, outside, blocks, why, [build_note, *notes])
+            judged = self._from_daemon(base, daemon, tree, build, outside, blocks, members, notes)
+        else:
+            why = self.cannot_run or (f"sshd process {daemon.pid} runs as uid {daemon.uid}, not root, so its "
+                                      "options were not given to `sshd -T` as root")
+            judged = _from_files(base, daemon, tree, build, outside, blocks, why, [build_note, *notes])
+        idle = [b.unevaluated("", judged.source, never=b.never_applies(daemon.ports)) for b in every if b not in blocks]
+        return replace(judged, matches=(*judged.matches, *idle)) if idle else judged
 
     def _from_daemon(self, base: SshdDaemon, daemon: Daemon, tree: Tree, build: Build, outside: Connection,
                      blocks: list[_Block], members: Mapping[str, Sequence[str]] | None,
@@ -350,8 +356,19 @@ class _Block:
     criteria: tuple[Criterion, ...]
     sets: tuple[str, ...]
 
-    def unevaluated(self, why: str, source: str = FROM_DAEMON) -> MatchBlock:
-        return MatchBlock(self.condition, self.where, not_evaluated=why, source=source, sets=self.sets)
+    def unevaluated(self, why: str, source: str = FROM_DAEMON, never: str = "") -> MatchBlock:
+        return MatchBlock(self.condition, self.where, not_evaluated=why, source=source, sets=self.sets,
+                          never_applies=never)
+
+    def never_applies(self, ports: Sequence[int]) -> str:
+        """Why no connection to a daemon listening on `ports` matches this line ("" when one may)."""
+        local = {c.value for c in self.criteria if c.attribute == "localport"}
+        if not ports or not local or not all(p.isdigit() for p in local):
+            return ""
+        if len(local) == 1 and int(next(iter(local))) in ports:  # a connection has one local port
+            return ""
+        listed, asked = ", ".join(str(p) for p in ports), " and ".join(sorted(local))
+        return f"the daemon listens only on port {listed}, so no connection matches LocalPort {asked}"
 
 
 def _blocks(tree: Tree, build: Build) -> list[_Block]:
@@ -454,6 +471,11 @@ def _place(daemons: list[SshdDaemon], port: int | None, processes_seen: bool) ->
             unknown = (f"no running sshd could be identified{seen}; {named[0].config} was judged, and the scanned "
                        f"port {port} may be served by another daemon")
             named[0] = replace(named[0], warning="; ".join(w for w in (unknown, named[0].warning) if w))
+        elif any(not d.ports for d in running):  # ss names no process to an account without root
+            unknown = "; ".join(f"{d.resource}'s ports could not be read" + (f" ({d.problem})" if d.problem else "")
+                                for d in running if not d.ports)
+            unserved = (f"which sshd serves the scanned port {port} is not known: {unknown}; scan with sudo: true "
+                        "(or make its config readable) to tell")
         else:
             listed = ", ".join(d.resource for d in running)
             unserved = (f"no sshd found on this host listens on the scanned port {port} (found: {listed}); the "

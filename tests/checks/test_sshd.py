@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from auditor.collectors.ssh_auth import SshAuthFacts
+from auditor.collectors.ssh_wire import SshWireFacts
 from auditor.collectors.sshd import FROM_FILES, MatchBlock, SshdDaemon, SshdFacts, View, parse_sshd_t, parse_view
 from auditor.models import Status
 from checks.sshd import (
@@ -16,6 +18,7 @@ from checks.sshd import (
     sshd_host_trust,
     sshd_logging,
     sshd_logins,
+    sshd_runs_its_config,
     sshd_timeouts,
     sshd_weak_algorithms,
 )
@@ -310,3 +313,81 @@ def test_the_hardened_recording_fails_strict_modes_and_logging():
     # The test harness turns StrictModes off and logs only errors (tests/sshd_server.py); the checks see it
     assert _only(sshd_host_trust(parse_sshd_t(HARDENED))).status is Status.FAIL
     assert "LogLevel is ERROR" in _only(sshd_logging(parse_sshd_t(HARDENED))).message
+
+
+# ---- SSH-0120: what runs against what was judged ----------------------------------------------------------------
+
+RUNNING = {"ciphers": "aes256-gcm@openssh.com,aes256-ctr", "macs": "hmac-sha2-512-etm@openssh.com",
+           "kexalgorithms": "curve25519-sha256", "hostkeyalgorithms": "ssh-ed25519,rsa-sha2-512,rsa-sha2-256"}
+
+
+def _offered(methods: tuple[str, ...] = ("publickey",), **lists: tuple[str, ...]) -> tuple[SshWireFacts, SshAuthFacts]:
+    """What the server at port 22 offers on the network: RUNNING's algorithms, the strict-kex and ext-info markers,
+    host key algorithms for its one Ed25519 key; `lists` changes them."""
+    wire = SshWireFacts(True, host="10.0.0.5", port=22, ciphers=("aes256-gcm@openssh.com", "aes256-ctr"),
+                        macs=("hmac-sha2-512-etm@openssh.com",),
+                        kex=("curve25519-sha256", "ext-info-s", "kex-strict-s-v00@openssh.com"),
+                        host_key_algorithms=("ssh-ed25519",))
+    return replace(wire, **lists), SshAuthFacts(True, host="10.0.0.5", port=22, auth_user="root",
+                                                auth_methods=methods)
+
+
+def _serving(source: str = "sshd -T", matches: tuple[MatchBlock, ...] = (), **change: str) -> SshdFacts:
+    daemon = replace(_daemon(**RUNNING, **change), serves_target=True, source=source, matches=matches)
+    return SshdFacts(True, (daemon,), scanned_port=22)
+
+
+def test_a_daemon_that_offers_what_its_configuration_sets_passes_ssh_0120():
+    # Given the network offers the configured algorithms (plus markers, and host key algorithms for its one key)
+    verdict = sshd_runs_its_config(_serving(), *_offered())
+    # Then both were compared, and they agree
+    assert verdict.status is Status.PASS and "(algorithms and authentication methods)" in verdict.message
+
+
+@pytest.mark.parametrize(("offered", "words"), [
+    ({"ciphers": ("aes256-ctr", "aes128-cbc")}, "it offers ciphers aes256-ctr, aes128-cbc, its configuration sets "
+                                                "aes256-gcm@openssh.com, aes256-ctr"),
+    ({"kex": ("curve25519-sha256", "diffie-hellman-group14-sha1")}, "it offers key exchanges curve25519-sha256, "
+                                                                    "diffie-hellman-group14-sha1"),
+    ({"host_key_algorithms": ("ssh-ed25519", "ssh-rsa")},
+     "host key algorithms its configuration does not set: ssh-rsa"),
+    ({"methods": ("publickey", "keyboard-interactive")}, "it offers keyboard-interactive logins to 'root', which its "
+                                                         "configuration turns off (KbdInteractiveAuthentication no)"),
+])
+def test_a_daemon_that_offers_what_its_configuration_does_not_set_fails_ssh_0120(offered, words):
+    methods = offered.pop("methods", ("publickey",))
+    verdict = sshd_runs_its_config(_serving(), *_offered(methods, **offered))
+    assert verdict.status is Status.FAIL and words in verdict.message and "was not reloaded" in verdict.message
+
+
+def test_from_the_files_only_the_authentication_methods_are_compared():
+    # Given a configuration read from the files (compiled-in defaults may be a neighbouring release's), whose
+    # algorithms differ from the network's, and no password offered
+    facts = _serving(FROM_FILES)
+    verdict = sshd_runs_its_config(facts, *_offered(ciphers=("aes128-ctr",)))
+    # Then only the authentication methods count, and they agree
+    assert verdict.status is Status.PASS and "(authentication methods)" in verdict.message
+    # But a password offered against the files' PasswordAuthentication no fails
+    verdict = sshd_runs_its_config(facts, *_offered(("publickey", "password")))
+    assert verdict.status is Status.FAIL and "(PasswordAuthentication no)" in verdict.message
+
+
+def test_a_match_block_that_may_turn_passwords_on_keeps_the_methods_out_of_ssh_0120():
+    # Given a block for some network that turns passwords on (the scanner may connect from it)
+    block = MatchBlock("Match Address 10.40.0.0/16", "/etc/ssh/sshd_config line 9", "addr=10.40.0.0",
+                       _view(passwordauthentication="yes"), sets=("passwordauthentication",))
+    # When the network shows passwords, Then that is no contradiction; the algorithms still are compared
+    verdict = sshd_runs_its_config(_serving(matches=(block,)), *_offered(("publickey", "password")))
+    assert verdict.status is Status.PASS and "(algorithms)" in verdict.message
+    # And with nothing left to compare, it is not applicable
+    verdict = sshd_runs_its_config(_serving(FROM_FILES, matches=(block,)), *_offered(("publickey", "password")))
+    assert verdict.status is Status.NOT_APPLICABLE and "nothing could be compared" in verdict.message
+
+
+def test_ssh_0120_needs_the_network_view_and_the_daemon_behind_the_scanned_port():
+    wire, auth = _offered()
+    assert sshd_runs_its_config(_serving(), SshWireFacts(False, "a local target"), auth).status is \
+        Status.NOT_APPLICABLE
+    elsewhere = SshdFacts(True, (replace(_serving().daemons[0], serves_target=False),), scanned_port=2222)
+    verdict = sshd_runs_its_config(elsewhere, wire, auth)
+    assert verdict.status is Status.NOT_APPLICABLE and "was not judged" in verdict.message

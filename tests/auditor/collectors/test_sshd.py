@@ -245,15 +245,16 @@ HARDENED_OPTIONS = ("-f", "/etc/ssh/test/sshd_config")
 OTHER_OPTIONS = ("-f", "/etc/ssh/test2/sshd_config")
 
 
-def _two_daemons(**extra: tuple[int, str, str]) -> TreeHost:
-    """The recorded two-daemon host: 4711 (-f /etc/ssh/test/sshd_config, port 2222, a Match block) and 812
-    (-f /etc/ssh/test2/sshd_config, port 22), both retitled, so ps alone gives their options."""
+def _two_daemons(config: bytes = b"Port 2222\nListenAddress 127.0.0.1\nMatch Address 10.40.0.0/16\n"
+                                  b"  PermitRootLogin yes\n  PasswordAuthentication yes\n",
+                 **extra: tuple[int, str, str]) -> TreeHost:
+    """The recorded two-daemon host: 4711 (-f /etc/ssh/test/sshd_config, port 2222, `config`: a Match block) and
+    812 (-f /etc/ssh/test2/sshd_config, port 22), both retitled, so ps alone gives their options."""
     commands = {**TWO, str(SSHD_T): _ok((OUTPUTS / "debian12-sshd-T-default.txt").read_text()),
                 _sshd_t(*HARDENED_OPTIONS): _ok((OUTPUTS / "debian12-sshd-T-hardened.txt").read_text()),
                 _sshd_t(*OTHER_OPTIONS): _ok((OUTPUTS / "debian12-sshd-T-default.txt").read_text()), **extra}
     files = {"/etc/ssh/test2/sshd_config": (OUTPUTS / "debian12-sshd_config").read_bytes(),
-             "/etc/ssh/test/sshd_config": b"Port 2222\nListenAddress 127.0.0.1\nMatch Address 10.40.0.0/16\n"
-                                          b"  PermitRootLogin yes\n  PasswordAuthentication yes\n"}
+             "/etc/ssh/test/sshd_config": config}
     return TreeHost(commands, files)
 
 
@@ -284,6 +285,35 @@ def test_each_daemon_is_judged_with_its_own_options_the_scanned_one_first(port, 
     verdict = next(v for v in sshd_logins(facts, 4) if v.resource == "port 2222")
     assert verdict.status is Status.FAIL and "`Match Address 10.40.0.0/16`" in verdict.message
     assert "/etc/ssh/test/sshd_config line 3" in verdict.message
+
+
+def test_a_local_port_block_for_a_port_the_daemon_does_not_listen_on_never_counts():
+    # Given the daemon on port 2222 with a block for local port 2299 that allows root logins (it listens on no such
+    # port, so no connection can match the block)
+    host = _two_daemons(b"Port 2222\nMatch LocalPort 2299\n  PermitRootLogin yes\n")
+    facts = collect(host, DEBIAN, _ssh_target(2222))
+    # Then sshd is not asked about it, the block says why it never applies, and SSH-0030 judges the daemon's own
+    # settings alone (the recorded ones: prohibit-password), neither failing nor doubting it for the block
+    [block] = facts.daemons[0].matches
+    assert block.never_applies == "the daemon listens only on port 2222, so no connection matches LocalPort 2299"
+    assert not any("lport=2299" in call for call in host.calls)
+    verdict = next(v for v in sshd_logins(facts, 4) if v.resource == "port 2222")
+    assert "PermitRootLogin is prohibit-password" in verdict.message and "2299" not in verdict.message
+
+
+def test_without_root_a_daemon_whose_config_is_closed_is_not_said_to_serve_another_port():
+    # Given no root: ss shows the listening sockets but not their processes, ps shows both daemons, and the
+    # scanned daemon's config is 0600
+    no_users = "".join(line.split(" users:")[0] + "\n" for line in TWO[str(SS)][1].splitlines())
+    host = TreeHost({str(SSHD_T): _ok(status=255, stderr=NON_ROOT), str(SS): _ok(no_users), str(PS): TWO[str(PS)]},
+                    {"/etc/ssh/test/sshd_config": FileContent("/etc/ssh/test/sshd_config", True,
+                                                              error="Permission denied"),
+                     "/etc/ssh/test2/sshd_config": b"Port 22\n"})
+    facts = collect(host, DEBIAN, _ssh_target(2222))
+    # Then the scan says it cannot tell which daemon serves the port, and why (not "no sshd listens there")
+    assert facts.unserved.startswith("which sshd serves the scanned port 2222 is not known: sshd process 4711's "
+                                     "ports could not be read (its config file could not be read"), facts.unserved
+    assert "sudo: true" in facts.unserved
 
 
 def test_a_scanned_port_no_daemon_serves_is_said():

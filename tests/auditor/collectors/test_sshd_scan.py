@@ -104,3 +104,35 @@ def test_an_audit_account_without_root_judges_the_config_from_the_files(servers,
             assert observed == {k: v for k, v in as_root[resource]["observed"].items() if k not in ("source", "notes")}
     logins = next(f for f in _by(findings, "no-root", "SSH-0030") if f["resource"] == f"port {hardened.port}")
     assert "`Match Address 10.40.0.0/16`" in logins["message"]
+
+
+def test_a_config_changed_after_sshd_started_is_not_what_runs_and_ssh_0120_says_so(servers, tmp_path):
+    # Given a daemon started with passwords and CBC on, whose file is then changed to turn both off without a
+    # reload (sshd reads its file when it starts or reloads), beside the hardened daemon, left as it started
+    hardened, _, key = servers
+    stale = sshd_server.SshdServer(tmp_path / "stale", "Ciphers aes256-ctr,aes128-cbc\n", key,
+                                   first="PasswordAuthentication yes\n")
+    stale.start()
+    try:
+        stale.config.write_text(stale.config.read_text().replace("PasswordAuthentication yes", "PasswordAuthentication"
+                                                                 " no").replace(",aes128-cbc", ""))
+        (tmp_path / "inv.yaml").write_text("targets:\n" + stale.inventory_entry("stale", key)
+                                           + hardened.inventory_entry("hardened", key))
+        run = run_cli("scan", "--inventory", str(tmp_path / "inv.yaml"), "--out", str(tmp_path / "run"), "--format",
+                      "none", "--no-history", "--no-sign", "--quiet", "--check", "SSH-0120", "--check", "SSH-0010")
+        assert run.returncode in (0, 1), run.stderr
+    finally:
+        stale.stop()
+    findings = list(load_results(tmp_path / "run")["findings"])
+    # Then the judged file passes SSH-0010 (it says AES-256 only), but SSH-0120 fails: the daemon still offers
+    # CBC and password logins, as it started
+    assert _by(findings, "stale", "SSH-0010")[0]["status"] == "pass"
+    [verdict] = _by(findings, "stale", "SSH-0120")
+    assert verdict["status"] == "fail" and verdict["resource"] == f"port {stale.port}"
+    assert "it offers ciphers aes256-ctr, aes128-cbc, its configuration sets aes256-ctr" in verdict["message"]
+    assert "it offers password logins" in verdict["message"] and "(PasswordAuthentication no)" in verdict["message"]
+    assert "was not reloaded" in verdict["message"]
+    # And the daemon that runs what its file says passes (its algorithms: its Match block may turn passwords on for
+    # the scanner's own address, so its authentication methods prove nothing either way)
+    [unchanged] = _by(findings, "hardened", "SSH-0120")
+    assert unchanged["status"] == "pass" and "(algorithms) is what its configuration sets" in unchanged["message"]
