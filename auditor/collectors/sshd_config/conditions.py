@@ -61,9 +61,10 @@ def parse_condition(args: Sequence[str]) -> tuple[Criterion, ...]:
         if attribute in ("all", "invalid-user") and not equals:
             criteria.append(Criterion(attribute))
             continue
-        if attribute not in _WITH_ARGUMENT:  # servconf.c match_cfg_line: anything else stops sshd
-            seen = " (Match Exec is ssh_config's, not sshd_config's)" if attribute == "exec" else ""
-            raise ValueError(f"Unsupported Match attribute {name}{seen}")
+        if attribute == "exec":  # servconf.c match_cfg_line: this and anything else unknown stops sshd
+            raise ValueError(f"Unsupported Match attribute {name} (Match Exec is ssh_config's, not sshd_config's)")
+        if attribute not in _WITH_ARGUMENT:
+            raise ValueError(f"Unsupported Match attribute {name}")
         value = inline if equals else (words.pop(0) if words else "")
         if not value:
             raise ValueError(f"Missing Match criteria for {name}")

@@ -65,11 +65,14 @@ def test_a_scan_over_ssh_finds_what_a_local_scan_finds(hardened_sshd, client_key
     remote = _scan("--inventory", str(inventory), "--out", str(tmp_path / "ssh"), "--quiet")
     here_run = _scan("--role", "server", "--location", "datacenter", "--out", str(tmp_path / "local"),
                     "--quiet")
-    # Then every host check has the same status; only the network view (SSH-0100, SSH-0110) differs
+    # Then every host check has the same status; only the network view (SSH-0100, SSH-0110, and SSH-0120, which
+    # holds it against the daemon's configuration) differs
     assert remote.returncode in (0, 1) and here_run.returncode in (0, 1), remote.stderr + here_run.stderr
     over_ssh, here = _statuses(tmp_path / "ssh"), _statuses(tmp_path / "local")
     for network_check in ("SSH-0100", "SSH-0110"):
         assert over_ssh.pop((network_check, "")) == "pass" and here.pop((network_check, "")) == "not_applicable"
+    assert over_ssh.pop(("SSH-0120", f"port {hardened_sshd.port}")) == "pass"
+    assert here.pop(("SSH-0120", "")) == "not_applicable"
     assert over_ssh == here
     (target,) = load_results(tmp_path / "ssh")["targets"]
     assert target["assessed"] and target["system"]["platform"] == "linux"
