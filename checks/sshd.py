@@ -73,7 +73,11 @@ def _one(daemon: SshdDaemon, judge: Judge, passed: Callable[[View], str], expect
                 **({"not_evaluated": unevaluated} if unevaluated else {})}
     source = (" Derived from the config files, not from sshd itself." if daemon.source == FROM_FILES else "")
     if problems or in_blocks:
-        return Verdict.failed(f"{where}: {'; '.join([*problems, *in_blocks])}.{source}", resource=where,
+        # A block every connection matches (the daemon's own port, `Match all`) is where such a value may come from.
+        shared = [f"`{b.condition}` ({b.where})" for b in daemon.matches if b.everyone and keywords & set(b.sets)]
+        within = [f"{'; '.join(problems)} (every connection to it matches {', '.join(shared)}, whose settings "
+                  "these include)"] if problems and shared else problems
+        return Verdict.failed(f"{where}: {'; '.join([*within, *in_blocks])}.{source}", resource=where,
                               observed=observed, expected=expected)
     unread = [f"{path} could not be read, so Match blocks in it were not evaluated" for path in daemon.unread] \
         if keywords else []
@@ -377,7 +381,9 @@ def sshd_runs_its_config(sshd: SshdFacts, ssh_wire: SshWireFacts, ssh_auth: SshA
         unset = [a for a in ssh_wire.host_key_algorithms if a not in view.lists.get("hostkeyalgorithms", ())]
         if unset:
             differences.append(f"it offers host key algorithms its configuration does not set: {', '.join(unset)}")
-    blocks = {k for b in daemon.matches if not b.never_applies for k in b.sets}
+    # Blocks the scanner's connection may or may not match (not those every connection matches: the daemon's view
+    # holds what they set).
+    blocks = {k for b in daemon.matches if not b.never_applies and not b.everyone for k in b.sets}
     switches = {keyword for _, keyword, _ in _PASSWORD_SWITCHES} | {"authenticationmethods"}
     # A Match block may switch passwords on for the scanner's own address, which the target sees, not the scanner.
     if ssh_auth.probed and ssh_auth.auth_methods is not None and not blocks & switches and \

@@ -27,7 +27,14 @@ from pathlib import Path
 from auditor import ssh_config
 from auditor.collectors.base import Requests
 from auditor.collectors.listeners import SS
-from auditor.collectors.sshd_config.conditions import Connection, Criterion, not_evaluable, parse_condition, trigger
+from auditor.collectors.sshd_config.conditions import (
+    Connection,
+    Criterion,
+    applies,
+    not_evaluable,
+    parse_condition,
+    trigger,
+)
 from auditor.collectors.sshd_config.daemons import (
     DEFAULT_CONFIG,
     ENVIRONMENT_FILES,
@@ -91,6 +98,8 @@ class MatchBlock:
     view: the configuration that connection gets (None when not evaluated).
     not_evaluated: why it was not ("" when it was).
     never_applies: why no connection to this daemon can match it ("" when one can): nothing it sets counts.
+    everyone: the outside client matches it too (`Match LocalPort` of the daemon's port, `Match all`), so what it
+        sets is in the daemon's own view.
     source: FROM_DAEMON or FROM_FILES.
     sets: the keywords the block writes (as `sshd -T` names them), so a check knows whether an unevaluated
         block concerns it.
@@ -104,6 +113,7 @@ class MatchBlock:
     source: str = FROM_DAEMON
     sets: tuple[str, ...] = ()
     never_applies: str = ""
+    everyone: bool = False
 
 
 @dataclass(frozen=True)
@@ -284,7 +294,9 @@ class _Sshd:
                                       "options were not given to `sshd -T` as root")
             judged = _from_files(base, daemon, tree, build, outside, blocks, why, [build_note, *notes])
         idle = [b.unevaluated("", judged.source, never=b.never_applies(daemon.ports)) for b in every if b not in blocks]
-        return replace(judged, matches=(*judged.matches, *idle)) if idle else judged
+        # A block the outside client matches too is part of the daemon's own view: findings on it name the block.
+        marked = [replace(m, everyone=b.applies_to(outside)) for b, m in zip(blocks, judged.matches, strict=False)]
+        return replace(judged, matches=(*marked, *judged.matches[len(marked):], *idle))
 
     def _from_daemon(self, base: SshdDaemon, daemon: Daemon, tree: Tree, build: Build, outside: Connection,
                      blocks: list[_Block], members: Mapping[str, Sequence[str]] | None,
@@ -359,6 +371,9 @@ class _Block:
     def unevaluated(self, why: str, source: str = FROM_DAEMON, never: str = "") -> MatchBlock:
         return MatchBlock(self.condition, self.where, not_evaluated=why, source=source, sets=self.sets,
                           never_applies=never)
+
+    def applies_to(self, connection: Connection) -> bool:
+        return not not_evaluable(self.criteria) and applies(self.criteria, connection)
 
     def never_applies(self, ports: Sequence[int]) -> str:
         """Why no connection to a daemon listening on `ports` matches this line ("" when one may)."""

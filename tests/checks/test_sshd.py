@@ -384,6 +384,19 @@ def test_a_match_block_that_may_turn_passwords_on_keeps_the_methods_out_of_ssh_0
     assert verdict.status is Status.NOT_APPLICABLE and "nothing could be compared" in verdict.message
 
 
+def test_a_block_every_connection_matches_is_in_the_view_ssh_0120_compares():
+    # Given passwords turned on by a block for the daemon's own port (its view holds them: every connection
+    # matches), and a block for another port that never applies
+    own = MatchBlock("Match LocalPort 22", "/etc/ssh/sshd_config line 9", "lport=22",
+                     _view(passwordauthentication="yes"), sets=("passwordauthentication",), everyone=True)
+    other = MatchBlock("Match LocalPort 2299", "/etc/ssh/sshd_config line 12", sets=("passwordauthentication",),
+                       never_applies="the daemon listens only on port 22, so no connection matches LocalPort 2299")
+    facts = _serving(matches=(own, other), passwordauthentication="yes")
+    # Then the methods are still compared, and the password the network shows is what the view says
+    verdict = sshd_runs_its_config(facts, *_offered(("publickey", "password")))
+    assert verdict.status is Status.PASS and "(algorithms and authentication methods)" in verdict.message
+
+
 def test_ssh_0120_needs_the_network_view_and_the_daemon_behind_the_scanned_port():
     wire, auth = _offered()
     assert sshd_runs_its_config(_serving(), SshWireFacts(False, "a local target"), auth).status is \

@@ -316,6 +316,23 @@ def test_without_root_a_daemon_whose_config_is_closed_is_not_said_to_serve_anoth
     assert "sudo: true" in facts.unserved
 
 
+def test_a_block_for_the_daemons_own_port_is_named_where_its_settings_fail():
+    # Given the daemon on port 2222 whose passwords are turned on by a block for that very port (so `sshd -T` for
+    # any connection to it, the outside client's too, prints them on)
+    hardened = (OUTPUTS / "debian12-sshd-T-hardened.txt").read_text()
+    host = _two_daemons(b"Port 2222\nPasswordAuthentication no\nMatch LocalPort 2222\n  PasswordAuthentication yes\n",
+                        **{_sshd_t(*HARDENED_OPTIONS, connection=Connection(lport=2222)): _ok(
+                            hardened.replace("passwordauthentication no", "passwordauthentication yes"))})
+    facts = collect(host, DEBIAN, _ssh_target(2222))
+    # Then the block is marked as one every connection matches, and SSH-0030 names it beside the value
+    [block] = facts.daemons[0].matches
+    assert block.everyone and block.view is not None
+    verdict = next(v for v in sshd_logins(facts, 4) if v.resource == "port 2222")
+    assert verdict.status is Status.FAIL and "PasswordAuthentication is yes" in verdict.message
+    assert "(every connection to it matches `Match LocalPort 2222` (/etc/ssh/test/sshd_config line 3), whose " \
+           "settings these include)" in verdict.message
+
+
 def test_a_scanned_port_no_daemon_serves_is_said():
     facts = collect(_two_daemons(), DEBIAN, _ssh_target(2200))
     assert "no sshd found on this host listens on the scanned port 2200" in facts.unserved
