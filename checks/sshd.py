@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     # Collector modules are imported when a check runs, so loading the pack imports none of them.
     from auditor.collectors.ssh_auth import SshAuthFacts
     from auditor.collectors.ssh_wire import SshWireFacts
-    from auditor.collectors.sshd import SshdDaemon, SshdFacts, View
+    from auditor.collectors.sshd import MatchBlock, SshdDaemon, SshdFacts, View
 
 NOT_INSTALLED = "The OpenSSH server (sshd) is not installed."
 # A judgement of one view: (problems, what was observed).
@@ -57,6 +57,8 @@ def _one(daemon: SshdDaemon, judge: Judge, passed: Callable[[View], str], expect
     in_blocks: list[str] = []
     block_observed: dict[str, Any] = {}
     unevaluated: list[str] = []
+    own = {b.where: [p for p in judge(b.view)[0] if p not in problems] for b in daemon.matches
+           if keywords and b.view is not None and not b.never_applies}
     for block in daemon.matches if keywords else ():
         if block.never_applies:
             continue
@@ -64,7 +66,7 @@ def _one(daemon: SshdDaemon, judge: Judge, passed: Callable[[View], str], expect
             if keywords & set(block.sets):
                 unevaluated.append(f"`{block.condition}` ({block.where}: {block.not_evaluated})")
             continue
-        extra = [p for p in judge(block.view)[0] if p not in problems]
+        extra = [p for p in own[block.where] if not _given_by_another(daemon, block, p, own, keywords)]
         if extra:
             in_blocks.append(f"for a connection matching `{block.condition}` ({block.where}; evaluated for "
                              f"{block.connection}): {'; '.join(extra)}")
@@ -89,6 +91,22 @@ def _one(daemon: SshdDaemon, judge: Judge, passed: Callable[[View], str], expect
         return Verdict.warning(f"{message} But: {'; '.join(doubts)}.", resource=where, observed=observed,
                                expected=expected)
     return Verdict.passed(message, resource=where, observed=observed, expected=expected)
+
+
+def _given_by_another(daemon: SshdDaemon, block: MatchBlock, problem: str, own: Mapping[str, list[str]],
+                      keywords: frozenset[str]) -> bool:
+    """Whether a problem in a block's view is another block's finding: a block its connection also matches shows
+    it too, and either this block sets none of the check's keywords, or both do and the other stands first."""
+    blocks = {b.where: b for b in daemon.matches}
+    order = list(blocks)
+    for where in block.also:
+        if problem not in own.get(where, ()):
+            continue
+        if not keywords & set(block.sets):
+            return True
+        if keywords & set(blocks[where].sets) and order.index(where) < order.index(block.where):
+            return True
+    return False
 
 
 @check(

@@ -100,6 +100,8 @@ class MatchBlock:
     never_applies: why no connection to this daemon can match it ("" when one can): nothing it sets counts.
     everyone: the outside client matches it too (`Match LocalPort` of the daemon's port, `Match all`), so what it
         sets is in the daemon's own view.
+    also: where the other Match lines its connection matches too stand (a user also in a `Match Group`'s group):
+        what those set is in its view as well.
     source: FROM_DAEMON or FROM_FILES.
     sets: the keywords the block writes (as `sshd -T` names them), so a check knows whether an unevaluated
         block concerns it.
@@ -114,6 +116,7 @@ class MatchBlock:
     sets: tuple[str, ...] = ()
     never_applies: str = ""
     everyone: bool = False
+    also: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -317,8 +320,12 @@ class _Sshd:
             elif not connection.user:  # a Group no account is in: what the files say about it
                 matches.append(_file_block(block, tree, build, daemon, outside))
             elif results[connection].ok:
+                # sshd looks the user's groups up, so a Match Group for one of them applies to this connection too
+                grouped = replace(connection, groups=connection.groups | {g for g, users in (members or {}).items()
+                                                                         if connection.user in users})
+                also = tuple(o.where for o in blocks if o is not block and o.applies_to(grouped))
                 matches.append(MatchBlock(block.condition, block.where, connection.spec(),
-                                          parse_view(results[connection].stdout), sets=block.sets))
+                                          parse_view(results[connection].stdout), sets=block.sets, also=also))
             else:
                 matches.append(block.unevaluated(explain_failure(results[connection])))
         return replace(base, view=parse_view(main.stdout), ports=base.ports or _printed_ports(main.stdout),

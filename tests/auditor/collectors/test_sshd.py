@@ -396,6 +396,26 @@ def test_a_group_block_is_asked_about_as_a_real_member():
     assert match.view.options["x11forwarding"] == "yes"
 
 
+def test_a_value_a_users_group_block_gives_is_that_blocks_finding_not_the_users():
+    # Given a Match User block for deploy, who is in sftpusers, and a Match Group sftpusers block that turns X11
+    # forwarding on (sshd looks deploy's groups up: deploy's connection gets it too)
+    host = TreeHost({str(SSHD_T): _ok((OUTPUTS / "debian12-sshd-T-default.txt").read_text()),
+                     "getent group sftpusers": _ok("sftpusers:x:1001:deploy\n"),
+                     _sshd_t(connection=Connection(user="deploy")): _ok("x11forwarding yes\nmaxsessions 2\n"),
+                     _sshd_t(connection=Connection(user="deploy", groups=frozenset({"sftpusers"}))): _ok(
+                         "x11forwarding yes\n")},
+                    {"/etc/ssh/sshd_config": b"Match User deploy\n  MaxSessions 2\n"
+                                             b"Match Group sftpusers\n  X11Forwarding yes\n"})
+    facts = collect(host, DEBIAN)
+    user, group = facts.daemons[0].matches
+    # Then the user's block knows the group's block applies to it too
+    assert user.also == (group.where,) and group.also == (user.where,)
+    # And SSH-0040 reports the forwarding once, for the group's block, which sets it (the user's sets no forwarding)
+    verdict = sshd_forwarding(facts, False)[0]
+    assert verdict.status is Status.FAIL and verdict.message.count("X11Forwarding is yes") == 1, verdict.message
+    assert "`Match Group sftpusers`" in verdict.message and "`Match User deploy`" not in verdict.message
+
+
 def test_a_config_only_root_may_read_is_read_with_sudo_for_its_match_blocks():
     # Given sshd_config at 0600 (as CIS asks), a scanning account with sudo, and a Match block in the file
     config = "Match User deploy\n  PermitRootLogin yes\n"
