@@ -287,9 +287,11 @@ class _Sshd:
         by_port = any(c.attribute == "localport" for b in blocks for c in b.criteria)
         # sshd -T refuses a config with Match LocalPort unless the connection names a local port.
         outside = Connection(lport=(daemon.ports or (22,))[0] if by_port else 0)
+        relative = daemon.options.relative
         base = SshdDaemon(resource="", view=None, config=daemon.options.config, arguments=daemon.options.arguments,
                           pid=daemon.pid, ports=daemon.ports, notes=tuple(daemon.notes),
-                          unread=(*tree.unread, *sorted(blind & include_patterns(tree.root) if tree.root else ())))
+                          unread=(*tree.unread, *sorted(blind & include_patterns(tree.root) if tree.root else ())),
+                          warning=_relative_config(daemon) if relative else "")
         if self.can_run and _trusted(daemon):
             judged = self._from_daemon(base, daemon, tree, build, outside, blocks, members, notes)
         else:
@@ -332,6 +334,12 @@ class _Sshd:
                        matches=tuple(matches), notes=shown)
 
 
+def _relative_config(daemon: Daemon) -> str:
+    who = f"sshd process {daemon.pid}" if daemon.pid else "sshd"
+    return (f"{who} was started with a relative config path (-f {daemon.options.relative}), which it read from the "
+            f"folder it was started in; the scanner cannot know that folder, and judged {daemon.options.config}")
+
+
 def _trusted(daemon: Daemon) -> bool:
     """Root's daemon (or one without options): its config may be given to root's `sshd -T` and read as root. A
     daemon another account started may name any config, which could include any file."""
@@ -352,7 +360,8 @@ def _from_files(base: SshdDaemon, daemon: Daemon, tree: Tree, build: Build, outs
     refused = (f"sshd refuses this configuration ({'; '.join(evaluated.problems)}), so the running daemon is not "
                "using it as it is now and would not start again with it") if evaluated.problems else ""
     return replace(base, source=FROM_FILES, view=View(evaluated.options, evaluated.lists),
-                   ports=base.ports or evaluated.ports, matches=tuple(matches), notes=shown, warning=refused)
+                   ports=base.ports or evaluated.ports, matches=tuple(matches), notes=shown,
+                   warning="; ".join(w for w in (base.warning, refused) if w))
 
 
 def _file_block(block: _Block, tree: Tree, build: Build, daemon: Daemon, outside: Connection) -> MatchBlock:

@@ -38,6 +38,7 @@ class Options:
     lines: tuple[str, ...] = ()
     ports: tuple[int, ...] = ()
     arguments: tuple[str, ...] = ()  # the options to repeat to `sshd -T` (-f, -o, -p, -g, -h, -c, -4, -6)
+    relative: str = ""  # a `-f` path as written when it is relative (`config` then resolves it against /)
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def parse_options(argv: Sequence[str], title: bool = False) -> Options:
     is put together again.
     """
     words = list(argv[1:])
-    config, lines, ports, arguments = DEFAULT_CONFIG, [], [], []
+    config, lines, ports, arguments, relative = DEFAULT_CONFIG, [], [], [], ""
     i = 0
     while i < len(words):
         word = words[i]
@@ -89,7 +90,8 @@ def parse_options(argv: Sequence[str], title: bool = False) -> Options:
                     and not words[i].startswith("-"):
                 value, i = f"{value} {words[i]}", i + 1
             if flag == "f":
-                config = value if value.startswith("/") else f"/{value}"
+                # A daemonized sshd works in / (and reads a relative path from there when it reloads).
+                config, relative = (value, "") if value.startswith("/") else (f"/{value}", value)
                 arguments += ["-f", config]
             elif flag == "o":
                 lines.append(value)
@@ -102,7 +104,7 @@ def parse_options(argv: Sequence[str], title: bool = False) -> Options:
                     [f"HostKey {value}"] if flag == "h" else [f"HostCertificate {value}"]
                 arguments += [f"-{flag}", value]
             break
-    return Options(config, tuple(lines), tuple(ports), tuple(arguments))
+    return Options(config, tuple(lines), tuple(ports), tuple(arguments), relative)
 
 
 def parse_cmdline(data: bytes) -> tuple[tuple[str, ...], bool]:

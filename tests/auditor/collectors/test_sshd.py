@@ -333,6 +333,19 @@ def test_a_block_for_the_daemons_own_port_is_named_where_its_settings_fail():
            "settings these include)" in verdict.message
 
 
+def test_a_daemon_started_with_a_relative_config_path_is_judged_in_doubt():
+    # Given the daemon on port 2222 started as `sshd -D -e -f sshd_config` from some folder
+    ps = TWO[str(PS)][1].replace("-f /etc/ssh/test/sshd_config", "-f sshd_config")
+    host = _two_daemons(**{str(PS): _ok(ps), _sshd_t("-f", "/sshd_config"): _ok(
+        (OUTPUTS / "debian12-sshd-T-hardened.txt").read_text())})
+    host._files["/sshd_config"] = b"Port 2222\n"  # the file sshd -T is given
+    daemon = collect(host, DEBIAN, _ssh_target(2222)).daemons[0]
+    # Then it is judged as sshd would read it from /, and a pass cannot hide that the folder is unknown
+    assert daemon.config == "/sshd_config" and daemon.warning.startswith(
+        "sshd process 4711 was started with a relative config path (-f sshd_config), which it read from the folder "
+        "it was started in; the scanner cannot know that folder, and judged /sshd_config")
+
+
 def test_a_scanned_port_no_daemon_serves_is_said():
     facts = collect(_two_daemons(), DEBIAN, _ssh_target(2200))
     assert "no sshd found on this host listens on the scanned port 2200" in facts.unserved

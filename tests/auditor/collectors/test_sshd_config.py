@@ -321,6 +321,15 @@ def test_a_retitled_command_line_is_split_at_blanks():
     assert parse_options(words, title=True).config == "/etc/ssh/test/sshd_config"
 
 
+def test_a_relative_config_path_is_kept_as_written_and_judged_from_the_root():
+    # Given sshd started from some folder with `-f sshd_config` (it read the file from that folder)
+    options = parse_options(("/usr/sbin/sshd", "-D", "-f", "sshd_config", "-p", "2222"))
+    # Then the path as written is kept, and / (a daemonized sshd's folder) is where it is looked for
+    assert options.relative == "sshd_config" and options.config == "/sshd_config"
+    assert options.arguments == ("-f", "/sshd_config", "-p", "2222")
+    assert parse_options(("/usr/sbin/sshd", "-f", "/etc/ssh/alt")).relative == ""
+
+
 def test_an_openssh_80_command_line_keeps_its_words():
     # Given the cmdline of a listening OpenSSH 8.0 (RHEL 8's release): NUL-separated, attached and separate -o
     words, retitled = parse_cmdline((OUTPUTS / "openssh80-proc-cmdline.bin").read_bytes())
