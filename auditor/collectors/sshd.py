@@ -31,6 +31,7 @@ from auditor.collectors.sshd_config.conditions import (
     Connection,
     Criterion,
     applies,
+    may_match_an_address,
     not_evaluable,
     parse_condition,
     trigger,
@@ -283,7 +284,10 @@ class _Sshd:
         patterns whose folder could not be listed."""
         build, build_note = defaults
         every = _blocks(tree, build)
-        blocks = [b for b in every if not b.never_applies(daemon.ports)]
+        # UseDNS (global, default no) decides what `Match Host` is compared with: the name, or the address text.
+        usedns = tree.root is None or evaluate(tree.root, build, None, daemon.options.lines).options.get(
+            "usedns", "no").lower() == "yes"
+        blocks = [b for b in every if not b.never_applies(daemon.ports, usedns)]
         by_port = any(c.attribute == "localport" for b in blocks for c in b.criteria)
         # sshd -T refuses a config with Match LocalPort unless the connection names a local port.
         outside = Connection(lport=(daemon.ports or (22,))[0] if by_port else 0)
@@ -298,10 +302,14 @@ class _Sshd:
             why = self.cannot_run or (f"sshd process {daemon.pid} runs as uid {daemon.uid}, not root, so its "
                                       "options were not given to `sshd -T` as root")
             judged = _from_files(base, daemon, tree, build, outside, blocks, why, [build_note, *notes])
-        idle = [b.unevaluated("", judged.source, never=b.never_applies(daemon.ports)) for b in every if b not in blocks]
-        # A block the outside client matches too is part of the daemon's own view: findings on it name the block.
-        marked = [replace(m, everyone=b.applies_to(outside)) for b, m in zip(blocks, judged.matches, strict=False)]
-        return replace(judged, matches=(*marked, *judged.matches[len(marked):], *idle))
+        if judged.problem:  # not judged at all
+            return judged
+        # In the files' order: the blocks that never apply say why; a block the outside client matches too is part
+        # of the daemon's own view, so findings on it name the block.
+        judged_blocks = iter(judged.matches)
+        matches = [replace(next(judged_blocks), everyone=b.applies_to(outside)) if b in blocks else
+                   b.unevaluated("", judged.source, never=b.never_applies(daemon.ports, usedns)) for b in every]
+        return replace(judged, matches=tuple(matches))
 
     def _from_daemon(self, base: SshdDaemon, daemon: Daemon, tree: Tree, build: Build, outside: Connection,
                      blocks: list[_Block], members: Mapping[str, Sequence[str]] | None,
@@ -391,8 +399,13 @@ class _Block:
     def applies_to(self, connection: Connection) -> bool:
         return not not_evaluable(self.criteria) and applies(self.criteria, connection)
 
-    def never_applies(self, ports: Sequence[int]) -> str:
-        """Why no connection to a daemon listening on `ports` matches this line ("" when one may)."""
+    def never_applies(self, ports: Sequence[int], usedns: bool = True) -> str:
+        """Why no connection to a daemon listening on `ports` matches this line ("" when one may); without UseDNS
+        sshd matches `Host` against the client's address, which a name pattern never matches."""
+        names = [c.value for c in self.criteria if c.attribute == "host"]
+        if not usedns and any(not may_match_an_address(value) for value in names):
+            shown = " and ".join(repr(v) for v in names if not may_match_an_address(v))
+            return f"UseDNS is no, so sshd matches Host against the client's address, and no address matches {shown}"
         local = {c.value for c in self.criteria if c.attribute == "localport"}
         if not ports or not local or not all(p.isdigit() for p in local):
             return ""

@@ -187,6 +187,23 @@ def _address_samples(entries: str) -> list[str]:
     return samples
 
 
+def may_match_an_address(patterns: str) -> bool:
+    """Whether a `Match Host` pattern list matches some client address's text (UseDNS no: sshd compares the address,
+    not a name): `10.*` may, `*.example.org` never does."""
+    for entry in patterns.split(","):
+        if entry.startswith("!"):
+            continue
+        for fill in ("1", "1.1", "1.1.1", "1.1.1.1", "0", "1:1", "::1"):
+            sample = entry.replace("*", fill).replace("?", "1")
+            try:
+                ipaddress.ip_address(sample)
+            except ValueError:
+                continue
+            if pattern_list(sample, patterns.lower(), lower=True) == 1:
+                return True
+    return False
+
+
 def trigger(criteria: Sequence[Criterion], members: Mapping[str, Sequence[str]] | None = None,
             base: Connection = Connection()) -> Connection | str:
     """A connection this Match line applies to, or why none could be made.

@@ -316,6 +316,20 @@ def test_without_root_a_daemon_whose_config_is_closed_is_not_said_to_serve_anoth
     assert "sudo: true" in facts.unserved
 
 
+@pytest.mark.parametrize(("usedns", "never"), [
+    ("", "UseDNS is no, so sshd matches Host against the client's address, and no address matches '*.example.org'"),
+    ("UseDNS yes\n", ""),
+])
+def test_a_host_name_block_never_applies_while_sshd_does_not_look_names_up(usedns, never):
+    # Given a block for host names (UseDNS is off by default: sshd then matches Host against the address text)
+    host = _two_daemons(f"Port 2222\n{usedns}Match Host *.example.org\n  PermitRootLogin yes\n"
+                        "Match Host 10.*\n  MaxAuthTries 9\n".encode())
+    name_block, address_block = collect(host, DEBIAN, _ssh_target(2222)).daemons[0].matches
+    # Then the name block never applies unless names are looked up; an address-shaped pattern always may
+    assert name_block.never_applies == never
+    assert address_block.never_applies == ""
+
+
 def test_a_block_for_the_daemons_own_port_is_named_where_its_settings_fail():
     # Given the daemon on port 2222 whose passwords are turned on by a block for that very port (so `sshd -T` for
     # any connection to it, the outside client's too, prints them on)
