@@ -51,7 +51,8 @@ def _one(daemon: SshdDaemon, judge: Judge, passed: Callable[[View], str], expect
     if daemon.notes:
         context["notes"] = list(daemon.notes)
     if daemon.view is None:
-        return Verdict.warning(f"{where}: sshd's configuration could not be judged: {daemon.problem}.",
+        also = f" Note: {daemon.warning}." if daemon.warning else ""
+        return Verdict.warning(f"{where}: sshd's configuration could not be judged: {daemon.problem}.{also}",
                                resource=where, observed=context, expected=expected)
     problems, observed = judge(daemon.view)
     in_blocks: list[str] = []
@@ -79,9 +80,14 @@ def _one(daemon: SshdDaemon, judge: Judge, passed: Callable[[View], str], expect
         shared = [f"`{b.condition}` ({b.where})" for b in daemon.matches if b.everyone and keywords & set(b.sets)]
         within = [f"{'; '.join(problems)} (every connection to it matches {', '.join(shared)}, whose settings "
                   "these include)"] if problems and shared else problems
-        return Verdict.failed(f"{where}: {'; '.join([*within, *in_blocks])}.{source}", resource=where,
+        note = f" Note: {daemon.warning}." if daemon.warning else ""
+        return Verdict.failed(f"{where}: {'; '.join([*within, *in_blocks])}.{source}{note}", resource=where,
                               observed=observed, expected=expected)
-    unread = [f"{path} could not be read, so Match blocks in it were not evaluated" for path in daemon.unread] \
+    # sshd -T reads every file itself (only Match blocks in an unread one escape the scanner); from the files, what
+    # an unread one sets is not known at all.
+    unread = [f"{path} could not be read, so what it sets was not judged" for path in daemon.unread] \
+        if daemon.source == FROM_FILES else \
+        [f"{path} could not be read, so Match blocks in it were not evaluated" for path in daemon.unread] \
         if keywords else []
     doubts = [d for d in (daemon.warning, *(f"Match block not evaluated: {u}" for u in unevaluated), *unread) if d]
     evaluated = sum(1 for b in daemon.matches if b.view is not None) if keywords else 0
@@ -385,6 +391,9 @@ def sshd_runs_its_config(sshd: SshdFacts, ssh_wire: SshWireFacts, ssh_auth: SshA
         return Verdict.not_applicable("The configuration of the daemon behind the scanned port was not judged "
                                       "(SSH-0010..0070 say why).")
     view, where = daemon.view, daemon.resource
+    if daemon.warning:  # a file sshd refuses, a relative -f path: what was judged may be no daemon's configuration
+        return Verdict.warning(f"{where}: what the daemon offers was not compared with its configuration: "
+                               f"{daemon.warning}.", resource=where)
     differences, compared = [], []
     if daemon.source == FROM_DAEMON:  # the files' reading fills in compiled-in defaults, which may be a guess
         compared.append("algorithms")
@@ -404,7 +413,9 @@ def sshd_runs_its_config(sshd: SshdFacts, ssh_wire: SshWireFacts, ssh_auth: SshA
     blocks = {k for b in daemon.matches if not b.never_applies and not b.everyone for k in b.sets}
     switches = {keyword for _, keyword, _ in _PASSWORD_SWITCHES} | {"authenticationmethods"}
     # A Match block may switch passwords on for the scanner's own address, which the target sees, not the scanner.
-    if ssh_auth.probed and ssh_auth.auth_methods is not None and not blocks & switches and \
+    # From the files, a file that could not be read may set them (cloud-init's 0600 drop-in turns passwords on).
+    unread = daemon.source != FROM_DAEMON and bool(daemon.unread)
+    if ssh_auth.probed and ssh_auth.auth_methods is not None and not blocks & switches and not unread and \
             view.options.get("authenticationmethods", "any") == "any":
         compared.append("authentication methods")
         for method, keyword, written in _PASSWORD_SWITCHES:
@@ -424,7 +435,7 @@ def sshd_runs_its_config(sshd: SshdFacts, ssh_wire: SshWireFacts, ssh_auth: SshA
                               expected=expected)
     if not compared:
         return Verdict.not_applicable(f"{where}: nothing could be compared (the configuration was read from the files, "
-                                      "and Match blocks or AuthenticationMethods decide the authentication methods).",
-                                      resource=where)
+                                      "and Match blocks, AuthenticationMethods or files that could not be read "
+                                      "decide the authentication methods).", resource=where)
     return Verdict.passed(f"{where}: what the daemon offers on the network ({' and '.join(compared)}) is what its "
                           "configuration sets.", resource=where, observed=observed, expected=expected)

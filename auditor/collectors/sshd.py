@@ -284,13 +284,15 @@ class _Sshd:
         patterns whose folder could not be listed."""
         build, build_note = defaults
         every = _blocks(tree, build)
-        # UseDNS (global, default no) decides what `Match Host` is compared with: the name, or the address text.
-        usedns = tree.root is None or evaluate(tree.root, build, None, daemon.options.lines).options.get(
-            "usedns", "no").lower() == "yes"
-        blocks = [b for b in every if not b.never_applies(daemon.ports, usedns)]
-        by_port = any(c.attribute == "localport" for b in blocks for c in b.criteria)
-        # sshd -T refuses a config with Match LocalPort unless the connection names a local port.
-        outside = Connection(lport=(daemon.ports or (22,))[0] if by_port else 0)
+        # What the files say at start-up: UseDNS (global, default no) decides what `Match Host` is compared with,
+        # the name or the address text; the ports, where ss could not name the daemon's (no root).
+        start = evaluate(tree.root, build, None, daemon.options.lines, daemon.options.ports) if tree.root else None
+        usedns = start is None or start.options.get("usedns", "no").lower() == "yes"
+        ports = daemon.ports or (start.ports if start else ())
+        blocks = [b for b in every if not b.never_applies(ports, usedns)]
+        by_port = any(c.attribute == "localport" for b in every for c in b.criteria)
+        # sshd -T refuses a config with any Match LocalPort unless the connection names a local port.
+        outside = Connection(lport=(ports or (22,))[0] if by_port else 0)
         relative = daemon.options.relative
         base = SshdDaemon(resource="", view=None, config=daemon.options.config, arguments=daemon.options.arguments,
                           pid=daemon.pid, ports=daemon.ports, notes=tuple(daemon.notes),
@@ -308,7 +310,7 @@ class _Sshd:
         # of the daemon's own view, so findings on it name the block.
         judged_blocks = iter(judged.matches)
         matches = [replace(next(judged_blocks), everyone=b.applies_to(outside)) if b in blocks else
-                   b.unevaluated("", judged.source, never=b.never_applies(daemon.ports, usedns)) for b in every]
+                   b.unevaluated("", judged.source, never=b.never_applies(ports, usedns)) for b in every]
         return replace(judged, matches=tuple(matches))
 
     def _from_daemon(self, base: SshdDaemon, daemon: Daemon, tree: Tree, build: Build, outside: Connection,

@@ -404,3 +404,36 @@ def test_ssh_0120_needs_the_network_view_and_the_daemon_behind_the_scanned_port(
     elsewhere = SshdFacts(True, (replace(_serving().daemons[0], serves_target=False),), scanned_port=2222)
     verdict = sshd_runs_its_config(elsewhere, wire, auth)
     assert verdict.status is Status.NOT_APPLICABLE and "was not judged" in verdict.message
+
+
+def test_from_the_files_an_unread_file_keeps_the_methods_out_of_ssh_0120():
+    # Given a configuration read from the files but for a drop-in only root may read (cloud-init's 0600
+    # 50-cloud-init.conf turns passwords on), and the network showing passwords
+    facts = _serving(FROM_FILES)
+    facts = replace(facts, daemons=(replace(facts.daemons[0], unread=("/etc/ssh/sshd_config.d/*.conf",)),))
+    # Then that is no contradiction: nothing is left to compare
+    verdict = sshd_runs_its_config(facts, *_offered(("publickey", "password")))
+    assert verdict.status is Status.NOT_APPLICABLE and "files that could not be read" in verdict.message
+    # And every check that judges from those files doubts a pass, not only for Match blocks
+    passed = _only(sshd_logging(facts))
+    assert passed.status is Status.WARN and "/etc/ssh/sshd_config.d/*.conf could not be read, so what it sets was " \
+        "not judged" in passed.message
+
+
+def test_a_daemon_in_doubt_says_why_whether_it_passes_fails_or_cannot_be_judged():
+    doubt = "sshd refuses this configuration (/etc/ssh/sshd_config line 3: Unsupported Match attribute Exec)"
+    failing = replace(_serving(FROM_FILES).daemons[0], warning=doubt)
+    facts = SshdFacts(True, (replace(failing, view=_view(permitrootlogin="yes")),), scanned_port=22)
+    # A fail keeps the doubt beside it
+    verdict = _only(_logins(facts))
+    assert verdict.status is Status.FAIL and f"Note: {doubt}." in verdict.message
+    # What runs is not compared with a configuration in doubt
+    compared = sshd_runs_its_config(facts, *_offered())
+    assert compared.status is Status.WARN and doubt in compared.message
+    # And a daemon that could not be judged says both why and the doubt (a relative -f path, its file missing)
+    unjudged = SshdFacts(True, (replace(failing, view=None, problem="its config file could not be read: "
+                                        "/sshd_config: does not exist", warning="sshd process 7 was started with a "
+                                        "relative config path (-f sshd_config)"),))
+    message = _only(_logins(unjudged)).message
+    assert "could not be judged: its config file could not be read" in message
+    assert "Note: sshd process 7 was started with a relative config path" in message

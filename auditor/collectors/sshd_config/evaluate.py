@@ -57,12 +57,20 @@ class _Values:
             return
         if keyword in self.first:
             return
-        if keyword in EVALUATED and keyword not in LISTS:
-            try:
+        if keyword in EVALUATED and len(directive.args) > 1:
+            self.problems.append(f"{directive.where}: {directive.keyword}: extra arguments at end of line (sshd "
+                                 "refuses this file)")
+            return
+        try:
+            if keyword in LISTS:
+                refused = self.build.refusal(keyword, argument)
+                if refused:
+                    raise ValueError(refused)
+            elif keyword in EVALUATED:
                 argument = printed(keyword, argument)
-            except ValueError as exc:
-                self.problems.append(f"{directive.where}: {exc} (sshd refuses this file)")
-                return
+        except ValueError as exc:
+            self.problems.append(f"{directive.where}: {exc} (sshd refuses this file)")
+            return
         self.first[keyword] = argument
 
 

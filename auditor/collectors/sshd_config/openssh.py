@@ -70,9 +70,28 @@ class Build:
                 patterns = [*default, *patterns]
             elif written.startswith("^"):
                 patterns = [*patterns, *default]
-        every = _ALL.get(keyword, _ALL_KEYS)
+        every = self.every(keyword)
         names = [name for entry in patterns for name in every if pattern_list(name, entry) == 1]
         return tuple(dict.fromkeys(names)) or default
+
+    def every(self, keyword: str) -> tuple[str, ...]:
+        """All the algorithms of a list keyword's kind that this build knows."""
+        every = _ALL.get(keyword, _ALL_KEYS)
+        return every if self.version >= (9, 9) else tuple(n for n in every if not n.startswith("mlkem"))
+
+    def refusal(self, keyword: str, written: str) -> str:
+        """Why sshd refuses a list keyword's value ("" when it takes it): servconf.c checks names as it reads the
+        line. Ciphers, MACs and KexAlgorithms take patterns only in a `-` list; the key lists take patterns that
+        match some key type, never a negation; CASignatureAlgorithms takes no certificate type; names are
+        case-sensitive. An empty entry (a trailing comma) is skipped, and so are GSSAPI key exchanges (`gss-…-`,
+        which builds with GSSAPI key exchange take and `sshd -T` lists apart)."""
+        entries = [e for e in (written[1:] if written[:1] in "+-^" else written).split(",") if e]
+        every = _ALL_KEYS if keyword == "casignaturealgorithms" else self.every(keyword)
+        if keyword in ("ciphers", "macs", "kexalgorithms"):
+            bad = [] if written.startswith("-") else [e for e in entries if e not in every and not e.startswith("gss-")]
+        else:
+            bad = [e for e in entries if e.startswith("!") or not any(pattern_list(n, e) == 1 for n in every)]
+        return f"Bad {keyword} {written!r}: {', '.join(repr(b) for b in bad)}" if bad else ""
 
 
 def version_of(text: str) -> tuple[int, int] | None:

@@ -80,6 +80,8 @@ def split_line(line: str) -> tuple[str, tuple[str, ...]] | None:
     keyword, rest = text[:end], text[end:]
     if not keyword or keyword.startswith("#"):
         return None
+    if '"' in keyword or "'" in keyword:  # sshd splits the keyword as any word: "PermitRootLogin" is PermitRootLogin
+        keyword = "".join(split_arguments(keyword)) or keyword
     rest = rest.lstrip(" \t\r\n")
     if rest.startswith("="):
         rest = rest[1:].lstrip(" \t\r\n")

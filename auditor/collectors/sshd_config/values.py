@@ -70,7 +70,7 @@ def seconds(text: str) -> int:
     """misc.c `convtime`: "90", "1m30s", "2h" -> seconds. Raises ValueError as sshd refuses the line."""
     total, number = 0, ""
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-    for char in text:
+    for char in text.removeprefix("+") if text[1:2].isdigit() else text:  # strtol takes a leading +
         if char.isdigit():
             number += char
         elif char.lower() in units and number:

@@ -290,10 +290,13 @@ def test_each_daemon_is_judged_with_its_own_options_the_scanned_one_first(port, 
 def test_a_local_port_block_for_a_port_the_daemon_does_not_listen_on_never_counts():
     # Given the daemon on port 2222 with a block for local port 2299 that allows root logins (it listens on no such
     # port, so no connection can match the block)
-    host = _two_daemons(b"Port 2222\nMatch LocalPort 2299\n  PermitRootLogin yes\n")
+    host = _two_daemons(b"Port 2222\nMatch LocalPort 2299\n  PermitRootLogin yes\n",
+                        **{_sshd_t(*HARDENED_OPTIONS, connection=Connection(lport=2222)): _ok(
+                            (OUTPUTS / "debian12-sshd-T-hardened.txt").read_text())})
     facts = collect(host, DEBIAN, _ssh_target(2222))
-    # Then sshd is not asked about it, the block says why it never applies, and SSH-0030 judges the daemon's own
-    # settings alone (the recorded ones: prohibit-password), neither failing nor doubting it for the block
+    # Then sshd is asked for a connection to its own port (it refuses a Match LocalPort config without one), not
+    # about the block; the block says why it never applies, and SSH-0030 judges the daemon's own settings alone
+    # (the recorded ones: prohibit-password), neither failing nor doubting it for the block
     [block] = facts.daemons[0].matches
     assert block.never_applies == "the daemon listens only on port 2222, so no connection matches LocalPort 2299"
     assert not any("lport=2299" in call for call in host.calls)

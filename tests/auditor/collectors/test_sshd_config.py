@@ -77,6 +77,10 @@ TRAPS = {
                        "DSAAuthentication no\nMaxAuthTries +3\nMatch User debugger\n  LogLevel debug1\n"
                        "Match User silent\n  LogLevel silent\n",
     },
+    "a quoted keyword, a trailing comma, a GSSAPI key exchange and a signed time, as sshd takes them": {
+        "sshd_config": '"PermitRootLogin" no\nMACs hmac-sha2-256-etm@openssh.com,\n'
+                       "KexAlgorithms curve25519-sha256,gss-curve25519-sha256-\nLoginGraceTime +30\n",
+    },
     "an Include inside a Match block is read only for its connections": {
         "sshd_config": "PermitRootLogin no\nMatch LocalPort 2222\n  Include {root}/port2222/*.conf\n"
                        "Match User backup\n  ForceCommand /bin/true\n",
@@ -155,6 +159,30 @@ def test_the_traps_spring_as_sshd_springs_them(tmp_path):
     assert outside("a Match block in a drop-in ends with the drop-in", user="admin")["permitrootlogin"] == "yes"
     assert outside("a Match block in a drop-in ends with the drop-in", user="guest")["permitrootlogin"] == "no"
     assert outside("an Include inside a Match block is read only for its connections")["permitrootlogin"] == "no"
+
+
+@pytest.mark.parametrize("line", [
+    "Ciphers aes256-ctr aes128-ctr",  # a blank where a comma belongs: an extra argument
+    "MACs +hmac-sha1*",  # patterns only in a `-` list of ciphers, MACs and key exchanges
+    "Ciphers AES256-CTR",  # names are case-sensitive
+    "KexAlgorithms mlkem768x25519-sha256",  # OpenSSH 9.9's, unknown to 9.2
+    "HostKeyAlgorithms ssh-ed25519,!ssh-rsa",  # no negation in a plain list
+    "PermitRootLogin no yes",
+])
+def test_a_line_sshd_refuses_is_refused_by_the_reading_too(line, tmp_path):
+    # Given a file with a line sshd refuses (checked against the real sshd where it runs)
+    _require_real_sshd()
+    main = _materialise(tmp_path / "tree", {"sshd_config": f"{line}\n"})
+    argv = [SSHD, "-T", "-f", str(main), "-h", str(sshd_server.keygen(tmp_path / "host_key"))]
+    run = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", NAMESPACE, "sh", *argv],
+                         capture_output=True, text=True, check=False, timeout=30)
+    assert run.returncode != 0 and ("line 1" in run.stderr or "assemble_algorithms" in run.stderr), run.stderr
+    trees, _ = read_trees(LocalTransport(), [str(main)], {}, {}, set())
+    root = trees[str(main)].root
+    assert root is not None
+    # Then the scanner's reading names the line as one sshd refuses
+    problems = evaluate(root, DEBIAN12, Connection(lport=22)).problems
+    assert len(problems) == 1 and "line 1:" in problems[0] and "(sshd refuses this file)" in problems[0], problems
 
 
 def _rebased(tree: str, folder: Path) -> Path:

@@ -4,7 +4,9 @@ audit account without root judges SSH-0010..0030 from the files, as sshd itself 
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -136,3 +138,28 @@ def test_a_config_changed_after_sshd_started_is_not_what_runs_and_ssh_0120_says_
     # the scanner's own address, so its authentication methods prove nothing either way)
     [unchanged] = _by(findings, "hardened", "SSH-0120")
     assert unchanged["status"] == "pass" and "(algorithms) is what its configuration sets" in unchanged["message"]
+
+
+def test_a_block_for_another_local_port_changes_nothing_as_root_or_from_the_files(servers, tmp_path):
+    # Given a daemon with a block for a local port it does not listen on, that would let root in (sshd -T refuses
+    # such a config unless the connection names a local port)
+    _, _, key = servers
+    folder = Path(tempfile.mkdtemp(prefix="auditor-sshd-lport-"))
+    folder.chmod(0o755)  # the account without root reads the config and its authorized key there
+    server = sshd_server.SshdServer(folder / "d", sshd_server.HARDENED, key)
+    server.config.write_text(server.config.read_text() + "Match LocalPort 2299\n  PermitRootLogin yes\n")
+    (folder / "d").chmod(0o755)
+    server.start()
+    try:
+        for account in _account(server, key):
+            # When it is scanned as root and by an account without root or sudo
+            findings = _scan(tmp_path, server.inventory_entry("as-root", key)
+                             + server.inventory_entry("no-root", key, user=account))
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    # Then both judge the daemon (not "could not be judged"), and neither counts the block
+    for target in ("as-root", "no-root"):
+        [logins] = [f for f in _by(findings, target, "SSH-0030") if f["resource"] == f"port {server.port}"]
+        assert "could not be judged" not in logins["message"] and "2299" not in logins["message"], logins
+        assert "PermitRootLogin is prohibit-password" in logins["message"]
