@@ -80,7 +80,11 @@ def _one(daemon: SshdDaemon, judge: Judge, passed: Callable[[View], str], expect
         shared = [f"`{b.condition}` ({b.where})" for b in daemon.matches if b.everyone and keywords & set(b.sets)]
         within = [f"{'; '.join(problems)} (every connection to it matches {', '.join(shared)}, whose settings "
                   "these include)"] if problems and shared else problems
-        note = f" Note: {daemon.warning}." if daemon.warning else ""
+        # From the files, an unread one may add problems (or settle these): said beside the fail.
+        doubts = [daemon.warning] if daemon.warning else []
+        doubts += [f"{path} could not be read, so what it sets was not judged" for path in daemon.unread] \
+            if daemon.source == FROM_FILES else []
+        note = f" Note: {'; '.join(doubts)}." if doubts else ""
         return Verdict.failed(f"{where}: {'; '.join([*within, *in_blocks])}.{source}{note}", resource=where,
                               observed=observed, expected=expected)
     # sshd -T reads every file itself (only Match blocks in an unread one escape the scanner); from the files, what
@@ -434,8 +438,9 @@ def sshd_runs_its_config(sshd: SshdFacts, ssh_wire: SshWireFacts, ssh_auth: SshA
                               "describe the configuration, not what runs.", resource=where, observed=observed,
                               expected=expected)
     if not compared:
+        closed = f" ({', '.join(daemon.unread)} could not be read)" if unread else ""
         return Verdict.not_applicable(f"{where}: nothing could be compared (the configuration was read from the files, "
                                       "and Match blocks, AuthenticationMethods or files that could not be read "
-                                      "decide the authentication methods).", resource=where)
+                                      f"decide the authentication methods){closed}.", resource=where)
     return Verdict.passed(f"{where}: what the daemon offers on the network ({' and '.join(compared)}) is what its "
                           "configuration sets.", resource=where, observed=observed, expected=expected)

@@ -518,8 +518,9 @@ def _place(daemons: list[SshdDaemon], port: int | None, processes_seen: bool) ->
                        f"port {port} may be served by another daemon")
             named[0] = replace(named[0], warning="; ".join(w for w in (unknown, named[0].warning) if w))
         elif any(not d.ports for d in running):  # ss names no process to an account without root
-            unknown = "; ".join(f"{d.resource}'s ports could not be read" + (f" ({d.problem})" if d.problem else "")
-                                for d in running if not d.ports)
+            unknown = "; ".join(f"{d.resource}'s ports could not be read"
+                                + (f" ({'; '.join(w for w in (d.problem, d.warning) if w)})"
+                                   if d.problem or d.warning else "") for d in running if not d.ports)
             unserved = (f"which sshd serves the scanned port {port} is not known: {unknown}; scan with sudo: true "
                         "(or make its config readable) to tell")
         else:

@@ -414,10 +414,13 @@ def test_from_the_files_an_unread_file_keeps_the_methods_out_of_ssh_0120():
     # Then that is no contradiction: nothing is left to compare
     verdict = sshd_runs_its_config(facts, *_offered(("publickey", "password")))
     assert verdict.status is Status.NOT_APPLICABLE and "files that could not be read" in verdict.message
-    # And every check that judges from those files doubts a pass, not only for Match blocks
+    assert "(/etc/ssh/sshd_config.d/*.conf could not be read)" in verdict.message
+    # And every check that judges from those files doubts a pass, not only for Match blocks, and notes it beside a fail
     passed = _only(sshd_logging(facts))
     assert passed.status is Status.WARN and "/etc/ssh/sshd_config.d/*.conf could not be read, so what it sets was " \
         "not judged" in passed.message
+    failed = _only(_logins(replace(facts, daemons=(replace(facts.daemons[0], view=_view(permitrootlogin="yes")),))))
+    assert failed.status is Status.FAIL and "Note: /etc/ssh/sshd_config.d/*.conf could not be read" in failed.message
 
 
 def test_a_daemon_in_doubt_says_why_whether_it_passes_fails_or_cannot_be_judged():

@@ -361,6 +361,13 @@ def test_a_daemon_started_with_a_relative_config_path_is_judged_in_doubt():
     assert daemon.config == "/sshd_config" and daemon.warning.startswith(
         "sshd process 4711 was started with a relative config path (-f sshd_config), which it read from the folder "
         "it was started in; the scanner cannot know that folder, and judged /sshd_config")
+    # And without root, where its ports come from that file, which does not exist: the scanned port says both
+    no_users = "".join(line.split(" users:")[0] + "\n" for line in TWO[str(SS)][1].splitlines())
+    host = TreeHost({str(SSHD_T): _ok(status=255, stderr=NON_ROOT), str(SS): _ok(no_users), str(PS): _ok(ps)},
+                    {"/etc/ssh/test2/sshd_config": b"Port 22\n"})
+    unserved = collect(host, DEBIAN, _ssh_target(2222)).unserved
+    assert "sshd process 4711's ports could not be read (its config file could not be read" in unserved
+    assert "started with a relative config path (-f sshd_config)" in unserved
 
 
 def test_a_scanned_port_no_daemon_serves_is_said():
