@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from auditor.collectors.sshd_config.conditions import Connection, applies, parse_condition
 from auditor.collectors.sshd_config.openssh import Build
 from auditor.collectors.sshd_config.tree import ConfigFile, Directive, Included, split_line
-from auditor.collectors.sshd_config.values import EVALUATED, LISTS, MATCH_KEYWORDS, canonical_keyword, printed
+from auditor.collectors.sshd_config.values import (
+    EVALUATED,
+    KEYWORDS,
+    LISTS,
+    MATCH_KEYWORDS,
+    canonical_keyword,
+    printed,
+)
 
 _REPEATED = frozenset({"port", "listenaddress", "hostkey"})  # keywords whose every value counts
 
@@ -115,6 +122,10 @@ def _walk(file: ConfigFile, active: list[bool], *, match_only: bool, never_match
                 _walk(child, active, match_only=match_only, never_match=not match_only and not before,
                       connection=connection, apply=apply, problems=problems)
                 active[0] = before  # an included file never clobbers its includer's Match state
+            continue
+        if entry.keyword not in KEYWORDS:  # read or not, such a line stops sshd
+            if connection is None:
+                problems.append(f"{entry.where}: Bad configuration option: {entry.keyword} (sshd refuses this file)")
             continue
         if entry.keyword == "match":
             try:

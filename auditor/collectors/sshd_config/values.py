@@ -10,6 +10,39 @@ from __future__ import annotations
 
 import re
 
+# Every keyword sshd takes (servconf.c's table of OpenSSH 8.0, 9.2 and 10.0, deprecated ones included: sshd only
+# warns about those), and those Debian's and Red Hat's patches add (GSSAPI key exchange, DebianBanner, kuserok).
+# Any other stops sshd ("Bad configuration option"): a typo leaves the running daemon on its earlier settings.
+KEYWORDS = frozenset({
+    "acceptenv", "addressfamily", "afstokenpassing", "allowagentforwarding", "allowgroups",
+    "allowstreamlocalforwarding", "allowtcpforwarding", "allowusers", "authenticationmethods",
+    "authorizedkeyscommand", "authorizedkeyscommanduser", "authorizedkeysfile", "authorizedkeysfile2",
+    "authorizedprincipalscommand", "authorizedprincipalscommanduser", "authorizedprincipalsfile", "banner",
+    "casignaturealgorithms", "challengeresponseauthentication", "channeltimeout", "checkmail",
+    "chrootdirectory", "ciphers", "clientalivecountmax", "clientaliveinterval", "compression", "denygroups",
+    "denyusers", "disableforwarding", "dsaauthentication", "exposeauthinfo", "fingerprinthash", "forcecommand",
+    "gatewayports", "gssapiauthentication", "gssapicleanupcredentials", "gssapistrictacceptorcheck",
+    "hostbasedacceptedalgorithms", "hostbasedacceptedkeytypes", "hostbasedauthentication",
+    "hostbasedusesnamefrompacketonly", "hostcertificate", "hostdsakey", "hostkey", "hostkeyagent",
+    "hostkeyalgorithms", "ignorerhosts", "ignoreuserknownhosts", "include", "ipqos",
+    "kbdinteractiveauthentication", "keepalive", "kerberosauthentication", "kerberosgetafstoken",
+    "kerberosorlocalpasswd", "kerberostgtpassing", "kerberosticketcleanup", "kexalgorithms",
+    "keyregenerationinterval", "listenaddress", "logingracetime", "loglevel", "logverbose", "macs", "match",
+    "maxauthtries", "maxsessions", "maxstartups", "modulifile", "pamauthenticationviakbdint", "pamservicename",
+    "passwordauthentication", "permitemptypasswords", "permitlisten", "permitopen", "permitrootlogin",
+    "permittty", "permittunnel", "permituserenvironment", "permituserrc", "persourcemaxstartups",
+    "persourcenetblocksize", "persourcepenalties", "persourcepenaltyexemptlist", "pidfile", "port",
+    "printlastlog", "printmotd", "protocol", "pubkeyacceptedalgorithms", "pubkeyacceptedkeytypes",
+    "pubkeyauthentication", "pubkeyauthoptions", "rdomain", "refuseconnection", "rekeylimit", "requiredrsasize",
+    "reversemappingcheck", "revokedkeys", "rhostsauthentication", "rhostsrsaauthentication",
+    "rsaauthentication", "securitykeyprovider", "serverkeybits", "setenv", "skeyauthentication", "sshdauthpath",
+    "sshdsessionpath", "streamlocalbindmask", "streamlocalbindunlink", "strictmodes", "subsystem",
+    "syslogfacility", "tcpkeepalive", "trustedusercakeys", "unusedconnectiontimeout", "usedns", "uselogin",
+    "usepam", "useprivilegeseparation", "verifyreversemapping", "versionaddendum", "x11displayoffset",
+    "x11forwarding", "x11uselocalhost", "xauthlocation",
+    "debianbanner", "gssapienablek5users", "gssapikexalgorithms", "gssapikeyexchange", "gssapistorecredentialsonrekey",
+    "kerberosusekuserok",
+})
 # Keyword aliases, as sshd's keyword table maps them (the first name is what `sshd -T` prints).
 ALIASES = {
     "pubkeyacceptedkeytypes": "pubkeyacceptedalgorithms",

@@ -174,6 +174,7 @@ def test_without_root_debian_stock_config_is_read_from_the_files_and_agrees_with
     assert ("sudo -n was refused" if "sudo" in stderr else "needs root to load the host keys") in daemon.notes[0]
     recorded = parse_view((OUTPUTS / "debian12-sshd-T-default.txt").read_text()).options
     assert {k: daemon.view.options.get(k) for k in EVALUATED} == {k: recorded.get(k) for k in EVALUATED}
+    assert daemon.warning == ""  # every keyword of the stock file is one sshd takes
 
 
 def test_without_root_a_file_sshd_refuses_leaves_the_daemon_in_doubt_as_sshd_t_would():

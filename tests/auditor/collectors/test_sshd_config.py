@@ -168,6 +168,7 @@ def test_the_traps_spring_as_sshd_springs_them(tmp_path):
     "KexAlgorithms mlkem768x25519-sha256",  # OpenSSH 9.9's, unknown to 9.2
     "HostKeyAlgorithms ssh-ed25519,!ssh-rsa",  # no negation in a plain list
     "PermitRootLogin no yes",
+    "PermitRootLogon no",  # a typo: sshd stops ("Bad configuration option"), the daemon keeps its old settings
 ])
 def test_a_line_sshd_refuses_is_refused_by_the_reading_too(line, tmp_path):
     # Given a file with a line sshd refuses (checked against the real sshd where it runs)
