@@ -81,19 +81,13 @@ def _one(daemon: SshdDaemon, judge: Judge, passed: Callable[[View], str], expect
         within = [f"{'; '.join(problems)} (every connection to it matches {', '.join(shared)}, whose settings "
                   "these include)"] if problems and shared else problems
         # From the files, an unread one may add problems (or settle these): said beside the fail.
-        doubts = [daemon.warning] if daemon.warning else []
-        doubts += [f"{path} could not be read, so what it sets was not judged" for path in daemon.unread] \
-            if daemon.source == FROM_FILES else []
+        doubts = [d for d in (daemon.warning, *(_unread(daemon, keywords) if daemon.source == FROM_FILES else ()))
+                  if d]
         note = f" Note: {'; '.join(doubts)}." if doubts else ""
         return Verdict.failed(f"{where}: {'; '.join([*within, *in_blocks])}.{source}{note}", resource=where,
                               observed=observed, expected=expected)
-    # sshd -T reads every file itself (only Match blocks in an unread one escape the scanner); from the files, what
-    # an unread one sets is not known at all.
-    unread = [f"{path} could not be read, so what it sets was not judged" for path in daemon.unread] \
-        if daemon.source == FROM_FILES else \
-        [f"{path} could not be read, so Match blocks in it were not evaluated" for path in daemon.unread] \
-        if keywords else []
-    doubts = [d for d in (daemon.warning, *(f"Match block not evaluated: {u}" for u in unevaluated), *unread) if d]
+    doubts = [d for d in (daemon.warning, *(f"Match block not evaluated: {u}" for u in unevaluated),
+                          *_unread(daemon, keywords)) if d]
     evaluated = sum(1 for b in daemon.matches if b.view is not None) if keywords else 0
     blocks = f" ({evaluated} Match block{'s' if evaluated != 1 else ''} evaluated too)" if evaluated else ""
     message = f"{where}: {passed(daemon.view)}{blocks}.{source}"
@@ -101,6 +95,17 @@ def _one(daemon: SshdDaemon, judge: Judge, passed: Callable[[View], str], expect
         return Verdict.warning(f"{message} But: {'; '.join(doubts)}.", resource=where, observed=observed,
                                expected=expected)
     return Verdict.passed(message, resource=where, observed=observed, expected=expected)
+
+
+def _unread(daemon: SshdDaemon, keywords: frozenset[str]) -> list[str]:
+    """What the config files that could not be read leave unknown: from the files, what they set; where sshd -T
+    read them itself, only their Match blocks (which concern a check only through `keywords`)."""
+    from auditor.collectors.sshd import FROM_FILES
+
+    if daemon.source == FROM_FILES:
+        return [f"{path} could not be read, so what it sets was not judged" for path in daemon.unread]
+    return [f"{path} could not be read, so Match blocks in it were not evaluated" for path in daemon.unread] \
+        if keywords else []
 
 
 def _given_by_another(daemon: SshdDaemon, block: MatchBlock, problem: str, own: Mapping[str, list[str]],

@@ -404,9 +404,10 @@ class _Block:
     def never_applies(self, ports: Sequence[int], usedns: bool = True) -> str:
         """Why no connection to a daemon listening on `ports` matches this line ("" when one may); without UseDNS
         sshd matches `Host` against the client's address, which a name pattern never matches."""
-        names = [c.value for c in self.criteria if c.attribute == "host"]
-        if not usedns and any(not may_match_an_address(value) for value in names):
-            shown = " and ".join(repr(v) for v in names if not may_match_an_address(v))
+        names = [] if usedns else [c.value for c in self.criteria if c.attribute == "host"
+                                   and not may_match_an_address(c.value)]
+        if names:
+            shown = " and ".join(repr(v) for v in names)
             return f"UseDNS is no, so sshd matches Host against the client's address, and no address matches {shown}"
         local = {c.value for c in self.criteria if c.attribute == "localport"}
         if not ports or not local or not all(p.isdigit() for p in local):
