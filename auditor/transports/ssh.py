@@ -397,7 +397,14 @@ class SshTransport:
         waiting = {item.index: item for item in items}
         answers: list[tuple[batch.Item, Any]] = []
         try:
-            shell.channel.sendall(text)
+            try:
+                shell.channel.sendall(text)
+            except OSError:
+                # A login that ends at once (ForceCommand internal-sftp prints why and exits) may close the channel
+                # before the batch is sent. What it printed is still in the channel: the reader below reads it
+                # and then sees the stream close, as when the batch was sent first.
+                if not shell.channel.closed:
+                    raise
             shell.primed = True
             if not shell.started:
                 # A login can be slow (login scripts, a loaded host): the hello gets the whole batch's budget.
