@@ -21,6 +21,7 @@ from auditor.collectors.sshd_config.openssh import Build
 from auditor.collectors.sshd_config.tree import ConfigFile, Directive, Included, split_line
 from auditor.collectors.sshd_config.values import (
     EVALUATED,
+    GLOBAL_ONLY,
     KEYWORDS,
     LISTS,
     MATCH_KEYWORDS,
@@ -139,7 +140,7 @@ def _walk(file: ConfigFile, active: list[bool], *, match_only: bool, never_match
             continue
         if active[0]:
             apply(entry)
-        elif connection is None and entry.keyword in EVALUATED and entry.keyword not in MATCH_KEYWORDS:
+        elif connection is None and entry.keyword in GLOBAL_ONLY:
             problems.append(f"{entry.where}: {entry.keyword} is not allowed within a Match block (sshd refuses "
                             "this file)")
 

@@ -40,6 +40,7 @@ KEYWORDS = frozenset({
     "syslogfacility", "tcpkeepalive", "trustedusercakeys", "unusedconnectiontimeout", "usedns", "uselogin",
     "usepam", "useprivilegeseparation", "verifyreversemapping", "versionaddendum", "x11displayoffset",
     "x11forwarding", "x11uselocalhost", "xauthlocation",
+    "gssapidelegatecredentials",  # OpenSSH 10.3's
     "debianbanner", "gssapienablek5users", "gssapikexalgorithms", "gssapikeyexchange", "gssapistorecredentialsonrekey",
     "kerberosusekuserok",
 })
@@ -89,6 +90,22 @@ MATCH_KEYWORDS = frozenset({
     "authenticationmethods", "streamlocalbindmask", "streamlocalbindunlink", "allowstreamlocalforwarding",
     "disableforwarding", "exposeauthinfo", "rdomain", "casignaturealgorithms", "requiredrsasize",
     "channeltimeout", "unusedconnectiontimeout",
+})
+
+# Keywords no OpenSSH release from 7.4 to 10.3 allows in a Match block (servconf.c: neither SSHCFG_ALL nor
+# SSHCFG_MATCH in any of them). Under a Match that does not hold at start-up, sshd stops on one ("Directive
+# 'Port' is not allowed within a Match block"); keywords some release allows there are not counted.
+GLOBAL_ONLY = frozenset({
+    "addressfamily", "afstokenpassing", "checkmail", "ciphers", "compression", "dsaauthentication",
+    "fingerprinthash", "gssapicleanupcredentials", "gssapidelegatecredentials", "gssapistrictacceptorcheck",
+    "hostcertificate", "hostdsakey", "hostkey", "hostkeyagent", "hostkeyalgorithms", "ignoreuserknownhosts",
+    "keepalive", "kerberosgetafstoken", "kerberosorlocalpasswd", "kerberostgtpassing", "kerberosticketcleanup",
+    "kexalgorithms", "keyregenerationinterval", "listenaddress", "logingracetime", "macs", "maxstartups",
+    "modulifile", "pamauthenticationviakbdint", "permituserenvironment", "persourcemaxstartups",
+    "persourcenetblocksize", "persourcepenalties", "persourcepenaltyexemptlist", "pidfile", "port", "printlastlog",
+    "printmotd", "protocol", "reversemappingcheck", "rhostsauthentication", "securitykeyprovider", "serverkeybits",
+    "sshdauthpath", "sshdsessionpath", "strictmodes", "syslogfacility", "tcpkeepalive", "usedns", "uselogin",
+    "usepam", "useprivilegeseparation", "verifyreversemapping", "versionaddendum", "xauthlocation",
 })
 
 

@@ -186,6 +186,31 @@ def test_a_line_sshd_refuses_is_refused_by_the_reading_too(line, tmp_path):
     assert len(problems) == 1 and "line 1:" in problems[0] and "(sshd refuses this file)" in problems[0], problems
 
 
+@pytest.mark.parametrize("line, refused", [
+    ("Port 2222", True), ("ListenAddress 127.0.0.1", True), ("UseDNS no", True), ("MaxStartups 10:30:60", True),
+    ("PrintMotd no", True), ("PasswordAuthentication yes", False), ("AuthorizedKeysFile2 .ssh/keys2", False),
+])
+def test_a_global_keyword_under_a_match_is_refused_as_sshd_refuses_it(line, refused, tmp_path):
+    # Given a keyword under a Match block that does not hold at start-up (checked against the real sshd)
+    _require_real_sshd()
+    main = _materialise(tmp_path / "tree", {"sshd_config": f"Match Address 10.40.0.0/16\n    {line}\n"})
+    argv = [SSHD, "-T", "-f", str(main), "-h", str(sshd_server.keygen(tmp_path / "host_key"))]
+    run = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", NAMESPACE, "sh", *argv],
+                         capture_output=True, text=True, check=False, timeout=30)
+    assert (run.returncode != 0 and "line 2" in run.stderr) is refused, run.stderr
+    trees, _ = read_trees(LocalTransport(), [str(main)], {}, {}, set())
+    root = trees[str(main)].root
+    assert root is not None
+    # Then the scanner's reading refuses the line exactly when sshd does; under `Match all` it is a global value
+    problems = evaluate(root, DEBIAN12, Connection(lport=22)).problems
+    keyword = line.split()[0].lower()
+    expected = f"{main} line 2: {keyword} is not allowed within a Match block (sshd refuses this file)"
+    assert list(problems) == ([expected] if refused else []), problems
+    everyone = _materialise(tmp_path / "all", {"sshd_config": f"Match all\n    {line}\n"})
+    trees, _ = read_trees(LocalTransport(), [str(everyone)], {}, {}, set())
+    assert evaluate(trees[str(everyone)].root, DEBIAN12, Connection(lport=22)).problems == ()
+
+
 def _rebased(tree: str, folder: Path) -> Path:
     """A recorded RHEL tree copied under `folder`, its absolute paths pointing into the copy."""
     shutil.copytree(OUTPUTS / tree, folder)
