@@ -25,7 +25,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from auditor.transports.base import MAX_FACT_BYTES, TIMED_OUT, Command, CommandResult, FileContent
+from auditor.transports.base import (
+    IS_A_DIRECTORY,
+    MAX_FACT_BYTES,
+    TIMED_OUT,
+    Command,
+    CommandResult,
+    FileContent,
+)
 
 LIMIT = MAX_FACT_BYTES + 1  # one byte more than a fact may hold tells us it was cut
 # Beyond a command's own timeout (which `timeout` enforces on the target): a busy host is slow, not dead.
@@ -252,7 +259,7 @@ def file_content(path: str, raw: Raw) -> FileContent:
     if raw.status == FILE_MISSING:
         return FileContent(path, exists=False)
     if raw.status == FILE_DIRECTORY:
-        return FileContent(path, exists=True, error="is a directory")
+        return FileContent(path, exists=True, error=IS_A_DIRECTORY)
     if raw.status == FILE_SPECIAL:
         return FileContent(path, exists=True, error="not a regular file")
     if raw.status != FILE_OK:

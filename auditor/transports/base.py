@@ -151,6 +151,9 @@ def _said(text: str, markers: tuple[str, ...] = ()) -> str:
     return said[:_SAID_CHARS]
 
 
+IS_A_DIRECTORY = "is a directory"  # FileContent.error of a path that names a folder
+
+
 @dataclass(frozen=True)
 class FileContent:
     """A file read from a target. `exists` is False for a missing file; `error` holds why a read failed."""

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from auditor.transports.base import (
+    IS_A_DIRECTORY,
     MAX_FACT_BYTES,
     NOT_EXECUTABLE,
     NOT_FOUND,
@@ -96,7 +97,7 @@ class LocalTransport:
         except FileNotFoundError:
             return FileContent(path, exists=False)
         except IsADirectoryError:
-            return FileContent(path, exists=True, error="is a directory")
+            return FileContent(path, exists=True, error=IS_A_DIRECTORY)
         except OSError as exc:
             return FileContent(path, exists=True, error=exc.strerror or str(exc))
         return FileContent(path, True, data[:MAX_FACT_BYTES], truncated=len(data) > MAX_FACT_BYTES)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from auditor.transports.base import FileContent
+from auditor.transports.base import IS_A_DIRECTORY, FileContent
 
 SSHDIR = "/etc/ssh"
 MAX_DEPTH = 16  # SERVCONF_MAX_DEPTH
@@ -135,6 +135,9 @@ def build_tree(main: str, files: Mapping[str, FileContent], globs: Mapping[str, 
         if content is None:
             wanted_files.add(path)
             return None
+        if depth > 0 and content.error == IS_A_DIRECTORY:
+            # sshd opens an included folder as a file and reads nothing from it: the files in it do not apply
+            return ConfigFile(path, ())
         if not content.exists or content.error:
             problems.append(f"{path}: {content.error or 'does not exist'}")
             unread.append(path)

@@ -81,6 +81,13 @@ TRAPS = {
         "sshd_config": '"PermitRootLogin" no\nMACs hmac-sha2-256-etm@openssh.com,\n'
                        "KexAlgorithms curve25519-sha256,gss-curve25519-sha256-\nLoginGraceTime +30\n",
     },
+    "an Include naming a folder, or a pattern matching one, reads nothing from that folder": {
+        "sshd_config": "Include {root}/sshd_config.d\nInclude {root}/conf/*\nPermitRootLogin no\n"
+                       "PasswordAuthentication no\n",
+        "sshd_config.d/10-root.conf": "PermitRootLogin yes\n",
+        "conf/sub/50-passwords.conf": "PasswordAuthentication yes\n",
+        "conf/a.conf": "MaxAuthTries 3\n",
+    },
     "an Include inside a Match block is read only for its connections": {
         "sshd_config": "PermitRootLogin no\nMatch LocalPort 2222\n  Include {root}/port2222/*.conf\n"
                        "Match User backup\n  ForceCommand /bin/true\n",
