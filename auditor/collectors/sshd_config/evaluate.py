@@ -22,6 +22,7 @@ from auditor.collectors.sshd_config.tree import ConfigFile, Directive, Included,
 from auditor.collectors.sshd_config.values import (
     EVALUATED,
     GLOBAL_ONLY,
+    INTRODUCED,
     KEYWORDS,
     LISTS,
     MATCH_KEYWORDS,
@@ -96,13 +97,14 @@ def evaluate(root: ConfigFile, build: Build, connection: Connection | None = Non
     else:
         ports_fixed = False
     _walk(root, [True], match_only=False, never_match=False, connection=None,
-          apply=lambda d: None if ports_fixed and d.keyword == "port" else values.set(d), problems=values.problems)
+          apply=lambda d: None if ports_fixed and d.keyword == "port" else values.set(d), problems=values.problems,
+          release=build.release)
     options = dict(values.first)
     if connection is not None:
         matched = _Values(build)
         _walk(root, [False], match_only=True, never_match=False, connection=connection,
               apply=lambda d: matched.set(d) if canonical_keyword(d.keyword, build.version) in MATCH_KEYWORDS else None,
-              problems=[])
+              problems=[], release=build.release)
         options.update(matched.first)
         values.problems.extend(p for p in matched.problems if p not in values.problems)
     for keyword, default in build.defaults.items():
@@ -114,19 +116,27 @@ def evaluate(root: ConfigFile, build: Build, connection: Connection | None = Non
 
 
 def _walk(file: ConfigFile, active: list[bool], *, match_only: bool, never_match: bool,
-          connection: Connection | None, apply: Callable[[Directive], None], problems: list[str]) -> None:
+          connection: Connection | None, apply: Callable[[Directive], None], problems: list[str],
+          release: tuple[int, int] | None) -> None:
     """servconf.c `parse_server_config_depth`: `active` is shared with the includer, flags are this file's."""
     for entry in file.entries:
         if isinstance(entry, Included):
             before = active[0]
             for child in entry.files:
                 _walk(child, active, match_only=match_only, never_match=not match_only and not before,
-                      connection=connection, apply=apply, problems=problems)
+                      connection=connection, apply=apply, problems=problems, release=release)
                 active[0] = before  # an included file never clobbers its includer's Match state
             continue
         if entry.keyword not in KEYWORDS:  # read or not, such a line stops sshd
             if connection is None:
                 problems.append(f"{entry.where}: Bad configuration option: {entry.keyword} (sshd refuses this file)")
+            continue
+        added = INTRODUCED.get(entry.keyword)
+        if release is not None and added is not None and release < added:  # as a typo, for this older sshd
+            if connection is None:
+                since, here = _shown(added), _shown(release)
+                problems.append(f"{entry.where}: Bad configuration option: {entry.keyword} (OpenSSH {since} added "
+                                f"it; this host's is {here}: sshd refuses this file)")
             continue
         if entry.keyword == "match":
             try:
@@ -143,6 +153,10 @@ def _walk(file: ConfigFile, active: list[bool], *, match_only: bool, never_match
         elif connection is None and entry.keyword in GLOBAL_ONLY:
             problems.append(f"{entry.where}: {entry.keyword} is not allowed within a Match block (sshd refuses "
                             "this file)")
+
+
+def _shown(version: tuple[int, int]) -> str:
+    return f"{version[0]}.{version[1]}"
 
 
 def _ports(repeated: Mapping[str, Sequence[str]]) -> tuple[int, ...]:

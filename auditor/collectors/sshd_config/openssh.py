@@ -9,6 +9,7 @@ release not in the table takes the closest older one (or the oldest), and says s
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ class Build:
     kex: tuple[str, ...]
     keys: tuple[str, ...]
     signatures: tuple[str, ...]
+    # The host's own OpenSSH release where its distribution adds no keyword of a later release (see build_for):
+    # a keyword that release lacks stops sshd. None: unknown, or a distribution that backports keywords.
+    release: tuple[int, int] | None = None
 
     @property
     def defaults(self) -> dict[str, str]:
@@ -100,8 +104,20 @@ def version_of(text: str) -> tuple[int, int] | None:
     return (int(found.group(1)), int(found.group(2))) if found else None
 
 
+# Distributions whose sshd takes only the keywords of its upstream release. Red Hat's does not: RHEL 9's 8.7
+# takes RequiredRSASize (upstream 9.1), which its crypto-policies write.
+_UPSTREAM_KEYWORDS_ONLY = ("debian", "ubuntu")
+
+
 def build_for(version: tuple[int, int] | None, os_id: str = "", os_version: str = "") -> tuple[Build, str]:
     """The table's build for a target, and a note when it is not an exact match ("" when it is)."""
+    build, note = _table_build(version, os_id, os_version)
+    if version is not None and os_id in _UPSTREAM_KEYWORDS_ONLY:
+        build = dataclasses.replace(build, release=version)
+    return build, note
+
+
+def _table_build(version: tuple[int, int] | None, os_id: str, os_version: str) -> tuple[Build, str]:
     if version is None:
         build = next(b for b in BUILDS if b.key == "debian12")
         return build, f"the OpenSSH version is unknown; the defaults of {build.name} were used"

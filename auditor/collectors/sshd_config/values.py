@@ -44,6 +44,17 @@ KEYWORDS = frozenset({
     "debianbanner", "gssapienablek5users", "gssapikexalgorithms", "gssapikeyexchange", "gssapistorecredentialsonrekey",
     "kerberosusekuserok",
 })
+# The release that added each keyword newer than OpenSSH 7.4 (servconf.c's tables of 7.4 to 10.3): an older sshd
+# stops on it ("Bad configuration option"), as on a typo. (Include, 8.2's, is followed whatever the release.)
+INTRODUCED: dict[str, tuple[int, int]] = {
+    "exposeauthinfo": (7, 6), "rdomain": (7, 7), "permitlisten": (7, 8), "setenv": (7, 8),
+    "casignaturealgorithms": (7, 9), "pubkeyauthoptions": (8, 2), "securitykeyprovider": (8, 2),
+    "hostbasedacceptedalgorithms": (8, 5), "logverbose": (8, 5), "persourcemaxstartups": (8, 5),
+    "persourcenetblocksize": (8, 5), "pubkeyacceptedalgorithms": (8, 5), "modulifile": (8, 6),
+    "requiredrsasize": (9, 1), "channeltimeout": (9, 2), "unusedconnectiontimeout": (9, 2), "pamservicename": (9, 8),
+    "persourcepenalties": (9, 8), "persourcepenaltyexemptlist": (9, 8), "sshdsessionpath": (9, 8),
+    "refuseconnection": (9, 9), "sshdauthpath": (10, 0), "gssapidelegatecredentials": (10, 3),
+}
 # Keyword aliases, as sshd's keyword table maps them (the first name is what `sshd -T` prints).
 ALIASES = {
     "pubkeyacceptedkeytypes": "pubkeyacceptedalgorithms",

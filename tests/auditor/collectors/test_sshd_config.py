@@ -218,6 +218,33 @@ def test_a_global_keyword_under_a_match_is_refused_as_sshd_refuses_it(line, refu
     assert evaluate(trees[str(everyone)].root, DEBIAN12, Connection(lport=22)).problems == ()
 
 
+def test_a_keyword_newer_than_the_hosts_release_is_refused_where_the_distribution_backports_none(tmp_path):
+    # Given a file with OpenSSH 9.1's RequiredRSASize and 9.8's PerSourcePenalties, which this machine's real
+    # sshd (Debian 12's 9.2) stops on at line 2
+    _require_real_sshd()
+    main = _materialise(tmp_path / "tree", {"sshd_config": "RequiredRSASize 3072\nPerSourcePenalties no\n"})
+    argv = [SSHD, "-T", "-f", str(main), "-h", str(sshd_server.keygen(tmp_path / "host_key"))]
+    run = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", NAMESPACE, "sh", *argv],
+                         capture_output=True, text=True, check=False, timeout=30)
+    assert run.returncode != 0 and "line 2" in run.stderr and "line 1" not in run.stderr, run.stderr
+    trees, _ = read_trees(LocalTransport(), [str(main)], {}, {}, set())
+    root = trees[str(main)].root
+    assert root is not None
+
+    def refused(version, os_id, os_version):
+        return [p.split(": ", 1)[1] for p in evaluate(root, build_for(version, os_id, os_version)[0]).problems]
+
+    # Then Debian 12's release refuses line 2 as its sshd does, Ubuntu 22.04's (8.9) both lines
+    assert refused((9, 2), "debian", "12") == [
+        "Bad configuration option: persourcepenalties (OpenSSH 9.8 added it; this host's is 9.2: sshd refuses "
+        "this file)"]
+    assert [p.split(" (")[0] for p in refused((8, 9), "ubuntu", "22.04")] == [
+        "Bad configuration option: requiredrsasize", "Bad configuration option: persourcepenalties"]
+    # And where a distribution backports keywords (RHEL 9's 8.7 takes RequiredRSASize), or the release is not
+    # known, nothing is refused for its release
+    assert refused((8, 7), "rhel", "9.4") == [] and refused(None, "debian", "12") == []
+
+
 def _rebased(tree: str, folder: Path) -> Path:
     """A recorded RHEL tree copied under `folder`, its absolute paths pointing into the copy."""
     shutil.copytree(OUTPUTS / tree, folder)
