@@ -13,6 +13,7 @@ puts in front of it, and a plain list replaces it; wildcards expand against the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -61,6 +62,9 @@ class _Values:
     def set(self, directive: Directive) -> None:
         keyword = canonical_keyword(directive.keyword, self.build.version)
         argument = " ".join(directive.args) if keyword not in EVALUATED else directive.args[0]
+        if keyword == "port" and not _is_port(argument):
+            self.problems.append(f"{directive.where}: Badly formatted port number (sshd refuses this file)")
+            return
         if keyword in _REPEATED:
             self.repeated.setdefault(keyword, []).append(argument)
             return
@@ -72,6 +76,8 @@ class _Values:
             return
         try:
             if keyword in LISTS:
+                if not argument:  # `Ciphers ""`
+                    raise ValueError(f"{directive.keyword} missing argument")
                 refused = self.build.refusal(keyword, argument)
                 if refused:
                     raise ValueError(refused)
@@ -153,6 +159,13 @@ def _walk(file: ConfigFile, active: list[bool], *, match_only: bool, never_match
         elif connection is None and entry.keyword in GLOBAL_ONLY:
             problems.append(f"{entry.where}: {entry.keyword} is not allowed within a Match block (sshd refuses "
                             "this file)")
+
+
+def _is_port(text: str) -> bool:
+    """misc.c `a2port`: a number from 1 to 65535 (strtonum takes a leading +), or a name the target's services
+    database knows (`Port ssh`), which is not judged here."""
+    number = re.fullmatch(r"[+-]?[0-9]+", text)
+    return number is None or 0 < int(text) <= 65535
 
 
 def _shown(version: tuple[int, int]) -> str:

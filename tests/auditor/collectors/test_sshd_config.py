@@ -31,7 +31,7 @@ from auditor.collectors.sshd_config.daemons import (
 from auditor.collectors.sshd_config.evaluate import evaluate, match_lines
 from auditor.collectors.sshd_config.openssh import BUILDS, SCALAR_DEFAULTS, build_for, version_of
 from auditor.collectors.sshd_config.reading import read_trees
-from auditor.collectors.sshd_config.tree import split_line
+from auditor.collectors.sshd_config.tree import ConfigFile, Directive, split_line
 from auditor.collectors.sshd_config.values import ALIASES, EVALUATED, LISTS, seconds
 from auditor.transports.base import FileContent
 from auditor.transports.local import LocalTransport
@@ -176,6 +176,8 @@ def test_the_traps_spring_as_sshd_springs_them(tmp_path):
     "HostKeyAlgorithms ssh-ed25519,!ssh-rsa",  # no negation in a plain list
     "PermitRootLogin no yes",
     "PermitRootLogon no",  # a typo: sshd stops ("Bad configuration option"), the daemon keeps its old settings
+    "Port 0", "Port 70000", "Port -22",  # a2port: 1 to 65535 (or a service name, which sshd looks up)
+    'Ciphers ""',  # an empty argument: "Ciphers missing argument"
 ])
 def test_a_line_sshd_refuses_is_refused_by_the_reading_too(line, tmp_path):
     # Given a file with a line sshd refuses (checked against the real sshd where it runs)
@@ -191,6 +193,12 @@ def test_a_line_sshd_refuses_is_refused_by_the_reading_too(line, tmp_path):
     # Then the scanner's reading names the line as one sshd refuses
     problems = evaluate(root, DEBIAN12, Connection(lport=22)).problems
     assert len(problems) == 1 and "line 1:" in problems[0] and "(sshd refuses this file)" in problems[0], problems
+
+
+def test_a_port_given_as_a_service_name_is_left_to_sshd_not_refused():
+    # sshd looks a name up in the services database (`Port ssh` is 22), which is the target's, not the scanner's
+    root = ConfigFile("/etc/ssh/sshd_config", (Directive("port", ("ssh",), "/etc/ssh/sshd_config line 1"),))
+    assert evaluate(root, DEBIAN12).problems == ()
 
 
 @pytest.mark.parametrize("line, refused", [
