@@ -289,7 +289,8 @@ class _Sshd:
         start = evaluate(tree.root, build, None, daemon.options.lines, daemon.options.ports) if tree.root else None
         usedns = start is None or start.options.get("usedns", "no").lower() == "yes"
         ports = daemon.ports or (start.ports if start else ())
-        blocks = [b for b in every if not b.never_applies(ports, usedns)]
+        never = [b.never_applies(ports, usedns) for b in every]  # why each block never applies ("": it may)
+        blocks = [b for b, why in zip(every, never, strict=True) if not why]
         by_port = any(c.attribute == "localport" for b in every for c in b.criteria)
         # sshd -T refuses a config with any Match LocalPort unless the connection names a local port.
         outside = Connection(lport=(ports or (22,))[0] if by_port else 0)
@@ -309,8 +310,9 @@ class _Sshd:
         # In the files' order: the blocks that never apply say why; a block the outside client matches too is part
         # of the daemon's own view, so findings on it name the block.
         judged_blocks = iter(judged.matches)
-        matches = [replace(next(judged_blocks), everyone=b.applies_to(outside)) if b in blocks else
-                   b.unevaluated("", judged.source, never=b.never_applies(ports, usedns)) for b in every]
+        matches = [b.unevaluated("", judged.source, never=why) if why else
+                   replace(next(judged_blocks), everyone=b.applies_to(outside))
+                   for b, why in zip(every, never, strict=True)]
         return replace(judged, matches=tuple(matches))
 
     def _from_daemon(self, base: SshdDaemon, daemon: Daemon, tree: Tree, build: Build, outside: Connection,

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from auditor.collectors.sshd_config.conditions import Connection, applies, parse_condition
-from auditor.collectors.sshd_config.openssh import Build
+from auditor.collectors.sshd_config.openssh import Build, version_text
 from auditor.collectors.sshd_config.tree import ConfigFile, Directive, Included, split_line
 from auditor.collectors.sshd_config.values import (
     EVALUATED,
@@ -140,7 +140,7 @@ def _walk(file: ConfigFile, active: list[bool], *, match_only: bool, never_match
         added = INTRODUCED.get(entry.keyword)
         if release is not None and added is not None and release < added:  # as a typo, for this older sshd
             if connection is None:
-                since, here = _shown(added), _shown(release)
+                since, here = version_text(added), version_text(release)
                 problems.append(f"{entry.where}: Bad configuration option: {entry.keyword} (OpenSSH {since} added "
                                 f"it; this host's is {here}: sshd refuses this file)")
             continue
@@ -166,10 +166,6 @@ def _is_port(text: str) -> bool:
     database knows (`Port ssh`), which is not judged here."""
     number = re.fullmatch(r"[+-]?[0-9]+", text)
     return number is None or 0 < int(text) <= 65535
-
-
-def _shown(version: tuple[int, int]) -> str:
-    return f"{version[0]}.{version[1]}"
 
 
 def _ports(repeated: Mapping[str, Sequence[str]]) -> tuple[int, ...]:

@@ -98,6 +98,11 @@ class Build:
         return f"Bad {keyword} {written!r}: {', '.join(repr(b) for b in bad)}" if bad else ""
 
 
+def version_text(version: tuple[int, int]) -> str:
+    """(9, 2) -> "9.2"."""
+    return f"{version[0]}.{version[1]}"
+
+
 def version_of(text: str) -> tuple[int, int] | None:
     """(major, minor) from `sshd -V` or `ssh -V` output ("OpenSSH_9.2p1 Debian-2+deb12u10, OpenSSL ...")."""
     found = _VERSION.search(text)
@@ -128,7 +133,7 @@ def _table_build(version: tuple[int, int] | None, os_id: str, os_version: str) -
         return exact[0], ""
     older = [b for b in BUILDS if b.version < version and b.key.startswith("openssh-")]
     build = older[-1] if older else BUILDS[0]
-    shown = f"{version[0]}.{version[1]}"
+    shown = version_text(version)
     return build, f"OpenSSH {shown} is not in the scanner's table of defaults; those of {build.name} were used"
 
 
