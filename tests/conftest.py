@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -18,6 +19,13 @@ from tests.processes import alive
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 HOSTS = FIXTURES / "hosts"
+
+# A suite started in the background by a non-interactive shell (`nohup make test &`, some CI runners) inherits
+# SIGINT ignored: Python then raises no KeyboardInterrupt, and every process it starts inherits the same, so the
+# Ctrl-C tests would test nothing a user can do. A handler of Python's own is reset to the default on exec, so
+# this process and each one it starts take Ctrl-C as a terminal user's do.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,

@@ -182,7 +182,8 @@ def _address_samples(entries: str) -> list[str]:
             samples += [str(network.network_address)] + ([str(next(network.hosts())), str(network[-2])]
                                                          if network.num_addresses > 2 else [])
             continue
-        for fill in ("1", "1.1", "1.1.1", "0"):
+        # `*` may stand for one octet or a whole address (`Match Address *,!10.0.0.0/8`), of either family
+        for fill in ("1", "1.1", "1.1.1", "0", "1.1.1.1", "2001:db8::1"):
             samples.append(entry.replace("*", fill).replace("?", "1"))
     return samples
 

@@ -66,6 +66,9 @@ TRAPS = {
                        "  PermitEmptyPasswords yes\n  MaxAuthTries 0\n  PubkeyAcceptedAlgorithms +ssh-rsa\n"
                        "Match all\n  X11Forwarding yes\n",
     },
+    "a Match block for every address outside one network": {
+        "sshd_config": "PermitRootLogin no\nMatch Address *,!10.0.0.0/8\n  PermitRootLogin yes\n",
+    },
     "a Match block in a drop-in ends with the drop-in": {
         "sshd_config": "Include {root}/sshd_config.d/*.conf\nPermitRootLogin no\nAllowTcpForwarding no\n",
         "sshd_config.d/50-admins.conf": "Match User admin,!guest\n  PermitRootLogin yes\n",
@@ -163,6 +166,9 @@ def test_the_traps_spring_as_sshd_springs_them(tmp_path):
     assert "hmac-sha1" not in lists["macs"] and "umac-64" not in lists["macs"] and "nistp" not in lists[
         "hostkeyalgorithms"]
     assert outside("a Match block re-enables root and password logins", addr="10.40.0.7")["permitrootlogin"] == "yes"
+    everywhere = "a Match block for every address outside one network"
+    assert outside(everywhere, addr="192.0.2.1")["permitrootlogin"] == "yes"
+    assert outside(everywhere, addr="10.1.2.3")["permitrootlogin"] == "no"
     assert outside("a Match block in a drop-in ends with the drop-in", user="admin")["permitrootlogin"] == "yes"
     assert outside("a Match block in a drop-in ends with the drop-in", user="guest")["permitrootlogin"] == "no"
     assert outside("an Include inside a Match block is read only for its connections")["permitrootlogin"] == "no"
@@ -385,6 +391,8 @@ def test_patterns_and_addresses_follow_openssh():
                                                   "laddr=127.0.0.1,lport=2222"),
         ("User *,!root", "user=x,host=probe.invalid,addr=192.0.2.1"),
         ("Address 10.0.0.0/8,!10.0.0.0/24", "user=auditor-probe,host=probe.invalid,addr=10.255.255.254"),
+        ("Address *,!10.0.0.0/8", "user=auditor-probe,host=probe.invalid,addr=1.1.1.1"),
+        ("Address *,!1.0.0.0/8", "user=auditor-probe,host=probe.invalid,addr=2001:db8::1"),
         ("all", "user=auditor-probe,host=probe.invalid,addr=192.0.2.1"),
     ],
 )
