@@ -34,15 +34,19 @@ scan: setup
 	if [ $$rc -eq 1 ]; then echo "make scan: the scan finished; some checks failed (see above)."; fi; \
 	[ $$rc -le 1 ] || exit $$rc
 
+# The suite runs in worker processes, one per core up to four (`make test PARALLEL=` runs it in one): most tests
+# wait on a server or a subprocess. A test file stays in one worker, so its servers start once.
+PARALLEL ?= --numprocesses auto --maxprocesses 4 --dist loadfile
+
 test: test-setup lint
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q $(PARALLEL) $(PYTEST_ARGS)
 
 # The whole suite with the wall clock 400 days ahead, in the test process and in every Python process it
 # starts (tests/later/sitecustomize.py moves each with time-machine; monotonic clocks stay real). Plugin
 # autoload is off because time-machine's own pytest plugin would be imported a second time.
 test-later: test-setup
 	PYTHONPATH=$(CURDIR)/tests/later AUDITOR_TEST_DAYS_AHEAD=400 PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 \
-		$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+		$(BIN)/python -m pytest -q -p xdist.plugin $(PARALLEL) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check auditor checks tests bench

@@ -16,6 +16,8 @@ import pytest
 
 from tests.processes import alive
 
+pytest_plugins = ["tests.adversarial.tally"]
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 HOSTS = FIXTURES / "hosts"
