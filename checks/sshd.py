@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from auditor.collectors.sshd import MatchBlock, SshdDaemon, SshdFacts, View
 
 NOT_INSTALLED = "The OpenSSH server (sshd) is not installed."
+NOT_RUNNING = "sshd is not running: this is the configuration it starts with."
 # A judgement of one view: (problems, what was observed).
 Judge = Callable[["View"], tuple[list[str], dict[str, Any]]]
 
@@ -47,7 +48,8 @@ def _one(daemon: SshdDaemon, judge: Judge, passed: Callable[[View], str], expect
 
     where = daemon.resource
     context = {"config": daemon.config, "source": daemon.source, **({"arguments": list(daemon.arguments)}
-                                                                  if daemon.arguments else {})}
+                                                                  if daemon.arguments else {}),
+               **({"running": False} if daemon.stopped else {})}
     if daemon.notes:
         context["notes"] = list(daemon.notes)
     if daemon.view is None:
@@ -75,6 +77,8 @@ def _one(daemon: SshdDaemon, judge: Judge, passed: Callable[[View], str], expect
     observed = {**observed, **context, **({"match_blocks": block_observed} if block_observed else {}),
                 **({"not_evaluated": unevaluated} if unevaluated else {})}
     source = (" Derived from the config files, not from sshd itself." if daemon.source == FROM_FILES else "")
+    if daemon.stopped:
+        source += f" {NOT_RUNNING}"
     if problems or in_blocks:
         # A block every connection matches (the daemon's own port, `Match all`) is where such a value may come from.
         shared = [f"`{b.condition}` ({b.where})" for b in daemon.matches if b.everyone and keywords & set(b.sets)]

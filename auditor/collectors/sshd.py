@@ -138,6 +138,7 @@ class SshdDaemon:
         warning: why the daemon that serves the scanned port is not known for sure (a pass becomes a warn).
         problem: why it could not be judged at all.
         unread: config files it names that could not be read: Match blocks in them are unknown.
+        stopped: no sshd process runs (the processes were read, on a local scan): this is what it starts with.
     """
 
     resource: str
@@ -153,6 +154,7 @@ class SshdDaemon:
     warning: str = ""
     problem: str = ""
     unread: tuple[str, ...] = ()
+    stopped: bool = False
 
 
 @dataclass(frozen=True)
@@ -509,8 +511,9 @@ def _scanned_port(target: Target | None) -> int | None:
 
 def _place(daemons: list[SshdDaemon], port: int | None, processes_seen: bool) -> SshdFacts:
     """Name each daemon, mark the one behind the scanned port, and put it first."""
-    named = [replace(d, resource=_resource(d), serves_target=None if port is None else port in d.ports)
-             for d in daemons]
+    # Over SSH a daemon that is not running is already a warning about the scanned port (below).
+    named = [replace(d, resource=_resource(d), serves_target=None if port is None else port in d.ports,
+                     stopped=port is None and processes_seen and d.pid is None) for d in daemons]
     named.sort(key=lambda d: (not d.serves_target, d.ports or (65536,)))
     unserved = ""
     running = [d for d in named if d.pid is not None]

@@ -546,6 +546,30 @@ def test_a_never_run_host_is_read_in_a_private_namespace():
     assert RETRY.sudo and RETRY.timeout == SSHD_T.timeout
 
 
+@pytest.mark.parametrize(
+    ("ps", "target", "stopped"),
+    [
+        ((1, "", ""), None, True),  # ps read the processes and found no sshd: installed, not running
+        ((0, "  931     1     0 [sshd] <defunct>\n", ""), None, True),  # only a dead one (a container's leftover)
+        ((127, "", "ps: command not found"), None, False),  # nothing could be read: running or not is unknown
+        ((1, "", ""), "ssh", False),  # over SSH the unserved port is its own warning
+    ],
+)
+def test_a_local_sshd_that_is_installed_but_not_running_is_said_to_be_so(ps, target, stopped):
+    # Given a host with the default configuration, and what ps says of sshd processes (ss names none)
+    host = TreeHost({str(SSHD_T): _ok((OUTPUTS / "debian12-sshd-T-default.txt").read_text()), str(PS): ps,
+                     str(SS): (0, "", "") if ps[0] != 127 else (127, "", "ss: command not found")}, {})
+    scanned = Target("srv", TargetKind.SSH, {"host": "10.0.0.5", "port": "22"}) if target else None
+    # When collected, and SSH-0030 judges it
+    facts = collect(host, DEBIAN, scanned)
+    [daemon] = facts.daemons
+    verdict = next(v for v in sshd_logins(facts, 4) if v.resource == daemon.resource)
+    # Then a stopped daemon is named as stopped, in the finding and in what it observed; an unknown one is not
+    assert daemon.stopped is stopped and daemon.pid is None
+    assert ("sshd is not running: this is the configuration it starts with." in verdict.message) is stopped
+    assert verdict.observed.get("running", True) is not stopped
+
+
 def test_a_host_where_sshd_ran_needs_no_note_and_no_retry():
     host = TreeHost({str(SSHD_T): _ok((OUTPUTS / "debian12-sshd-T-default.txt").read_text())}, {})
     facts = collect(host, LINUX)
