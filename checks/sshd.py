@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from auditor.collectors.sshd import MatchBlock, SshdDaemon, SshdFacts, View
 
 NOT_INSTALLED = "The OpenSSH server (sshd) is not installed."
-NOT_RUNNING = "sshd is not running: this is the configuration it starts with."
+NOT_RUNNING = "No sshd is running; this is the configuration it starts with."
 # A judgement of one view: (problems, what was observed).
 Judge = Callable[["View"], tuple[list[str], dict[str, Any]]]
 

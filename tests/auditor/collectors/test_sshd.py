@@ -566,7 +566,7 @@ def test_a_local_sshd_that_is_installed_but_not_running_is_said_to_be_so(ps, tar
     verdict = next(v for v in sshd_logins(facts, 4) if v.resource == daemon.resource)
     # Then a stopped daemon is named as stopped, in the finding and in what it observed; an unknown one is not
     assert daemon.stopped is stopped and daemon.pid is None
-    assert ("sshd is not running: this is the configuration it starts with." in verdict.message) is stopped
+    assert ("No sshd is running; this is the configuration it starts with." in verdict.message) is stopped
     assert verdict.observed.get("running", True) is not stopped
 
 
