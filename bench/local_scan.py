@@ -4,7 +4,8 @@ the same run, interleaved.
     .venv/bin/python bench/local_scan.py [--runs 5] [--lynis-runs 0]
 
 Timed, each run in turn: `auditor scan --format none` (the scan and its signed-able evidence), `auditor scan`
-with the default HTML and PDF report, and `oscap xccdf eval` of the SCAP Security Guide's standard profile
+with the default HTML and PDF report, and `oscap xccdf eval` of the SCAP Security Guide's standard profile,
+without and with its HTML report (`--report`, the peer of the scan with its report)
 (Debian package ssg-debian; it ships content up to Debian 11, so on Debian 12 oscap loads and evaluates the
 Debian 11 data stream and finds its rules not applicable: its figure is a lower bound of its cost). Lynis
 (`lynis audit system --quick`) is slow (tens of seconds) and optional; its profile here sets
@@ -78,9 +79,15 @@ def main() -> None:
             "auditor scan (HTML + PDF)": scan("report"),
             f"oscap xccdf eval {stream.name} standard": lambda i: [
                 "oscap", "xccdf", "eval", "--profile", STANDARD, "--results", str(root / f"oscap{i}.xml"), str(stream)],
+            # The peer of the scan with its report: oscap writing its own HTML report too (what issue 19's 2.80 s
+            # OpenSCAP figure timed, beside the scan and beside the scan with its report).
+            f"oscap xccdf eval {stream.name} standard --report": lambda i: [
+                "oscap", "xccdf", "eval", "--profile", STANDARD, "--results", str(root / f"oscapr{i}.xml"),
+                "--report", str(root / f"oscapr{i}.html"), str(stream)],
         }
         accept = {"auditor scan --format none": finished("none"), "auditor scan (HTML + PDF)": finished("report"),
-                  f"oscap xccdf eval {stream.name} standard": exits(0, 2)}
+                  f"oscap xccdf eval {stream.name} standard": exits(0, 2),
+                  f"oscap xccdf eval {stream.name} standard --report": exits(0, 2)}
         samples = interleaved(commands, args.runs, accept)
         if args.lynis_runs and ensure_debian_package("lynis", "lynis"):
             (root / "lynis.prf").write_text("skip-upgrade-test=yes\n")
@@ -95,11 +102,13 @@ def main() -> None:
         rows.append((name, spread([s.seconds for s in runs]), spread([s.cpu_seconds for s in runs]),
                      spread([s.peak_rss_mb for s in runs], "{:.0f}")))
     print(table(rows))
-    none, report, oscap = (samples[name] for name in list(commands))
+    none, report, oscap, oscap_report = (samples[name] for name in list(commands))
     print(f"\nauditor --format none / oscap: median of pairwise wall ratios "
-          f"{statistics.median(ratios(none, oscap)):.2f}x (goal <= 0.30x); median wall "
+          f"{statistics.median(ratios(none, oscap)):.2f}x (goal <= 0.30x; beside oscap with its HTML report "
+          f"{statistics.median(ratios(none, oscap_report)):.2f}x); median wall "
           f"{statistics.median(s.seconds for s in none):.3f} s (goal <= 0.6 s); with HTML + PDF "
-          f"{statistics.median(s.seconds for s in report):.3f} s (goal <= 2.5 s)")
+          f"{statistics.median(s.seconds for s in report):.3f} s (goal <= 2.5 s), "
+          f"{statistics.median(ratios(report, oscap_report)):.2f}x oscap with its HTML report")
 
 
 if __name__ == "__main__":
