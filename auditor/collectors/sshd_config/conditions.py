@@ -68,10 +68,21 @@ def parse_condition(args: Sequence[str]) -> tuple[Criterion, ...]:
         value = inline if equals else (words.pop(0) if words else "")
         if not value:
             raise ValueError(f"Missing Match criteria for {name}")
+        if attribute == "localport" and not _may_be_a_port(value):
+            raise ValueError(f"Invalid LocalPort '{value}' on Match line")
         criteria.append(Criterion(attribute, value))
     if any(c.attribute == "all" for c in criteria) and len(criteria) > 1:
         raise ValueError("'all' cannot be combined with other Match attributes")
     return tuple(criteria)
+
+
+def _may_be_a_port(text: str) -> bool:
+    """misc.c `a2port` as sshd checks a Match LocalPort when it loads the file: one number from 0 to 65535, or a
+    name the target's services database may know (which is the target's to say). A list (`22,2222`), a range or
+    a pattern is no port: sshd refuses the file."""
+    if re.fullmatch(r"[+-]?[0-9]+", text):
+        return 0 <= int(text) <= 65535
+    return re.fullmatch(r"[A-Za-z][A-Za-z0-9._-]*", text) is not None
 
 
 def not_evaluable(criteria: Sequence[Criterion]) -> str:

@@ -15,6 +15,7 @@ import pytest
 from auditor.collectors.sshd import parse_view
 from auditor.collectors.sshd_config.conditions import (
     Connection,
+    Criterion,
     address_list,
     applies,
     parse_condition,
@@ -224,6 +225,7 @@ def test_the_traps_spring_as_sshd_springs_them(tmp_path):
     "PermitRootLogon no",  # a typo: sshd stops ("Bad configuration option"), the daemon keeps its old settings
     "Port 0", "Port 70000", "Port -22",  # a2port: 1 to 65535 (or a service name, which sshd looks up)
     'Ciphers ""',  # an empty argument: "Ciphers missing argument"
+    "Match LocalPort 22,2222", "Match LocalPort 70000", "Match LocalPort 2200-2299",  # one port, not a list
 ])
 def test_a_line_sshd_refuses_is_refused_by_the_reading_too(line, tmp_path):
     # Given a file with a line sshd refuses (checked against the real sshd where it runs)
@@ -245,6 +247,12 @@ def test_a_port_given_as_a_service_name_is_left_to_sshd_not_refused():
     # sshd looks a name up in the services database (`Port ssh` is 22), which is the target's, not the scanner's
     root = ConfigFile("/etc/ssh/sshd_config", (Directive("port", ("ssh",), "/etc/ssh/sshd_config line 1"),))
     assert evaluate(root, DEBIAN12).problems == ()
+
+
+def test_a_match_localport_sshd_takes_is_taken():
+    # sshd (checked above for what it refuses) takes one number from 0 to 65535, signed, or a service name
+    for value in ("0", "+22", "65535", "ssh"):
+        assert parse_condition(["LocalPort", value]) == (Criterion("localport", value),)
 
 
 @pytest.mark.parametrize("line, refused", [
