@@ -169,7 +169,7 @@ def _is_port(text: str) -> bool:
 
 
 def _ports(repeated: Mapping[str, Sequence[str]]) -> tuple[int, ...]:
-    ports = [int(p) for p in repeated.get("port", ()) if p.isdigit()] or [22]
+    ports = [p for p in map(_port_number, repeated.get("port", ())) if p] or [22]
     found: list[int] = []
     for address in repeated.get("listenaddress", ()):
         text = address.split()[0]
@@ -177,8 +177,17 @@ def _ports(repeated: Mapping[str, Sequence[str]]) -> tuple[int, ...]:
             port = text.rpartition("]:")[2] if "]:" in text else ""
         else:
             port = text.rpartition(":")[2] if text.count(":") == 1 else ""
-        found += [int(port)] if port.isdigit() else ports
+        number = _port_number(port) if port else None
+        found += [number] if number else ports
     return tuple(dict.fromkeys(found or ports))
+
+
+def _port_number(text: str) -> int | None:
+    """A port as a2port reads it (`+2222` is 2222; `ssh` is 22, the one service name sshd configs use); None for
+    another service name, which only the target's services database knows."""
+    if re.fullmatch(r"\+?[0-9]+", text):
+        return int(text)
+    return 22 if text == "ssh" else None
 
 
 def match_lines(root: ConfigFile) -> list[tuple[Directive, tuple[str, ...]]]:

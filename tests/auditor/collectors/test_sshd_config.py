@@ -243,6 +243,18 @@ def test_a_line_sshd_refuses_is_refused_by_the_reading_too(line, tmp_path):
     assert len(problems) == 1 and "line 1:" in problems[0] and "(sshd refuses this file)" in problems[0], problems
 
 
+def test_ports_are_read_as_sshd_reads_them(tmp_path):
+    # Given a signed port number and the ssh service's name (checked against the real sshd where it runs)
+    _require_real_sshd()
+    main = _materialise(tmp_path / "tree", {"sshd_config": "Port +2222\nPort ssh\n"})
+    theirs = _sshd_t(main, sshd_server.keygen(tmp_path / "host_key"), Connection(lport=22))
+    trees, _ = read_trees(LocalTransport(), [str(main)], {}, {}, set())
+    root = trees[str(main)].root
+    assert root is not None
+    # Then the daemon's ports are the real sshd's (it prints `port 2222` then `port 22`)
+    assert evaluate(root, DEBIAN12).ports == (2222, 22) and theirs["port"] == "2222"
+
+
 def test_a_port_given_as_a_service_name_is_left_to_sshd_not_refused():
     # sshd looks a name up in the services database (`Port ssh` is 22), which is the target's, not the scanner's
     root = ConfigFile("/etc/ssh/sshd_config", (Directive("port", ("ssh",), "/etc/ssh/sshd_config line 1"),))
