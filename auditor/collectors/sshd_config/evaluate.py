@@ -169,7 +169,8 @@ def _is_port(text: str) -> bool:
 
 
 def _ports(repeated: Mapping[str, Sequence[str]]) -> tuple[int, ...]:
-    ports = [p for p in map(_port_number, repeated.get("port", ())) if p] or [22]
+    given = repeated.get("port", ())
+    ports = [p for p in map(_port_number, given) if p] if given else [22]  # `Port https` alone: not known here
     found: list[int] = []
     for address in repeated.get("listenaddress", ()):
         text = address.split()[0]

@@ -259,6 +259,9 @@ def test_a_port_given_as_a_service_name_is_left_to_sshd_not_refused():
     # sshd looks a name up in the services database (`Port ssh` is 22), which is the target's, not the scanner's
     root = ConfigFile("/etc/ssh/sshd_config", (Directive("port", ("ssh",), "/etc/ssh/sshd_config line 1"),))
     assert evaluate(root, DEBIAN12).problems == ()
+    # and a name other than ssh leaves the port unknown, never the default 22
+    other = ConfigFile("/etc/ssh/sshd_config", (Directive("port", ("https",), "/etc/ssh/sshd_config line 1"),))
+    assert evaluate(other, DEBIAN12).ports == ()
 
 
 def test_a_match_localport_sshd_takes_is_taken():
