@@ -9,7 +9,9 @@ commands. ansible-core is installed from PyPI into /tmp/auditor-bench-venv, neve
 The targets look like a fresh Debian server, not like this machine: each sshd runs in a private mount
 namespace where root's home holds only Debian's .bashrc and .profile (bash reads ~/.bashrc for every SSH
 command, and this machine's runs `pyenv init`) and apt's package cache is allowed (Docker's docker-clean is
-hidden); this machine itself is left as it was. Prints min/median/max wall time and scanner-side CPU of both
+hidden), and in a PID namespace of its own, so its targets' `ps` and /proc show one sshd, as a real server's
+do, not every instance of the fleet (they still share the network, so `ss` lists the other listeners, without
+their processes); this machine itself is left as it was. Prints min/median/max wall time and scanner-side CPU of both
 tools, and the median of pairwise ratios. A run where auditor did not assess every target, or ansible did not
 gather every host, stops the benchmark.
 """
@@ -41,12 +43,12 @@ BASE_FILES = Path("/usr/share/base-files")  # dot.bashrc and dot.profile: root's
 
 
 def stock_launcher() -> list[str]:
-    """sshd in a private mount namespace that looks like a fresh Debian server to what it runs."""
+    """sshd in private mount and PID namespaces: a fresh Debian server, with one sshd, to what it runs."""
     mounts = ["mount -t tmpfs -o size=64m,mode=0700 tmpfs /root",
               f"cp {BASE_FILES}/dot.bashrc /root/.bashrc", f"cp {BASE_FILES}/dot.profile /root/.profile"]
     if DOCKER_CLEAN.exists():
         mounts += [f"mount --bind /dev/null {DOCKER_CLEAN}", "mount -t tmpfs -o size=256m tmpfs /var/cache/apt"]
-    return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+    return ["unshare", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private", "--", "sh", "-c",
             " && ".join([*mounts, 'exec "$@"']), "stock"]
 
 
