@@ -76,12 +76,22 @@ def parse_condition(args: Sequence[str]) -> tuple[Criterion, ...]:
     return tuple(criteria)
 
 
-def _may_be_a_port(text: str) -> bool:
-    """misc.c `a2port` as sshd checks a Match LocalPort when it loads the file: one number from 0 to 65535, or a
-    name the target's services database may know (which is the target's to say). A list (`22,2222`), a range or
-    a pattern is no port: sshd refuses the file."""
+def port_number(text: str) -> int | None:
+    """The number a port argument names, as misc.c `a2port` reads it: signed digits (strtonum; the caller checks
+    the range), or 22 for `ssh`, the one service name sshd configs use. None for another name, which only the
+    target's services database knows, or for what is no port at all."""
     if re.fullmatch(r"[+-]?[0-9]+", text):
-        return 0 <= int(text) <= 65535
+        return int(text)
+    return 22 if text == "ssh" else None
+
+
+def _may_be_a_port(text: str) -> bool:
+    """`a2port` as sshd checks a Match LocalPort when it loads the file: one number from 0 to 65535, or a name
+    the target's services database may know (which is the target's to say). A list (`22,2222`), a range or a
+    pattern is no port: sshd refuses the file."""
+    number = port_number(text)
+    if number is not None:
+        return 0 <= number <= 65535
     return re.fullmatch(r"[A-Za-z][A-Za-z0-9._-]*", text) is not None
 
 

@@ -13,11 +13,10 @@ puts in front of it, and a plain list replaces it; wildcards expand against the 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from auditor.collectors.sshd_config.conditions import Connection, applies, parse_condition
+from auditor.collectors.sshd_config.conditions import Connection, applies, parse_condition, port_number
 from auditor.collectors.sshd_config.openssh import Build, version_text
 from auditor.collectors.sshd_config.tree import ConfigFile, Directive, Included, split_line
 from auditor.collectors.sshd_config.values import (
@@ -162,15 +161,16 @@ def _walk(file: ConfigFile, active: list[bool], *, match_only: bool, never_match
 
 
 def _is_port(text: str) -> bool:
-    """misc.c `a2port`: a number from 1 to 65535 (strtonum takes a leading +), or a name the target's services
-    database knows (`Port ssh`), which is not judged here."""
-    number = re.fullmatch(r"[+-]?[0-9]+", text)
-    return number is None or 0 < int(text) <= 65535
+    """A Port sshd takes: a number from 1 to 65535, or a name the target's services database knows (`Port ssh`),
+    which is not judged here."""
+    number = port_number(text)
+    return number is None or 0 < number <= 65535
 
 
 def _ports(repeated: Mapping[str, Sequence[str]]) -> tuple[int, ...]:
     given = repeated.get("port", ())
-    ports = [p for p in map(_port_number, given) if p] if given else [22]  # `Port https` alone: not known here
+    # `Port https` alone: which port that is, only the target's services database knows
+    ports = [p for p in map(port_number, given) if p is not None and p > 0] if given else [22]
     found: list[int] = []
     for address in repeated.get("listenaddress", ()):
         text = address.split()[0]
@@ -178,17 +178,9 @@ def _ports(repeated: Mapping[str, Sequence[str]]) -> tuple[int, ...]:
             port = text.rpartition("]:")[2] if "]:" in text else ""
         else:
             port = text.rpartition(":")[2] if text.count(":") == 1 else ""
-        number = _port_number(port) if port else None
-        found += [number] if number else ports
+        number = port_number(port) if port else None
+        found += [number] if number is not None and number > 0 else ports
     return tuple(dict.fromkeys(found or ports))
-
-
-def _port_number(text: str) -> int | None:
-    """A port as a2port reads it (`+2222` is 2222; `ssh` is 22, the one service name sshd configs use); None for
-    another service name, which only the target's services database knows."""
-    if re.fullmatch(r"\+?[0-9]+", text):
-        return int(text)
-    return 22 if text == "ssh" else None
 
 
 def match_lines(root: ConfigFile) -> list[tuple[Directive, tuple[str, ...]]]:
