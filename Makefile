@@ -35,18 +35,22 @@ scan: setup
 	[ $$rc -le 1 ] || exit $$rc
 
 # The suite runs in worker processes, one per core up to four (`make test PARALLEL=` runs it in one): most tests
-# wait on a server or a subprocess. A test file stays in one worker, so its servers start once.
+# wait on a server or a subprocess. A test file stays in one worker, so its servers start once. Tests marked
+# `alone` compare two scans of this whole machine, which the servers other workers start and stop would tell
+# apart: they run afterwards, in one process (pytest's exit status 5 is "no test selected", e.g. by a -k).
 PARALLEL ?= --numprocesses auto --maxprocesses 4 --dist loadfile
+SUITE = { $(BIN)/python -m pytest -q $(PARALLEL) -m "not alone" $(PYTEST_ARGS) || [ $$? -eq 5 ]; } && \
+	{ $(BIN)/python -m pytest -q -m alone $(PYTEST_ARGS) || [ $$? -eq 5 ]; }
 
 test: test-setup lint
-	$(BIN)/python -m pytest -q $(PARALLEL) $(PYTEST_ARGS)
+	$(SUITE)
 
 # The whole suite with the wall clock 400 days ahead, in the test process and in every Python process it
 # starts (tests/later/sitecustomize.py moves each with time-machine; monotonic clocks stay real). Plugin
 # autoload is off because time-machine's own pytest plugin would be imported a second time.
 test-later: test-setup
-	PYTHONPATH=$(CURDIR)/tests/later AUDITOR_TEST_DAYS_AHEAD=400 PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 \
-		$(BIN)/python -m pytest -q -p xdist.plugin $(PARALLEL) $(PYTEST_ARGS)
+	export PYTHONPATH=$(CURDIR)/tests/later AUDITOR_TEST_DAYS_AHEAD=400 PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 \
+		PYTEST_ADDOPTS="-p xdist.plugin"; $(SUITE)
 
 lint: $(STAMP)
 	$(BIN)/ruff check auditor checks tests bench

@@ -101,6 +101,7 @@ def _statuses(run_dir: Path) -> dict[str, set[str]]:
 
 
 @pytest.mark.slow
+@pytest.mark.alone
 def test_a_linux_kit_scans_and_seals_offline_with_the_findings_of_a_direct_home_scan(kits, tmp_path, index_port):
     # Given the Linux kit's zip, unpacked in a scratch folder, and a pip whose only index is a counting local port
     kit = _unzip(kits, "linux", tmp_path / "downloads")

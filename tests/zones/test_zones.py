@@ -144,6 +144,7 @@ def _verify(fleet: Fleet, run: Path) -> subprocess.CompletedProcess[str]:
     return run_cli("verify", str(run), "--pubkey", str(fleet.keys / "signing.pub"))
 
 
+@pytest.mark.alone
 def test_one_signed_run_over_two_zones_equals_scanning_each_target_directly(fleet, workers, direct):
     # Given targets in zones a and b (each sshd reachable only inside its namespace) and one the coordinator
     # reaches itself, with Redis's traffic captured
@@ -211,6 +212,7 @@ def test_a_worker_refuses_a_target_outside_its_allow_list(fleet, workers):
     assert b"refused" in workers["a"].log.read_bytes()
 
 
+@pytest.mark.alone
 def test_a_worker_killed_mid_target_is_replaced_and_the_target_recorded_once(fleet, workers, direct):
     # Given a zone k (in namespace a) whose only worker is SIGKILLed as soon as it takes the target
     first = fleet.worker("a", "k", "--redeliver-after", "4").wait_ready()
@@ -246,6 +248,7 @@ def test_a_worker_killed_mid_target_is_replaced_and_the_target_recorded_once(fle
     assert _verify(fleet, run).returncode == 0
 
 
+@pytest.mark.alone
 def test_a_broker_restart_mid_run_leaves_nothing_that_verifies_falsely(fleet, workers, direct):
     # Given a run over both zones
     inventory = fleet.inventory("restart", fleet.entry("web-a", "a", "a") + fleet.entry("db-b", "b", "b"))

@@ -57,6 +57,7 @@ def _statuses(run_dir: Path) -> dict[tuple[str, str], str]:
     return {(f["check_id"], f["resource"]): f["status"] for f in load_results(run_dir)["findings"]}
 
 
+@pytest.mark.alone
 def test_a_scan_over_ssh_finds_what_a_local_scan_finds(hardened_sshd, client_key, tmp_path):
     # Given the same machine reached over SSH (as the current user, with a key) and scanned locally
     inventory = tmp_path / "inv.yaml"
@@ -377,6 +378,7 @@ def test_with_a_sudo_right_root_commands_run_as_root_and_the_rest_as_the_login(h
         transport.close()
 
 
+@pytest.mark.alone
 def test_a_scan_as_a_sudo_user_finds_what_a_scan_as_root_finds(hardened_sshd, client_key, sudo_user, tmp_path):
     inventory = tmp_path / "inv.yaml"
     inventory.write_text("targets:\n" + hardened_sshd.inventory_entry("as-root", client_key)
