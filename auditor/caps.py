@@ -18,10 +18,10 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from auditor.models import EvidenceRef, Finding, Status, TargetResult
+from auditor.records import record
 from auditor.visible import visible
 
 # Why these sizes: the longest message of the recorded hosts has ~500 characters and the largest observed value
@@ -42,7 +42,7 @@ _REFS_NAMED = 3  # evidence files a summary names; the others are counted
 _MIB, _KIB = 1024 * 1024, 1024
 
 
-@dataclass(frozen=True)
+@record
 class Caps:
     """How much of a host's answer one finding may carry (ScanOptions.caps); the defaults are the constants above."""
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
+from auditor.records import record
 from auditor.yamlfile import load_yaml
 
 CATALOGUES = Path(__file__).parent / "catalogues"
 
 
-@dataclass(frozen=True)
+@record
 class Framework:
     name: str  # "iso27001-2022"
     title: str  # "ISO/IEC 27001:2022 Annex A"

@@ -6,9 +6,10 @@ against the times recorded with them, and uses the clock only for the new run's 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
+
+from auditor.records import record
 
 
 class Clock(Protocol):
@@ -24,7 +25,7 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
+@record
 class FixedClock:
     """A clock that always says `moment` (tests, fixtures, and anything re-evaluated as of a known time)."""
 

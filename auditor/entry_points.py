@@ -14,13 +14,14 @@ import importlib
 import os
 import re
 import sys
-from dataclasses import dataclass
 from typing import Any
+
+from auditor.records import record
 
 _METADATA_FOLDER = re.compile(r"(?P<name>[^-]+)(?:-[^-]*)*\.(?:dist|egg)-info")
 
 
-@dataclass(frozen=True)
+@record
 class EntryPoint:
     name: str
     value: str  # module[:attribute[.attribute]] [extras]

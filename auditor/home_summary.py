@@ -10,15 +10,16 @@ A check without a text here (a third-party pack's) is named by its title and lef
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from auditor.models import Finding, Platform, ScanResult, Status
+from auditor.records import record
 
 ANY = "any"  # a fix that is the same on every operating system
 
 
-@dataclass(frozen=True)
+@record
 class HomeText:
     """The plain words for one check: the problem, and the fix per operating system ("any" for all).
 
@@ -286,7 +287,7 @@ _WORDS: dict[str, dict[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class _Check:
     """One check's findings on this computer, folded into one verdict for the summary."""
 

@@ -7,10 +7,12 @@ because it ends up in JSON.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
+
+from auditor.records import record
 
 
 class Status(StrEnum):
@@ -69,7 +71,7 @@ class ErrorReason(StrEnum):
     INTERRUPTED = "interrupted"
 
 
-@dataclass(frozen=True)
+@record
 class ControlRef:
     """A control in an external catalogue, e.g. ControlRef("iso27001-2022", "8.24")."""
 
@@ -80,7 +82,7 @@ class ControlRef:
         return f"{self.framework}:{self.control}"
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     """Something to audit.
 
@@ -99,7 +101,7 @@ class Target:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record
 class SystemFacts:
     """What the runner needs to plan: detected, never guessed.
 
@@ -120,7 +122,7 @@ class SystemFacts:
     is_root: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Verdict:
     """What a check returns for one resource: pass, fail, warn or not_applicable, with a sentence."""
 
@@ -159,7 +161,7 @@ class Verdict:
 CheckFunc = Callable[..., "Verdict | Sequence[Verdict]"]
 
 
-@dataclass(frozen=True)
+@record
 class CheckSpec:
     """A check's metadata, attached by @check; `func` is the pure evaluation function.
 
@@ -186,7 +188,7 @@ class CheckSpec:
     func: CheckFunc | None = field(default=None, repr=False, compare=False)
 
 
-@dataclass(frozen=True)
+@record
 class EvidenceRef:
     """A pointer from a finding to one raw fact file in the run's evidence folder."""
 
@@ -195,7 +197,7 @@ class EvidenceRef:
     source: str = ""  # the exact command or file path
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     """A check's verdict on one target (and resource), produced only by the runner."""
 
@@ -215,7 +217,7 @@ class Finding:
     waiver: str = ""  # id of the waiver that turned a FAIL into WAIVED
 
 
-@dataclass(frozen=True)
+@record
 class Scope:
     """Which targets a rule applies to: each listed dimension must match (any value within it)."""
 
@@ -239,7 +241,7 @@ class Scope:
         return "; ".join(parts) or "all targets"
 
 
-@dataclass(frozen=True)
+@record
 class Waiver:
     """A controller-approved exception: a FAIL of a matching check on a matching target becomes WAIVED.
 
@@ -262,7 +264,7 @@ class Waiver:
     where: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class WaiverUse:
     """How a waiver fared in a run: active (and how many findings it covered), expired, or unused."""
 
@@ -271,7 +273,7 @@ class WaiverUse:
     matched: tuple[str, ...] = ()  # "check_id@target" of the findings it covered (or would have, if expired)
 
 
-@dataclass(frozen=True)
+@record
 class Artefact:
     """A file attached to an attestation: only its path, size and SHA-256 go into the evidence."""
 
@@ -280,7 +282,7 @@ class Artefact:
     size: int
 
 
-@dataclass(frozen=True)
+@record
 class Attestation:
     """A signed statement for a control no scan can prove (key locks, a restore test, the D-mærket award)."""
 
@@ -296,7 +298,7 @@ class Attestation:
     where: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class TargetResult:
     target: Target
     system: SystemFacts | None
@@ -305,7 +307,7 @@ class TargetResult:
     error_reason: ErrorReason | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Provenance:
     """When the facts a run judged were collected and, for a replay, the run that collected them.
 
@@ -326,7 +328,7 @@ class Provenance:
     source_profile_sha256: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class ScanResult:
     run_id: str
     scanner_version: str

@@ -11,7 +11,7 @@ import dataclasses
 import difflib
 import os
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +27,12 @@ from auditor.files import dump_json, write_atomic
 from auditor.models import CheckSpec, ScanResult, Status, Target, TargetKind
 from auditor.plan import Selection
 from auditor.profile import Profile
+from auditor.records import record
 from auditor.registry import discover
 from auditor.runner import OpenTarget, RunObserver, ScanOptions, run_scan
 
 
-@dataclass(frozen=True)
+@record
 class RunRequest:
     """Everything a scan or replay needs, decided before anything is touched.
 
@@ -74,7 +75,7 @@ class RunRequest:
     zone_answer_within: float = 60.0
 
 
-@dataclass(frozen=True)
+@record
 class RunOutcome:
     """What a finished run left behind, for the caller to show."""
 

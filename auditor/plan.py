@@ -10,15 +10,16 @@ target's platform and rights are known. Every check either runs or is skipped wi
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from auditor.collectors import COLLECTORS, SYSTEM
 from auditor.models import CheckSpec, SystemFacts, Target
 from auditor.plugin import HOSTS
 from auditor.profile import Profile
+from auditor.records import record
 
 
-@dataclass(frozen=True)
+@record
 class Selection:
     """The user's choice of checks: `only` these (None: all), minus `skip` (each skipped with that reason)."""
 
@@ -26,13 +27,13 @@ class Selection:
     skip: frozenset[str] = field(default_factory=frozenset)
 
 
-@dataclass(frozen=True)
+@record
 class Skip:
     check: CheckSpec
     reason: str
 
 
-@dataclass(frozen=True)
+@record
 class TargetPlan:
     """Attributes:
     target: what is planned for.

@@ -14,7 +14,7 @@ import fnmatch
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from auditor.attestations import parse_attestations
 from auditor.catalogue import frameworks
 from auditor.errors import InputError
 from auditor.models import Attestation, CheckSpec, Role, Scope, Severity, Waiver
+from auditor.records import record
 from auditor.waivers import as_utc, parse_scope, parse_waivers, printable_text, refuse_duplicate_ids, text_list
 from auditor.yamlfile import YamlDoc, describe, kind_of, load_yaml, token
 
@@ -40,7 +41,7 @@ _FRAMEWORK_OF = {"dmaerket": "d-maerket", "iso27001": "iso27001-2022", "cis": "c
 _INT_CEILING = 10**9  # a whole-number parameter without its own `range:` may be 0 to this
 
 
-@dataclass(frozen=True)
+@record
 class ParameterDef:
     """One controller parameter: what it means, its type, its default and the requirement it serves."""
 
@@ -53,7 +54,7 @@ class ParameterDef:
     range: tuple[int, int] | None = None  # a whole number's sensible values, lowest and highest
 
 
-@dataclass(frozen=True)
+@record
 class Requirement:
     """One requirement of the agreement's annex, with the annex text verbatim and its control references."""
 
@@ -67,7 +68,7 @@ class Requirement:
     not_scannable: str
 
 
-@dataclass(frozen=True)
+@record
 class CheckTailoring:
     """A profile's changes to one check: severity, whether it runs, and on which targets."""
 
@@ -77,7 +78,7 @@ class CheckTailoring:
     where: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class Profile:
     name: str
     description: str

@@ -13,7 +13,7 @@ import threading
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -51,6 +51,7 @@ from auditor.models import (
 )
 from auditor.plan import Selection, Skip, TargetPlan, collectors_for, plan_target
 from auditor.profile import Profile
+from auditor.records import record
 from auditor.transports import open_transport
 from auditor.transports.base import Command, CommandResult, Transport
 from auditor.transports.budget import Limits
@@ -72,7 +73,7 @@ class RunObserver(Protocol):
     def target_finished(self, result: TargetResult) -> None: ...
 
 
-@dataclass(frozen=True)
+@record
 class ScanOptions:
     """Attributes:
     selection: the checks the user chose (--check, --skip).
@@ -368,7 +369,9 @@ def _assess(plan: TargetPlan, profile: Profile, recorder: RecordingTransport, ca
     findings = [_skipped(skip, target) for skip in sorted((*plan.skipped, *skipped), key=lambda s: s.check.id)]
     needed = collectors_for(runnable)
     planned = [COLLECTORS[name].requests(system, **_parameters(name, profile, target)) for name in needed]
-    _prefetch(recorder, [c for r in planned for c in r[0]], [p for r in planned for p in r[1]])
+    # The slow commands first: the batch then ends with the many quick ones, not waiting on one started late.
+    commands = sorted((c for r in planned for c in r[0]), key=lambda c: not c.slow)
+    _prefetch(recorder, commands, [p for r in planned for p in r[1]])
     facts: dict[str, Any] = {SYSTEM: system}
     used: dict[str, list[EvidenceRef]] = {SYSTEM: system_view.used}
     failures: dict[str, str] = {}

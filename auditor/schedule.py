@@ -11,15 +11,16 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from auditor.records import record
 
 EVERY = {"hourly": "hourly", "daily": "daily", "weekly": "weekly", "monthly": "monthly"}
 CRON = {"hourly": "@hourly", "daily": "@daily", "weekly": "@weekly", "monthly": "@monthly"}
 UNIT = "auditor-scan"
 
 
-@dataclass(frozen=True)
+@record
 class Schedule:
     every: str
     scan_args: tuple[str, ...]  # arguments after `auditor scan`, paths already absolute

@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import stat
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.errors import InputError
+from auditor.records import record
 
 if TYPE_CHECKING:
     import paramiko
@@ -25,7 +25,7 @@ _cache: dict[tuple[str, int, int], paramiko.SSHConfig] = {}
 _lock = threading.Lock()
 
 
-@dataclass(frozen=True)
+@record
 class HostConfig:
     """What ~/.ssh/config says about one host alias.
 

@@ -15,13 +15,13 @@ import json
 import re
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import IO, Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from auditor.errors import AuditorError
+from auditor.records import record
 
 MAGIC = b"AUDSEAL\x02"
 _FORMAT_1 = b"AUDSEAL\x01"
@@ -43,7 +43,7 @@ class BundleError(AuditorError):
     """A sealed bundle cannot be opened: wrong key, tampered, truncated, malformed or not a bundle."""
 
 
-@dataclass(frozen=True)
+@record
 class Recipient:
     """One way to unwrap the file key: an X25519 recipient (fingerprint, ephemeral key) or a passphrase (salt)."""
 
@@ -54,7 +54,7 @@ class Recipient:
     salt: bytes = b""
 
 
-@dataclass(frozen=True)
+@record
 class Header:
     """A header that passed every structural check; `preamble` is what its MAC covers (magic, length, JSON)."""
 

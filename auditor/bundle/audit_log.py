@@ -26,7 +26,6 @@ import os
 import socket
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,6 +34,7 @@ from auditor.bundle.layout import RUN_MANIFEST
 from auditor.clock import Clock, iso
 from auditor.data_home import default_key_dir
 from auditor.files import write_atomic
+from auditor.records import record
 from auditor.transports.redaction import redact_text
 
 try:
@@ -48,7 +48,7 @@ _TAIL_BYTES = 1 << 20  # an entry is a few hundred bytes; a last "line" longer t
 _MAX_SHOWN = 20
 
 
-@dataclass(frozen=True)
+@record
 class _Key:
     secret: bytes
 
@@ -91,7 +91,7 @@ def _head_tag(key: _Key, line: int, mac: str) -> str:
     return key.mac(f"head:{line}:{mac}".encode())
 
 
-@dataclass(frozen=True)
+@record
 class Appended:
     """What writing to the log gave: the anchor of the last entry, and why a new segment began ("" if none)."""
 
@@ -99,7 +99,7 @@ class Appended:
     segment: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class _End:
     """The end of the log as the appender sees it."""
 
@@ -272,7 +272,7 @@ def _load_key(key_dir: Path | None, *, create: bool) -> _Key:
 
 # ---- verify ---------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record
 class RunAnchor:
     """A run manifest's anchor: where the log stood when the run began."""
 
@@ -281,13 +281,13 @@ class RunAnchor:
     anchor: str
 
 
-@dataclass(frozen=True)
+@record
 class Problem:
     where: str  # "line 7", "lines 8-9", "the end", "run <id> (<folder>)", "" (the log as a whole)
     what: str
 
 
-@dataclass(frozen=True)
+@record
 class LogCheck:
     """What `verify` found: the problems (none: intact), how many runs were checked, and what was not."""
 
@@ -301,7 +301,7 @@ class LogCheck:
         return not self.problems
 
 
-@dataclass(frozen=True)
+@record
 class _Line:
     seq: int
     mac: str

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from fnmatch import fnmatchcase
 from typing import Any
+
+from auditor.records import record
 
 _BAD = {"fail", "error"}
 _PROFILE_SKIPS = ("removed by the profile", "outside the profile's scope")
 _COMPARED = ("parameters", "checks", "tailoring", "waivers", "attestations")
 
 
-@dataclass(frozen=True)
+@record
 class ProfileSide:
     """What one run was judged under.
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from auditor.files import dump_json, sha256_bytes, write_atomic
 from auditor.models import EvidenceRef
+from auditor.records import record
 from auditor.transports.records import EVIDENCE_DIR, EVIDENCE_INDEX, SCHEMA_VERSION, fact_filename
 
 
@@ -32,7 +32,7 @@ def _write_new(path: str, data: bytes) -> None:
         write_atomic(path, data, durable=False)
 
 
-@dataclass(frozen=True)
+@record
 class _Entry:
     ref: EvidenceRef
     size: int

@@ -13,10 +13,11 @@ import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+from auditor import records
 from auditor.bundle import causes
 from auditor.bundle.causes import ProfileSide
 from auditor.bundle.history_pg import PostgresHistory, is_postgres
@@ -127,7 +128,7 @@ def record(path: Location, result: ScanResult, run_dir: Path) -> None:
                         for f in findings])
 
 
-@dataclass(frozen=True)
+@records.record
 class RunRow:
     run_id: str
     started_at: str
@@ -166,7 +167,7 @@ def findings_of(path: Location, run_id: str) -> tuple[list[tuple[str, str, str, 
     return [(r[0], r[1], r[2], r[3], r[4]) for r in rows], json.loads(run[0]), json.loads(run[1])
 
 
-@dataclass(frozen=True)
+@records.record
 class Drift:
     """What changed between two runs. A status change that the profile, a waiver or an attestation explains is
     listed under `by_profile` with its cause, never as a new failure or as fixed; a failure the newer run did not
@@ -234,7 +235,7 @@ def drift(old_id: str, old: Iterable[tuple[str, ...]], old_targets: list[str], n
     )
 
 
-@dataclass(frozen=True)
+@records.record
 class RunSide:
     """One run as `diff` compares it: its findings as history rows, its targets, and what it was judged under."""
 

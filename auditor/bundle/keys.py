@@ -12,13 +12,13 @@ import getpass
 import hashlib
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.errors import InputError
 from auditor.files import write_atomic
 from auditor.preflight import existing_file, writable_folder
+from auditor.records import record
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -73,7 +73,7 @@ def _end_prompt_line() -> None:
         pass  # no terminal: the prompt went nowhere either
 
 
-@dataclass(frozen=True)
+@record
 class KeyPaths:
     folder: Path
 

@@ -14,7 +14,7 @@ import base64
 import hashlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ from auditor.bundle.keys import fingerprint, raw_public
 from auditor.bundle.layout import RESULTS, RUN_MANIFEST, SIGNATURE
 from auditor.errors import InputError
 from auditor.files import dump_json, load_json, sha256_and_size, sha256_file, write_atomic
+from auditor.records import record
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -94,7 +95,7 @@ class Outcome(StrEnum):
     TAMPERED = "tampered"  # files changed, added or removed, or the signature does not verify
 
 
-@dataclass(frozen=True)
+@record
 class Verification:
     """Everything verify_run found; `listed` is what the manifest lists (path -> SHA-256), for a replay.
 

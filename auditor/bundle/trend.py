@@ -12,20 +12,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from auditor.bundle import history
 from auditor.bundle.layout import TREND
 from auditor.files import dump_json, write_atomic
+from auditor.records import record
 
 _PASSING = {"pass", "warn", "waived"}
 _COUNTED = {*_PASSING, "fail"}
 RUNS_KEPT = 12  # points of the trend chart, this run included
 
 
-@dataclass(frozen=True)
+@record
 class Score:
     """Checks (per target) that passed, of those that applied."""
 
@@ -50,7 +50,7 @@ def score(findings: Iterable[tuple[str, str, str]]) -> Score:
     return Score(sum(verdicts.values()), len(verdicts))
 
 
-@dataclass(frozen=True)
+@record
 class TrendPoint:
     """One earlier run of the same scope and its score."""
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from auditor.collectors.base import Requests, parse_key_values
 from auditor.collectors.native import NATIVE, native_collect, native_requests
 from auditor.collectors.native_facts import MacosAuditTrail, WindowsAuditPolicy
 from auditor.models import SystemFacts
+from auditor.records import record
 from auditor.transports.base import CommandResult, Transport, cmd
 
 IS_ACTIVE = cmd("systemctl", "is-active", "auditd.service")
@@ -24,7 +25,7 @@ CONFIG = "/etc/audit/auditd.conf"
 _FIELD = re.compile(r"^([A-Za-z_0-9]+)(!=|>=|<=|&=|=|>|<|&)(.*)$")
 
 
-@dataclass(frozen=True)
+@record
 class AuditRule:
     """One loaded rule, as `auditctl -l` prints it.
 
@@ -56,7 +57,7 @@ class AuditRule:
         return [(op, value) for fname, op, value in self.fields if fname == name]
 
 
-@dataclass(frozen=True)
+@record
 class AuditdFacts:
     """Attributes:
     installed: auditctl exists (False: the host has no kernel audit tooling at all).

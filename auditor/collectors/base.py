@@ -4,15 +4,15 @@ them), and a function that turns them into frozen facts. Collectors never judge.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from auditor.records import record
 from auditor.transports.base import Command
 
 Requests = tuple[Sequence[Command], Sequence[str]]
 
 
-@dataclass(frozen=True)
+@record
 class Collector:
     """Attributes:
     name: what a check's parameter is called to receive these facts.

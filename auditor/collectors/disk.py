@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from auditor.collectors import disk_native
 from auditor.collectors.base import Requests
 from auditor.collectors.disk_native import MacosFileVault, WindowsBitLocker
 from auditor.models import Platform, SystemFacts
+from auditor.records import record
 from auditor.transports.base import Command, CommandResult, Transport, cmd
 
 _COLUMNS = "NAME,KNAME,TYPE,FSTYPE,{},PKNAME,RM,RO,SIZE"
@@ -44,7 +45,7 @@ def luks_dump_command(device: str) -> Command:
     return cmd("cryptsetup", "luksDump", device, sudo=True)
 
 
-@dataclass(frozen=True)
+@record
 class BlockDevice:
     """One node of the lsblk tree (a node listed under several parents, as an md member is, appears once).
 
@@ -69,7 +70,7 @@ class BlockDevice:
         return f"/dev/mapper/{self.name}" if self.kname.startswith("dm-") else f"/dev/{self.name}"
 
 
-@dataclass(frozen=True)
+@record
 class CryptLayer:
     """An active dm-crypt mapping.
 
@@ -91,7 +92,7 @@ class CryptLayer:
     mounted_at: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Volume:
     """A mounted filesystem and the crypt layers beneath it (nearest first; empty: not encrypted)."""
 
@@ -105,7 +106,7 @@ class Volume:
     read_only: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class SwapArea:
     """An active swap area from /proc/swaps.
 
@@ -123,7 +124,7 @@ class SwapArea:
     holder: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class CrypttabEntry:
     """One /etc/crypttab line: name, device, key file ("none" = passphrase) and options."""
 
@@ -138,7 +139,7 @@ class CrypttabEntry:
         return self.key in ("/dev/urandom", "/dev/random")
 
 
-@dataclass(frozen=True)
+@record
 class DiskFacts:
     """Attributes:
     devices: the lsblk tree, flattened; volumes: mounted filesystems (swap excluded) and their crypt layers.

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import plistlib
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from auditor.collectors.powershell import as_list, enum_name, json_objects, ps
+from auditor.records import record
 from auditor.transports.base import CommandResult, Transport, cmd
 
 BITLOCKER = ps(
@@ -61,7 +61,7 @@ _BDE_STATE = {"fully encrypted": "encrypted", "used space only encrypted": "encr
 USED_SPACE_ONLY = 0x1  # GetConversionStatus EncryptionFlags: data-only (used space) encryption
 
 
-@dataclass(frozen=True)
+@record
 class NativeVolume:
     """A volume as BitLocker or FileVault reports it (Windows and macOS).
 
@@ -91,7 +91,7 @@ class NativeVolume:
     deferred: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class WindowsBitLocker:
     """The `disk` collector on Windows: BitLocker's volumes.
 
@@ -104,7 +104,7 @@ class WindowsBitLocker:
     problem: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class MacosFileVault:
     """The `disk` collector on macOS: FileVault on the APFS volumes that hold user data.
 

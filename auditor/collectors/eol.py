@@ -33,12 +33,12 @@ never guessed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from auditor.records import record
 
 __all__ = ["SupportEnd", "support_end"]
 
 
-@dataclass(frozen=True)
+@record
 class SupportEnd:
     """Attributes:
     date: ISO date (YYYY-MM-DD) of the last day of free security support.

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from auditor.collectors.base import Requests
 from auditor.collectors.native import NATIVE, native_collect, native_requests
 from auditor.collectors.native_facts import MacosFirewall, WindowsFirewall
 from auditor.models import SystemFacts
+from auditor.records import record
 from auditor.transports.base import Transport, cmd
 
 NFT = cmd("nft", "-j", "list", "ruleset", sudo=True)
@@ -33,7 +34,7 @@ _BLOCKING = ("drop", "reject")
 _UNCONDITIONAL = frozenset({"counter", "log", "drop", "reject", "comment"})
 
 
-@dataclass(frozen=True)
+@record
 class BaseChain:
     """Attributes:
     source: "nftables" (every nf_tables table, iptables-nft's included) or "iptables-legacy".
@@ -63,7 +64,7 @@ class BaseChain:
         return f"{self.source} {self.family} {self.table} {self.name}"
 
 
-@dataclass(frozen=True)
+@record
 class UfwStatus:
     """Attributes:
     active: "Status: active".
@@ -76,7 +77,7 @@ class UfwStatus:
     rules: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class FirewalldStatus:
     """Attributes:
     running: `firewall-cmd --state` said running.
@@ -92,7 +93,7 @@ class FirewalldStatus:
     ports: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class FirewallFacts:
     """Attributes:
     chains: input and forward base chains of every netfilter rule set that could be read.

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from auditor.collectors.base import Requests
 from auditor.collectors.native import NATIVE, native_collect, native_requests
 from auditor.collectors.native_facts import MacosUnifiedLog, WindowsSecurityLog
 from auditor.models import SystemFacts
+from auditor.records import record
 from auditor.transports.base import Transport, cmd
 
 CAT_CONFIG = cmd("systemd-analyze", "cat-config", "systemd/journald.conf")
@@ -27,7 +28,7 @@ _UNITS = {"": 1, "s": 1, "sec": 1, "second": 1, "seconds": 1, "min": 60, "m": 60
           "y": 31557600, "year": 31557600, "years": 31557600}
 
 
-@dataclass(frozen=True)
+@record
 class JournaldFacts:
     """Attributes:
     present: systemd-journald exists on this host (False: no systemd, another logger may be used).

@@ -9,11 +9,12 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from auditor.collectors.base import Requests
 from auditor.collectors.native import NATIVE, native_collect, native_requests
 from auditor.models import SystemFacts
+from auditor.records import record
 from auditor.transports.base import Transport, cmd
 
 SS = cmd("ss", "-H", "-tulpn", sudo=True)
@@ -21,7 +22,7 @@ SS = cmd("ss", "-H", "-tulpn", sudo=True)
 _PROCESS = re.compile(r'\("([^"]*)",pid=(\d+)')
 
 
-@dataclass(frozen=True)
+@record
 class Listener:
     """Attributes:
     protocol: "tcp" or "udp".
@@ -56,7 +57,7 @@ class Listener:
         return f"{self.port}/{self.protocol} on {host}{device}{owner}"
 
 
-@dataclass(frozen=True)
+@record
 class ListenerFacts:
     """Attributes:
     listeners: every listening TCP socket and bound UDP socket, in ss order.

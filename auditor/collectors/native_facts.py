@@ -13,10 +13,12 @@ of its Linux facts, so a check dispatches on the type it receives (`isinstance`)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from auditor.records import record
 
 
-@dataclass(frozen=True)
+@record
 class AuditPolicyEntry:
     """One Windows advanced audit policy subcategory (`auditpol /get /category:* /r`).
 
@@ -34,7 +36,7 @@ class AuditPolicyEntry:
     failure: bool | None
 
 
-@dataclass(frozen=True)
+@record
 class WindowsAuditPolicy:
     """The `auditd` collector on Windows: the advanced audit policy.
 
@@ -47,7 +49,7 @@ class WindowsAuditPolicy:
     problem: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class MacosAuditTrail:
     """The `auditd` collector on macOS: what can be seen of an audit trail (OpenBSM is deprecated and off).
 
@@ -60,7 +62,7 @@ class MacosAuditTrail:
     agents: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class WindowsSecurityLog:
     """The `journald` collector on Windows: the Security event log (`wevtutil gl Security`, its oldest record).
 
@@ -88,7 +90,7 @@ class WindowsSecurityLog:
         return (self.host_time - self.oldest_event_at) / 86400
 
 
-@dataclass(frozen=True)
+@record
 class MacosUnifiedLog:
     """The `journald` collector on macOS: the unified log.
 
@@ -101,7 +103,7 @@ class MacosUnifiedLog:
     problem: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class FirewallProfile:
     """A Windows firewall profile (Domain, Private, Public).
 
@@ -118,7 +120,7 @@ class FirewallProfile:
     note: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class WindowsFirewall:
     """The `firewall` collector on Windows: Windows Defender Firewall's profiles.
 
@@ -131,7 +133,7 @@ class WindowsFirewall:
     unavailable: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record
 class MacosFirewall:
     """The `firewall` collector on macOS: the application firewall (socketfilterfw).
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from auditor.collectors.base import Requests
 from auditor.collectors.native import NATIVE, native_collect, native_requests
 from auditor.models import SystemFacts
+from auditor.records import record
 from auditor.transports.base import CommandResult, Transport, cmd
 
 LINK = cmd("ip", "-j", "-d", "link")
@@ -27,7 +28,7 @@ RULE = cmd("ip", "-j", "rule")
 TUNNEL_KINDS = frozenset({"wireguard", "tun", "tap", "xfrm", "vti", "vti6", "ipip", "gre", "ip6tnl", "sit"})
 
 
-@dataclass(frozen=True)
+@record
 class Address:
     """Attributes:
     family: "inet" or "inet6".
@@ -40,7 +41,7 @@ class Address:
     prefixlen: int
 
 
-@dataclass(frozen=True)
+@record
 class Interface:
     """Attributes:
     name: ifname.
@@ -68,7 +69,7 @@ class Interface:
         return self.kind in TUNNEL_KINDS or self.link_type == "ppp"
 
 
-@dataclass(frozen=True)
+@record
 class Route:
     """Attributes:
     dst: "default" or a prefix ("0.0.0.0/1", "10.0.0.0/8", "192.0.2.1").
@@ -87,7 +88,7 @@ class Route:
     metric: int = 0
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     """Attributes:
     priority: the rule's preference (lower is consulted first).
@@ -104,7 +105,7 @@ class Rule:
     suppress_prefixlength: int | None = None
 
 
-@dataclass(frozen=True)
+@record
 class NetworkFacts:
     """Attributes:
     interfaces: every link, with its addresses.

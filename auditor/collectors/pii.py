@@ -23,12 +23,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from auditor.collectors._pii_script import SCRIPT
 from auditor.collectors.base import Requests
 from auditor.models import SystemFacts, Target
+from auditor.records import record
 from auditor.transports.base import Command, CommandResult, Transport, cmd
 
 # The runner passes profile parameters named here to requests() and collect().
@@ -46,7 +47,7 @@ _MASKED = re.compile(r"[0-9]{6}-XXXX")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
-@dataclass(frozen=True)
+@record
 class CprSample:
     """Attributes:
     line: the line (paragraph or cell in office files) it is on.
@@ -63,7 +64,7 @@ class CprSample:
     hmac: str
 
 
-@dataclass(frozen=True)
+@record
 class PiiFile:
     """Attributes:
     path: the file (a ten-digit run in its name is masked too).
@@ -95,7 +96,7 @@ class PiiFile:
         return sum(getattr(self, c) for c in CONFIDENCES[:CONFIDENCES.index(confidence) + 1])
 
 
-@dataclass(frozen=True)
+@record
 class PiiRoot:
     """Attributes:
     path: a folder from the profile.
@@ -123,7 +124,7 @@ class PiiRoot:
     unverified_files: int | None = None
 
 
-@dataclass(frozen=True)
+@record
 class PiiFacts:
     """Attributes:
     method: "python", "grep+python" (grep pre-filters plain text), "grep" (counts only) or "" (not searched).

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from auditor.collectors.base import Requests
 from auditor.collectors.tls import PROBE_COMMAND, reach
 from auditor.errors import CollectorError
 from auditor.models import SystemFacts, Target
+from auditor.records import record
 from auditor.transports._plaintext_probe import FORMAT, counterpart, probe_command
 from auditor.transports.base import Command, Transport
 from auditor.transports.tls import DEFAULT_PORT
@@ -28,7 +29,7 @@ PROBE_TIMEOUT = 120.0  # the transport bounds the probe by the target's connect_
 _CARRY_DATA = re.compile(r"^(MAIL FROM|AUTH |a2 AUTHENTICATE |USER )", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@record
 class HttpAnswer:
     """One GET in clear. Attributes: request ("GET /"); status (0: the answer was not HTTP, `said` holds it);
     reason; location (the Location header, ""); body_bytes (up to the probe's cap, body_truncated past it);
@@ -44,7 +45,7 @@ class HttpAnswer:
     said: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class MailReply:
     """A command that carries mail or a login, sent before STARTTLS, and the server's answer.
 
@@ -60,7 +61,7 @@ class MailReply:
     accepted: bool
 
 
-@dataclass(frozen=True)
+@record
 class PlaintextFacts:
     """Attributes:
     endpoint: the TLS endpoint ("server_name:port", as the TLS checks name it) whose counterpart this is.

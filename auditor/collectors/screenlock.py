@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from auditor.collectors.base import Requests
 from auditor.collectors.native import NATIVE, native_collect, native_requests
 from auditor.models import SystemFacts
+from auditor.records import record
 from auditor.transports.base import Command, CommandResult, Transport, cmd
 
 DESKTOPS = {
@@ -49,7 +50,7 @@ _GNOME_KEYS = {"/org/gnome/desktop/session/idle-delay": "idle", "/org/gnome/desk
                "enabled", "/org/gnome/desktop/screensaver/lock-delay": "grace"}
 
 
-@dataclass(frozen=True)
+@record
 class LockSetting:
     """One layer of screen-lock configuration.
 
@@ -73,7 +74,7 @@ class LockSetting:
     problem: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class DesktopLock:
     """Attributes:
     desktop: "gnome" or "kde".
@@ -86,7 +87,7 @@ class DesktopLock:
     layers: tuple[LockSetting, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class ScreenlockFacts:
     """Attributes:
     desktops: desktop environments whose session binary is installed ("gnome", "kde", "xfce", ...).

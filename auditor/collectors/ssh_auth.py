@@ -10,13 +10,13 @@ as evidence.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from auditor.collectors.base import Requests
 from auditor.collectors.ssh_wire import KEXINIT_COMMAND, answer, banner_and_offer, failure
 from auditor.errors import CollectorError
 from auditor.models import SystemFacts
+from auditor.records import record
 from auditor.transports._ssh_wire import AUTH_METHODS
 from auditor.transports.base import Transport, cmd
 
@@ -24,7 +24,7 @@ NEEDS_LOGIN = False  # asked of the server on the wire, as a client that has not
 AUTH_METHODS_COMMAND = cmd(AUTH_METHODS, timeout=60)
 
 
-@dataclass(frozen=True)
+@record
 class SshAuthFacts:
     """Attributes:
     probed: False when there is no network address to probe (a local target); `problem` says why.

@@ -16,12 +16,12 @@ import dataclasses
 import hashlib
 import json
 import struct
-from dataclasses import dataclass
 from typing import Any
 
 from auditor.collectors.base import Requests
 from auditor.errors import CollectorError, FactMissing
 from auditor.models import SystemFacts
+from auditor.records import record
 from auditor.transports._ssh_wire import HOSTKEY, HOSTKEYS, KEXINIT
 from auditor.transports.base import Command, CommandResult, Transport, cmd
 
@@ -39,7 +39,7 @@ _LIST_NAMES = ("kex_algorithms", "server_host_key_algorithms", "encryption_clien
                "languages_server_to_client")
 
 
-@dataclass(frozen=True)
+@record
 class Kexinit:
     """The ten name-lists of a KEXINIT message (RFC 4253 7.1), in the server's order of preference."""
 
@@ -47,7 +47,7 @@ class Kexinit:
     first_kex_packet_follows: bool
 
 
-@dataclass(frozen=True)
+@record
 class HostKey:
     """Attributes:
     offered_as: the host-key algorithms the server offers with this key (rsa-sha2-512, rsa-sha2-256, ssh-rsa).
@@ -64,7 +64,7 @@ class HostKey:
     problem: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class SshWireFacts:
     """Attributes:
     probed: False when there is no network address to probe (a local target); `problem` says why.

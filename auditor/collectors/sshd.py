@@ -21,7 +21,7 @@ fetch what the config trees still lack, then run every `sshd -T` that the daemon
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 
 from auditor import ssh_config
@@ -66,6 +66,7 @@ from auditor.collectors.sshd_config.tree import SSHDIR, Tree, include_patterns
 from auditor.collectors.sshd_config.values import LISTS, canonical_keyword
 from auditor.errors import CollectorError, FactMissing
 from auditor.models import SystemFacts, Target, TargetKind
+from auditor.records import record
 from auditor.transports.base import Command, CommandResult, FileContent, Transport, cmd
 
 PARAMETERS = ("target",)
@@ -81,7 +82,7 @@ FIRST_FILES = (DEFAULT_CONFIG, *ENVIRONMENT_FILES, *unit_files({}))
 FROM_DAEMON, FROM_FILES = "sshd -T", "files"
 
 
-@dataclass(frozen=True)
+@record
 class View:
     """One connection's effective configuration: keyword -> value as `sshd -T` prints it (lower-case keyword,
     first value of a repeated one), and the algorithm keywords split into tuples."""
@@ -90,7 +91,7 @@ class View:
     lists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record
 class MatchBlock:
     """Attributes:
     condition: the Match line as written ("Match Address 10.40.0.0/16").
@@ -120,7 +121,7 @@ class MatchBlock:
     also: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class SshdDaemon:
     """One sshd and its configuration.
 
@@ -157,7 +158,7 @@ class SshdDaemon:
     stopped: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class SshdFacts:
     """Attributes:
     installed: False when there is no sshd binary (the SSH checks are then not applicable).
@@ -389,7 +390,7 @@ def _file_block(block: _Block, tree: Tree, build: Build, daemon: Daemon, outside
                       sets=block.sets)
 
 
-@dataclass(frozen=True)
+@record
 class _Block:
     """A Match line of the files: as written, where, its criteria and the keywords its block sets."""
 

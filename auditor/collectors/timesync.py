@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from auditor.collectors.base import Requests, parse_key_values
 from auditor.collectors.native import NATIVE, native_collect, native_requests
 from auditor.models import SystemFacts
+from auditor.records import record
 from auditor.transports.base import Transport, cmd
 
 TIMEDATECTL = cmd("timedatectl", "show")
 CHRONY = cmd("chronyc", "-n", "tracking")
 
 
-@dataclass(frozen=True)
+@record
 class TimeSyncFacts:
     """Attributes:
     synchronized: the kernel clock is disciplined by NTP (None: no source could tell).

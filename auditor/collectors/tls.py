@@ -20,6 +20,7 @@ from typing import Any
 from auditor.collectors.base import Requests
 from auditor.errors import CollectorError, CommandTimeout, ConnectError
 from auditor.models import SystemFacts, Target
+from auditor.records import record
 from auditor.transports._tls_worker import SSLYZE_STARTTLS
 from auditor.transports.base import Command, Transport
 from auditor.transports.tls import DEFAULT_PORT, PROBE, scan_command
@@ -40,7 +41,7 @@ _BULK = (("CHACHA20", "CHACHA20"), ("AES_256", "AES"), ("AES_128", "AES"), ("CAM
 _AEAD = ("_GCM_", "_CCM", "CHACHA20_POLY1305")
 
 
-@dataclass(frozen=True)
+@record
 class Endpoint:
     """Which endpoint the facts are about, and whether it spoke TLS.
 
@@ -63,7 +64,7 @@ class Endpoint:
     not_scanned: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class CipherSuite:
     """Attributes:
     name: the IANA name (TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384).
@@ -84,7 +85,7 @@ class CipherSuite:
     mac: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class TlsFacts:
     """Attributes:
     endpoint: which endpoint, and whether it spoke TLS at all.

@@ -8,12 +8,13 @@ intermediates validation needed that the server did not send, and each trust sto
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from auditor.collectors.base import Requests
 from auditor.collectors.tls import Endpoint, scan_request, scanned
 from auditor.models import SystemFacts, Target
+from auditor.records import record
 from auditor.transports.base import Transport
 
 NEEDS_LOGIN = False
@@ -21,7 +22,7 @@ PARAMETERS = ("target",)
 SCAN_COMMANDS = ("certificate_info",)
 
 
-@dataclass(frozen=True)
+@record
 class Certificate:
     """One certificate chain the server presents (one per key type), judged from its leaf.
 
@@ -62,7 +63,7 @@ class Certificate:
     in_order: bool = True
 
 
-@dataclass(frozen=True)
+@record
 class CertificateFacts:
     """Attributes:
     endpoint: which endpoint, and whether it spoke TLS at all.

@@ -4,11 +4,12 @@ http_headers scan command. A STARTTLS service is not HTTP: nothing is scanned fo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from auditor.collectors.base import Requests
 from auditor.collectors.tls import Endpoint, last_line, scan_request, scanned
 from auditor.models import SystemFacts, Target
+from auditor.records import record
 from auditor.transports.base import Transport
 
 NEEDS_LOGIN = False
@@ -16,7 +17,7 @@ PARAMETERS = ("target",)
 SCAN_COMMANDS = ("http_headers",)
 
 
-@dataclass(frozen=True)
+@record
 class HttpFacts:
     """Attributes:
     endpoint: which endpoint, and whether it spoke TLS at all.

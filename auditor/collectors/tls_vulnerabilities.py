@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from auditor.collectors.base import Requests
 from auditor.collectors.tls import Endpoint, scan_request, scanned
 from auditor.models import SystemFacts, Target
+from auditor.records import record
 from auditor.transports.base import Transport
 
 NEEDS_LOGIN = False
@@ -23,7 +24,7 @@ TESTS = {
 SCAN_COMMANDS = (*(command for command, _, _ in TESTS.values()), "robot")
 
 
-@dataclass(frozen=True)
+@record
 class VulnerabilityFacts:
     """Attributes:
     endpoint: which endpoint, and whether it spoke TLS at all.

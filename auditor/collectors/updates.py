@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from debian.debian_support import Version
@@ -27,14 +26,16 @@ from auditor.collectors.base import Requests
 from auditor.collectors.native import NATIVE, native_collect, native_requests
 from auditor.errors import FactMissing
 from auditor.models import SystemFacts
+from auditor.records import record
 from auditor.transports.base import CommandResult, Transport, cmd
 
 # -I: the target's PYTHON* variables and user site never change what this read-only script does.
-APT_SECURITY = cmd("python3", "-I", "-c", APT_SECURITY_SCRIPT, "/", timeout=60)
+APT_SECURITY = cmd("python3", "-I", "-c", APT_SECURITY_SCRIPT, "/", timeout=60, slow=True)
 APT_LIST = cmd("apt", "list", "--upgradable", timeout=60)
 # Not lists/partial: apt touches that directory on every run, even `apt list`.
 APT_STAMPS = cmd("stat", "-c", "%Y %n", "/var/lib/apt/periodic/update-success-stamp", "/var/lib/apt/lists")
-DNF_SECURITY = cmd("dnf", "-q", "-C", "updateinfo", "list", "--security", "--available", sudo=True, timeout=120)
+DNF_SECURITY = cmd("dnf", "-q", "-C", "updateinfo", "list", "--security", "--available", sudo=True, timeout=120,
+                   slow=True)
 DNF_STAMPS = cmd("stat", "-c", "%Y %n", "/var/cache/dnf/last_makecache", "/var/cache/dnf", "/var/cache/libdnf5")
 HOST_TIME = cmd("date", "+%s")
 
@@ -44,7 +45,7 @@ _ADVISORY = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d{4}[:-][0-9A-Za-z]+(?:
 _NEVRA = re.compile(r"^(?P<name>.+)-(?:\d+:)?[^-]+-[^-]+\.(?P<arch>[A-Za-z0-9_]+)$")
 
 
-@dataclass(frozen=True)
+@record
 class PendingUpdate:
     """Attributes:
     name: the package name.
@@ -59,7 +60,7 @@ class PendingUpdate:
     security: bool
 
 
-@dataclass(frozen=True)
+@record
 class UpdatesFacts:
     """Attributes:
     manager: the package manager that answered ("apt", "dnf") or "" when none did.

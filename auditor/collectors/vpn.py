@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from auditor.collectors.base import Requests
 from auditor.collectors.native import NATIVE, native_collect, native_requests
 from auditor.errors import CollectorError
 from auditor.models import SystemFacts
+from auditor.records import record
 from auditor.transports.base import Transport, cmd
 from auditor.transports.budget import DEFAULT_LISTED_FILES
 
@@ -38,7 +39,7 @@ CLIENT_PROCESSES = {"openvpn": "openvpn", "charon": "ipsec", "charon-systemd": "
                     "nm-openvpn-serv": "openvpn", "openconnect": "openconnect", "wg-quick": "wireguard"}
 
 
-@dataclass(frozen=True)
+@record
 class VpnProfile:
     """Attributes:
     kind: wireguard, openvpn, ipsec, or vpn (a NetworkManager VPN of a plugin type not shown by nmcli).
@@ -57,7 +58,7 @@ class VpnProfile:
     settings: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record
 class VpnFacts:
     """Attributes:
     installed: client programs found -> their version line (wg, openvpn, swanctl, ipsec).

@@ -16,7 +16,6 @@ import zipfile
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import auditor
@@ -24,6 +23,7 @@ from auditor.bundle.keys import read_public
 from auditor.errors import AuditorError, InputError
 from auditor.kit import OPERATING_SYSTEMS
 from auditor.profile import load_profile
+from auditor.records import record
 
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
 # Per system, the machines a kit serves, each as pip's --platform values. pip widens a macOS tag to older macOS
@@ -40,7 +40,7 @@ KIT_DIR = "kit"  # beside the launcher: everything else, so the employee sees on
 _PIP_TIMEOUT = 900
 
 
-@dataclass(frozen=True)
+@record
 class KitRequest:
     """What the security lead asked for (the flags of `auditor kit build`)."""
 
@@ -53,7 +53,7 @@ class KitRequest:
     auditor_wheel: Path | None = None
 
 
-@dataclass(frozen=True)
+@record
 class BuiltKit:
     """One system's kit: the folder, its zip and how many wheels it holds."""
 

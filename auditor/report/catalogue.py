@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from auditor.records import record
 from auditor.report.message_templates import Matcher
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
@@ -22,7 +23,7 @@ _MESSAGE_SOURCES = ("checks/", "auditor/collectors/", "auditor/runner.py", "audi
                     "auditor/transports/", "auditor/attestations.py")
 
 
-@dataclass(frozen=True)
+@record
 class Entry:
     """One catalogue entry: the English text, its translation ("" when missing) and where it comes from."""
 

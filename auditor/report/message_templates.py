@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+
+from auditor.records import record
 
 EDGES = " \t\n;,:"  # as report/catalogue_extract.py strips them from templates
 _DEPTH = 4  # fragments inside fragments; deeper text is kept as it is
@@ -25,7 +26,7 @@ _NAMED = re.compile(r"(.*?) \((.*)\)", re.DOTALL)  # "aes128-ctr (128-bit AES)":
 _Found = tuple[str, int]  # a translation, and how many characters of the English catalogued text explains
 
 
-@dataclass(frozen=True)
+@record
 class _Template:
     pattern: re.Pattern[str]
     translation: str

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 
 from auditor.models import CheckSpec, Finding, Status, TargetKind
+from auditor.records import record
 
 
 class ReqStatus(StrEnum):
@@ -30,7 +30,7 @@ class ReqStatus(StrEnum):
     NOT_TESTED = "not_tested"
 
 
-@dataclass(frozen=True)
+@record
 class Reason:
     """Why a requirement was not tested, as a kind (its sentence is in the catalogue) and what it names.
 
@@ -60,7 +60,7 @@ def target_verdict(findings: Sequence[Finding]) -> ReqStatus:
     return ReqStatus.NOT_TESTED
 
 
-@dataclass(frozen=True)
+@record
 class Verdict:
     """A requirement's verdict across targets: status, how many judged targets meet it, why not tested."""
 

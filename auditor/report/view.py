@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
@@ -23,6 +23,7 @@ from auditor.catalogue import control_title
 from auditor.clock import iso
 from auditor.files import sha256_bytes
 from auditor.models import CheckSpec, Finding, ScanResult, Severity, Status, TargetResult
+from auditor.records import record
 from auditor.report.messages import remediation_for
 from auditor.report.verdicts import Reason, ReqStatus, requirement_verdict, target_verdict
 
@@ -36,7 +37,7 @@ ITEMS_SHOWN = 10  # of a long observed list; the rest is counted and points to i
 _TEXT_CHARS = 160
 
 
-@dataclass(frozen=True)
+@record
 class Detail:
     """One observed value, summarised: at most ITEMS_SHOWN items, and how many more there are."""
 
@@ -50,7 +51,7 @@ class Detail:
         return self.more > 0 or len(self.items) > 3
 
 
-@dataclass(frozen=True)
+@record
 class EvidenceLink:
     """A finding's pointer to one evidence file: what produced it, and its SHA-256."""
 
@@ -59,7 +60,7 @@ class EvidenceLink:
     sha256: str
 
 
-@dataclass(frozen=True)
+@record
 class Row:
     """One finding as a report line (texts in English; `evidence` holds short SHA-256 prefixes)."""
 
@@ -93,7 +94,7 @@ class Row:
         return _pretty(self.expected_values)
 
 
-@dataclass(frozen=True)
+@record
 class ProblemGroup:
     """Findings of one check with the same status and the same message but for the target's own name: on a
     fleet, one sentence and the targets it concerns instead of the sentence once per target."""
@@ -125,7 +126,7 @@ def group_problems(rows: Sequence[Row]) -> tuple[ProblemGroup, ...]:
     return tuple(ProblemGroup(key[0], tuple(found)) for key, found in groups.items())
 
 
-@dataclass(frozen=True)
+@record
 class CheckResult:
     """One check across the targets of a requirement: counts, the targets that passed, the problems.
 
@@ -158,7 +159,7 @@ class CheckResult:
         return not self.decided and any(r.status == "error" for r in self.rows)
 
 
-@dataclass(frozen=True)
+@record
 class AttestationRow:
     """An attestation as the profile states it, and whether it is still in force (manual) or stale (fail)."""
 
@@ -172,7 +173,7 @@ class AttestationRow:
     status: str
 
 
-@dataclass(frozen=True)
+@record
 class Section:
     """One requirement: the agreement's text, how it is tested, and its results across targets."""
 
@@ -203,7 +204,7 @@ class Section:
         return tuple(r for r in self.rows if r.status in PROBLEMS)
 
 
-@dataclass(frozen=True)
+@record
 class DeviationGroup:
     """One check that failed or warned, with its affected targets grouped by platform (each platform gets
     its own remediation)."""
@@ -225,7 +226,7 @@ class DeviationGroup:
         return tuple(dict.fromkeys(r.target for r in self.rows))
 
 
-@dataclass(frozen=True)
+@record
 class TargetRow:
     """One target of the inventory: what it is, whether it was assessed (and why not), its results."""
 
@@ -243,7 +244,7 @@ class TargetRow:
     verdicts: tuple[str, ...] = ()  # per requirement, in section order
 
 
-@dataclass(frozen=True)
+@record
 class ReportView:
     run: Mapping[str, Any]
     parties: Mapping[str, Mapping[str, str]]

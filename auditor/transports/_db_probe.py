@@ -30,9 +30,9 @@ import ssl
 import struct
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from auditor.records import record
 from auditor.transports.base import TIMED_OUT, Command, CommandResult
 
 PROBE = "db-probe"
@@ -66,7 +66,7 @@ class ProbeFailed(Exception):
         self.outcome = outcome
 
 
-@dataclass(frozen=True)
+@record
 class ProbeRequest:
     """One `db-probe` command: the engine, the endpoint, and who asks (the password only by variable name)."""
 
@@ -266,7 +266,7 @@ def _mysql_packet(conn: _Connection, what: str) -> bytes:
     return conn.exact(length, what)
 
 
-@dataclass(frozen=True)
+@record
 class Greeting:
     """A MySQL/MariaDB initial handshake packet (protocol 10), or the error a server greets with instead."""
 

@@ -14,12 +14,12 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import paramiko
 
 from auditor.errors import AuthenticationError, HostKeyError
+from auditor.records import record
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def known_hosts_name(host: str, port: int) -> str:
     return host if port == 22 else f"[{host}]:{port}"
 
 
-@dataclass(frozen=True)
+@record
 class HostKeyInfo:
     """The server's key as verified: type, fingerprint, and whether known_hosts held it or it was trusted new."""
 
@@ -140,7 +140,7 @@ class KnownHosts:
         return HostKeyInfo(key.get_name(), presented, "trusted-new", where)
 
 
-@dataclass(frozen=True)
+@record
 class Credentials:
     """Where credentials may come from. Holds names of environment variables, never their values."""
 

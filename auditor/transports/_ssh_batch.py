@@ -22,9 +22,9 @@ import secrets
 import shlex
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
+from auditor.records import record
 from auditor.transports.base import (
     IS_A_DIRECTORY,
     MAX_FACT_BYTES,
@@ -92,7 +92,7 @@ printf '%s\n' __HELLO
 """.replace("__LIMIT", str(LIMIT)).replace("__HELLO", HELLO.decode())
 
 
-@dataclass(frozen=True)
+@record
 class Item:
     """One thing to fetch in a batch: a command, or (command None) the file at `path`."""
 
@@ -105,7 +105,7 @@ class Item:
         return self.command.timeout if self.command else 20.0
 
 
-@dataclass(frozen=True)
+@record
 class Raw:
     """What the shell sent back for one item."""
 

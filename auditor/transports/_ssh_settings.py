@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import getpass
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from auditor import ssh_config
 from auditor.models import Target
+from auditor.records import record
 
 
-@dataclass(frozen=True)
+@record
 class Settings:
     """Everything needed to reach one target, merged from the inventory (first) and ~/.ssh/config.
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import socket
 import ssl
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Protocol
+
+from auditor.records import record
 
 # A TLS record starts with a content type from 20 (change_cipher_spec) to 24 (heartbeat).
 _TLS_RECORD_TYPES = range(20, 25)
@@ -22,7 +24,7 @@ _SERVER_SPEAKS_FIRST = {"smtp": "220", "imap": "* ", "pop3": "+OK", "ftp": "220"
 REACHED = frozenset({"tls", "plain_http", "not_tls"})
 
 
-@dataclass(frozen=True)
+@record
 class ProbeResult:
     """What the probe found; `outcome` is "tls" when a TLS (or STARTTLS) service answered.
 

@@ -25,10 +25,12 @@ import sys
 import threading
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from auditor.records import record
 
 # Every sslyze scan command a request may name (sslyze.plugins.scan_commands.ScanCommand), so that the scanner
 # can refuse a malformed command without importing sslyze.
@@ -44,7 +46,7 @@ SSLYZE_STARTTLS = frozenset({"smtp", "xmpp", "xmpp_server", "ftp", "pop3", "ldap
 _STOPPED = 2  # the worker failed or vanished: the parent records it as a failed command
 
 
-@dataclass(frozen=True)
+@record
 class ScanRequest:
     """One sslyze scan of one endpoint: the resolved address, the SNI name, and the scan commands.
 

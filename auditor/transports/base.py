@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import field
 from typing import Protocol
 
 from auditor.errors import CollectorError
+from auditor.records import record
 
 # Exit statuses with a meaning shared by every transport (the POSIX shell's conventions).
 NOT_FOUND = 127
@@ -28,7 +29,7 @@ _NAME_CHARS = 60  # a command named in a sentence is cut after the words that fi
 _SAID_CHARS = 200
 
 
-@dataclass(frozen=True)
+@record
 class Command:
     """A command as an argument list: never a shell string, so target data is never interpolated.
 
@@ -36,22 +37,29 @@ class Command:
         argv: the program and its arguments.
         sudo: run through `sudo -n` (never prompts) when the scanning account is not root.
         timeout: seconds before the command is killed and reported as timed out.
+        slow: known to take long (an interpreter that reads a package database, a server's --help): started
+            before the others of its batch, so it is not what the batch waits for last. Not part of its identity.
+        replaces: the command lines earlier auditor versions ran for the same fact, newest first: a replay of
+            a run they recorded answers from those (transports/replay.py). Not part of its identity.
     """
 
     argv: tuple[str, ...]
     sudo: bool = False
     timeout: float = 20.0
+    slow: bool = field(default=False, compare=False)
+    replaces: tuple[str, ...] = field(default=(), compare=False)
 
     def __str__(self) -> str:
         return shlex.join(self.argv)
 
 
-def cmd(*argv: str, sudo: bool = False, timeout: float = 20.0) -> Command:
+def cmd(*argv: str, sudo: bool = False, timeout: float = 20.0, slow: bool = False,
+        replaces: tuple[str, ...] = ()) -> Command:
     """Shorthand used by collectors: cmd("timedatectl", "show")."""
-    return Command(tuple(argv), sudo=sudo, timeout=timeout)
+    return Command(tuple(argv), sudo=sudo, timeout=timeout, slow=slow, replaces=replaces)
 
 
-@dataclass(frozen=True)
+@record
 class CommandResult:
     command: str  # shlex-joined argv, the key under which it is recorded
     exit_status: int
@@ -154,7 +162,7 @@ def _said(text: str, markers: tuple[str, ...] = ()) -> str:
 IS_A_DIRECTORY = "is a directory"  # FileContent.error of a path that names a folder
 
 
-@dataclass(frozen=True)
+@record
 class FileContent:
     """A file read from a target. `exists` is False for a missing file; `error` holds why a read failed."""
 

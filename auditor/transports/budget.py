@@ -18,9 +18,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-from dataclasses import dataclass
 
 from auditor.models import Target
+from auditor.records import record
 from auditor.transports.base import CommandResult, FileContent
 
 MIB = 1024 * 1024
@@ -28,7 +28,7 @@ DEFAULT_EVIDENCE_MB = 64
 DEFAULT_LISTED_FILES = 200
 
 
-@dataclass(frozen=True)
+@record
 class Limits:
     """One target's limits (see the module docstring)."""
 

@@ -20,8 +20,8 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 
+from auditor.records import record
 from auditor.transports.base import CommandResult, FileContent
 
 MARKER_PREFIX = "[REDACTED:"
@@ -45,7 +45,7 @@ _TOKEN = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'|[^\s\"';&|]+")
 _JSON_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 
 
-@dataclass(frozen=True)
+@record
 class SecretPattern:
     """One kind of secret.
 

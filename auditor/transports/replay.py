@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from auditor.errors import FactMissing, InputError
 from auditor.files import load_json, sha256_bytes
 from auditor.models import Target
+from auditor.records import record
 from auditor.transports.base import Command, CommandResult, FileContent
 from auditor.transports.records import EVIDENCE_DIR, EVIDENCE_INDEX, content_from_record, result_from_record
 
@@ -25,7 +25,7 @@ Records = dict[tuple[str, str], dict[str, Any]]  # (kind, source) -> the record 
 _FIX = "replay an untouched copy of the run"
 
 
-@dataclass(frozen=True)
+@record
 class _Listed:
     """One evidence index entry: where the record is, its hash, and what it claims to be."""
 
@@ -122,9 +122,16 @@ class ReplayTransport:
         self.target = target
         self._folder = run_dir / EVIDENCE_DIR / target
         self._records = records if records is not None else RecordedRun(run_dir).records(target)
+        self._answered_by: dict[str, str] = {}  # a command line -> the older one whose record answered it
 
     def run(self, command: Command) -> CommandResult:
-        return result_from_record(self._lookup("command", str(command)))
+        source = str(command)
+        if ("command", source) not in self._records:
+            # Recorded by an earlier auditor that asked the same fact another way: its record answers, and stays
+            # the evidence under its own command line.
+            older = next((s for s in command.replaces if ("command", s) in self._records), None)
+            self._answered_by[source] = older or source
+        return result_from_record(self._lookup("command", self._answered_by.get(source, source)))
 
     def read_file(self, path: str) -> FileContent:
         return content_from_record(self._lookup("file", path))
@@ -137,7 +144,7 @@ class ReplayTransport:
 
     def original_record(self, kind: str, source: str) -> dict[str, Any]:
         """The record exactly as the earlier run stored it (the recorder re-saves it unchanged)."""
-        return self._lookup(kind, source)
+        return self._lookup(kind, self._answered_by.get(source, source) if kind == "command" else source)
 
     def close(self) -> None:
         """Nothing to release."""

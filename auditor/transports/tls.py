@@ -23,9 +23,9 @@ import json
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from auditor.models import Target
+from auditor.records import record
 from auditor.transports import _plaintext_probe as plaintext
 from auditor.transports._tls_probe import REACHED, ProbeResult, probe
 from auditor.transports._tls_worker import SCAN_COMMANDS, ScanRequest, ScanServer, kill, read_result
@@ -39,7 +39,7 @@ _USAGE = 2
 _server = ScanServer()  # one scan server per scanner process, started on the first scan
 
 
-@dataclass(frozen=True)
+@record
 class ScanAsk:
     """What one `sslyze-scan` command asks for."""
 

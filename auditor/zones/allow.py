@@ -7,15 +7,15 @@ import fnmatch
 import ipaddress
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from auditor.errors import InputError
 from auditor.models import Target, TargetKind
+from auditor.records import record
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-@dataclass(frozen=True)
+@record
 class AllowList:
     """Names are globs over a target's name and host; a network admits a host whose every address is in it."""
 

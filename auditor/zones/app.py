@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from auditor.errors import InputError
 from auditor.extras import require
+from auditor.records import record
 
 if TYPE_CHECKING:  # celery is the zones extra: a core install (the home kit) must still import this module
     from celery import Celery  # type: ignore[import-untyped]
@@ -22,7 +22,7 @@ def queue_of(zone: str) -> str:
     return f"auditor.zone.{zone}"
 
 
-@dataclass(frozen=True)
+@record
 class BrokerSettings:
     """How to reach Redis. Attributes:
     url: redis:// or rediss:// (TLS); a password in it is used, else `password` (from AUDITOR_BROKER_PASSWORD).

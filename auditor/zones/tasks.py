@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the zones extra; only annotations here
@@ -11,6 +10,7 @@ if TYPE_CHECKING:  # the zones extra; only annotations here
 
 from auditor.clock import SystemClock
 from auditor.errors import InputError
+from auditor.records import record
 from auditor.transports.replay import RecordedRun
 from auditor.zones.allow import AllowList
 from auditor.zones.app import TASK
@@ -21,7 +21,7 @@ from auditor.zones.wire import PayloadError, pack
 log = logging.getLogger("auditor.zones.worker")
 
 
-@dataclass(frozen=True)
+@record
 class WorkerPolicy:
     """What this worker may do: its zone, its allow-list, its payload cap, whether to trust new host keys."""
 

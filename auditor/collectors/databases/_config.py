@@ -12,13 +12,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from auditor.collectors.databases._host import list_folder, read_files
+from auditor.records import record
 from auditor.transports.base import Transport
 
 MAX_DEPTH = 10  # servers stop at 10 (PostgreSQL) or so levels of nesting; a loop is cut there too
 MAX_FILES = 200
 
 
-@dataclass(frozen=True)
+@record
 class Setting:
     """A setting's (a variable's) effective value and where it comes from: "file:line", "command line" or
     "default"."""
@@ -27,7 +28,7 @@ class Setting:
     where: str = "default"
 
 
-@dataclass(frozen=True)
+@record
 class Line:
     """One meaningful line: where it is, and its text without the comment."""
 
@@ -40,7 +41,7 @@ class Line:
         return f"{self.file}:{self.number}"
 
 
-@dataclass(frozen=True)
+@record
 class Directive:
     """A parsed line: kind "line", or "include" / "include_if_exists" / "include_dir" with `path` (absolute)."""
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from auditor.errors import CollectorError, PermissionMissing
+from auditor.records import record
 from auditor.transports.base import Command, FileContent, Transport, cmd
 
 PROCESS_NAMES = cmd("ps", "-e", "-o", "comm=")
@@ -22,7 +22,7 @@ _CIPHER_STRING = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!+:@=_.,-]{0,1023}$")
 _DENIED = ("permission denied", "operation not permitted")
 
 
-@dataclass(frozen=True)
+@record
 class Process:
     """A server process: its id, its parent's, and its arguments as it was started."""
 
@@ -31,7 +31,7 @@ class Process:
     argv: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record
 class Suite:
     """One cipher suite a cipher string allows, as `openssl ciphers -v` names it.
 
@@ -66,7 +66,7 @@ def running(host: Transport, names: Iterable[str]) -> tuple[Process, ...]:
                  for (pid, ppid), c in zip(leaders, contents, strict=True) if c.exists and c.data)
 
 
-@dataclass(frozen=True)
+@record
 class Read:
     """A file as read from the host: its text, or None and why not."""
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from auditor.collectors.base import Requests
 from auditor.collectors.databases import _config
@@ -26,10 +26,11 @@ from auditor.collectors.databases._config import Directive, Line, Setting, resol
 from auditor.collectors.databases._host import PROCESS_NAMES, Process, Suite, expand_ciphers, running
 from auditor.errors import CollectorError
 from auditor.models import Platform, SystemFacts
+from auditor.records import record
 from auditor.transports.base import CommandResult, Transport, cmd
 
 PROGRAMS = ("mariadbd", "mysqld")
-HELP = {name: cmd(name, "--no-defaults", "--verbose", "--help", timeout=30) for name in PROGRAMS}
+HELP = {name: cmd(name, "--no-defaults", "--verbose", "--help", timeout=30, slow=True) for name in PROGRAMS}
 # The variables the checks read (names with "_"); the rest of a server's configuration is in the evidence.
 SETTINGS = ("require_secure_transport", "tls_version", "ssl_cipher", "tls_ciphersuites", "ssl_cert", "ssl_key",
             "ssl", "general_log", "general_log_file", "log_output", "plugin_load", "plugin_load_add",
@@ -39,7 +40,7 @@ _TRUE, _FALSE = {"1", "on", "true", "yes", "force", "force_plus_permanent"}, {"0
 _GROUP = re.compile(r"^\[\s*([^\]]+?)\s*\]$")
 
 
-@dataclass(frozen=True)
+@record
 class MysqlInstance:
     """Attributes:
     program: the server program (/usr/sbin/mariadbd); product: the first line of its help, with the version.
@@ -85,7 +86,7 @@ class MysqlInstance:
         return self.value(name).strip().lower() in _TRUE
 
 
-@dataclass(frozen=True)
+@record
 class MysqlFacts:
     """Every MySQL or MariaDB server found on the host; `note` says how the search went when none was found."""
 
@@ -127,7 +128,7 @@ def _help_for(host: Transport, process: Process, helps: Mapping[str, CommandResu
     return result if result.ok else helps.get(base, result)
 
 
-@dataclass(frozen=True)
+@record
 class ProgramHelp:
     """What `--verbose --help` says: the product line, the default option files and groups, built-in defaults."""
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from auditor.collectors.base import Requests
 from auditor.collectors.databases import _config
@@ -26,9 +26,10 @@ from auditor.collectors.databases._config import Directive, Line, Setting, resol
 from auditor.collectors.databases._host import PROCESS_NAMES, Process, Suite, expand_ciphers, read_files, running
 from auditor.errors import CollectorError
 from auditor.models import Platform, SystemFacts
+from auditor.records import record
 from auditor.transports.base import Transport, cmd
 
-LSCLUSTERS = cmd("pg_lsclusters", "-h")
+LSCLUSTERS = cmd("pg_lsclusters", "-h", slow=True)  # a Perl program
 SERVER_NAMES = ("postgres", "postmaster")
 # The settings the checks read, and PostgreSQL's built-in defaults (the same from 13 to 17; 12 and older below).
 DEFAULTS = {
@@ -42,7 +43,7 @@ _CONF_LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=?\s*(.*)$")
 _HOST_TYPES = ("host", "hostssl", "hostnossl", "hostgssenc", "hostnogssenc")
 
 
-@dataclass(frozen=True)
+@record
 class HbaRule:
     """One pg_hba.conf rule. `address` is "" for `local` lines; `method` the authentication method."""
 
@@ -55,7 +56,7 @@ class HbaRule:
     method: str
 
 
-@dataclass(frozen=True)
+@record
 class PostgresInstance:
     """Attributes:
     data_directory / config_file / hba_file: where the instance's data and configuration are.
@@ -96,7 +97,7 @@ class PostgresInstance:
         return self.settings[name].value if name in self.settings else DEFAULTS.get(name, "")
 
 
-@dataclass(frozen=True)
+@record
 class PostgresFacts:
     """Every PostgreSQL instance found on the host; `note` says how the search went when none was found."""
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from auditor.collectors.base import Requests
 from auditor.errors import CollectorError
 from auditor.models import SystemFacts, Target
+from auditor.records import record
 from auditor.transports._db_probe import ProbeRequest, parse_greeting, probe_command
 from auditor.transports.base import Command, Transport
 
@@ -27,7 +27,7 @@ PROBE_TIMEOUT = 120.0  # the transport bounds each connection by the target's co
 DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306}  # starttls value (= db-probe engine) -> its usual port
 
 
-@dataclass(frozen=True)
+@record
 class Answer:
     """The server's answer to one attempt: `accepted` (PostgreSQL asked for a password, or trusted; a MySQL login
     went through) or refused, in the server's words (`code` is the SQLSTATE or MySQL error number)."""
@@ -37,7 +37,7 @@ class Answer:
     code: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class DbWireFacts:
     """Attributes:
     engine: "postgres" or "mysql"; "" for a TLS target that is not a database (then nothing was probed).

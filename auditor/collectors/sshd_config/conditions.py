@@ -12,14 +12,16 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import lru_cache
+
+from auditor.records import record
 
 PROBE_USER, PROBE_HOST, PROBE_ADDRESS = "auditor-probe", "probe.invalid", "192.0.2.1"  # RFC 5737 address
 _WITH_ARGUMENT = ("user", "group", "host", "address", "localaddress", "localport", "rdomain", "version")
 
 
-@dataclass(frozen=True)
+@record
 class Connection:
     """A client connection as `sshd -T -C` describes it; `groups` are the user's groups when known."""
 
@@ -42,7 +44,7 @@ class Connection:
         return ",".join(parts)
 
 
-@dataclass(frozen=True)
+@record
 class Criterion:
     """One `Attribute value` pair of a Match line (`all` and `invalid-user` have no value)."""
 
@@ -227,13 +229,13 @@ def may_match_an_address(patterns: str) -> bool:
 
 
 def trigger(criteria: Sequence[Criterion], members: Mapping[str, Sequence[str]] | None = None,
-            base: Connection = Connection()) -> Connection | str:
+            base: Connection | None = None) -> Connection | str:
     """A connection this Match line applies to, or why none could be made.
 
     `members` maps group names to accounts in them (from the target): a Group criterion then needs a real
     member, as `sshd -T -C` looks the user's groups up; without `members` the connection just carries the group.
     """
-    connection = base
+    connection = base or Connection()
     for criterion in criteria:
         attribute, value = criterion.attribute, criterion.value
         if attribute in ("user", "host", "rdomain"):

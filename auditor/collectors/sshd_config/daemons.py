@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from auditor.collectors.listeners import parse_local_address
+from auditor.records import record
 from auditor.transports.base import FileContent
 
 DEFAULT_CONFIG = "/etc/ssh/sshd_config"
@@ -30,7 +31,7 @@ _VARIABLE = re.compile(r"\$\{(\w+)\}|\$(\w+)")
 _SS_PROCESS = re.compile(r'\("([^"]*)",pid=(\d+)')
 
 
-@dataclass(frozen=True)
+@record
 class Options:
     """What a daemon's command line changes: its config file, `-o` lines, ports and the sshd -T arguments."""
 
@@ -41,7 +42,7 @@ class Options:
     relative: str = ""  # a `-f` path as written when it is relative (`config` then resolves it against /)
 
 
-@dataclass(frozen=True)
+@record
 class Daemon:
     """Attributes:
     pid: the listening process (None: not running, judged as its unit would start it).
@@ -134,7 +135,7 @@ def sshd_sockets(ss: str) -> dict[int, list[int]]:
     return found
 
 
-@dataclass(frozen=True)
+@record
 class Process:
     """An sshd process as `ps -ww -C sshd -o pid=,ppid=,uid=,args=` shows it."""
 
@@ -183,7 +184,7 @@ def dropin_glob(folder: str, unit: str) -> str:
     return f"{folder}/{unit}.d/*.conf"
 
 
-@dataclass(frozen=True)
+@record
 class Unit:
     """The ssh service as systemd would start it: ExecStart's words and the environment files it reads."""
 

@@ -14,7 +14,6 @@ puts in front of it, and a plain list replaces it; wildcards expand against the 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 from auditor.collectors.sshd_config.conditions import Connection, applies, parse_condition, port_number
 from auditor.collectors.sshd_config.openssh import Build, version_text
@@ -29,11 +28,12 @@ from auditor.collectors.sshd_config.values import (
     canonical_keyword,
     printed,
 )
+from auditor.records import record
 
 _REPEATED = frozenset({"port", "listenaddress", "hostkey"})  # keywords whose every value counts
 
 
-@dataclass(frozen=True)
+@record
 class Evaluated:
     """Attributes:
     options: keyword -> value as `sshd -T` prints it, for every evaluated keyword (the compiled-in default

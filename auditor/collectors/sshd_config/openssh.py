@@ -12,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from auditor.collectors.sshd_config.conditions import pattern_list
+from auditor.records import record
 
 # The evaluated keywords whose compiled-in default is the same in every release of the table.
 SCALAR_DEFAULTS: Mapping[str, str] = {
@@ -28,7 +28,7 @@ SCALAR_DEFAULTS: Mapping[str, str] = {
 _VERSION = re.compile(r"OpenSSH_(\d+)\.(\d+)")
 
 
-@dataclass(frozen=True)
+@record
 class Build:
     """One sshd build's compiled-in defaults: its algorithm lists, in sshd's order."""
 

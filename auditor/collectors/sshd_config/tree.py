@@ -11,8 +11,8 @@ sshd's nesting limit. The tree is pure data: which files and globs it still need
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from auditor.records import record
 from auditor.transports.base import IS_A_DIRECTORY, FileContent
 
 SSHDIR = "/etc/ssh"
@@ -20,7 +20,7 @@ MAX_DEPTH = 16  # SERVCONF_MAX_DEPTH
 _BLANKS = " \t"
 
 
-@dataclass(frozen=True)
+@record
 class Directive:
     """One configuration line: `keyword` lower-case, its arguments, and where it stands ("path line N")."""
 
@@ -29,7 +29,7 @@ class Directive:
     where: str
 
 
-@dataclass(frozen=True)
+@record
 class Included:
     """An `Include` line and the files its patterns matched, in the order sshd parses them."""
 
@@ -37,7 +37,7 @@ class Included:
     files: tuple[ConfigFile, ...]
 
 
-@dataclass(frozen=True)
+@record
 class ConfigFile:
     """A config file's lines, with the files it includes in place."""
 
@@ -45,7 +45,7 @@ class ConfigFile:
     entries: tuple[Directive | Included, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Tree:
     """Attributes:
     root: the main file as parsed (None when it could not be read).

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from auditor.records import record
 
 # logrotate's rotation periods; the parser also reads these names as its frequency keywords.
 PERIOD_DAYS = {"hourly": 1 / 24, "daily": 1, "weekly": 7, "monthly": 30, "yearly": 365}
 
 
-@dataclass(frozen=True)
+@record
 class Forward:
     """A destination logs are sent to.
 
@@ -31,7 +33,7 @@ class Forward:
     source: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class Rotation:
     """How logrotate treats one log file.
 
@@ -67,7 +69,7 @@ class Rotation:
         return f"{self.frequency}, rotate {self.rotate}{age} in {self.source}"
 
 
-@dataclass(frozen=True)
+@record
 class Daemon:
     """Attributes:
     name: rsyslog, syslog-ng or systemd-journal-upload.
@@ -88,7 +90,7 @@ class Daemon:
     problems: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class SyslogFacts:
     """Attributes:
     daemons: each installed daemon (its config file exists), keyed by name.

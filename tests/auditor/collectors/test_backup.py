@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -151,3 +152,22 @@ def test_local_machine_agrees_with_path_and_clock():
                (f"/usr/bin/{name}", f"/usr/local/bin/{name}")}
     assert set(facts.installed) == on_disk
     assert facts.host_time is not None and abs(facts.host_time - real_epoch()) < 60
+
+
+def test_borg_security_find_walks_only_borgs_own_folders(tmp_path):
+    """The real find, with /root and /home moved under tmp_path: it reports borg 1's and borg 2's security folders
+    of root and of each user, and does not descend elsewhere in a home (a project's copy is not read)."""
+    found = {"root/.config/borg/security/aa", "home/ann/.config/borg/security/bb",
+             "home/ann/.local/share/borg/security/cc"}
+    for folder in (*found, "home/ann/src/tool/.config/borg/security/dd"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "key-type").write_text("4\n")
+        (tmp_path / folder / "notes.txt").write_text("not a borg file\n")
+    moved = {"/root": f"{tmp_path}/root", "/home": f"{tmp_path}/home", "/root/*": f"{tmp_path}/root/*",
+             "/home/*/*": f"{tmp_path}/home/*/*"}
+    argv = tuple(moved.get(word, word) for word in BORG_SECURITY.argv)
+    result = LocalTransport().run(replace(BORG_SECURITY, argv=argv))
+    repos = parse_borg_security(result.stdout)
+    assert result.exit_status == 0, result.stderr
+    assert {str(Path(repo.security_dir).relative_to(tmp_path)) for repo in repos} == found
+    assert {repo.key_type for repo in repos} == {4}

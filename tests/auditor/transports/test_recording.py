@@ -130,3 +130,23 @@ def test_a_replayed_record_keeps_its_hash_unless_it_held_a_secret(tmp_path):
     record = json.loads((tmp_path / ini_ref.path).read_text())
     assert record["collected_at"] == "2026-11-26T14:00:00.000Z" and record["redactions"] == {"password-assignment": 4}
     assert [s for s in EXPECTED["app-config.ini"]["secrets"] if s in record["content"] or s.encode() in served] == []
+
+
+def test_a_replay_answers_a_changed_command_from_the_line_an_older_version_recorded(tmp_path):
+    # Given a run recorded by an auditor that asked `uptime` where today's asks `uptime -p`
+    older_store = EvidenceStore(tmp_path / "older")
+    RecordingTransport(FakeHost({"uptime": CommandResult("uptime", 0, "up 3 days\n")}, {}), older_store,
+                       CLOCK).run(UPTIME)
+    older_store.write_manifest()
+    today = cmd("uptime", "-p", replaces=("uptime -s", "uptime"))
+    # When today's collector asks its command of a replay of that run, through the recorder
+    store = EvidenceStore(tmp_path / "replayed")
+    view = RecordingTransport(ReplayTransport(tmp_path / "older", "fake"), store, CLOCK).view("replay")
+    # Then the older record answers, and stays the evidence, under the command line that was really run
+    assert view.run(today).stdout == "up 3 days\n"
+    (ref,) = view.used
+    assert ref.source == "uptime"
+    assert json.loads((tmp_path / "replayed" / ref.path).read_bytes())["argv"] == ["uptime"]
+    # And a command no older line of which was recorded is still missing, named as today asks it
+    with pytest.raises(FactMissing, match="uptime -s -p"):
+        view.run(cmd("uptime", "-s", "-p", replaces=("uptime --since",)))
