@@ -8,6 +8,7 @@ traceback text. Targets run in parallel; each uses one connection.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import threading
 import traceback
@@ -56,11 +57,14 @@ from auditor.transports import open_transport
 from auditor.transports.base import Command, CommandResult, Transport
 from auditor.transports.budget import Limits
 from auditor.transports.environment import withhold_from_proxies
-from auditor.transports.recording import EvidenceSink, RecordingTransport
+from auditor.transports.recording import ConsumerView, EvidenceSink, RecordingTransport
 from auditor.transports.ssh_network import abort_connections
 from auditor.waivers import apply_waivers, waiver_uses
 
 log = logging.getLogger(__name__)
+
+# Collectors run at once on a transport that allows it: enough to overlap their follow-up commands.
+_COLLECTORS_AT_ONCE = 4
 
 ORGANISATION = "_organisation"  # evidence folder of organisation-wide facts; no target name starts with "_"
 _VERDICT_STATUSES = {Status.PASS, Status.FAIL, Status.WARN, Status.NOT_APPLICABLE}
@@ -378,24 +382,20 @@ def _assess(plan: TargetPlan, profile: Profile, recorder: RecordingTransport, ca
     unheard: dict[str, str] = {}  # collectors to whose questions the target answered nothing in time
     heard = False  # some collector's question was answered
     missing_rights: dict[str, str] = {}
-    for name in needed:
-        if cancel.is_set():
-            break
-        consumer = recorder.view(name)
-        view = AnswerWatch(consumer)
-        try:
-            facts[name] = COLLECTORS[name].collect(view, system, **_parameters(name, profile, target))
-        except PermissionMissing as exc:
-            missing_rights[name] = str(exc)
-        except (ConnectError, CommandTimeout) as exc:
+    for name, consumer, view, outcome in _gathered(needed, recorder, system, profile, target, cancel):
+        if isinstance(outcome, PermissionMissing):
+            missing_rights[name] = str(outcome)
+        elif isinstance(outcome, (ConnectError, CommandTimeout)):
             if not plan.detects_system:  # an endpoint where nothing answered is not assessed, like a host
-                return TargetResult(target, system, tuple(findings), str(exc), _connection_reason(exc))
-            failures[name] = unheard[name] = str(exc)
-        except AuditorError as exc:
-            failures[name] = str(exc)
-        except Exception as exc:  # a collector bug on one host must not stop the run
-            log.debug("collector %s failed on %s", name, target.name, exc_info=True)
+                return TargetResult(target, system, tuple(findings), str(outcome), _connection_reason(outcome))
+            failures[name] = unheard[name] = str(outcome)
+        elif isinstance(outcome, AuditorError):
+            failures[name] = str(outcome)
+        elif isinstance(exc := outcome, Exception):  # a collector bug on one host must not stop the run
+            log.debug("collector %s failed on %s", name, target.name, exc_info=exc)
             failures[name] = f"collector '{name}' failed: {type(exc).__name__}: {exc}"
+        else:
+            facts[name] = outcome
         used[name] = view.used
         if consumer.limited and name not in failures:  # judged on half a fact, a check could pass falsely
             failures[name] = f"not assessed within the target's limits: {consumer.limited[0]}"
@@ -428,6 +428,34 @@ def _assess(plan: TargetPlan, profile: Profile, recorder: RecordingTransport, ca
         return TargetResult(target, system, tuple(findings), "nothing asked after the system was detected was "
                             f"answered in time: {first}", ErrorReason.TIMEOUT)
     return TargetResult(target, system, tuple(findings))
+
+
+_Gathered = tuple[str, ConsumerView, AnswerWatch, Any]  # collector, its view, its watch, its facts or exception
+
+
+def _gathered(needed: Sequence[str], recorder: RecordingTransport, system: SystemFacts, profile: Profile,
+              target: Target, cancel: threading.Event) -> list[_Gathered]:
+    """Each needed collector's facts (or the exception it raised), in `needed` order; until a cancel, which leaves
+    the rest out. On a transport that runs commands side by side (this machine), the collectors run together:
+    what one asks after the prefetched batch (a follow-up command) then waits on no other collector's."""
+
+    def one(name: str) -> _Gathered | None:
+        if cancel.is_set():
+            return None
+        consumer = recorder.view(name)
+        view = AnswerWatch(consumer)
+        try:
+            outcome: Any = COLLECTORS[name].collect(view, system, **_parameters(name, profile, target))
+        except Exception as exc:  # judged by the caller, in order
+            outcome = exc
+        return name, consumer, view, outcome
+
+    if getattr(recorder.inner, "concurrent", False) and len(needed) > 1:
+        with ThreadPoolExecutor(max_workers=_COLLECTORS_AT_ONCE, thread_name_prefix="collect") as pool:
+            gathered = list(pool.map(one, needed))
+    else:
+        gathered = [one(name) for name in needed]  # after a cancel, each returns at once
+    return [item for item in itertools.takewhile(lambda item: item is not None, gathered) if item is not None]
 
 
 def _undetected(uname: CommandResult) -> str:

@@ -49,27 +49,63 @@ class RecordingTransport:
             inner.budget = self.budget  # type: ignore[attr-defined]
         self._commands: dict[Command, tuple[CommandResult, EvidenceRef]] = {}
         self._files: dict[str, tuple[FileContent, EvidenceRef]] = {}
+        # Facts being fetched, so that collectors asking at once (on a transport that runs them together) fetch
+        # and record each fact once: a record saved twice would list one fact twice in the manifest.
+        self._fetching: dict[Command | str, threading.Event] = {}
         self._lock = threading.Lock()
 
     def prefetch(self, commands: Sequence[Command], paths: Sequence[str]) -> None:
         """Gather everything collectors declared, in as few round trips as the transport allows."""
-        new_commands = list(dict.fromkeys(c for c in commands if c not in self._commands))
-        new_paths = list(dict.fromkeys(p for p in paths if p not in self._files))
-        results, contents = fetch(self.inner, new_commands, new_paths)
-        for command, result in zip(new_commands, results, strict=True):
-            self._remember_command(command, result)
-        for path, content in zip(new_paths, contents, strict=True):
-            self._remember_file(path, content)
+        new_commands = self._claim([c for c in dict.fromkeys(commands) if c not in self._commands])
+        new_paths = self._claim([p for p in dict.fromkeys(paths) if p not in self._files])
+        try:
+            results, contents = fetch(self.inner, new_commands, new_paths)
+            for command, result in zip(new_commands, results, strict=True):
+                self._remember_command(command, result)
+            for path, content in zip(new_paths, contents, strict=True):
+                self._remember_file(path, content)
+        finally:
+            self._release([*new_commands, *new_paths])
 
     def run(self, command: Command) -> tuple[CommandResult, EvidenceRef]:
-        with self._lock:
-            cached = self._commands.get(command)
-        return cached or self._remember_command(command, self.inner.run(command))
+        while (cached := self._commands.get(command)) is None and not self._claim([command]):
+            self._wait(command)
+        if cached is not None:
+            return cached
+        try:
+            return self._remember_command(command, self.inner.run(command))
+        finally:
+            self._release([command])
 
     def read_file(self, path: str) -> tuple[FileContent, EvidenceRef]:
+        while (cached := self._files.get(path)) is None and not self._claim([path]):
+            self._wait(path)
+        if cached is not None:
+            return cached
+        try:
+            return self._remember_file(path, self.inner.read_file(path))
+        finally:
+            self._release([path])
+
+    def _claim(self, keys: Sequence[Any]) -> list[Any]:
+        """The keys no one is fetching and none is cached, now marked as being fetched by the caller."""
         with self._lock:
-            cached = self._files.get(path)
-        return cached or self._remember_file(path, self.inner.read_file(path))
+            free = [k for k in keys if k not in self._fetching and k not in self._commands and k not in self._files]
+            for key in free:
+                self._fetching[key] = threading.Event()
+        return free
+
+    def _wait(self, key: Command | str) -> None:
+        with self._lock:
+            fetching = self._fetching.get(key)
+        if fetching is not None:
+            fetching.wait()
+
+    def _release(self, keys: Sequence[Command | str]) -> None:
+        with self._lock:
+            fetched = [self._fetching.pop(key) for key in keys]
+        for event in fetched:
+            event.set()
 
     def view(self, consumer: str) -> ConsumerView:
         return ConsumerView(self, consumer)

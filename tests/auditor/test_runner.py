@@ -10,6 +10,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from auditor.bundle.evidence import EvidenceStore
 from auditor.clock import FixedClock
 from auditor.collectors import COLLECTORS
@@ -68,8 +70,16 @@ def garbage(timesync):
     return "pass"
 
 
+@check(id="TEST-0070", title="Reads the journal's settings", severity=Severity.LOW, platforms=(Platform.LINUX,),
+       remediation="Fix.")
+def journal(journald):
+    from auditor.models import Verdict
+
+    return Verdict.passed("read")
+
+
 SCANNED_AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-CHECKS = {s.id: s for s in map(_spec, (synced, crashes, windows_only, needs_root, no_resources, garbage))}
+CHECKS = {s.id: s for s in map(_spec, (synced, crashes, windows_only, needs_root, no_resources, garbage, journal))}
 
 
 def _linux_host(name: str, uid: str = "1000", **commands: CommandResult) -> FakeHost:
@@ -135,19 +145,30 @@ def test_an_unexpected_exception_on_one_target_does_not_stop_the_others(tmp_path
     assert odd.error_reason is ErrorReason.UNREACHABLE and up.findings and not up.connection_error
 
 
-def test_failing_collector_turns_its_checks_into_errors(tmp_path):
+@pytest.mark.parametrize("concurrent", [False, True], ids=["one collector at a time", "collectors at once"])
+def test_failing_collector_turns_its_checks_into_errors(tmp_path, concurrent):
+    # Given a host where one collector's command breaks and another's (the journal's) works, and whose transport
+    # runs commands one at a time (SSH) or side by side (this machine: the collectors then run at once)
     class Broken(FakeHost):
         def run(self, command):
             if str(command) == "timedatectl show":
                 raise ConnectError("a", "connection reset by peer")
+            if concurrent:
+                time.sleep(0.01)  # lets the other collector's thread in while this one waits
             return super().run(command)
 
     host = _linux_host("a")
     broken = Broken(host._commands, host._files)
-    result = _scan(tmp_path, {"a": broken}, ScanOptions(Selection(only=frozenset({"TEST-0010"}))))
-    (finding,) = result.findings()
-    assert finding.status is Status.ERROR and finding.error_reason is ErrorReason.COLLECTOR_FAILED
-    assert "connection reset by peer" in finding.message
+    broken.concurrent = concurrent
+    result = _scan(tmp_path, {"a": broken}, ScanOptions(Selection(only=frozenset({"TEST-0010", "TEST-0070"}))))
+    # Then the broken collector's check is an error naming why, the other is judged, in check order
+    clock, journal = result.findings()
+    assert (clock.check_id, journal.check_id) == ("TEST-0010", "TEST-0070")
+    assert clock.status is Status.ERROR and clock.error_reason is ErrorReason.COLLECTOR_FAILED
+    assert "connection reset by peer" in clock.message
+    assert journal.status is Status.PASS and journal.evidence
+    # And the host was asked each fact once
+    assert broken.calls and len(broken.calls) == len(set(broken.calls))
 
 
 def test_ctrl_c_keeps_what_was_collected(tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -150,3 +151,39 @@ def test_a_replay_answers_a_changed_command_from_the_line_an_older_version_recor
     # And a command no older line of which was recorded is still missing, named as today asks it
     with pytest.raises(FactMissing, match="uptime -s -p"):
         view.run(cmd("uptime", "-s", "-p", replaces=("uptime --since",)))
+
+
+def test_two_collectors_asking_one_fact_at_once_fetch_and_record_it_once(tmp_path):
+    # Given a host whose answer to `uptime` waits until the test lets it go
+    answering, release, second_waits = threading.Event(), threading.Event(), threading.Event()
+
+    class SlowHost(FakeHost):
+        def run(self, command):
+            answering.set()
+            assert release.wait(5), "the test never let the answer go"
+            return super().run(command)
+
+    class Noting(RecordingTransport):
+        def _wait(self, key):
+            second_waits.set()
+            super()._wait(key)
+
+    host = SlowHost({"uptime": CommandResult("uptime", 0, "up 3 days\n")})
+    store = EvidenceStore(tmp_path)
+    recorder = Noting(host, store, CLOCK)
+    # When one collector asks while another's identical question is still being answered
+    first = threading.Thread(target=recorder.view("a").run, args=(UPTIME,))
+    first.start()
+    assert answering.wait(5)
+    second = recorder.view("b")
+    asking = threading.Thread(target=second.run, args=(UPTIME,))
+    asking.start()
+    assert second_waits.wait(5), "the second collector did not wait for the answer under way"
+    release.set()
+    first.join(5)
+    asking.join(5)
+    # Then the host was asked once, one record was written, and both collectors cite it
+    assert host.calls == ["uptime"]
+    manifest = json.loads(store.write_manifest().read_text())
+    assert [fact["source"] for fact in manifest["facts"]] == ["uptime"]
+    assert second.used and second.used[0].source == "uptime"
