@@ -391,9 +391,9 @@ def _assess(plan: TargetPlan, profile: Profile, recorder: RecordingTransport, ca
             failures[name] = unheard[name] = str(outcome)
         elif isinstance(outcome, AuditorError):
             failures[name] = str(outcome)
-        elif isinstance(exc := outcome, Exception):  # a collector bug on one host must not stop the run
-            log.debug("collector %s failed on %s", name, target.name, exc_info=exc)
-            failures[name] = f"collector '{name}' failed: {type(exc).__name__}: {exc}"
+        elif isinstance(outcome, Exception):  # a collector bug on one host must not stop the run
+            log.debug("collector %s failed on %s", name, target.name, exc_info=outcome)
+            failures[name] = f"collector '{name}' failed: {type(outcome).__name__}: {outcome}"
         else:
             facts[name] = outcome
         used[name] = view.used

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from auditor.clock import Clock
@@ -25,6 +26,9 @@ from auditor.transports.base import Command, CommandResult, FileContent, Transpo
 from auditor.transports.budget import Budget, Limits
 from auditor.transports.records import command_record, file_record, with_redacted_text
 from auditor.transports.redaction import redact_content, redact_result
+
+# Commands at once on a transport that runs them side by side (this machine): as many as it runs itself.
+_COMMANDS_AT_ONCE = 8
 
 
 class EvidenceSink(Protocol):
@@ -59,6 +63,12 @@ class RecordingTransport:
         new_commands = self._claim([c for c in dict.fromkeys(commands) if c not in self._commands])
         new_paths = self._claim([p for p in dict.fromkeys(paths) if p not in self._files])
         try:
+            if getattr(self.inner, "concurrent", False) and len(new_commands) > 1:
+                # Each answer is recorded (redacted, charged, saved) on its own thread as soon as it comes, while
+                # the other commands still run, instead of all of them after the last one.
+                with ThreadPoolExecutor(max_workers=_COMMANDS_AT_ONCE, thread_name_prefix="fetch") as pool:
+                    list(pool.map(lambda c: self._remember_command(c, self.inner.run(c)), new_commands))
+                new_commands = []
             results, contents = fetch(self.inner, new_commands, new_paths)
             for command, result in zip(new_commands, results, strict=True):
                 self._remember_command(command, result)
