@@ -12,7 +12,7 @@ import itertools
 import logging
 import threading
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import field
 from datetime import datetime
@@ -372,10 +372,15 @@ def _assess(plan: TargetPlan, profile: Profile, recorder: RecordingTransport, ca
     # In check order, as the profile lists them, whichever step skipped them.
     findings = [_skipped(skip, target) for skip in sorted((*plan.skipped, *skipped), key=lambda s: s.check.id)]
     needed = collectors_for(runnable)
-    planned = [COLLECTORS[name].requests(system, **_parameters(name, profile, target)) for name in needed]
-    # The slow commands first: the batch then ends with the many quick ones, not waiting on one started late.
-    commands = sorted((c for r in planned for c in r[0]), key=lambda c: not c.slow)
-    _prefetch(recorder, commands, [p for r in planned for p in r[1]])
+    planned = []
+    for name in needed:
+        commands, paths = COLLECTORS[name].requests(system, **_parameters(name, profile, target))
+        planned.append((_slow_first(commands), paths))
+        # On this machine they start now, while the next collector's module is still loading, and each collector
+        # then waits for its own answers only; elsewhere they are asked in one batch.
+        recorder.start(*planned[-1])
+    if not recorder.concurrent:
+        _prefetch(recorder, [c for r in planned for c in r[0]], [p for r in planned for p in r[1]])
     facts: dict[str, Any] = {SYSTEM: system}
     used: dict[str, list[EvidenceRef]] = {SYSTEM: system_view.used}
     failures: dict[str, str] = {}
@@ -475,6 +480,11 @@ def _parameters(collector: str, profile: Profile, target: Target) -> dict[str, A
 def _skipped(skip: Skip, target: Target) -> Finding:
     return Finding(skip.check.id, target.name, Status.SKIPPED, skip.reason, requirements=skip.check.requirements,
                    skip_reason=skip.reason)
+
+
+def _slow_first(commands: Iterable[Command]) -> list[Command]:
+    """The slow commands first: a batch then ends with the many quick ones, not waiting on one started late."""
+    return sorted(commands, key=lambda c: not c.slow)
 
 
 def _prefetch(recorder: RecordingTransport, commands: Sequence[Command], paths: Sequence[str]) -> None:

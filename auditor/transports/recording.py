@@ -15,6 +15,7 @@ so a batch never holds more than the budget), and a view reads at most `listed_f
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,8 @@ from auditor.transports.base import Command, CommandResult, FileContent, Transpo
 from auditor.transports.budget import Budget, Limits
 from auditor.transports.records import command_record, file_record, with_redacted_text
 from auditor.transports.redaction import redact_content, redact_result
+
+log = logging.getLogger(__name__)
 
 # Commands at once on a transport that runs them side by side (this machine): as many as it runs itself.
 _COMMANDS_AT_ONCE = 8
@@ -56,19 +59,28 @@ class RecordingTransport:
         # Facts being fetched, so that collectors asking at once (on a transport that runs them together) fetch
         # and record each fact once: a record saved twice would list one fact twice in the manifest.
         self._fetching: dict[Command | str, threading.Event] = {}
+        self._pool: ThreadPoolExecutor | None = None  # background fetches (start), on a concurrent transport
         self._lock = threading.Lock()
+
+    @property
+    def concurrent(self) -> bool:
+        """The transport runs commands side by side (this machine): facts may be fetched in the background."""
+        return bool(getattr(self.inner, "concurrent", False))
 
     def prefetch(self, commands: Sequence[Command], paths: Sequence[str]) -> None:
         """Gather everything collectors declared, in as few round trips as the transport allows."""
+        if self.concurrent:
+            self.start(commands, ())
+            for command in dict.fromkeys(commands):
+                self.run(command)  # its answer, once it has come
+            commands = ()
+        self._batch(commands, paths)
+
+    def _batch(self, commands: Sequence[Command], paths: Sequence[str]) -> None:
+        """What no one is fetching yet, in one call to the transport."""
         new_commands = self._claim([c for c in dict.fromkeys(commands) if c not in self._commands])
         new_paths = self._claim([p for p in dict.fromkeys(paths) if p not in self._files])
         try:
-            if getattr(self.inner, "concurrent", False) and len(new_commands) > 1:
-                # Each answer is recorded (redacted, charged, saved) on its own thread as soon as it comes, while
-                # the other commands still run, instead of all of them after the last one.
-                with ThreadPoolExecutor(max_workers=_COMMANDS_AT_ONCE, thread_name_prefix="fetch") as pool:
-                    list(pool.map(lambda c: self._remember_command(c, self.inner.run(c)), new_commands))
-                new_commands = []
             results, contents = fetch(self.inner, new_commands, new_paths)
             for command, result in zip(new_commands, results, strict=True):
                 self._remember_command(command, result)
@@ -76,6 +88,30 @@ class RecordingTransport:
                 self._remember_file(path, content)
         finally:
             self._release([*new_commands, *new_paths])
+
+    def start(self, commands: Sequence[Command], paths: Sequence[str]) -> None:
+        """Where the transport runs commands side by side: read the files, start the commands in the background
+        (each answer is recorded on its thread as it comes) and return; a collector asking for one later waits
+        for it. Elsewhere nothing: prefetch() gathers them in one batch."""
+        if not self.concurrent:
+            return
+        self._batch((), paths)
+        for command in self._claim([c for c in dict.fromkeys(commands) if c not in self._commands]):
+            self._background().submit(self._fetch_claimed, command)
+
+    def _background(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=_COMMANDS_AT_ONCE, thread_name_prefix="fetch")
+            return self._pool
+
+    def _fetch_claimed(self, command: Command) -> None:
+        try:
+            self._remember_command(command, self.inner.run(command))
+        except Exception as exc:  # the collector that asks for it fetches it again and meets the error itself
+            log.debug("%s: %s failed in the background: %s", self.target, command, exc)
+        finally:
+            self._release([command])
 
     def run(self, command: Command) -> tuple[CommandResult, EvidenceRef]:
         while (cached := self._commands.get(command)) is None and not self._claim([command]):
@@ -121,7 +157,11 @@ class RecordingTransport:
         return ConsumerView(self, consumer)
 
     def close(self) -> None:
-        self.inner.close()
+        self.inner.close()  # first: a command still running stops, so the background fetches end at once
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)  # every record saved before the target's findings are
 
     def _record(self, kind: str, source: str, cut: bool, fresh: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         original: Callable[[str, str], dict[str, Any]] | None = getattr(self.inner, "original_record", None)

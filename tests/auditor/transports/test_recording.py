@@ -187,3 +187,36 @@ def test_two_collectors_asking_one_fact_at_once_fetch_and_record_it_once(tmp_pat
     manifest = json.loads(store.write_manifest().read_text())
     assert [fact["source"] for fact in manifest["facts"]] == ["uptime"]
     assert second.used and second.used[0].source == "uptime"
+
+
+def test_on_this_machine_facts_start_in_the_background_and_closing_ends_them(tmp_path):
+    # Given a transport that runs commands side by side, whose `sleep` runs until the transport is closed
+    stopped = threading.Event()
+
+    class Machine(FakeHost):
+        concurrent = True
+
+        def run(self, command):
+            if str(command) == "sleep":
+                stopped.wait(5)
+                return CommandResult("sleep", -9, "", "not run: the scan was stopped")
+            return super().run(command)
+
+        def close(self):
+            stopped.set()
+
+    host = Machine({"uptime": CommandResult("uptime", 0, "up 3 days\n")})
+    store = EvidenceStore(tmp_path)
+    recorder = RecordingTransport(host, store, CLOCK)
+    # When both are started, and a collector asks for each
+    recorder.start([cmd("sleep"), UPTIME], [])
+    view = recorder.view("a")
+    assert view.run(UPTIME).stdout == "up 3 days\n"  # answered while `sleep` still runs
+    waiting = threading.Thread(target=view.run, args=(cmd("sleep"),))
+    waiting.start()
+    # Then closing (an interrupt) stops the running one, the collector gets its answer, and nothing is left running
+    recorder.close()
+    waiting.join(5)
+    assert not waiting.is_alive() and stopped.is_set()
+    assert sorted(fact["source"] for fact in json.loads(store.write_manifest().read_text())["facts"]) == \
+        ["sleep", "uptime"]
