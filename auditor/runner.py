@@ -12,7 +12,7 @@ import itertools
 import logging
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import field
 from datetime import datetime
@@ -54,7 +54,7 @@ from auditor.plan import Selection, Skip, TargetPlan, collectors_for, plan_targe
 from auditor.profile import Profile
 from auditor.records import record
 from auditor.transports import open_transport
-from auditor.transports.base import Command, CommandResult, Transport
+from auditor.transports.base import Command, CommandResult, Transport, slow_first
 from auditor.transports.budget import Limits
 from auditor.transports.environment import withhold_from_proxies
 from auditor.transports.recording import ConsumerView, EvidenceSink, RecordingTransport
@@ -375,12 +375,12 @@ def _assess(plan: TargetPlan, profile: Profile, recorder: RecordingTransport, ca
     planned = []
     for name in needed:
         commands, paths = COLLECTORS[name].requests(system, **_parameters(name, profile, target))
-        planned.append((_slow_first(commands), paths))
+        planned.append((slow_first(commands), paths))
         # On this machine they start now, while the next collector's module is still loading, and each collector
         # then waits for its own answers only; elsewhere they are asked in one batch.
         recorder.start(*planned[-1])
     if not recorder.concurrent:
-        _prefetch(recorder, [c for r in planned for c in r[0]], [p for r in planned for p in r[1]])
+        _prefetch(recorder, slow_first(c for r in planned for c in r[0]), [p for r in planned for p in r[1]])
     facts: dict[str, Any] = {SYSTEM: system}
     used: dict[str, list[EvidenceRef]] = {SYSTEM: system_view.used}
     failures: dict[str, str] = {}
@@ -480,11 +480,6 @@ def _parameters(collector: str, profile: Profile, target: Target) -> dict[str, A
 def _skipped(skip: Skip, target: Target) -> Finding:
     return Finding(skip.check.id, target.name, Status.SKIPPED, skip.reason, requirements=skip.check.requirements,
                    skip_reason=skip.reason)
-
-
-def _slow_first(commands: Iterable[Command]) -> list[Command]:
-    """The slow commands first: a batch then ends with the many quick ones, not waiting on one started late."""
-    return sorted(commands, key=lambda c: not c.slow)
 
 
 def _prefetch(recorder: RecordingTransport, commands: Sequence[Command], paths: Sequence[str]) -> None:

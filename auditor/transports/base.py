@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import field
 from typing import Protocol
 
@@ -57,6 +57,11 @@ def cmd(*argv: str, sudo: bool = False, timeout: float = 20.0, slow: bool = Fals
         replaces: tuple[str, ...] = ()) -> Command:
     """Shorthand used by collectors: cmd("timedatectl", "show")."""
     return Command(tuple(argv), sudo=sudo, timeout=timeout, slow=slow, replaces=replaces)
+
+
+def slow_first(commands: Iterable[Command]) -> list[Command]:
+    """The slow commands first: a batch then ends with the many quick ones, not waiting on one started late."""
+    return sorted(commands, key=lambda c: not c.slow)
 
 
 @record

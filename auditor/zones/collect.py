@@ -22,7 +22,7 @@ from auditor.files import dump_json, sha256_bytes
 from auditor.models import EvidenceRef, SystemFacts, TargetKind
 from auditor.plan import TargetPlan, collectors_for
 from auditor.transports import open_transport
-from auditor.transports.base import Command, CommandResult, FileContent, Transport, fetch
+from auditor.transports.base import Command, CommandResult, FileContent, Transport, fetch, slow_first
 from auditor.transports.budget import Limits
 from auditor.transports.environment import withhold_from_proxies
 from auditor.transports.recording import RecordingTransport
@@ -139,7 +139,7 @@ def _collect(plan: TargetPlan, parameters: Mapping[str, Mapping[str, Any]], reco
         return {p: target if p == "target" else given[p] for p in COLLECTORS[name].parameters}
 
     planned = [COLLECTORS[name].requests(system, **params(name)) for name in needed]
-    _prefetch(recorder, [c for r in planned for c in r[0]], [p for r in planned for p in r[1]])
+    _prefetch(recorder, slow_first(c for r in planned for c in r[0]), [p for r in planned for p in r[1]])
     for name in needed:
         try:
             COLLECTORS[name].collect(recorder.view(name), system, **params(name))

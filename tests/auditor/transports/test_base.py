@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from auditor.errors import CollectorError
-from auditor.transports.base import CommandResult
+from auditor.transports.base import CommandResult, cmd, slow_first
 
 LSBLK = "lsblk -J -b -o NAME,KNAME,TYPE,FSTYPE,MOUNTPOINTS,PKNAME,RM,RO,SIZE"
 
@@ -60,3 +60,12 @@ def test_raise_for_status_raises_the_same_sentence() -> None:
     with pytest.raises(CollectorError, match=r"^`uname -s` exited 2: uname: bad option$"):
         CommandResult("uname -s", 2, "", "uname: bad option\n").raise_for_status()
     CommandResult("uname -s", 0, "Linux\n").raise_for_status()
+
+
+def test_slow_commands_go_first_and_the_others_keep_their_order():
+    quick, apt, other, mariadb = cmd("id", "-u"), cmd("python3", "-c", "x", slow=True), cmd("uname"), \
+        cmd("mariadbd", "--help", slow=True)
+    assert slow_first([quick, apt, other, mariadb]) == [apt, mariadb, quick, other]
+    # `slow` and `replaces` are hints, not part of what the command is: the same argv is the same fact
+    assert cmd("uname", slow=True, replaces=("uname -a",)) == other
+    assert hash(cmd("uname", slow=True)) == hash(other)
