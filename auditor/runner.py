@@ -455,7 +455,7 @@ def _gathered(needed: Sequence[str], recorder: RecordingTransport, system: Syste
             outcome = exc
         return name, consumer, view, outcome
 
-    if getattr(recorder.inner, "concurrent", False) and len(needed) > 1:
+    if recorder.concurrent and len(needed) > 1:
         with ThreadPoolExecutor(max_workers=_COLLECTORS_AT_ONCE, thread_name_prefix="collect") as pool:
             gathered = list(pool.map(one, needed))
     else:

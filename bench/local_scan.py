@@ -75,7 +75,7 @@ def _as_release(release: int, scratch: Path) -> list[str]:
     stand_in = scratch / "debian_version"
     stand_in.write_text(f"{release}.11\n")
     return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
-            f'mount --bind {stand_in} /etc/debian_version && exec "$@"', "as-release"]
+            'mount --bind "$0" /etc/debian_version && exec "$@"', str(stand_in)]
 
 
 def _evaluated(results: Path) -> bool:
