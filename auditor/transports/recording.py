@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from auditor.clock import Clock
 from auditor.models import EvidenceRef
@@ -29,6 +29,7 @@ from auditor.transports.records import command_record, file_record, with_redacte
 from auditor.transports.redaction import redact_content, redact_result
 
 log = logging.getLogger(__name__)
+Fact = TypeVar("Fact")
 
 # Commands at once on a transport that runs them side by side (this machine): as many as it runs itself.
 _COMMANDS_AT_ONCE = 8
@@ -114,24 +115,21 @@ class RecordingTransport:
             self._release([command])
 
     def run(self, command: Command) -> tuple[CommandResult, EvidenceRef]:
-        while (cached := self._commands.get(command)) is None and not self._claim([command]):
-            self._wait(command)
-        if cached is not None:
-            return cached
-        try:
-            return self._remember_command(command, self.inner.run(command))
-        finally:
-            self._release([command])
+        return self._once(command, self._commands, lambda: self._remember_command(command, self.inner.run(command)))
 
     def read_file(self, path: str) -> tuple[FileContent, EvidenceRef]:
-        while (cached := self._files.get(path)) is None and not self._claim([path]):
-            self._wait(path)
+        return self._once(path, self._files, lambda: self._remember_file(path, self.inner.read_file(path)))
+
+    def _once(self, key: Any, cache: Mapping[Any, Fact], fetch: Callable[[], Fact]) -> Fact:
+        """The fact cached under `key`; else fetched by this caller, or by whoever is already fetching it."""
+        while (cached := cache.get(key)) is None and not self._claim([key]):
+            self._wait(key)
         if cached is not None:
             return cached
         try:
-            return self._remember_file(path, self.inner.read_file(path))
+            return fetch()
         finally:
-            self._release([path])
+            self._release([key])
 
     def _claim(self, keys: Sequence[Any]) -> list[Any]:
         """The keys no one is fetching and none is cached, now marked as being fetched by the caller."""
