@@ -17,6 +17,7 @@ import pytest
 
 from auditor.pipeline import load_checks
 from auditor.profile import load_profile
+from auditor.zones.app import queue_of
 from tests.conftest import child_env, run_cli
 from tests.sshd_server import HARDENED, SshdServer, keygen
 from tests.zones.harness import PASSWORD, ROOT, RedisServer, Worker, Zone, ZoneSshd, remove, temp_root
@@ -282,7 +283,12 @@ def test_ctrl_c_on_the_coordinator_leaves_an_interrupted_run_that_says_so(fleet,
                              "--zone-timeout", "120", "--sign-key", str(fleet.keys / "signing.key")],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=child_env({"AUDITOR_BROKER_PASSWORD": PASSWORD, **SIGN}))
-    time.sleep(3)
+    # (waiting: its task for zone c is queued, and nothing takes it)
+    deadline = time.monotonic() + 60
+    while fleet.redis.command("LLEN", queue_of("c")) in ("", ":0") and scan.poll() is None \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # from publishing the task to waiting for its answer is a few calls
     # When the operator presses Ctrl-C
     scan.send_signal(signal.SIGINT)
     _, err = scan.communicate(timeout=30)
