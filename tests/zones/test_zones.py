@@ -274,19 +274,25 @@ def test_a_broker_restart_mid_run_leaves_nothing_that_verifies_falsely(fleet, wo
     assert _verify(fleet, run).returncode == 0
 
 
+def _queued(fleet: Fleet, zone: str) -> int:
+    """Tasks waiting in a zone's queue (0 when Redis does not answer)."""
+    reply = fleet.redis.command("LLEN", queue_of(zone))
+    return int(reply[1:]) if reply.startswith(":") else 0
+
+
 def test_ctrl_c_on_the_coordinator_leaves_an_interrupted_run_that_says_so(fleet, workers):
     # Given a run waiting for a zone nobody serves
     inventory = fleet.inventory("ctrl-c", fleet.entry("lost-c", "a", "c"))
     run = fleet.root / "run-ctrl-c"
+    queued_before = _queued(fleet, "c")
     scan = subprocess.Popen([sys.executable, "-m", "auditor", "scan", "--inventory", str(inventory), "--broker",
                              fleet.redis.url(), "--out", str(run), "--quiet", "--format", "none", "--no-history",
                              "--zone-timeout", "120", "--sign-key", str(fleet.keys / "signing.key")],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=child_env({"AUDITOR_BROKER_PASSWORD": PASSWORD, **SIGN}))
-    # (waiting: its task for zone c is queued, and nothing takes it)
+    # (waiting: its task for zone c is queued beside any an earlier test left there, and nothing takes it)
     deadline = time.monotonic() + 60
-    while fleet.redis.command("LLEN", queue_of("c")) in ("", ":0") and scan.poll() is None \
-            and time.monotonic() < deadline:
+    while _queued(fleet, "c") <= queued_before and scan.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.5)  # from publishing the task to waiting for its answer is a few calls
     # When the operator presses Ctrl-C
