@@ -50,7 +50,8 @@ def _decode(data: bytes) -> tuple[str, bool]:
 class LocalTransport:
     """Runs commands on this machine. `sudo` only applies when the scanner is not already root."""
 
-    concurrent = True  # commands may be asked from several threads at once: each is a process of its own
+    # Commands may be asked from several threads at once (each is a process of its own): how many run together.
+    commands_at_once = _PARALLEL_COMMANDS
 
     def __init__(self, target: str = "localhost", *, use_sudo: bool = False) -> None:
         self.target = target

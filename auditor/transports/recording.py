@@ -31,10 +31,6 @@ from auditor.transports.redaction import redact_content, redact_result
 log = logging.getLogger(__name__)
 Fact = TypeVar("Fact")
 
-# Commands at once on a transport that runs them side by side (this machine): as many as it runs itself.
-_COMMANDS_AT_ONCE = 8
-
-
 class EvidenceSink(Protocol):
     """Where records go (the bundle's evidence store); returns the reference a finding will cite."""
 
@@ -61,12 +57,13 @@ class RecordingTransport:
         # and record each fact once: a record saved twice would list one fact twice in the manifest.
         self._fetching: dict[Command | str, threading.Event] = {}
         self._pool: ThreadPoolExecutor | None = None  # background fetches (start), on a concurrent transport
+        self._at_once = int(getattr(inner, "commands_at_once", 1))  # what the transport itself runs together
         self._lock = threading.Lock()
 
     @property
     def concurrent(self) -> bool:
         """The transport runs commands side by side (this machine): facts may be fetched in the background."""
-        return bool(getattr(self.inner, "concurrent", False))
+        return self._at_once > 1
 
     def prefetch(self, commands: Sequence[Command], paths: Sequence[str]) -> None:
         """Gather everything collectors declared, in as few round trips as the transport allows."""
@@ -79,8 +76,8 @@ class RecordingTransport:
 
     def _batch(self, commands: Sequence[Command], paths: Sequence[str]) -> None:
         """What no one is fetching yet, in one call to the transport."""
-        new_commands = self._claim([c for c in dict.fromkeys(commands) if c not in self._commands])
-        new_paths = self._claim([p for p in dict.fromkeys(paths) if p not in self._files])
+        new_commands = self._claim(list(dict.fromkeys(commands)))
+        new_paths = self._claim(list(dict.fromkeys(paths)))
         try:
             results, contents = fetch(self.inner, new_commands, new_paths)
             for command, result in zip(new_commands, results, strict=True):
@@ -97,13 +94,13 @@ class RecordingTransport:
         if not self.concurrent:
             return
         self._batch((), paths)
-        for command in self._claim([c for c in dict.fromkeys(commands) if c not in self._commands]):
+        for command in self._claim(list(dict.fromkeys(commands))):
             self._background().submit(self._fetch_claimed, command)
 
     def _background(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=_COMMANDS_AT_ONCE, thread_name_prefix="fetch")
+                self._pool = ThreadPoolExecutor(max_workers=self._at_once, thread_name_prefix="fetch")
             return self._pool
 
     def _fetch_claimed(self, command: Command) -> None:
@@ -120,14 +117,14 @@ class RecordingTransport:
     def read_file(self, path: str) -> tuple[FileContent, EvidenceRef]:
         return self._once(path, self._files, lambda: self._remember_file(path, self.inner.read_file(path)))
 
-    def _once(self, key: Any, cache: Mapping[Any, Fact], fetch: Callable[[], Fact]) -> Fact:
+    def _once(self, key: Any, cache: Mapping[Any, Fact], get: Callable[[], Fact]) -> Fact:
         """The fact cached under `key`; else fetched by this caller, or by whoever is already fetching it."""
         while (cached := cache.get(key)) is None and not self._claim([key]):
             self._wait(key)
         if cached is not None:
             return cached
         try:
-            return fetch()
+            return get()
         finally:
             self._release([key])
 

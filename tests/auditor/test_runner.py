@@ -159,7 +159,7 @@ def test_failing_collector_turns_its_checks_into_errors(tmp_path, concurrent):
 
     host = _linux_host("a")
     broken = Broken(host._commands, host._files)
-    broken.concurrent = concurrent
+    broken.commands_at_once = 4 if concurrent else 1
     result = _scan(tmp_path, {"a": broken}, ScanOptions(Selection(only=frozenset({"TEST-0010", "TEST-0070"}))))
     # Then the broken collector's check is an error naming why, the other is judged, in check order
     clock, journal = result.findings()

@@ -194,7 +194,7 @@ def test_on_this_machine_facts_start_in_the_background_and_closing_ends_them(tmp
     stopped = threading.Event()
 
     class Machine(FakeHost):
-        concurrent = True
+        commands_at_once = 8
 
         def run(self, command):
             if str(command) == "sleep":
