@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from auditor.errors import InputError
-from auditor.inventory import ZONE_NAME
 from auditor.zones.app import PASSWORD_ENV
 
 
@@ -38,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Start the worker; it runs until stopped (SIGTERM: finish the targets in hand, then stop)."""
     # Imported here: `auditor --help` and every other command build this module's flags, not a worker.
+    from auditor.inventory import ZONE_NAME
     from auditor.transports.replay import RecordedRun
     from auditor.zones.allow import AllowList
     from auditor.zones.app import BrokerSettings, make_app, queue_of
