@@ -123,7 +123,7 @@ def test_a_records_init_fills_init_false_fields_and_calls_post_init():
 
 
 def test_a_record_keeps_its_own_init_and_takes_a_field_named_self():
-    def __init__(self, text):  # noqa: N807 - a class's own __init__, as a record may define it
+    def __init__(self, text):  # a class's own __init__, as a record may define it
         object.__setattr__(self, "x", int(text))
 
     ours = record(type("Parsed", (), {"__annotations__": {"x": "int"}, "__init__": __init__}))
