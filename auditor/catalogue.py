@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from auditor.records import record
-from auditor.yamlfile import load_yaml
+from auditor.yamlfile import load_package_yaml
 
 CATALOGUES = Path(__file__).parent / "catalogues"
 
@@ -28,7 +28,7 @@ def frameworks() -> Mapping[str, Framework]:
     """Every shipped catalogue, keyed by framework name (read once; the files are package data)."""
     loaded: dict[str, Framework] = {}
     for path in sorted(CATALOGUES.glob("*.yaml")):
-        doc = load_yaml(path, "catalogue")
+        doc = load_package_yaml(path, "catalogue")
         data = doc.mapping(allowed={"framework", "title", "controls"})
         loaded[data["framework"]] = Framework(data["framework"], data["title"],
                                               {str(k): str(v) for k, v in data["controls"].items()})

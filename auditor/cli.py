@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from auditor import __version__
 from auditor.bundle import audit_log
@@ -70,6 +70,36 @@ class _Parser(argparse.ArgumentParser):
         if isinstance(action, argparse._SubParsersAction):
             raise argparse.ArgumentError(None, f"unknown command {value!r} for `{self.prog}`; {hint}")
         raise argparse.ArgumentError(action, f"invalid choice {value!r}; {hint}")
+
+
+class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """auditor's commands. With `only` set to the command word typed, only that command's parser is built; the
+    others are registered by name alone, for the did-you-mean of a typo. Building every command's parser was
+    10-15 ms of each start (argparse looks its words up with gettext for each parser)."""
+
+    only: str | None = None
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        if self.only is None or name == self.only:
+            return super().add_parser(name, **kwargs)
+        self._name_parser_map[name] = None  # never parsed into: the word typed is `only`
+        return _Unbuilt()
+
+
+class _Unbuilt:
+    """The parser of a command that is not being run: what is added to it is dropped."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: self
+
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The command typed (`scan` in `auditor --audit-log F scan ...`), or None when a flag such as --help or
+    --version comes first: then every command's parser is built."""
+    rest = list(argv)
+    while rest and (rest[0] == "--audit-log" or rest[0].startswith("--audit-log=")):
+        rest = rest[2:] if rest[0] == "--audit-log" else rest[1:]
+    return rest[0] if rest and not rest[0].startswith("-") else None
 
 
 def _did_you_mean(word: str, candidates: Sequence[str]) -> str:
@@ -399,13 +429,16 @@ def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]], title: st
     make_console(stderr=False).print(table)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with `only`, that command's alone is built (see _Commands)."""
     parser = _Parser(prog="auditor", description="Audit hosts against the data-processing agreement's "
                      "security measures and keep every fact as evidence.")
     parser.add_argument("--version", action="version", version=f"auditor {__version__}")
     parser.add_argument("--audit-log", default=str(default_log_path()),
                         help="auditor's own audit trail (default %(default)s)")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = cast(_Commands, parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                                                     action=_Commands))
+    commands.only = only
 
     def run_flags(p: argparse.ArgumentParser, profile_default: str, workers: int = 8,
                   workers_are: str = "targets scanned at once") -> None:
@@ -550,7 +583,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for handler in logging.getLogger().handlers:  # a log line may quote a target: control characters made visible
         handler.setFormatter(VisibleFormatter("%(levelname)s %(message)s"))
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _parse(build_parser(), argv)
+    args = _parse(build_parser(_command_word(argv)), argv)
     outcome = _dispatch(args)
     code, run_id, targets = (outcome, "", []) if isinstance(outcome, int) else \
         (outcome.code, outcome.result.run_id, [t.target.name for t in outcome.result.targets])

@@ -24,7 +24,7 @@ from auditor.errors import InputError
 from auditor.models import Attestation, CheckSpec, Role, Scope, Severity, Waiver
 from auditor.records import record
 from auditor.waivers import as_utc, parse_scope, parse_waivers, printable_text, refuse_duplicate_ids, text_list
-from auditor.yamlfile import YamlDoc, describe, kind_of, load_yaml, token
+from auditor.yamlfile import YamlDoc, describe, kind_of, load_package_yaml, load_yaml, token
 
 DEFAULT_PROFILE = Path(__file__).parent / "profiles" / "default.yaml"
 
@@ -207,7 +207,7 @@ def load_stored_profile(path: Path) -> Profile:
 
 
 def _load_default() -> Profile:
-    doc = load_yaml(DEFAULT_PROFILE, "profile")
+    doc = load_package_yaml(DEFAULT_PROFILE, "profile")
     top = doc.mapping(allowed={"name", "description", "parameters", "requirements"})
     definitions: dict[str, ParameterDef] = {}
     for name in doc.mapping("parameters"):

@@ -67,10 +67,9 @@ def _check_functions(root: ModuleType, pack: str) -> Iterator[Any]:
 
 
 def _source(func: Any) -> str:
-    try:
-        path = inspect.getsourcefile(func) or "?"
-    except TypeError:
-        path = "?"
+    # The file the function was compiled from (what inspect.getsourcefile returns for a check, without its
+    # lookups: 0.1 ms a check, on every start).
+    path = getattr(getattr(func, "__code__", None), "co_filename", "?")
     with contextlib.suppress(ValueError):  # another drive on Windows: keep the absolute path
         path = os.path.relpath(path)
     return f"{path}:{func.__code__.co_firstlineno}"

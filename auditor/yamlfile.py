@@ -6,7 +6,7 @@ import difflib
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -42,9 +42,17 @@ class YamlDoc:
     file: str
     marks: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
     key_marks: dict[PathKey, tuple[int, int]] = field(default_factory=dict)  # where each key itself stands
+    # A shipped file's positions are found only when an error needs one (load_package_yaml).
+    locate: Callable[[], YamlDoc] | None = field(default=None, repr=False, compare=False)
+
+    def _positions(self) -> None:
+        if self.locate is not None:
+            found, self.locate = self.locate(), None
+            self.marks, self.key_marks = found.marks, found.key_marks
 
     def where(self, *path: str | int) -> str:
         """'file:line:col' of the value at `path`, or of its nearest ancestor that has a position."""
+        self._positions()
         key: PathKey = tuple(path)
         while key not in self.marks and key:
             key = key[:-1]
@@ -71,6 +79,7 @@ class YamlDoc:
                     close = difflib.get_close_matches(str(key)[:40], known, n=1)
                     hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
                     place = label if label is not None else ".".join(str(p) for p in path)
+                    self._positions()
                     line, col = self.key_marks.get((*path, key), self.marks.get((*path, key), (1, 1)))
                     what = f"{place}: unknown key {quote_key(key)}" if place else f"unknown key {quote_key(key)}"
                     raise InputError(what, f"{self.file}:{line}:{col}", hint)
@@ -122,6 +131,18 @@ def quote_key(key: object) -> str:
 def load_yaml(path: Path | str, what: str) -> YamlDoc:
     """Read and parse a YAML file with safe_load semantics. `what` names it in errors ("inventory")."""
     return parse_yaml(read_input(path, what), str(path), what)
+
+
+def load_package_yaml(path: Path, what: str) -> YamlDoc:
+    """A YAML file shipped inside auditor (the default profile, the control catalogues), read by libyaml alone.
+
+    These files are the project's own, and a test reads each with load_yaml too (same data, no duplicate key),
+    so the refusals load_yaml makes for hostile input are not repeated on every start (5 ms); positions are found
+    only when an error about a value needs one.
+    """
+    text = read_input(path, what)
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # a safe loader
+    return YamlDoc(data, str(path), locate=lambda: parse_yaml(text, str(path), what))
 
 
 def read_input(path: Path | str, what: str) -> str:

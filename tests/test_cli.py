@@ -262,3 +262,29 @@ def _day(moment: str) -> str:
     """'26 November 2026': the day of an ISO time in Europe/Copenhagen, as the English report writes it."""
     local = datetime.fromisoformat(moment).astimezone(ZoneInfo("Europe/Copenhagen"))
     return f"{local.day} {local:%B} {local.year}"
+
+
+@pytest.mark.parametrize("argv", [
+    ["scan", "--inventory", "fleet.yaml", "--check", "SSH-0100", "--format", "none"],
+    ["--audit-log", "trail.log", "replay", "RUN", "--workers", "3"],
+    ["--audit-log=trail.log", "checks", "list", "--json"],
+    ["profile", "diff", "default", "mine.yaml"],
+    ["keys", "init", "--dir", "k"],
+])
+def test_the_parser_built_for_the_command_typed_parses_as_the_whole_one(argv):
+    # Given the parser of every command, and the one built for the command word typed (cli._command_word)
+    from auditor.cli import _command_word, build_parser
+
+    whole, only = build_parser(), build_parser(_command_word(argv))
+    # Then the command typed alone was built, the others are known by name, and both read the same arguments
+    commands = next(a for a in only._actions if a.dest == "command").choices
+    assert [name for name, sub in commands.items() if sub is not None] == [_command_word(argv)]
+    assert set(commands) == set(next(a for a in whole._actions if a.dest == "command").choices)
+    assert vars(only.parse_args(argv)) == vars(whole.parse_args(argv))
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["-h", "scan"], ["--audit-log"], []])
+def test_every_command_is_built_when_no_command_word_comes_first(argv):
+    from auditor.cli import _command_word
+
+    assert _command_word(argv) is None
