@@ -24,7 +24,7 @@ from tests.auditor.fake_host import FakeHost
 
 ROOT = Path(__file__).resolve().parent.parent
 POSIX_ONLY_CALLS = {"geteuid", "getuid", "getgid", "getegid", "setsid", "killpg", "getpgid", "fork", "uname",
-                    "getpwuid", "chown", "mkfifo"}
+                    "getpwuid", "chown", "mkfifo", "sync"}
 POSIX_ONLY_MODULES = {"fcntl", "pwd", "grp", "termios", "resource", "pty", "tty"}
 GUARDS = ("hasattr(os", "_POSIX", "sys.platform", "os.name")
 PROFILE = load_profile()

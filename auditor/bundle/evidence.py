@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from auditor.files import dump_json, sha256_bytes, write_atomic
+from auditor.files import dump_json, flush_to_disk, sha256_bytes, write_atomic
 from auditor.models import EvidenceRef
 from auditor.records import record
 from auditor.transports.records import EVIDENCE_DIR, EVIDENCE_INDEX, SCHEMA_VERSION, fact_filename
@@ -101,7 +101,7 @@ class EvidenceStore:
             }
             for e in entries
         ]
-        os.sync()  # every record written so far is on disk before the index that lists them
+        flush_to_disk(self.run_dir, (e.ref.path for e in entries))  # the records are on disk before their index
         path = self.run_dir / EVIDENCE_INDEX
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, dump_json({"schema_version": SCHEMA_VERSION, "facts": facts}))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,3 +57,25 @@ def test_load_json_reads_what_only_the_standard_library_accepts_and_refuses_what
         files.load_json(b'{"x": ')
     with pytest.raises(ValueError):
         files.load_json(b'{"x": "\xff"}')
+
+
+def test_records_are_flushed_with_their_filesystem_alone_on_linux(tmp_path, monkeypatch):
+    # Given files written without fsync, and a sync() that would wait for every filesystem (here: refused)
+    (tmp_path / "a.json").write_bytes(b"{}")
+    monkeypatch.setattr(os, "sync", lambda: pytest.fail("sync() waits for every filesystem; syncfs() is enough"))
+    # Then the flush is the folder's filesystem's alone, and it succeeds
+    files.flush_to_disk(tmp_path, ["a.json"])
+
+
+def test_without_a_system_wide_flush_each_file_is_flushed(tmp_path, monkeypatch):
+    # Given a system with neither syncfs nor sync (Windows: os.sync does not exist there)
+    for name in ("a.json", "b.json"):
+        (tmp_path / name).write_bytes(b"{}")
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.delattr(os, "sync")
+    flushed = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (flushed.append(os.fstat(fd).st_ino), real_fsync(fd)))
+    # Then each file written is flushed through its own handle
+    files.flush_to_disk(tmp_path, ["a.json", "b.json"])
+    assert sorted(flushed) == sorted((tmp_path / n).stat().st_ino for n in ("a.json", "b.json"))
