@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from auditor.files import READ_INPUT_FLAGS
 from auditor.models import Artefact, Attestation, Finding, Status
 from auditor.waivers import end_of_day, plain_date, printable_text, refuse_bad_id, required_text
 from auditor.yamlfile import YamlDoc, describe, token
@@ -31,7 +32,7 @@ def sha256_file(path: Path) -> tuple[str, int]:
     """SHA-256 and size of a regular file; OSError for anything else (a FIFO would block, /dev/zero never end)."""
     digest = hashlib.sha256()
     size = 0
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    fd = os.open(path, READ_INPUT_FLAGS)
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(errno.EINVAL, "not a regular file")

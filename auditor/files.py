@@ -24,6 +24,11 @@ _ORJSON_OPTIONS = 0 if orjson is None else (
     | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_APPEND_NEWLINE)
 
 
+# How an input file is opened: never blocking on a FIFO nor taking a terminal (POSIX flags), and as bytes
+# exactly (Windows' O_BINARY: its C library would otherwise turn CRLF into LF and stop at a Ctrl-Z byte).
+READ_INPUT_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+
+
 def dump_json(document: Any) -> bytes:
     """Indented UTF-8 JSON with a final newline; values JSON does not know are written as str()."""
     if orjson is not None:

@@ -168,6 +168,6 @@ def _stop(pid: int) -> None:
 
 
 def _status_text(status: int) -> str:
-    if os.WIFSIGNALED(status):
+    if hasattr(os, "WIFSIGNALED") and os.WIFSIGNALED(status):  # forked children only: POSIX
         return f"killed by signal {os.WTERMSIG(status)} ({signal.Signals(os.WTERMSIG(status)).name})"
     return f"exited with status {os.waitstatus_to_exitcode(status)}"

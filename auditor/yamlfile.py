@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from auditor.errors import InputError
+from auditor.files import READ_INPUT_FLAGS
 
 PathKey = tuple[str | int, ...]
 
@@ -153,7 +154,7 @@ def read_input(path: Path | str, what: str) -> str:
     """
     path = Path(path)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        fd = os.open(path, READ_INPUT_FLAGS)
     except FileNotFoundError:
         raise InputError(f"{what} file not found", str(path), "check the path") from None
     except OSError as exc:

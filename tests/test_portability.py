@@ -23,8 +23,10 @@ from auditor.transports.local import LocalTransport
 from tests.auditor.fake_host import FakeHost
 
 ROOT = Path(__file__).resolve().parent.parent
+# os functions and constants Windows' Python does not have (os.O_NONBLOCK too: opening any input file failed).
 POSIX_ONLY_CALLS = {"geteuid", "getuid", "getgid", "getegid", "setsid", "killpg", "getpgid", "fork", "uname",
-                    "getpwuid", "chown", "mkfifo", "sync"}
+                    "getpwuid", "chown", "mkfifo", "sync", "O_NONBLOCK", "O_NOCTTY", "O_NOFOLLOW", "O_DIRECTORY",
+                    "WNOHANG", "WIFSIGNALED", "WTERMSIG", "WIFEXITED", "WEXITSTATUS", "statvfs", "getloadavg"}
 POSIX_ONLY_MODULES = {"fcntl", "pwd", "grp", "termios", "resource", "pty", "tty"}
 GUARDS = ("hasattr(os", "_POSIX", "sys.platform", "os.name")
 PROFILE = load_profile()

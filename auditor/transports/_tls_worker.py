@@ -168,7 +168,7 @@ def _unsupported(reply: int) -> int:
 def _reap(*, block: bool) -> None:
     """Collect the workers that have finished (all of them when `block`); until then a pid stays theirs."""
     with contextlib.suppress(ChildProcessError):
-        while os.waitpid(-1, 0 if block else os.WNOHANG)[0]:
+        while os.waitpid(-1, 0 if block or not hasattr(os, "WNOHANG") else os.WNOHANG)[0]:
             pass
 
 
