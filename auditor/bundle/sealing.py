@@ -9,6 +9,7 @@ open has no manifest, so it never verifies.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -272,8 +273,9 @@ def _extract(archive: tarfile.TarFile, staging: Path) -> None:
     for member in archive:
         name = member.name.rstrip("/") if member.isdir() else member.name
         parts = name.split("/")
-        if PurePosixPath(name).is_absolute() or PureWindowsPath(name).drive or any(p in ("", ".", "..")
-                                                                                  for p in parts):
+        # A backslash is a separator on Windows, where a bundle may be opened; auditor writes no name with one.
+        if PurePosixPath(name).is_absolute() or PureWindowsPath(name).drive or "\\" in name or any(
+                p in ("", ".", "..") for p in parts):
             raise BundleError(f"the bundle holds a path outside its run folder ({member.name[:80]!r})")
         if name == _HELD_BACK:
             raise BundleError(f"the bundle holds a file named {_HELD_BACK}, which auditor never seals")
@@ -288,4 +290,5 @@ def _extract(archive: tarfile.TarFile, staging: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         with source, open(target, "xb") as out:
             shutil.copyfileobj(source, out, CHUNK_SIZE)
-        os.utime(target, (member.mtime, member.mtime))
+        with contextlib.suppress(OverflowError, ValueError, OSError):  # a time no file system holds: keep today's
+            os.utime(target, (member.mtime, member.mtime))

@@ -142,6 +142,7 @@ def _member(name: str, kind: bytes = tarfile.REGTYPE, data: bytes = b"x", link: 
     (_member("evidence/../../escape"), "outside its run folder"),
     (_member("/tmp/escape"), "outside its run folder"),
     (_member("C:/escape"), "outside its run folder"),
+    (_member("evidence\\..\\..\\escape"), "outside its run folder"),
     (_member("link", tarfile.SYMTYPE, link="/etc/passwd"), "neither a file nor a folder"),
     (_member("hard", tarfile.LNKTYPE, link="results.json"), "neither a file nor a folder"),
     (_member("fifo", tarfile.FIFOTYPE), "neither a file nor a folder"),
