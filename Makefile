@@ -61,9 +61,11 @@ lint: $(STAMP)
 
 # Byte-compile the sources as pip does for an installed package: an editable install is compiled on first
 # import, never when PYTHONDONTWRITEBYTECODE is set, and then every run compiles ~80 modules again (0.1 s).
+# The report's templates likewise (templates/__pycache__): compiling them is 0.2 s of every report.
 setup: $(STAMP)
 	@./.ci/ensure-debs $(SCAN_DEBS)
 	@$(BIN)/python -m compileall -q auditor checks >/dev/null
+	@$(BIN)/python -c 'from auditor.report.to_html import compile_templates; compile_templates()'
 
 test-setup: $(STAMP) wheelhouse
 	@./.ci/ensure-debs $(TEST_DEBS)
