@@ -30,7 +30,7 @@ SCAN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-c
 TEST_DEBS := $(SCAN_DEBS) openssh-server procps openssl poppler-utils sudo chromium chromium-driver postgresql \
 	mariadb-server nginx dovecot-imapd dovecot-pop3d redis-server iproute2 shellcheck libxml2-utils python3 systemd
 
-.PHONY: scan test test-later lint setup test-setup bench sample-report fixtures lock clean catalogue wheelhouse
+.PHONY: scan test test-later lint setup test-setup bench sample-report fixtures lock clean catalogue wheelhouse FORCE
 
 scan: setup
 	@$(BIN)/auditor scan $(ARGS); rc=$$?; \
@@ -76,14 +76,27 @@ WHEELHOUSE := .cache/wheelhouse
 wheelhouse: $(STAMP)
 	@$(BIN)/python -m auditor.kit.wheelhouse $(WHEELHOUSE)
 
+# The stamp holds the interpreter the venv was made with. When PYTHON is another one (`make PYTHON=...`, a
+# distribution upgrade from 3.11 to 3.12, a removed pyenv version) or the venv's own no longer starts, the venv
+# is made again: kept, it would run another Python's packages, or nothing.
+PYTHON_REAL := $(shell $(PYTHON) -c 'import os, sys; print(os.path.realpath(sys.executable))' 2>/dev/null)
+ifneq ($(shell cat $(STAMP) 2>/dev/null),$(PYTHON_REAL))
+$(STAMP): FORCE
+endif
+
 $(STAMP): requirements.lock pyproject.toml
 	@test -n "$(PYTHON)" || { echo "make: Python 3.11 or newer is needed (apt-get install python3)"; exit 1; }
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || ./.ci/ensure-debs $$($(PYTHON) -c \
 		'import sys; print(f"python{sys.version_info[0]}.{sys.version_info[1]}-venv")')
+	@if [ -e $(VENV) ] && { ! $(BIN)/python -c '' 2>/dev/null || \
+		[ "$$(sed -n 's/^executable = //p' $(VENV)/pyvenv.cfg)" != "$(PYTHON_REAL)" ]; }; then \
+		echo "make: $(VENV) was made by another Python; making it again with $(PYTHON_REAL)"; rm -rf $(VENV); fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
-	@touch $(STAMP)
+	@echo "$(PYTHON_REAL)" > $(STAMP)
+
+FORCE:
 
 bench: test-setup setup
 	$(BIN)/python bench/local_scan.py
