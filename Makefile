@@ -80,7 +80,7 @@ wheelhouse: $(STAMP)
 # distribution upgrade from 3.11 to 3.12, a removed pyenv version) or the venv's own no longer starts, the venv
 # is made again: kept, it would run another Python's packages, or nothing.
 PYTHON_REAL := $(shell $(PYTHON) -c 'import os, sys; print(os.path.realpath(sys.executable))' 2>/dev/null)
-ifneq ($(shell cat $(STAMP) 2>/dev/null),$(PYTHON_REAL))
+ifneq ($(shell $(BIN)/python -c '' 2>/dev/null && cat $(STAMP)),$(PYTHON_REAL))
 $(STAMP): FORCE
 endif
 
@@ -90,7 +90,7 @@ $(STAMP): requirements.lock pyproject.toml
 		'import sys; print(f"python{sys.version_info[0]}.{sys.version_info[1]}-venv")')
 	@if [ -e $(VENV) ] && { ! $(BIN)/python -c '' 2>/dev/null || \
 		[ "$$(sed -n 's/^executable = //p' $(VENV)/pyvenv.cfg)" != "$(PYTHON_REAL)" ]; }; then \
-		echo "make: $(VENV) was made by another Python; making it again with $(PYTHON_REAL)"; rm -rf $(VENV); fi
+		echo "make: $(VENV) is of another Python, or its Python no longer starts: making it again with $(PYTHON_REAL)"; rm -rf $(VENV); fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
