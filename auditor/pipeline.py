@@ -13,7 +13,7 @@ import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.bundle.evidence import EvidenceStore
 from auditor.bundle.finish import finish, prune
@@ -30,6 +30,9 @@ from auditor.profile import Profile
 from auditor.records import record
 from auditor.registry import discover
 from auditor.runner import OpenTarget, RunObserver, ScanOptions, run_scan
+
+if TYPE_CHECKING:
+    from auditor.report.pdf_process import PdfProcess
 
 
 @record
@@ -143,6 +146,21 @@ def prepare_run_dir(out: Path | None, run_id: str, reports_dir: Path) -> Path:
 
 def run(request: RunRequest, *, clock: Clock, observer: RunObserver | None = None) -> RunOutcome:
     """Scan (or replay) every target, then finish the run folder: results, history, reports, manifest, seal."""
+    # The PDF's renderer starts now, so that WeasyPrint's import overlaps the scan (report/pdf_process.py).
+    pdf_process = None
+    if "pdf" in request.formats:
+        from auditor.report.pdf_process import start
+
+        pdf_process = start()
+    try:
+        return _run(request, clock, observer, pdf_process)
+    finally:
+        if pdf_process is not None:
+            pdf_process.close()
+
+
+def _run(request: RunRequest, clock: Clock, observer: RunObserver | None,
+         pdf_process: PdfProcess | None) -> RunOutcome:
     checks = load_checks(request.profile)
     options = ScanOptions(
         selection=Selection(selection(request.only, checks, "--check") if request.only else None,
@@ -186,7 +204,7 @@ def run(request: RunRequest, *, clock: Clock, observer: RunObserver | None = Non
 
     def render() -> None:
         if request.formats:
-            rendered.update(_render(run_dir, request.formats, request.lang))
+            rendered.update(_render(run_dir, request.formats, request.lang, pdf_process))
 
     bundle = finish(run_dir, result, db=request.history, render=render, signer=request.signer,
                     audit_head=request.audit_head, seal_to=request.seal_to, written=store.written())
@@ -196,11 +214,11 @@ def run(request: RunRequest, *, clock: Clock, observer: RunObserver | None = Non
                       request.signer is not None)
 
 
-def _render(run_dir: Path, formats: Sequence[str], lang: str) -> Mapping[str, Any]:
+def _render(run_dir: Path, formats: Sequence[str], lang: str, pdf_process: PdfProcess | None) -> Mapping[str, Any]:
     """Render reports; a rendering failure is reported, and the evidence already written stays."""
     from auditor.report.render import render_reports
 
     try:
-        return {"written": render_reports(run_dir, formats, lang)}
+        return {"written": render_reports(run_dir, formats, lang, pdf_process=pdf_process)}
     except OSError as exc:
         return {"error": f"the report could not be written ({exc}); the evidence is intact in {run_dir}"}

@@ -11,9 +11,13 @@ import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from auditor.errors import InputError
 from auditor.files import write_atomic
+
+if TYPE_CHECKING:
+    from auditor.report.pdf_process import PdfProcess
 
 FORMATS = {
     "html": "auditor.report.to_html",
@@ -49,17 +53,22 @@ def file_name(fmt: str, lang: str) -> str:
 
 
 def render_reports(run_dir: Path, formats: Sequence[str] = DEFAULT_FORMATS, lang: str = "en",
-                   out_dir: Path | None = None) -> list[Path]:
-    """Write each format into out_dir (default: the run folder); returns the files written."""
+                   out_dir: Path | None = None, pdf_process: PdfProcess | None = None) -> list[Path]:
+    """Write each format into out_dir (default: the run folder); returns the files written.
+
+    With `pdf_process` (started as the scan started, WeasyPrint already imported) the PDF is laid out there
+    while this process writes the other formats; when that process fails, the PDF is rendered here.
+    """
     # Imported here: a scan with --format none, and every other command, starts without the report layer.
     from auditor.report.view import build_view
 
-    view = build_view(run_dir)
     out_dir = out_dir or run_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    elsewhere = pdf_process is not None and "pdf" in formats and pdf_process.ask(run_dir, lang, out_dir)
+    view = build_view(run_dir)
     for fmt in formats:
-        path = out_dir / file_name(fmt, lang)
-        write_atomic(path, _module(fmt).render(view, lang))
-        written.append(path)
-    return written
+        if not (fmt == "pdf" and elsewhere):
+            write_atomic(out_dir / file_name(fmt, lang), _module(fmt).render(view, lang))
+    if elsewhere and pdf_process is not None and not pdf_process.wait():
+        write_atomic(out_dir / file_name("pdf", lang), _module("pdf").render(view, lang))
+    return [out_dir / file_name(fmt, lang) for fmt in formats]
