@@ -89,12 +89,17 @@ def test_a_renderer_that_fails_leaves_the_pdf_to_this_process(run, reference, tm
     assert (tmp_path / "report.pdf").read_bytes() == reference
 
 
-def test_a_renderer_asked_for_nothing_ends_by_itself_and_is_reaped(popens):
+def test_a_renderer_asked_for_nothing_is_stopped_and_reaped(popens):
     renderer = pdf_process.start()
     assert renderer is not None
     renderer.close()
     renderer.close()  # idempotent
-    assert [p.returncode for p in popens] == [0]  # it read its empty stdin and ended, not killed
+    assert len(popens) == 1 and popens[0].returncode is not None
+
+
+def test_a_renderer_whose_stdin_ends_ends_by_itself(run):
+    done = subprocess.run(pdf_process.COMMAND, input=b"", capture_output=True, timeout=60, check=False)
+    assert (done.returncode, done.stderr) == (0, b"")
 
 
 def test_a_renderer_asked_and_then_abandoned_is_stopped(run, tmp_path, popens):
