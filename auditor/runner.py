@@ -205,10 +205,17 @@ def _in_threads(assess: Callable[[Target], TargetResult], targets: Sequence[Targ
     except KeyboardInterrupt:
         interrupted = True
         cancel.set()
-        connections.close_all()  # aborts commands in flight, so the workers return promptly
-        abort_connections()  # and connections still waiting for a banner or a key exchange
         getattr(open_target, "interrupt", lambda: None)()  # a zone dispatch stops waiting for its workers
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=False, cancel_futures=True)
+        # Abort what is in flight until every worker has returned: commands (close_all), and connections still
+        # waiting for a banner or a key exchange. Again and again, because a connection whose TCP handshake
+        # ended in the moment of the Ctrl-C is registered only after the first round, and would otherwise wait
+        # out its banner timeout (120 s, say) with the whole run waiting on it.
+        while True:
+            connections.close_all()
+            abort_connections()
+            if not wait(futures, timeout=0.1).not_done:
+                break
         for future, target in futures.items():
             if future.done() and not future.cancelled() and target.name not in results:
                 results[target.name] = future.result()
@@ -272,6 +279,7 @@ class _OpenConnections:
 
     def __init__(self) -> None:
         self._open: set[RecordingTransport] = set()
+        self._closed: set[RecordingTransport] = set()  # by close_all, which an interrupt calls until all are done
         self._lock = threading.Lock()
 
     def add(self, recorder: RecordingTransport) -> None:
@@ -284,8 +292,10 @@ class _OpenConnections:
         recorder.close()
 
     def close_all(self) -> None:
+        """Close every transport in use that this has not closed yet."""
         with self._lock:
-            recorders = list(self._open)
+            recorders = list(self._open - self._closed)
+            self._closed.update(recorders)
         for recorder in recorders:
             recorder.close()
 

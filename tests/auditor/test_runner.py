@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import socket
 import subprocess
 import sys
 import threading
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from auditor import runner
 from auditor.bundle.evidence import EvidenceStore
 from auditor.clock import FixedClock
 from auditor.collectors import COLLECTORS
@@ -24,6 +26,7 @@ from auditor.plugin import check
 from auditor.profile import load_profile
 from auditor.registry import build_spec
 from auditor.runner import ScanOptions, run_scan
+from auditor.transports import ssh_network
 from auditor.transports.base import CommandResult
 from tests.auditor.fake_host import FakeHost
 from tests.conftest import ROOT, child_env
@@ -200,6 +203,39 @@ def test_ctrl_c_keeps_what_was_collected(tmp_path):
     assert fast_result.findings and not fast_result.connection_error
     assert slow_result.error_reason is ErrorReason.INTERRUPTED
     assert (tmp_path / "evidence" / "slow").is_dir()  # facts gathered before Ctrl-C were kept
+
+
+def test_ctrl_c_also_aborts_a_connection_that_opened_just_after_it(tmp_path, monkeypatch):
+    # Given a target whose TCP connection opens only after Ctrl-C's first round of aborts (its thread was held
+    # back in that moment, as on a loaded machine), to a server that never sends its banner
+    server = socket.create_server(("127.0.0.1", 0))
+    aborted = threading.Event()
+    abort_connections = runner.abort_connections
+
+    def abort() -> None:
+        abort_connections()
+        aborted.set()
+
+    monkeypatch.setattr(runner, "abort_connections", abort)
+
+    def open_target(target, _login):
+        aborted.wait(10)
+        with ssh_network.tcp_connect(target.name, "127.0.0.1", server.getsockname()[1], 5) as sock:
+            sock.settimeout(60)  # a banner timeout
+            sock.recv(1)  # the banner that never comes: this returns only when the connection is shut down
+        raise ConnectError(target.name, "the connection was closed before its banner")
+
+    # When the scan is interrupted while that target's thread is still opening its connection
+    threading.Timer(0.5, _thread.interrupt_main).start()
+    started = time.monotonic()
+    try:
+        result = run_scan("run-1", [Target("late", TargetKind.SSH)], CHECKS, PROFILE, EvidenceStore(tmp_path),
+                          None, open_target=open_target, clock=FixedClock(SCANNED_AT))
+    finally:
+        server.close()
+    # Then that connection is aborted too, and the run ends at once as interrupted, not after the banner timeout
+    assert result.interrupted
+    assert time.monotonic() - started < 10
 
 
 def test_work_for_processes_that_cannot_fork_runs_on_one_thread_not_on_many(tmp_path):
