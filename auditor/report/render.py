@@ -11,13 +11,10 @@ import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from auditor.errors import InputError
 from auditor.files import write_atomic
-
-if TYPE_CHECKING:
-    from auditor.report.pdf_process import PdfProcess
 
 FORMATS = {
     "html": "auditor.report.to_html",
@@ -32,6 +29,16 @@ FORMATS = {
     "dmaerket": "auditor.report.to_dmaerket",
 }
 DEFAULT_FORMATS = ("html", "pdf")
+
+
+class PdfElsewhere(Protocol):
+    """Another process that renders the PDF (report/pdf_process.py: started with the scan, WeasyPrint imported)."""
+
+    def ask(self, run_dir: Path, lang: str, out_dir: Path) -> bool:
+        """Ask for the PDF of run_dir in out_dir; False when it cannot take the request."""
+
+    def wait(self) -> bool:
+        """Wait for it: True when it wrote the PDF."""
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
@@ -53,7 +60,7 @@ def file_name(fmt: str, lang: str) -> str:
 
 
 def render_reports(run_dir: Path, formats: Sequence[str] = DEFAULT_FORMATS, lang: str = "en",
-                   out_dir: Path | None = None, pdf_process: PdfProcess | None = None) -> list[Path]:
+                   out_dir: Path | None = None, pdf_process: PdfElsewhere | None = None) -> list[Path]:
     """Write each format into out_dir (default: the run folder); returns the files written.
 
     With `pdf_process` (started as the scan started, WeasyPrint already imported) the PDF is laid out there
