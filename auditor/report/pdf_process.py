@@ -83,6 +83,8 @@ class PdfProcess:
 
 def start() -> PdfProcess | None:
     """A renderer process, or None when none can be started (the PDF is then rendered in this process)."""
+    if not sys.executable:  # an embedded interpreter: no command to start another one with
+        return None
     try:
         return PdfProcess()
     except OSError:
