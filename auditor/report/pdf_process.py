@@ -92,7 +92,7 @@ def start() -> PdfProcess | None:
 
 
 def main() -> int:
-    # Ctrl-C in the terminal reaches this process too; the scan handles it and closes stdin, which ends it.
+    # Ctrl-C in the terminal reaches this process too: the scan handles it, and stops this process as it ends.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         from auditor.report.render import render_reports
