@@ -4,7 +4,6 @@ commands). Only the cli modules and console.py print."""
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import logging
 import math
@@ -14,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
-from auditor import __version__
+from auditor import __version__, gc_settings
 from auditor.bundle import audit_log
 from auditor.bundle.keys import PASSPHRASE_ENV, KeyPaths, load_private, passphrase, read_public
 from auditor.bundle.layout import PROFILE, REPORTS_SUFFIX
@@ -574,11 +573,7 @@ def _positive(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # What is imported by now lives as long as the process: the collector need not walk it again. A scan then
-    # makes hundreds of thousands of small, mostly acyclic objects; the default threshold (700) ran a collection
-    # every few hundred of them, 0.5 s of a 200-target replay.
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
+    gc_settings.for_many_small_objects()
     logging.basicConfig(level=os.environ.get("AUDITOR_LOG_LEVEL", "WARNING"), format="%(levelname)s %(message)s")
     for handler in logging.getLogger().handlers:  # a log line may quote a target: control characters made visible
         handler.setFormatter(VisibleFormatter("%(levelname)s %(message)s"))

@@ -17,7 +17,6 @@ timing depends on this process.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import os
@@ -95,14 +94,14 @@ def main() -> int:
     # Ctrl-C in the terminal reaches this process too: the scan handles it, and stops this process as it ends.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
+        from auditor import gc_settings
         from auditor.report.render import render_reports
         from auditor.report.to_html import environment
         from auditor.report.to_pdf import import_quietly
 
         import_quietly("weasyprint")
         environment().get_template("report.html.j2")
-        gc.freeze()  # as the command does (cli.main): layout makes a great many small objects
-        gc.set_threshold(50_000, 20, 100)
+        gc_settings.for_many_small_objects()  # as the command's: layout makes a great many small objects
     except Exception:  # the caller's own attempt will say what is wrong
         return 1
     line = sys.stdin.buffer.readline()
