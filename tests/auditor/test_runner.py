@@ -20,7 +20,7 @@ from auditor.collectors import COLLECTORS
 from auditor.collectors.system import UNAME, USER_ID
 from auditor.collectors.timesync import TIMEDATECTL
 from auditor.errors import AuditorError, ConnectError
-from auditor.models import ErrorReason, Platform, Severity, Status, Target, TargetKind
+from auditor.models import ErrorReason, Platform, Severity, Status, SystemFacts, Target, TargetKind
 from auditor.plan import Selection
 from auditor.plugin import check
 from auditor.profile import load_profile
@@ -172,6 +172,29 @@ def test_failing_collector_turns_its_checks_into_errors(tmp_path, concurrent):
     assert journal.status is Status.PASS and journal.evidence
     # And the host was asked each fact once
     assert broken.calls and len(broken.calls) == len(set(broken.calls))
+
+
+@check(id="TEST-0080", title="Reads the clock, then the updates", severity=Severity.LOW, platforms=(Platform.LINUX,),
+       remediation="Fix.")
+def clock_then_updates(timesync, updates):
+    from auditor.models import Verdict
+
+    return Verdict.passed("read")
+
+
+def test_on_a_concurrent_transport_slow_commands_start_before_quick_ones_of_collectors_planned_earlier(tmp_path):
+    # Given a host that runs two commands at once, and a check whose first collector (the clock's) has only quick
+    # commands and whose second (the updates') has the slow ones: apt's reader and dnf's updateinfo
+    host = _linux_host("a")
+    host.commands_at_once = 2
+    checks = {"TEST-0080": _spec(clock_then_updates)}
+    run_scan("run-1", [Target("a", TargetKind.LOCAL)], checks, PROFILE, EvidenceStore(tmp_path), None,
+             open_target=lambda target, login: host, clock=FixedClock(SCANNED_AT))
+    # When it is scanned, then the first command run after the system's is a slow one, not the clock's
+    slow = {str(c) for c in COLLECTORS["updates"].requests(SystemFacts(Platform.LINUX))[0] if c.slow}
+    assert len(slow) == 2
+    first_asked = host.calls.index(str(TIMEDATECTL))
+    assert any(call in slow for call in host.calls[:first_asked]), host.calls
 
 
 def test_ctrl_c_keeps_what_was_collected(tmp_path):
