@@ -389,7 +389,7 @@ def _assess(plan: TargetPlan, profile: Profile, recorder: RecordingTransport, ca
     if recorder.concurrent:
         # On this machine every command starts at once, the slow ones (apt's reader, a Perl pg_lsclusters) first,
         # and the files are read while they run: a slow command of a collector planned late, started after the
-        # files of those before it, ended the scan 0.1 s late. Each collector then waits for its own answers only.
+        # files of those before it, started 0.13 s late. Each collector then waits for its own answers only.
         recorder.start(commands, ())
         recorder.start((), paths)
     else:
