@@ -382,16 +382,13 @@ def _assess(plan: TargetPlan, profile: Profile, recorder: RecordingTransport, ca
     # In check order, as the profile lists them, whichever step skipped them.
     findings = [_skipped(skip, target) for skip in sorted((*plan.skipped, *skipped), key=lambda s: s.check.id)]
     needed = collectors_for(runnable)
-    planned = []
-    for name in needed:
-        planned.append(COLLECTORS[name].requests(system, **_parameters(name, profile, target)))
+    planned = [COLLECTORS[name].requests(system, **_parameters(name, profile, target)) for name in needed]
     commands, paths = slow_first(c for r in planned for c in r[0]), [p for r in planned for p in r[1]]
     if recorder.concurrent:
-        # On this machine every command starts at once, the slow ones (apt's reader, a Perl pg_lsclusters) first,
-        # and the files are read while they run: a slow command of a collector planned late, started after the
-        # files of those before it, started 0.13 s late. Each collector then waits for its own answers only.
-        recorder.start(commands, ())
-        recorder.start((), paths)
+        # On this machine every command starts at once, the slow ones (apt's reader, a Perl pg_lsclusters) first:
+        # started collector by collector, a slow command of a collector planned late started 0.13 s late. Each
+        # collector then waits for its own answers only.
+        recorder.start(commands, paths)
     else:
         _prefetch(recorder, commands, paths)  # elsewhere, one batch
     facts: dict[str, Any] = {SYSTEM: system}

@@ -88,14 +88,14 @@ class RecordingTransport:
             self._release([*new_commands, *new_paths])
 
     def start(self, commands: Sequence[Command], paths: Sequence[str]) -> None:
-        """Where the transport runs commands side by side: read the files, start the commands in the background
-        (each answer is recorded on its thread as it comes) and return; a collector asking for one later waits
-        for it. Elsewhere nothing: prefetch() gathers them in one batch."""
+        """Where the transport runs commands side by side: start the commands in the background (each answer is
+        recorded on its thread as it comes), read the files while they run, and return; a collector asking for
+        a command later waits for it. Elsewhere nothing: prefetch() gathers them in one batch."""
         if not self.concurrent:
             return
-        self._batch((), paths)
         for command in self._claim(list(dict.fromkeys(commands))):
             self._background().submit(self._fetch_claimed, command)
+        self._batch((), paths)
 
     def _background(self) -> ThreadPoolExecutor:
         with self._lock:
