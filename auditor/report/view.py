@@ -85,6 +85,13 @@ class Row:
     expected_values: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property
+    def shown_resource(self) -> str:
+        """The resource beside the message, unless the message already starts with it ("port 22: ..."), so that
+        a report line says it once."""
+        said = self.message.startswith(self.resource) and not self.message[len(self.resource):][:1].isalnum()
+        return "" if said else self.resource
+
+    @property
     def raw_observed(self) -> str:
         """The observed values as pretty JSON, for the HTML's collapsed raw evidence."""
         return _pretty(self.observed_values)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import html.parser
 import http.server
 import io
 import json
+import shutil
 import subprocess
 import threading
 import typing
@@ -192,3 +194,49 @@ def test_a_requirement_whose_checks_lack_their_kind_of_target_says_what_to_add(t
     # Then R2 is not tested, and the summary names its checks and the kind of target to add
     assert r2.status is ReqStatus.NOT_TESTED and r2.reason is not None and r2.reason.kinds == ("tls",)
     assert "Its checks (TLS-0010) run on TLS endpoint targets, and the inventory has none" in html
+
+
+def test_a_finding_whose_message_starts_with_its_resource_names_the_resource_once(tmp_path):
+    # Given a recorded run whose SSH findings say "port 22: ..." with the resource "port 22", and one finding whose
+    # resource is only the start of a longer word of its message ("port 22" before "port 2222: ...")
+    run = tmp_path / "run"
+    shutil.copytree(FIXTURES / "hosts" / "debian12-server", run)
+    document = json.loads((run / "results.json").read_text())
+    ssh = [f for f in document["findings"] if f["check_id"] == "SSH-0030"]
+    assert ssh and all(f["message"].startswith("port 22: ") and f["resource"] == "port 22" for f in ssh)
+    ssh[0].update(message="port 2222: PermitRootLogin is yes.", status="fail")
+    document["findings"] += [{**ssh[0], "message": "port 22: PermitRootLogin is prohibit-password.",
+                              "status": "fail"}]
+    (run / "results.json").write_text(json.dumps(document))
+    view = build_view(run)
+    for full in (False, True):
+        # When the report is rendered (the PDF's layout and the HTML's)
+        text = _visible_text(render_html(view, "en", full=full)).replace(" :", ":")
+        # Then the port is said once where the message says it, and kept where the message names another one
+        said_once = "db-1: port 22: " if not full else "failed port 22: "  # the HTML's table has the target apart
+        assert said_once + "PermitRootLogin is prohibit-password" in text
+        assert "port 22: port 22:" not in text and "port 22 port 22:" not in text
+        assert "port 22: port 2222: PermitRootLogin is yes" in text.replace("port 22 port 2222", "port 22: port 2222")
+
+
+def _visible_text(document: str) -> str:
+    """The document's text with its whitespace collapsed, scripts and styles left out."""
+    class Text(html.parser.HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.parts: list[str] = []
+            self.skip = 0
+
+        def handle_starttag(self, tag: str, attrs: object) -> None:
+            self.skip += tag in ("script", "style")
+
+        def handle_endtag(self, tag: str) -> None:
+            self.skip -= tag in ("script", "style")
+
+        def handle_data(self, data: str) -> None:
+            if not self.skip:
+                self.parts.append(data)
+
+    parser = Text()
+    parser.feed(document)
+    return " ".join(" ".join(parser.parts).split())
