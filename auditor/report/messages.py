@@ -219,8 +219,8 @@ class Words:
 
 
 def remediation_for(text: str, platform: str) -> str:
-    """The part of a remediation for one operating system ("Windows: ... macOS: ... Linux: ..."); the whole
-    text when it names none, or none of them is the platform."""
+    """The part of a remediation for one operating system ("Windows: ... macOS: ... Linux: ..."), as a sentence
+    of its own (its first letter capital); the whole text when it names none, or none of them is the platform."""
     marks = list(_OS_PART.finditer(text))
     word = _PLATFORM_WORD.get(platform)
     if not marks or word is None:
@@ -228,7 +228,8 @@ def remediation_for(text: str, platform: str) -> str:
     for index, mark in enumerate(marks):
         if word in mark.group(1):
             end = marks[index + 1].start() if index + 1 < len(marks) else len(text)
-            return text[mark.end():end].strip()
+            part = text[mark.end():end].strip()
+            return part[:1].upper() + part[1:]
     return text
 
 

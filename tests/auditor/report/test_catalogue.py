@@ -140,8 +140,10 @@ def test_english_has_no_catalogue_and_every_language_formats_its_own_dates():
 def test_remediation_is_cut_to_the_target_s_own_operating_system():
     text = ("Windows: turn on BitLocker. macOS: turn on FileVault. Linux and Windows: use restic. "
             "Linux: encrypt with LUKS2.")
-    assert messages.remediation_for(text, "macos") == "turn on FileVault."
-    assert messages.remediation_for(text, "windows") == "turn on BitLocker."
+    # the part stands as a sentence of its own in the plan
+    assert messages.remediation_for(text, "macos") == "Turn on FileVault."
+    assert messages.remediation_for(text, "windows") == "Turn on BitLocker."
+    assert messages.remediation_for(text, "linux") == "Use restic."  # the first part that names it
     plain = "Set `Ciphers ...` and reload sshd."
     assert messages.remediation_for(plain, "linux") == plain
     assert messages.remediation_for(text, "") == text  # an endpoint has no OS: the whole text

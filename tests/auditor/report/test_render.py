@@ -7,6 +7,7 @@ import html.parser
 import http.server
 import io
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -219,8 +220,16 @@ def test_a_finding_whose_message_starts_with_its_resource_names_the_resource_onc
         assert "port 22: port 2222: PermitRootLogin is yes" in text.replace("port 22 port 2222", "port 22: port 2222")
 
 
-def _visible_text(document: str) -> str:
-    """The document's text with its whitespace collapsed, scripts and styles left out."""
+def test_no_percentage_can_be_broken_from_its_number_at_the_end_of_a_line(fleet):
+    # Given the report of a run with requirement scores (in headings, the summary's table and its big number)
+    for lang in ("en", "da"):
+        text = _visible_text(render_html(build_view(fleet), lang, full=False), collapse=False)
+        # Then every "%" follows its number or a no-break space, never a space a line may break at
+        assert re.findall(r"\d\u202f%", text) and not re.findall(r"\d\s%", text.replace("\u202f", "")), lang
+
+
+def _visible_text(document: str, collapse: bool = True) -> str:
+    """The document's text, scripts and styles left out; its whitespace collapsed unless `collapse` is false."""
     class Text(html.parser.HTMLParser):
         def __init__(self) -> None:
             super().__init__()
@@ -239,4 +248,4 @@ def _visible_text(document: str) -> str:
 
     parser = Text()
     parser.feed(document)
-    return " ".join(" ".join(parser.parts).split())
+    return " ".join(" ".join(parser.parts).split()) if collapse else "".join(parser.parts)
