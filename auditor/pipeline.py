@@ -204,7 +204,7 @@ def _run(request: RunRequest, clock: Clock, observer: RunObserver | None,
 
     def render() -> None:
         if request.formats:
-            rendered.update(_render(run_dir, request.formats, request.lang, pdf_process))
+            rendered.update(_render(run_dir, request.formats, request.lang, pdf_process, request.signer is not None))
 
     bundle = finish(run_dir, result, db=request.history, render=render, signer=request.signer,
                     audit_head=request.audit_head, seal_to=request.seal_to, written=store.written())
@@ -214,11 +214,13 @@ def _run(request: RunRequest, clock: Clock, observer: RunObserver | None,
                       request.signer is not None)
 
 
-def _render(run_dir: Path, formats: Sequence[str], lang: str, pdf_process: PdfProcess | None) -> Mapping[str, Any]:
-    """Render reports; a rendering failure is reported, and the evidence already written stays."""
+def _render(run_dir: Path, formats: Sequence[str], lang: str, pdf_process: PdfProcess | None,
+            signed: bool) -> Mapping[str, Any]:
+    """Render reports (before the run is signed, `signed` says whether it will be); a rendering failure is
+    reported, and the evidence already written stays."""
     from auditor.report.render import render_reports
 
     try:
-        return {"written": render_reports(run_dir, formats, lang, pdf_process=pdf_process)}
+        return {"written": render_reports(run_dir, formats, lang, pdf_process=pdf_process, signed=signed)}
     except OSError as exc:
         return {"error": f"the report could not be written ({exc}); the evidence is intact in {run_dir}"}

@@ -232,3 +232,26 @@ def test_schedule_writes_units_that_systemd_accepts(tmp_path, keydir, write):
     assert problems == [], checked.stderr
     cron = run_cli("schedule", "--inventory", str(inventory), "--every", "weekly", "--cron")
     assert cron.stdout.startswith("@weekly cd ") and "-m auditor scan" in cron.stdout
+
+
+def test_the_report_says_whether_its_run_folder_is_signed(tmp_path, keydir):
+    # Given a recorded host replayed twice with its HTML and PDF reports: with the signing key and without one
+    signed, unsigned = tmp_path / "signed", tmp_path / "unsigned"
+    for out, key in ((signed, ("--sign-key", str(keydir / "signing.key"))), (unsigned, ("--no-sign",))):
+        done = run_cli("replay", str(HOSTS / "debian12-server"), "--out", str(out), "--format", "html,pdf",
+                       "--quiet", "--no-history", *key, env=SECRET)
+        assert (out / "report.pdf").is_file(), done.stderr
+    assert (signed / "manifest.sig").is_file() and not (unsigned / "manifest.sig").exists()
+    # Then each report (written before the manifest is signed) tells the truth about it, as does a later render
+    later = run_cli("report", str(signed), "--format", "pdf", "--out", str(tmp_path / "later"))
+    assert later.returncode == 0, later.stderr
+    for pdf, claim in ((signed / "report.pdf", "The run folder is signed"),
+                       (tmp_path / "later" / "report.pdf", "The run folder is signed"),
+                       (unsigned / "report.pdf", "The run folder is not signed")):
+        text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                                       check=True).stdout.split())
+        assert claim + " " in text or claim + ":" in text, pdf
+        assert text.count("folder is signed") + text.count("folder is not signed") == 1, pdf
+    html = (unsigned / "report.html").read_text()
+    assert "not signed" in html and "The run folder is signed" not in html
+    assert "signed (Ed25519, manifest.sig)" in (signed / "report.html").read_text()

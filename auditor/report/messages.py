@@ -87,7 +87,12 @@ LABELS = {
                       "host keys, or as a TLS client), recorded every output as evidence with its SHA-256, and "
                       "judged it with {checks} checks under the profile {profile} (SHA-256 {sha}). Checks are "
                       "pure functions of the recorded evidence, so the same evidence always gives the same "
-                      "verdicts; the run folder is signed."),
+                      "verdicts."),
+    "method_signed": N_("The run folder is signed: `auditor verify` checks every file of it against manifest.sig."),
+    "method_unsigned": N_("The run folder is not signed (no signing key was set up), so nothing but its "
+                          "SHA-256 values ties its files together."),
+    "signature": N_("Signature"), "signed_yes": N_("signed (Ed25519, manifest.sig)"),
+    "signed_no": N_("not signed"),
     "not_evidenced_title": N_("Not tested and not applicable"),
     "errors": N_("Could not be tested"), "skipped": N_("Skipped and not applicable"),
     "yes": N_("yes"), "no": N_("no"), "footer": N_("Evidence report"), "page": N_("Page"), "of": N_("of"),

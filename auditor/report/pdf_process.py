@@ -46,12 +46,12 @@ class PdfProcess:
             COMMAND, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment)
         log.debug("the PDF renderer process started (pid %d)", self._process.pid)
 
-    def ask(self, run_dir: Path, lang: str, out_dir: Path) -> bool:
+    def ask(self, run_dir: Path, lang: str, out_dir: Path, signed: bool | None = None) -> bool:
         """Ask for the PDF of run_dir in out_dir; False when the process cannot take the request."""
         process = self._process
         if process is None or process.stdin is None or process.stdin.closed:
             return False
-        request = {"run": str(run_dir.resolve()), "lang": lang, "out": str(out_dir.resolve())}
+        request = {"run": str(run_dir.resolve()), "lang": lang, "out": str(out_dir.resolve()), "signed": signed}
         try:
             process.stdin.write(json.dumps(request).encode() + b"\n")
             process.stdin.close()
@@ -109,7 +109,8 @@ def main() -> int:
         return 0
     try:
         request = json.loads(line)
-        render_reports(Path(request["run"]), ("pdf",), request["lang"], Path(request["out"]))
+        render_reports(Path(request["run"]), ("pdf",), request["lang"], Path(request["out"]),
+                       signed=request["signed"])
     except Exception:
         return 1
     return 0

@@ -34,7 +34,7 @@ DEFAULT_FORMATS = ("html", "pdf")
 class PdfElsewhere(Protocol):
     """Another process that renders the PDF (report/pdf_process.py: started with the scan, WeasyPrint imported)."""
 
-    def ask(self, run_dir: Path, lang: str, out_dir: Path) -> bool:
+    def ask(self, run_dir: Path, lang: str, out_dir: Path, signed: bool | None) -> bool:
         """Ask for the PDF of run_dir in out_dir; False when it cannot take the request."""
 
     def wait(self) -> bool:
@@ -60,8 +60,11 @@ def file_name(fmt: str, lang: str) -> str:
 
 
 def render_reports(run_dir: Path, formats: Sequence[str] = DEFAULT_FORMATS, lang: str = "en",
-                   out_dir: Path | None = None, pdf_process: PdfElsewhere | None = None) -> list[Path]:
+                   out_dir: Path | None = None, pdf_process: PdfElsewhere | None = None,
+                   signed: bool | None = None) -> list[Path]:
     """Write each format into out_dir (default: the run folder); returns the files written.
+
+    signed: whether the run folder is signed (a scan renders before it signs); None: it holds its signature.
 
     With `pdf_process` (started as the scan started, WeasyPrint already imported) the PDF is laid out there
     while this process writes the other formats; when that process fails, the PDF is rendered here.
@@ -71,8 +74,8 @@ def render_reports(run_dir: Path, formats: Sequence[str] = DEFAULT_FORMATS, lang
 
     out_dir = out_dir or run_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    elsewhere = pdf_process is not None and "pdf" in formats and pdf_process.ask(run_dir, lang, out_dir)
-    view = build_view(run_dir)
+    elsewhere = pdf_process is not None and "pdf" in formats and pdf_process.ask(run_dir, lang, out_dir, signed)
+    view = build_view(run_dir, signed)
     for fmt in formats:
         if not (fmt == "pdf" and elsewhere):
             write_atomic(out_dir / file_name(fmt, lang), _module(fmt).render(view, lang))

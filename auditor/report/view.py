@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from auditor.bundle.layout import CHANGES, EVIDENCE_INDEX, PROFILE
+from auditor.bundle.layout import CHANGES, EVIDENCE_INDEX, PROFILE, SIGNATURE
 from auditor.bundle.results import read_results
 from auditor.bundle.trend import Score, TrendPoint, read_excerpt, score
 from auditor.caps import MESSAGE_CHARS, cap_finding, counted, cut
@@ -273,6 +273,7 @@ class ReportView:
     trend: tuple[TrendPoint, ...] = ()  # earlier runs of the same targets, then this run
     deviation_groups: tuple[DeviationGroup, ...] = ()
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    signed: bool = False  # the run folder's manifest is (or, as a scan renders, is about to be) signed
 
     @property
     def top_deviations(self) -> tuple[DeviationGroup, ...]:
@@ -284,8 +285,11 @@ class ReportView:
         return all_rows(self)
 
 
-def build_view(run_dir: Path) -> ReportView:
-    """Read results.json, profile.json, changes.json, trend.json and the evidence index of a run folder."""
+def build_view(run_dir: Path, signed: bool | None = None) -> ReportView:
+    """Read results.json, profile.json, changes.json, trend.json and the evidence index of a run folder.
+
+    signed: whether the run folder is signed; None: whether it holds its signature (a scan renders before it
+    signs, and says so)."""
     result = read_results(run_dir)
     # The runner keeps at most caps.FINDINGS findings of a check on a target and counts the rest; a run folder
     # written before that (or by hand) is counted here too, so that its report stays a readable size.
@@ -329,6 +333,7 @@ def build_view(run_dir: Path) -> ReportView:
         trend=(*read_excerpt(run_dir), TrendPoint(result.run_id, iso(result.started_at), run_score)),
         deviation_groups=_deviation_groups(deviations, result.checks),
         parameters=profile.get("parameters", {}),
+        signed=(run_dir / SIGNATURE).is_file() if signed is None else signed,
     )
 
 
