@@ -49,6 +49,7 @@ LABELS = {
     "trend_runs": N_("Score of the last {count} runs of the same targets"),
     "legend": N_("Legend"), "top5": N_("Most serious deviations"), "none": N_("None"),
     "affected": N_("{count} targets"), "affected_one": N_("1 target"),
+    "targets_fail": N_("{count} failed"), "targets_warn": N_("{count} with a warning"),
     "met_of": N_("{met} of {judged} targets meet it"),
     "changes": N_("Since the previous run"),
     "changes_line": N_("{new} new failures, {fixed} fixed, {still} still failing"),
@@ -132,7 +133,7 @@ REASONS = {
                      "the inventory."),
     "not_run": N_("Its checks ({checks}) were left out of this run."),
     "not_evidenced": N_("No check could decide it:"),
-    "on_targets": N_("{text} ({count} targets)"),
+    "on_targets": N_("{text} ({count} targets)"), "on_target_one": N_("{text} (1 target)"),
 }
 # A finding's status.
 STATUSES = {
@@ -140,6 +141,8 @@ STATUSES = {
     "not_applicable": N_("not applicable"), "skipped": N_("skipped"), "manual": N_("attested"),
     "waived": N_("waived"), "active": N_("active"), "expired": N_("expired"), "unused": N_("unused"),
 }
+# A status after a count other than one, where English and Danish say it in the plural ("2 warnings").
+COUNTED_STATUSES = {"warn": N_("warnings"), "error": N_("errors")}
 SEVERITIES = {"critical": N_("critical"), "high": N_("high"), "medium": N_("medium"), "low": N_("low"),
               "info": N_("info")}
 EVIDENCE_CLASSES = {
@@ -190,6 +193,11 @@ class Words:
 
     def st(self, status: str) -> str:
         return self.text(STATUSES.get(status, status))
+
+    def counted(self, count: int, status: str) -> str:
+        """A count of findings of one status: '1 warning', '2 warnings', '3 failed'."""
+        label = COUNTED_STATUSES.get(status) if count != 1 else None
+        return f"{self.num(count)} {self.text(label) if label else self.st(status)}"
 
     def sev(self, severity: str) -> str:
         return self.text(SEVERITIES.get(severity, severity))

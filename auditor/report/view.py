@@ -232,6 +232,13 @@ class DeviationGroup:
     def targets(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(r.target for r in self.rows))
 
+    @property
+    def by_status(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The targets that failed, then those that only warned: a warning is never counted as a failure."""
+        failed = tuple(dict.fromkeys(r.target for r in self.rows if r.status == "fail"))
+        warned = tuple(t for t in dict.fromkeys(r.target for r in self.rows if r.status == "warn") if t not in failed)
+        return tuple((status, names) for status, names in (("fail", failed), ("warn", warned)) if names)
+
 
 @record
 class TargetRow:

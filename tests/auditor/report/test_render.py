@@ -249,3 +249,22 @@ def _visible_text(document: str, collapse: bool = True) -> str:
     parser = Text()
     parser.feed(document)
     return " ".join(" ".join(parser.parts).split()) if collapse else "".join(parser.parts)
+
+
+def test_a_deviation_counts_its_failed_and_its_warned_targets_apart(sample_run):
+    # Given the sample fleet, where some checks failed on some targets and only warned on others
+    view = build_view(sample_run)
+    mixed = [g for g in view.deviation_groups if len(g.by_status) == 2]
+    assert mixed, "the sample has a check that failed on some targets and warned on others"
+    group = mixed[0]
+    (_, failed), (_, warned) = group.by_status
+    assert not set(failed) & set(warned) and set(failed) | set(warned) == set(group.targets)
+    for full in (False, True):
+        # When the report is rendered
+        text = _visible_text(render_html(view, "en", full=full))
+        # Then the plan (and the summary's most serious deviations) say how many failed and how many warned
+        assert f"{len(failed)} failed, {len(warned)} with a warning" in text
+        assert f"{group.check_id} · {', '.join(group.requirements)} · {len(group.targets)} targets" not in text
+        # and a count of warnings is in the plural
+        counted = re.findall(r'<span class="n s-warn"[^>]*>([^<]*)</span>', render_html(view, "en", full=full))
+        assert counted and all(re.fullmatch(r"1 warning|([02-9]|\d\d+) warnings", c) for c in counted), counted
