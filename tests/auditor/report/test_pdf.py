@@ -191,3 +191,38 @@ def test_a_library_found_only_by_find_library_is_imported_the_usual_way(tmp_path
     processes, library = counted.stdout.splitlines()
     assert library.startswith("libc.so"), counted.stdout
     assert int(processes.split(" ", 1)[0]) >= 1, counted.stdout
+
+
+@pytest.mark.parametrize("lang", ["en", "da"])
+def test_no_count_of_results_runs_out_of_its_table_cell(sample_run, lang):
+    # Given the sample fleet's PDF layout, where a check's result counts ("3 sprunget over", "2 not applicable")
+    # stand in a narrow column beside the findings
+    from auditor.report import to_pdf
+    from auditor.report.to_html import render_html
+    from auditor.visible import visible
+
+    html = visible(render_html(build_view(sample_run), lang, full=False))
+    root = to_pdf.TEMPLATES.resolve()
+    document = to_pdf.import_quietly("weasyprint").HTML(string=html, base_url=f"{root}/",
+                                                         url_fetcher=to_pdf._fetcher_class(root)()).render()
+    # When each count's box is compared with the cell it stands in (as WeasyPrint laid them out)
+    counts, overflowing = 0, []
+
+    def walk(box: object, cell: object) -> None:
+        nonlocal counts
+        element = getattr(box, "element", None)
+        if type(box).__name__ == "TableCellBox":
+            cell = box
+        if cell is not None and type(box).__name__ == "InlineBlockBox" and element is not None \
+                and "n" in element.get("class", "").split():
+            counts += 1
+            right, limit = box.position_x + box.margin_width(), cell.content_box_x() + cell.width
+            if right > limit + 0.5:
+                overflowing.append(("".join(element.itertext()), round(right - limit, 1)))
+        for child in getattr(box, "children", ()):
+            walk(child, cell)
+
+    for page in document.pages:
+        walk(page._page_box, None)
+    # Then every count ends inside its cell (before, the Danish ones were printed over the findings' text)
+    assert counts > 50 and not overflowing, overflowing[:5]
