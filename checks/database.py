@@ -254,9 +254,17 @@ def postgres_ciphers(postgres: PostgresFacts, min_aes_bits: int, chacha20_counts
         tls13 = [n for n in pg.value("ssl_tls13_ciphers").split(":") if n]
         weak13, note = _tls13_note(newest >= "1.3", tls13, "ssl_tls13_ciphers is not set", min_aes_bits,
                                    chacha20_counts_as_aes256)
-        weak = _weak_suites(pg.tls12_suites, min_aes_bits, chacha20_counts_as_aes256) + weak13
+        # ssl_ciphers governs TLS 1.2 and older only: with a minimum of TLS 1.3 none of its suites can be negotiated
+        # (a TLS 1.2 client gets "alert protocol version"), so then only the TLS 1.3 suites are judged.
+        only13 = _version(pg.value("ssl_min_protocol_version")) == "1.3"
+        weak = _weak_suites(() if only13 else pg.tls12_suites, min_aes_bits, chacha20_counts_as_aes256) + weak13
         observed = {"ssl_ciphers": pg.value("ssl_ciphers"), "tls12_suites": [s.name for s in pg.tls12_suites],
                     "ssl_tls13_ciphers": tls13, "weak": weak, "state": pg.state}
+        if only13:
+            verdicts.append(_cipher_verdict(_said(pg, "ssl_tls13_ciphers"), "", weak, note, ", ".join(tls13),
+                                            min_aes_bits, pg.state, pg.resource, observed,
+                                            only13=_said(pg, "ssl_min_protocol_version")))
+            continue
         allowed = ", ".join(s.name for s in pg.tls12_suites)
         verdicts.append(_cipher_verdict(_said(pg, "ssl_ciphers"), pg.cipher_problem, weak, note, allowed, min_aes_bits,
                                         pg.state, pg.resource, observed))
@@ -264,9 +272,13 @@ def postgres_ciphers(postgres: PostgresFacts, min_aes_bits: int, chacha20_counts
 
 
 def _cipher_verdict(shown: str, problem: str, weak: Sequence[str], note: str, allowed: str, min_aes_bits: int,
-                    state: str, resource: str, observed: Mapping[str, object]) -> Verdict:
-    """DB-0112 and DB-0212 alike: the server's cipher setting (`shown`) judged by the suites it allows."""
+                    state: str, resource: str, observed: Mapping[str, object], only13: str = "") -> Verdict:
+    """DB-0112 and DB-0212 alike: the server's cipher setting (`shown`) judged by the suites it allows. `only13`
+    is the version setting that allows nothing but TLS 1.3, when it does: then `shown` is the TLS 1.3 setting."""
     expected = {"bulk_cipher": f"AES >= {min_aes_bits} bits"}
+    if only13 and note:
+        return Verdict.warning(f"{only13} allows only TLS 1.3, so the TLS 1.2 cipher list does not apply, but "
+                               f"{note}.", resource=resource, observed=observed, expected=expected)
     if problem:
         return Verdict.warning(f"{shown} could not be expanded: {problem}.", resource=resource, observed=observed,
                                expected=expected)
@@ -471,10 +483,18 @@ def mysql_ciphers(mysql: MysqlFacts, min_aes_bits: int, chacha20_counts_as_aes25
         configured = [n for n in my.value("tls_ciphersuites").split(":") if n] or named13
         weak13, note = _tls13_note(tls13_allowed, configured, "neither tls_ciphersuites nor TLS 1.3 names in "
                                    "ssl_cipher are set", min_aes_bits, chacha20_counts_as_aes256)
-        weak = _weak_suites(my.tls12_suites, min_aes_bits, chacha20_counts_as_aes256) + weak13
-        shown = _set(my, "ssl_cipher") + ("" if my.value("ssl_cipher") else ", OpenSSL's DEFAULT list")
+        # ssl_cipher's TLS 1.2 suites cannot be negotiated when tls_version allows TLS 1.3 alone, so then only the
+        # TLS 1.3 suites are judged (and a string of TLS 1.3 names that `openssl ciphers` cannot expand is moot).
+        only13 = {_version(v) for v in my.value("tls_version").split(",") if v.strip()} == {"1.3"}
+        weak = _weak_suites(() if only13 else my.tls12_suites, min_aes_bits, chacha20_counts_as_aes256) + weak13
         observed = {"ssl_cipher": my.value("ssl_cipher"), "tls12_suites": [s.name for s in my.tls12_suites],
                     "tls13_suites": configured, "weak": weak, "state": my.state}
+        if only13:
+            shown13 = _set(my, "tls_ciphersuites" if my.value("tls_ciphersuites") else "ssl_cipher")
+            verdicts.append(_cipher_verdict(shown13, "", weak, note, ", ".join(configured), min_aes_bits, my.state,
+                                            my.resource, observed, only13=_set(my, "tls_version")))
+            continue
+        shown = _set(my, "ssl_cipher") + ("" if my.value("ssl_cipher") else ", OpenSSL's DEFAULT list")
         allowed = ", ".join(s.name for s in my.tls12_suites) + (" and " + ", ".join(configured) if configured else "")
         verdicts.append(_cipher_verdict(shown, my.cipher_problem, weak, note, allowed, min_aes_bits, my.state,
                                         my.resource, observed))

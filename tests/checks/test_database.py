@@ -7,13 +7,15 @@ import dataclasses
 
 import pytest
 
-from auditor.collectors.databases._host import Suite
+from auditor.collectors.databases._host import Suite, cipher_command, expand_ciphers
 from auditor.collectors.databases.mysql import MysqlFacts, MysqlInstance
 from auditor.collectors.databases.mysql import Setting as MySetting
 from auditor.collectors.databases.postgres import HbaRule, PostgresFacts, PostgresInstance, Setting
 from auditor.collectors.databases.wire import Answer, DbWireFacts, parse_probe
 from auditor.models import Status
+from auditor.transports.base import CommandResult
 from checks import database as db
+from tests.auditor.fake_host import FakeHost
 from tests.conftest import FIXTURES, load_results, run_cli
 from tests.db_servers import DbLab, db_lab_fixture  # noqa: F401 (provides the db_lab fixture)
 
@@ -155,6 +157,46 @@ def test_db_0112_cipher_suites(suites, settings, chacha, status, words):
     assert verdict.status is status and words in verdict.message
 
 
+def high_not_anull() -> tuple[Suite, ...]:
+    """What `ssl_ciphers = 'HIGH:!aNULL'` allows for TLS 1.2 as Debian 12's OpenSSL expands it (125 suites, 86 of
+    them weaker than AES-256)."""
+    command = cipher_command("HIGH:!aNULL")
+    text = (OUTPUTS / "debian12-openssl-ciphers-high-no-anull.txt").read_text(encoding="utf-8")
+    suites, problem = expand_ciphers(FakeHost({str(command): CommandResult(str(command), 0, text)}), "HIGH:!aNULL")
+    assert not problem and len(suites) == 125
+    return suites
+
+
+def test_db_0112_with_a_tls13_minimum_the_tls12_suites_are_not_judged_and_tls13_defaults_warn():
+    # Given QA's cluster: only TLS 1.3 can be negotiated (a TLS 1.2 client gets "alert protocol version"), so the
+    # 86 weak TLS 1.2 suites of 'HIGH:!aNULL' can never be used, and ssl_tls13_ciphers is not set
+    instance = dataclasses.replace(pg(ssl="on", ssl_min_protocol_version="TLSv1.3", ssl_ciphers="HIGH:!aNULL"),
+                                   tls12_suites=high_not_anull())
+    verdict = one(db.postgres_ciphers(PostgresFacts((instance,)), 256, False))
+    # Then it is the warning about OpenSSL's TLS 1.3 defaults, naming TLS 1.3 suites and none of TLS 1.2
+    assert verdict.status is Status.WARN, verdict.message
+    assert "ssl_min_protocol_version = 'TLSv1.3' (/etc/postgresql/15/main/postgresql.conf:2) allows only TLS 1.3" \
+        in verdict.message
+    assert "TLS_AES_128_GCM_SHA256" in verdict.message and "ECDHE" not in verdict.message
+    assert "suites for TLS 1.2" not in verdict.message
+
+
+@pytest.mark.parametrize(
+    ("tls13", "status", "words"),
+    [
+        ("TLS_AES_256_GCM_SHA384", Status.PASS, "ssl_tls13_ciphers = 'TLS_AES_256_GCM_SHA384' "
+         "(/etc/postgresql/15/main/postgresql.conf:4) allows only TLS_AES_256_GCM_SHA384"),
+        ("TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256", Status.FAIL, "weaker than AES-256: TLS_AES_128_GCM_SHA256 "
+         "(1 in all)"),
+    ],
+)
+def test_db_0112_with_a_tls13_minimum_only_the_tls13_suites_are_judged(tls13, status, words):
+    instance = dataclasses.replace(pg(ssl="on", ssl_min_protocol_version="TLSv1.3", ssl_ciphers="HIGH:!aNULL",
+                                      ssl_tls13_ciphers=tls13), tls12_suites=high_not_anull())
+    verdict = one(db.postgres_ciphers(PostgresFacts((instance,)), 256, False))
+    assert verdict.status is status and words in verdict.message, verdict.message
+
+
 def test_db_0112_a_cipher_string_that_could_not_be_expanded_is_a_warning():
     instance = dataclasses.replace(pg(ssl="on"), tls12_suites=(), cipher_problem="`openssl` is not installed")
     assert one(db.postgres_ciphers(PostgresFacts((instance,)), 256, False)).status is Status.WARN
@@ -260,6 +302,35 @@ def test_db_0211_tls_versions(versions, minimum, status):
 def test_db_0212_cipher_suites(suites, settings, status):
     instance = dataclasses.replace(my(**settings), tls12_suites=suites)
     assert one(db.mysql_ciphers(MysqlFacts((instance,)), 256, False)).status is status
+
+
+def test_db_0212_with_only_tls13_the_tls12_suites_are_not_judged_and_tls13_defaults_warn():
+    # tls_version = TLSv1.3: ssl_cipher (here unset: OpenSSL's DEFAULT list, with AES-128) governs no suite that can
+    # be negotiated, and TLS 1.3 runs on OpenSSL's defaults
+    instance = dataclasses.replace(my(tls_version="TLSv1.3"), tls12_suites=high_not_anull())
+    verdict = one(db.mysql_ciphers(MysqlFacts((instance,)), 256, False))
+    assert verdict.status is Status.WARN, verdict.message
+    assert "tls_version = TLSv1.3 (/etc/mysql/mariadb.conf.d/50-server.cnf:20) allows only TLS 1.3" in verdict.message
+    assert "TLS_AES_128_GCM_SHA256" in verdict.message and "ECDHE" not in verdict.message
+
+
+@pytest.mark.parametrize(
+    ("settings", "status", "words"),
+    [
+        ({"tls_ciphersuites": "TLS_AES_256_GCM_SHA384"}, Status.PASS,
+         "tls_ciphersuites = TLS_AES_256_GCM_SHA384 (/etc/mysql/mariadb.conf.d/50-server.cnf:21) allows only "
+         "TLS_AES_256_GCM_SHA384"),
+        ({"ssl_cipher": "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256"}, Status.FAIL,
+         "weaker than AES-256: TLS_AES_128_GCM_SHA256 (1 in all)"),
+    ],
+)
+def test_db_0212_with_only_tls13_only_the_tls13_suites_are_judged(settings, status, words):
+    # A cipher string of TLS 1.3 names alone is not one `openssl ciphers` expands; with only TLS 1.3 that is moot
+    problem = "Error in cipher list" if "ssl_cipher" in settings else ""
+    instance = dataclasses.replace(my(tls_version="TLSv1.3", **settings), tls12_suites=high_not_anull(),
+                                   cipher_problem=problem)
+    verdict = one(db.mysql_ciphers(MysqlFacts((instance,)), 256, False))
+    assert verdict.status is status and words in verdict.message, verdict.message
 
 
 @pytest.mark.parametrize(

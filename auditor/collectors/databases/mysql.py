@@ -6,8 +6,9 @@ The server program itself says where it reads options and what it does when noth
 prints its version, the option files it reads in order, the option groups it reads, and its built-in default of
 every variable. A running server (a `mariadbd` or `mysqld` process) adds its command line: `--defaults-file`
 (only that file is read), `--defaults-extra-file` (read after the others), `--no-defaults`, and `--name=value`
-settings, which override the files. A server that is installed and not running is judged on its files, and the
-facts say so. `~/.my.cnf` (the server account's home) is not read.
+settings, which override the files. The system's own server (the installed program with its default option files)
+is judged on its files when no running server has its datadir, beside any others that run, and the facts say it is
+not running. `~/.my.cnf` (the server account's home) is not read.
 
 Option files are read as the server reads them: `!include` and `!includedir` (files ending in .cnf) in place,
 only the groups the server reads, `loose-`, `skip-`, `enable-` and `disable-` prefixes, `-` and `_` alike.
@@ -100,7 +101,8 @@ def requests(system: SystemFacts) -> Requests:
 
 
 def collect(host: Transport, _: SystemFacts) -> MysqlFacts:
-    """Every running server; else the installed program, judged on its option files."""
+    """Every running server, then the system's own server (the installed program with its default option files)
+    when none of them is it, judged on its option files."""
     # `mysqld` is asked only when `mariadbd` is not there (MySQL, MariaDB before 10.5): where both are
     # installed, mysqld is MariaDB's link to the same program, and each help costs about 0.2 s of CPU.
     helps = {"mariadbd": host.run(HELP["mariadbd"])}
@@ -109,12 +111,22 @@ def collect(host: Transport, _: SystemFacts) -> MysqlFacts:
     installed = next((name for name, result in helps.items() if result.ok), "")
     processes = running(host, PROGRAMS)
     instances = [_instance(host, process.argv[0], _help_for(host, process, helps), process) for process in processes]
-    if not instances and installed:
-        instances.append(_instance(host, installed, helps[installed], None))
+    if installed:
+        # A running server (a second instance, a test server with its own --defaults-file) is the system's own
+        # server only if it has its datadir; otherwise the system's server is judged beside it, on its option files.
+        # When it does run, those files were just read for it, and a scan fetches each fact once per target.
+        system = _instance(host, installed, helps[installed], None)
+        if _datadir(system) not in {_datadir(instance) for instance in instances}:
+            instances.append(system)
     if instances:
         return MysqlFacts(tuple(instances))
     return MysqlFacts((), "No MySQL or MariaDB server runs on this host, and neither mariadbd nor mysqld is "
                           "installed in its PATH.")
+
+
+def _datadir(instance: MysqlInstance) -> str:
+    """The instance's datadir, spelled alike ("/var/lib/mysql/" and "/var/lib/mysql" are one folder)."""
+    return posixpath.normpath(instance.value("datadir")) if instance.value("datadir") else ""
 
 
 def _help_for(host: Transport, process: Process, helps: Mapping[str, CommandResult]) -> CommandResult:

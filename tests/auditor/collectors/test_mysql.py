@@ -34,14 +34,20 @@ def find(folder: str) -> str:
     return f"find {folder} -mindepth 1 -maxdepth 1 -type f -name '*.cnf'"
 
 
-def debian_host(*, running: bool, installed: bool = True, extra: str = "") -> FakeHost:
+OTHER_CNF = "/srv/app-db/my.cnf"
+OTHER_DATADIR = "/srv/app-db/data"
+
+
+def debian_host(*, running: bool, installed: bool = True, extra: str = "", other: bool = False) -> FakeHost:
     """Debian 12 with mariadb-server 10.11 as the package lays it out (recorded /etc/mysql); `extra` is added to
-    50-server.cnf."""
+    50-server.cnf. `running`: the package's server runs (pid 900); `other`: a second server of the same program runs
+    (pid 901) from its own --defaults-file, with its own datadir."""
     listed = {folder: sorted(f"/etc/mysql/{folder}/{p.name}" for p in (ETC / folder).iterdir())
               for folder in ("conf.d", "mariadb.conf.d")}
+    pids = ["  900     1\n"] * running + ["  901     1\n"] * other
     commands = dict([
-        ok(PROCESS_NAMES, "systemd\nmariadbd\nsshd\n" if running else "systemd\nsshd\n"),
-        ok(PS_C, "  900     1\n"),
+        ok(PROCESS_NAMES, "systemd\nmariadbd\nsshd\n" if pids else "systemd\nsshd\n"),
+        ok(PS_C, "".join(pids)),
         *(ok(find(f"/etc/mysql/{folder}"), "".join(f"{p}\n" for p in paths)) for folder, paths in listed.items()),
         ok(cipher_command("DEFAULT"), recorded("debian12-openssl-ciphers-DEFAULT.txt")),
         ok(cipher_command("ECDHE-ECDSA-AES256-GCM-SHA384"), recorded("debian12-openssl-ciphers-ecdsa-aes256.txt")),
@@ -53,6 +59,10 @@ def debian_host(*, running: bool, installed: bool = True, extra: str = "") -> Fa
     for folder, paths in listed.items():
         files.update({path: (ETC / folder / path.rsplit("/", 1)[1]).read_bytes() for path in paths})
     files[SERVER_CNF] += extra.encode()
+    if other:
+        files["/proc/901/cmdline"] = f"/usr/sbin/mariadbd\0--defaults-file={OTHER_CNF}\0".encode()
+        files[OTHER_CNF] = (f"[mariadbd]\ndatadir = {OTHER_DATADIR}\nport = 3307\nrequire_secure_transport = ON\n"
+                            "ssl_cipher = ECDHE-ECDSA-AES256-GCM-SHA384\n").encode()
     return FakeHost(commands, files)
 
 
@@ -90,6 +100,25 @@ def test_a_setting_in_the_server_group_wins_and_a_client_group_is_ignored():
 def test_an_installed_server_that_does_not_run_is_judged_on_its_files_and_says_so():
     (my,) = mysql.collect(debian_host(running=False), NO_SYSTEM).instances
     assert not my.running and my.program == "mariadbd" and "not running" in my.state
+
+
+def test_the_installed_server_that_does_not_run_is_judged_beside_another_running_server():
+    # Given Debian's MariaDB installed and stopped, while a second mariadbd runs from its own --defaults-file
+    running, stopped = mysql.collect(debian_host(running=False, other=True), NO_SYSTEM).instances
+    # Then the running one is judged on its own file, and the system's server on its option files, and says so
+    assert running.running and running.pid == 901 and running.option_files == (OTHER_CNF,)
+    assert running.resource == f"MariaDB {OTHER_DATADIR}" and running.enabled("require_secure_transport")
+    assert not stopped.running and stopped.state == "not running: its option files were judged"
+    assert stopped.resource == "MariaDB /var/lib/mysql/" and stopped.option_files[0] == "/etc/mysql/my.cnf"
+    assert not stopped.enabled("require_secure_transport")
+
+
+def test_the_system_server_that_runs_is_judged_once_beside_another_running_server():
+    # Given Debian's MariaDB running (its datadir /var/lib/mysql/) and a second server with a datadir of its own
+    facts = mysql.collect(debian_host(running=True, other=True), NO_SYSTEM)
+    # Then each is judged once, both as running: the system's server is the running one with its datadir
+    assert [(i.pid, i.resource) for i in facts.instances] == [(900, "MariaDB /var/lib/mysql/"),
+                                                               (901, f"MariaDB {OTHER_DATADIR}")]
 
 
 def test_a_host_without_mysql_or_mariadb_has_no_instance():
