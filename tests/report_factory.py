@@ -3,6 +3,7 @@ outputs are chosen by the test (hostile content included), written exactly as `a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,16 +46,17 @@ def linux_host(name: str, *, synced: bool = True, timedatectl_stderr: str = "") 
 SCANNED_AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-def make_run(run_dir: Path, hosts: dict[str, FakeHost], profile: Profile | None = None,
+def make_run(run_dir: Path, hosts: Mapping[str, FakeHost | Exception], profile: Profile | None = None,
              checks: frozenset[str] = CHECKS, *, at: datetime = SCANNED_AT, history: Path | None = None) -> Path:
     """Scan the fake hosts with the real runner at `at` and write the run folder as a scan does (results.json,
-    profile.json, the evidence index; with `history`, also changes.json and trend.json and the history row)."""
+    profile.json, the evidence index; with `history`, also changes.json and trend.json and the history row).
+    A host given as an exception is one the scan could not reach: opening it raises that."""
     profile = profile or load_profile()
     run_dir.mkdir(parents=True, exist_ok=True)
     store = EvidenceStore(run_dir)
     targets = [Target(name, TargetKind.SSH, Role.SERVER, Location.DATACENTER) for name in hosts]
     result = run_scan(f"{at:%Y%m%dT%H%M%SZ}-test", targets, load_checks(profile), profile, store,
-                      ScanOptions(Selection(only=checks)), open_target=lambda target, _login: hosts[target.name],
+                      ScanOptions(Selection(only=checks)), open_target=lambda target, _login: _open(hosts[target.name]),
                       clock=FixedClock(at))
     store.write_manifest()
     write_results(result, run_dir)
@@ -62,3 +64,9 @@ def make_run(run_dir: Path, hosts: dict[str, FakeHost], profile: Profile | None 
     if history is not None:
         record_history(history, result, run_dir)
     return run_dir
+
+
+def _open(host: FakeHost | Exception) -> FakeHost:
+    if isinstance(host, Exception):
+        raise host
+    return host

@@ -32,6 +32,9 @@ LABELS = {
     "contact": N_("Contact"), "contents": N_("Contents"), "replay_of": N_("re-evaluation of run {run}"),
     "evaluated": N_("Re-evaluated"), "collected_by": N_("by run {run}, judged then under profile {profile}"),
     "interrupted": N_("The run was interrupted: the evidence is incomplete."),
+    "not_assessed_warning": N_("{count} of {total} targets could not be assessed ({names}): nothing was judged on "
+                               "them, so the score and the verdicts below speak for the other targets only. The "
+                               "inventory gives each reason."),
     "scope_title": N_("Scope and limits"),
     "scope_text": N_("This is a technical evidence report prepared by the data processor with the auditor tool. "
                      "It is structured after the D-mærket criteria but is not issued by D-mærket, is not a "

@@ -18,6 +18,7 @@ from xml.etree import ElementTree
 import jsonschema
 import pytest
 
+from auditor.errors import ConnectError
 from auditor.profile import load_profile
 from auditor.report.render import render_reports
 from auditor.report.to_html import render_html
@@ -268,3 +269,18 @@ def test_a_deviation_counts_its_failed_and_its_warned_targets_apart(sample_run):
         # and a count of warnings is in the plural
         counted = re.findall(r'<span class="n s-warn"[^>]*>([^<]*)</span>', render_html(view, "en", full=full))
         assert counted and all(re.fullmatch(r"1 warning|([02-9]|\d\d+) warnings", c) for c in counted), counted
+
+
+def test_the_summary_says_which_targets_were_not_assessed(tmp_path):
+    # Given a run of three targets, two of which could not be reached, and the third passes what was checked
+    run = make_run(tmp_path / "run", {"web-01": linux_host("web-01"),
+                                      **{name: ConnectError(name, "connection refused by 127.0.0.1:22299")
+                                         for name in ("db-1", "db-2")}})
+    view = build_view(run)
+    assert sorted((t.name, t.assessed) for t in view.targets) == [("db-1", False), ("db-2", False), ("web-01", True)]
+    for full in (False, True):
+        # When the report is rendered
+        text = _visible_text(render_html(view, "en", full=full))
+        # Then the summary says so before any verdict, naming them
+        warning = text.index("2 of 3 targets could not be assessed (db-1, db-2)")
+        assert text.index("Compliance score") < warning < text.index("Requirement Verdict Score")
