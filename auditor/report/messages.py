@@ -32,6 +32,7 @@ LABELS = {
     "contact": N_("Contact"), "contents": N_("Contents"), "replay_of": N_("re-evaluation of run {run}"),
     "evaluated": N_("Re-evaluated"), "collected_by": N_("by run {run}, judged then under profile {profile}"),
     "interrupted": N_("The run was interrupted: the evidence is incomplete."),
+    "end_of_day": N_("end of {day} (Copenhagen time)"),
     "not_assessed_warning": N_("{count} of {total} targets could not be assessed ({names}): nothing was judged on "
                                "them, so the score and the verdicts below speak for the other targets only. The "
                                "inventory gives each reason."),
@@ -225,6 +226,14 @@ class Words:
     def datetime(self, moment: dt.datetime) -> str:
         """A moment in Copenhagen and UTC time, written as the language writes it."""
         return format_datetime(self.lang, moment)
+
+    def until(self, moment: dt.datetime) -> str:
+        """When something stops holding (a waiver's expiry). A profile's date means the end of that day in
+        Copenhagen, i.e. midnight after it: that is said as the day the controller wrote, not the next one."""
+        local = moment.astimezone(COPENHAGEN)
+        if local.time() != dt.time(0):
+            return format_datetime(self.lang, moment)
+        return self.t("end_of_day", day=format_date(self.lang, local.date() - dt.timedelta(days=1)))
 
     def date(self, moment: dt.datetime | dt.date | str) -> str:
         """A day (of a moment, a date or an ISO date string), written as the language writes it."""

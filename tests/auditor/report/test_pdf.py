@@ -114,8 +114,10 @@ def test_a_requirement_section_gives_text_method_results_attestations_and_waiver
     for words in ("Physical security of the processor's premises by key locks", "Mette Jensen, Facility manager",
                   "All office doors have key locks", "1 October 2026", "1 January 2027"):
         assert words in text, words
-    # The waiver for PATCH-0010 on servers: who approved it and until when
-    assert "Region Example DPO" in text and "8 December 2026, 00:00 CET" in text
+    # The waiver for PATCH-0010 on servers: who approved it and until when, the day the profile wrote (expires:
+    # 2026-12-07 is the end of that day, not "8 December, 00:00")
+    assert "Region Example DPO" in text and "end of 7 December 2026 (Copenhagen time)" in text
+    assert "8 December 2026" not in text
     # How a requirement is tested names the profile's parameters
     assert "(min_aes_bits) = 256" in text
     # The plan gives each target the remediation of its own operating system only
