@@ -284,3 +284,20 @@ def test_the_summary_says_which_targets_were_not_assessed(tmp_path):
         # Then the summary says so before any verdict, naming them
         warning = text.index("2 of 3 targets could not be assessed (db-1, db-2)")
         assert text.index("Compliance score") < warning < text.index("Requirement Verdict Score")
+
+
+def test_a_shortened_message_ends_at_a_whole_word(tmp_path):
+    # Given one target whose failure message is long (a tool's long error quoted in it)
+    noise = " ".join(f"/etc/postgresql/15/main/pg_hba.conf:{n}" for n in range(40))
+    run = make_run(tmp_path / "run", {"web-01": linux_host("web-01", timedatectl_stderr=noise)})
+    view = build_view(run)
+    (group,) = [g for g in view.top_deviations if g.check_id == "LOG-0040"]
+    message = group.rows[0].message
+    assert len(message) > 220  # longer than the summary shows
+    # When the summary shows it among the most serious deviations
+    text = _visible_text(render_html(view, "en", full=False))
+    shown = re.search(re.escape(message[:40]) + r"[^…]*…", text)
+    # Then it is cut after a whole word, never inside one (a path cut at "/etc/post…" reads as another path)
+    assert shown, "the summary shows the message's start"
+    kept = shown.group(0)[:-1]
+    assert message.startswith(kept) and message[len(kept)] == " ", kept[-30:]
