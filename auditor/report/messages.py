@@ -110,7 +110,6 @@ LABELS = {
     "per_target": N_("Targets"), "show_findings": N_("Show its findings"), "show_failures": N_("Show failures"),
     "sort_hint": N_("Click a column heading to sort."), "message": N_("Finding"), "resource": N_("Resource"),
     "file": N_("File"), "source": N_("Source"), "collected": N_("Collected"),
-    "matrix": N_("Targets by requirements"),
 }
 
 # A requirement's verdict (report/verdicts.py), and what it means (the legend).

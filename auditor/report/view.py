@@ -268,7 +268,6 @@ class ReportView:
     sections: tuple[Section, ...]
     deviations: tuple[Row, ...]
     targets: tuple[TargetRow, ...]
-    matrix: tuple[tuple[str, tuple[str, ...]], ...]  # target -> verdict per requirement (same order as sections)
     skipped: tuple[Row, ...]
     errors: tuple[Row, ...]
     waivers: tuple[Mapping[str, Any], ...]
@@ -327,8 +326,6 @@ def build_view(run_dir: Path, signed: bool | None = None) -> ReportView:
         sections=sections,
         deviations=tuple(deviations),
         targets=tuple(_target_row(t, sections, evidence_per_target[t.target.name]) for t in result.targets),
-        matrix=tuple((t.target.name, tuple(target_verdict([f for f in t.findings if s.id in f.requirements]).value
-                                           for s in sections)) for t in result.targets),
         skipped=tuple(rows[id(f)] for f in findings if f.status in (Status.SKIPPED, Status.NOT_APPLICABLE)),
         errors=tuple(rows[id(f)] for f in findings if f.status is Status.ERROR),
         waivers=tuple(_waiver_row(u) for u in result.waivers),
@@ -531,7 +528,8 @@ def _target_row(t: TargetResult, sections: Sequence[Section], evidence_files: in
         name=t.target.name, kind=t.target.kind.value,
         system=f"{system.os_name} {system.architecture}".strip() if system and system.os_name else "",
         role=t.target.role.value, location=t.target.location.value, assessed=not t.connection_error,
-        reason=cut(t.connection_error, MESSAGE_CHARS, "in this target's evidence"),
+        # The error's text starts with the target's name, which the report gives beside it.
+        reason=cut(t.connection_error.removeprefix(f"{t.target.name}: "), MESSAGE_CHARS, "in this target's evidence"),
         privileges=("root" if system.is_root else "unprivileged") if system else "",
         counts=dict(Counter(f.status.value for f in t.findings)),
         platform=system.platform.value if system and system.platform else "",
