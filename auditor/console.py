@@ -102,7 +102,8 @@ class ProgressDisplay:
     def target_finished(self, result: TargetResult) -> None:
         name = result.target.name
         if result.connection_error:
-            text = visible(f"not assessed: {result.connection_error}")
+            # The error's text starts with the target's name, which this line gives first already.
+            text = visible(f"not assessed: {result.connection_error.removeprefix(f'{name}: ')}")
             self._update(name, f"[magenta]{escape(text)}[/]", f"{name}: {text}")
         else:
             text = counts_text(result.findings)
@@ -141,8 +142,10 @@ def print_summary(console: Console, result: ScanResult, run_dir: str) -> None:
         table.add_column(status.value.replace("_", " "), justify="right", style=_STYLE.get(status, ""))
     for target in result.targets:
         system = target.system
+        # An error's text starts with the target's name, which the row gives first already.
+        error = target.connection_error.removeprefix(f"{target.target.name}: ")
         label = escape(visible(system.os_name)) if system and not target.connection_error else \
-            f"[magenta]{escape(visible(target.connection_error))}[/]"
+            f"[magenta]{escape(visible(error))}[/]"
         counts = Counter(f.status for f in target.findings)
         table.add_row(escape(visible(target.target.name)), label, *[str(counts[s] or "") for s in shown])
     console.print(table)
@@ -151,8 +154,9 @@ def print_summary(console: Console, result: ScanResult, run_dir: str) -> None:
         spec: CheckSpec | None = result.checks.get(finding.check_id)
         title = spec.title if spec else ""
         console.print(f"[{_STYLE[finding.status]}]{finding.status.value.upper():5}[/] "
-                      f"{escape(visible(finding.check_id))} {escape(visible(finding.target))}: "
-                      f"{escape(visible(finding.message))}"
+                      f"{escape(visible(finding.check_id))} {escape(visible(finding.target))}"
+                      + (f" {escape(visible(finding.shown_resource))}" if finding.shown_resource else "")
+                      + f": {escape(visible(finding.message))}"
                       + (f" [dim]({escape(visible(title))})[/]" if title else ""), soft_wrap=True)
     if result.interrupted:
         console.print("[bold]Interrupted:[/] the evidence collected so far is saved.")

@@ -41,6 +41,11 @@ class Platform(StrEnum):
     MACOS = "macos"
     WINDOWS = "windows"
 
+    @property
+    def name_in_text(self) -> str:
+        """The operating system's own spelling, for sentences a reader sees ("macOS", not "macos")."""
+        return {"linux": "Linux", "macos": "macOS", "windows": "Windows"}[self.value]
+
 
 class TargetKind(StrEnum):
     LOCAL = "local"
@@ -215,6 +220,18 @@ class Finding:
     error: str = ""  # message and, for check bugs, the traceback text
     raw_status: Status | None = None  # the status before a waiver applied
     waiver: str = ""  # id of the waiver that turned a FAIL into WAIVED
+
+    @property
+    def shown_resource(self) -> str:
+        """The resource to print beside the message: none when the message starts with it ("port 22: ..."), so
+        that a line says it once."""
+        return resource_beside(self.message, self.resource)
+
+
+def resource_beside(message: str, resource: str) -> str:
+    """`resource`, unless `message` already starts with it as a whole word ("port 22: ..." but not "port 2222")."""
+    said = message.startswith(resource) and not message[len(resource):][:1].isalnum()
+    return "" if said else resource
 
 
 @record

@@ -22,7 +22,7 @@ from auditor.caps import MESSAGE_CHARS, cap_finding, counted, cut
 from auditor.catalogue import control_title
 from auditor.clock import iso
 from auditor.files import sha256_bytes
-from auditor.models import CheckSpec, Finding, ScanResult, Severity, Status, TargetResult
+from auditor.models import CheckSpec, Finding, ScanResult, Severity, Status, TargetResult, resource_beside
 from auditor.records import record
 from auditor.report.messages import remediation_for
 from auditor.report.verdicts import Reason, ReqStatus, requirement_verdict, target_verdict
@@ -88,8 +88,7 @@ class Row:
     def shown_resource(self) -> str:
         """The resource beside the message, unless the message already starts with it ("port 22: ..."), so that
         a report line says it once."""
-        said = self.message.startswith(self.resource) and not self.message[len(self.resource):][:1].isalnum()
-        return "" if said else self.resource
+        return resource_beside(self.message, self.resource)
 
     @property
     def raw_observed(self) -> str:
