@@ -323,6 +323,9 @@ def cmd_scan(args: argparse.Namespace) -> RunOutcome:
             raise InputError("--home scans this machine; it does not take an inventory", "--home",
                              "drop --inventory, or drop --home")
         targets = load_inventory(args.inventory)
+        # Only with an inventory: without one the target is this machine, under a profile written for a fleet
+        # (the home kit's), and a replay's targets are one run's, not every target the controller's profile knows.
+        profile.validate_targets((t.name for t in targets), args.inventory)
         require_for_targets(targets)  # one line naming the extra, before any target is touched
     elif args.home:
         targets = this_machine(Role.WORKSTATION, Location.HOME)

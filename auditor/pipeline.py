@@ -117,13 +117,14 @@ def load_checks(profile: Profile) -> dict[str, CheckSpec]:
 
 
 def selection(ids: Sequence[str], checks: Collection[str], flag: str) -> frozenset[str]:
-    """Check ids named on the command line, each known (or a did-you-mean)."""
+    """Check ids named on the command line, each known (or a did-you-mean), in any case: an id is FAMILY-NNNN
+    in upper case by definition, so `tls-0010` can only mean TLS-0010."""
     for check_id in ids:
-        if check_id not in checks:
-            close = difflib.get_close_matches(check_id, list(checks), n=1)
+        if check_id.upper() not in checks:
+            close = difflib.get_close_matches(check_id.upper(), list(checks), n=1)
             hint = f"did you mean {close[0]}?" if close else "see `auditor checks list`"
             raise InputError(f"unknown check id {check_id!r}", flag, hint)
-    return frozenset(ids)
+    return frozenset(check_id.upper() for check_id in ids)
 
 
 def prepare_run_dir(out: Path | None, run_id: str, reports_dir: Path) -> Path:

@@ -13,7 +13,7 @@ import difflib
 import fnmatch
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,15 @@ from auditor.catalogue import frameworks
 from auditor.errors import InputError
 from auditor.models import Attestation, CheckSpec, Role, Scope, Severity, Waiver
 from auditor.records import record
-from auditor.waivers import as_utc, parse_scope, parse_waivers, printable_text, refuse_duplicate_ids, text_list
+from auditor.waivers import (
+    as_utc,
+    named_targets,
+    parse_scope,
+    parse_waivers,
+    printable_text,
+    refuse_duplicate_ids,
+    text_list,
+)
 from auditor.yamlfile import YamlDoc, describe, kind_of, load_package_yaml, load_yaml, token
 
 DEFAULT_PROFILE = Path(__file__).parent / "profiles" / "default.yaml"
@@ -94,6 +102,7 @@ class Profile:
     waivers: tuple[Waiver, ...] = ()
     attestations: tuple[Attestation, ...] = ()
     references: tuple[tuple[str, str], ...] = ()  # (check id or glob, file:line) for validate()
+    scope_targets: tuple[tuple[str, str, str], ...] = ()  # (target, file:line, key path) for validate_targets()
 
     def requirements_of(self, spec: CheckSpec) -> tuple[str, ...]:
         """The requirements a check gives evidence for under this profile (the check's own, tailored)."""
@@ -126,6 +135,18 @@ class Profile:
                 raise InputError(f"requirement {requirement.id} is evidenced by no check, no attestation and no "
                                  "'not_scannable' statement", self.sources[-1],
                                  "map a check to it, attest it, or state why it cannot be scanned")
+
+    def validate_targets(self, names: Iterable[str], inventory: str) -> None:
+        """Refuse a check's or waiver's scope that names a target the inventory lacks: the check would be skipped
+        on every target (or the waiver cover nothing), silently, where a typo is the likely cause."""
+        known = sorted(set(names))
+        for name, where, label in self.scope_targets:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                listed = ", ".join(known[:10]) + (f" and {len(known) - 10} more" if len(known) > 10 else "")
+                raise InputError(f"{label}: unknown target {token(name)}, not in the inventory {inventory}", where,
+                                 f"{hint}use one of its targets: {listed}")
 
     def document(self) -> dict[str, Any]:
         """The effective profile as plain data: stored in each run as profile.json, and loadable again."""
@@ -276,6 +297,9 @@ def _apply_overrides(base: Profile, doc: YamlDoc, seen: tuple[str, ...]) -> Prof
     refuse_duplicate_ids("attestation", (*base.attestations, *attestations))
     references = (*tailoring_refs, *check_refs, *((w.check, w.where) for w in waivers),
                   *((a.check, a.where) for a in attestations if a.check))
+    # Waivers are parsed one per entry of `waivers:`, so a waiver's index is its place in the list.
+    scope_targets = (*(t for check_id, c in checks.items() for t in named_targets(doc, c.scope, "checks", check_id)),
+                     *(t for index, w in enumerate(waivers) for t in named_targets(doc, w.scope, "waivers", index)))
     return Profile(
         name=str(top.get("name", Path(doc.file).stem)),
         description=str(top.get("description", base.description)),
@@ -291,6 +315,7 @@ def _apply_overrides(base: Profile, doc: YamlDoc, seen: tuple[str, ...]) -> Prof
         waivers=(*base.waivers, *waivers),
         attestations=(*base.attestations, *attestations),
         references=(*base.references, *references),
+        scope_targets=(*base.scope_targets, *scope_targets),
     )
 
 

@@ -102,6 +102,13 @@ def parse_scope(doc: YamlDoc, item: dict[str, Any], *path: str | int) -> Scope:
     return Scope(*(lists[key] for key in SCOPE_KEYS))
 
 
+def named_targets(doc: YamlDoc, scope: Scope, *path: str | int) -> tuple[tuple[str, str, str], ...]:
+    """(name, file:line:col, key path) of each target a scope names. Only the scan knows the inventory's target
+    names, so the profile keeps where each one is written, to refuse a name the inventory lacks there."""
+    label = ".".join(str(p) for p in (*path, "targets"))
+    return tuple((name, doc.where(*path, "targets", index), label) for index, name in enumerate(scope.targets))
+
+
 def required_text(doc: YamlDoc, item: dict[str, Any], key: str, *path: str | int) -> str:
     value = item.get(key)
     if not isinstance(value, str) or not value.strip():

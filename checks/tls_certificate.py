@@ -8,6 +8,7 @@ that validates nowhere leads to.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,13 @@ _STRONG_HASHES = {"sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_51
 _SYSTEM_STORE, _CA_FILE = "Mozilla", "Supplied CA file"  # Debian's ca-certificates is Mozilla's store
 # What cryptography's verifier says when no chain leads to a trusted CA (as opposed to a problem of the leaf).
 _NO_PATH = ("candidates exhausted", "unable to get", "no trusted")
+# After "candidates exhausted: " the verifier says why it refused the last CA it found, unless it found none.
+_REFUSED_CA = re.compile(r"candidates exhausted: (?!all candidates exhausted with no interior errors)(.+)")
+_MISSING_EXTENSION = re.compile(r"invalid extension: ([\d.]+): .*missing")
+# Extensions a CA certificate must hold under RFC 5280 (OpenSSL's own verify does not demand them): the name a
+# reader knows, and the openssl `-addext` value that reissues the CA with it.
+_CA_EXTENSIONS = {"2.5.29.15": ("keyUsage", "keyUsage=critical,keyCertSign,cRLSign"),
+                  "2.5.29.19": ("basicConstraints", "basicConstraints=critical,CA:TRUE")}
 
 
 def _when(text: str) -> datetime:
@@ -43,11 +51,33 @@ def _untrusted(cert: Certificate, ca_file: bool) -> str:
     error = cert.validation_errors.get(_CA_FILE) or cert.validation_errors.get(_SYSTEM_STORE, "")
     if error and not any(marker in error for marker in _NO_PATH):
         return f"its chain does not validate ({error})"
+    if (refused := _refused_ca(cert, error, ca_file)) is not None:
+        return refused
     stores = "neither the system trust store nor the ca_file trusts" if ca_file else \
         "the system trust store does not trust (a private CA's certificate goes in the target's ca_file)"
     missing = "" if cert.top_self_signed else \
         ", or the server leaves out the intermediate certificate that leads to a trusted CA"
     return f"it is issued by an untrusted CA: '{cert.top_issuer}', which {stores}{missing}"
+
+
+def _refused_ca(cert: Certificate, error: str, ca_file: bool) -> str | None:
+    """Why strict (RFC 5280) path validation refused the CA it found, when it names a reason (None otherwise).
+
+    A CA without keyUsage passes `openssl verify` but not this validator: "untrusted CA" would send the reader
+    looking at trust stores and intermediates, while the CA certificate itself must be reissued.
+    """
+    if (refused := _REFUSED_CA.search(error)) is None:
+        return None
+    detail = refused[1]
+    # With no intermediate sent, the refused CA is the one that issued the last certificate the server sends.
+    intermediates = len(cert.sent) - 1 - cert.top_self_signed
+    which = "the ca_file's CA certificate" if ca_file and _CA_FILE in cert.validation_errors else "the CA certificate"
+    ca = f"{which} '{cert.top_issuer}'" if intermediates <= 0 else \
+        f"a CA certificate of its chain (which leads to '{cert.top_issuer}')"
+    if (missing := _MISSING_EXTENSION.match(detail)) and missing[1] in _CA_EXTENSIONS:
+        extension, fix = _CA_EXTENSIONS[missing[1]]
+        return f"{ca} lacks the {extension} extension that strict (RFC 5280) validation requires; reissue it with {fix}"
+    return f"{ca} is refused by strict (RFC 5280) validation: {detail}"
 
 
 def problems(cert: Certificate, server_name: str, now: datetime, ca_file: bool) -> list[str]:

@@ -139,7 +139,7 @@ def test_an_unreachable_target_is_reported_and_the_run_goes_on(tmp_path, write):
     inventory = write("inv.yaml", "targets:\n  - {name: here, kind: local}\n"
                                   "  - {name: portal, kind: tls, host: 127.0.0.1, port: 9}\n")
     # When both are scanned
-    result = run_cli("scan", "--inventory", str(inventory), "--out", str(tmp_path / "r"), "--quiet")
+    result = run_cli("scan", "--inventory", str(inventory), "--out", str(tmp_path / "r"), "--format", "html")
     # Then the run is incomplete (exit 3) but not crashed, the local target is assessed, and the endpoint says why
     assert result.returncode == 3 and "Traceback" not in result.stderr
     document = load_results(tmp_path / "r")
@@ -148,6 +148,11 @@ def test_an_unreachable_target_is_reported_and_the_run_goes_on(tmp_path, write):
     said = [portal["connection_error"] or ""] + [f["message"] for f in document["findings"]
                                                  if f["target"] == "portal" and f["status"] == "error"]
     assert any("refused" in words for words in said), said
+    # and where the target's name is given, the reason does not say it again
+    assert "portal: not assessed: " in result.stderr and "not assessed: portal:" not in result.stderr
+    assert not [m for m in said[1:] if m.startswith("Not assessed: portal:")], said
+    report = (tmp_path / "r" / "report.html").read_text()
+    assert "not assessed</b>: " in report and "not assessed</b>: portal:" not in report
 
 
 @pytest.mark.parametrize(
@@ -156,6 +161,8 @@ def test_an_unreachable_target_is_reported_and_the_run_goes_on(tmp_path, write):
         (["scan", "--workers", "0"], "--workers: must be a whole number from 1 to 256"),
         (["scan", "--check", "LOG-0041"], "--check: unknown check id 'LOG-0041'; did you mean LOG-0040?"),
         (["scan", "--skip", "NOPE-0001"], "--skip: unknown check id 'NOPE-0001'"),
+        # check ids are upper case by definition: the closest is found whatever the case typed
+        (["scan", "--check", "log-0041"], "--check: unknown check id 'log-0041'; did you mean LOG-0040?"),
         (["scan", "--inventory", "/nonexistent/inv.yaml"], "/nonexistent/inv.yaml: inventory file not found"),
         (["scan", "--profile", "/nonexistent/p.yaml"], "/nonexistent/p.yaml: profile file not found"),
         (["replay", "/nonexistent"], "/nonexistent: not a run folder (no results.json)"),
@@ -288,3 +295,40 @@ def test_every_command_is_built_when_no_command_word_comes_first(argv):
     from auditor.cli import _command_word
 
     assert _command_word(argv) is None
+
+
+def test_check_ids_are_taken_in_any_case(tmp_path):
+    # Given check ids typed in lower case (QA: `--check tls-0010` was refused with "did you mean FW-0010?")
+    result = run_cli("replay", str(HOSTS / "debian12-server"), "--out", str(tmp_path / "r"), "--json",
+                     "--format", "none", "--check", "log-0020", "--check", "Log-0040", "--skip", "log-0040")
+    # Then they name the checks they spell: the one chosen runs, the one skipped is skipped
+    assert result.returncode == 1, result.stderr
+    statuses = {f["check_id"]: f["status"] for f in json.loads(result.stdout)["findings"]}
+    assert statuses == {"LOG-0020": "fail", "LOG-0040": "skipped"}
+
+
+@pytest.mark.parametrize(
+    ("profile_text", "where", "words"),
+    [
+        # QA's case: a check scoped to a target that does not exist was skipped on every target, exit 0
+        ("extends: default\nchecks: {TLS-0020: {targets: [nosuch]}}\n", ":2:31",
+         "checks.TLS-0020.targets: unknown target 'nosuch', not in the inventory"),
+        ("extends: default\nwaivers:\n  - {check: TLS-0020, targets: [portl], reason: r, approver: DPO, "
+         "created: 2026-11-01, expires: 2099-12-31, risk: low}\n", ":3:",
+         "waivers.0.targets: unknown target 'portl', not in the inventory"),
+    ],
+)
+def test_a_scope_naming_no_inventory_target_is_refused_before_the_scan(tmp_path, write, profile_text, where, words):
+    # Given an inventory of two targets and a profile whose scope names a target it does not hold
+    inventory = write("inv.yaml", "targets:\n  - {name: portal, kind: tls, host: 127.0.0.1, port: 9}\n"
+                                  "  - {name: web-01, kind: tls, host: 127.0.0.1, port: 9}\n")
+    profile = write("p.yaml", profile_text)
+    # When they are scanned
+    result = run_cli("scan", "--inventory", str(inventory), "--profile", str(profile), "--check", "TLS-0020",
+                     "--out", str(tmp_path / "r"))
+    # Then one line names the profile's place, the unknown name and the inventory's targets (exit 2), and nothing ran
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert f"{profile}{where}" in result.stderr and words in result.stderr
+    assert f"{inventory}; " in result.stderr and "portal, web-01" in result.stderr
+    assert not (tmp_path / "r").exists()

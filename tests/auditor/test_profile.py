@@ -123,3 +123,43 @@ def test_a_duplicate_id_within_one_file_is_refused_and_distinct_ids_load(write, 
     loaded = load_profile(child)
     items = loaded.waivers if key == "waivers" else loaded.attestations
     assert [i.id for i in items] == [f"{prefix}1", "REGION-1"]
+
+
+INVENTORY_NAMES = ("db-1", "portal", "web-01")
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "words"),
+    [
+        # a check scoped to a target the inventory does not have would be skipped on every target
+        ("checks:\n  TLS-0020: {targets: [portal, nosuch]}\n", ":2:32",
+         "checks.TLS-0020.targets: unknown target 'nosuch', not in the inventory inv.yaml; use one of its targets: "
+         "db-1, portal, web-01"),
+        ("checks:\n  TLS-0020:\n    targets: web-1\n", ":3:14", "unknown target 'web-1', not in the inventory "
+         "inv.yaml; did you mean 'web-01'?"),
+        # a waiver scoped to one would waive nothing
+        ("waivers:\n" + WAIVER.format(extra=", targets: [db-01]"), ":2:", "waivers.0.targets: unknown target 'db-01', "
+         "not in the inventory inv.yaml; did you mean 'db-1'?"),
+    ],
+)
+def test_a_scope_naming_no_target_of_the_inventory_is_refused_naming_where(write, text, where, words):
+    # Given a profile whose scope names a target that the scan's inventory does not hold
+    path = write("p.yaml", text)
+    profile = load_profile(path)
+    # When it is checked against the inventory's target names
+    with pytest.raises(InputError) as error:
+        profile.validate_targets(INVENTORY_NAMES, "inv.yaml")
+    # Then one line names the profile's file:line:column, the unknown name, the closest one and the known ones
+    message = str(error.value)
+    assert "\n" not in message and message.startswith(f"{path}{where}"), message
+    assert words in message
+
+
+def test_scopes_naming_targets_of_the_inventory_pass_also_from_an_extended_profile(write):
+    write("base.yaml", "checks:\n  TLS-0020: {targets: [portal]}\n")
+    child = write("child.yaml", "extends: base.yaml\nwaivers:\n" + WAIVER.format(extra=", targets: [db-1, web-01]"))
+    profile = load_profile(child)
+    profile.validate_targets(INVENTORY_NAMES, "inv.yaml")  # raises nothing
+    # And a parent's scope is checked as well as the child's
+    with pytest.raises(InputError, match=r"base.yaml:2:24: checks.TLS-0020.targets: unknown target 'portal'"):
+        profile.validate_targets(("db-1", "web-01"), "inv.yaml")

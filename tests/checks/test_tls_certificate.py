@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import subprocess
+import time
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from auditor.collectors.tls import Endpoint
 from auditor.collectors.tls_certificate import Certificate, CertificateFacts
 from auditor.models import Status
 from checks.tls_certificate import certificate_valid
+from tests.conftest import load_results, run_cli
+from tests.tls_servers import _wait_listening, free_port
 
 PORTAL = Endpoint("portal.example:443", "192.0.2.10", "portal.example", "")
 CERT = Certificate("CN=portal.example", "CN=Example CA", ("portal.example",), (), "2026-01-01T00:00:00Z",
@@ -118,3 +127,87 @@ def test_no_certificate_to_judge_on_an_endpoint_in_clear():
     in_clear = dataclasses.replace(PORTAL, encrypted=False, answered="a plain HTTP server answered")
     (verdict,) = certificate_valid(CertificateFacts(in_clear), 30)
     assert verdict.status is Status.NOT_APPLICABLE and "answers without TLS" in verdict.message
+
+
+QA_CA = dataclasses.replace(CERT, issuer="CN=QA Test CA", top_issuer="CN=QA Test CA", trusted_by=())
+
+
+@pytest.mark.parametrize(
+    ("interior", "words"),
+    [
+        ("invalid extension: 2.5.29.15: Certificate is missing required extension",
+         "the ca_file's CA certificate 'CN=QA Test CA' lacks the keyUsage extension that strict (RFC 5280) "
+         "validation requires; reissue it with keyUsage=critical,keyCertSign,cRLSign"),
+        ("invalid extension: 2.5.29.19: missing required extension: CA certificate has no basicConstraints",
+         "the ca_file's CA certificate 'CN=QA Test CA' lacks the basicConstraints extension that strict (RFC 5280) "
+         "validation requires; reissue it with basicConstraints=critical,CA:TRUE"),
+        ("keyUsage.keyCertSign must be asserted in a CA certificate",
+         "the ca_file's CA certificate 'CN=QA Test CA' is refused by strict (RFC 5280) validation: "
+         "keyUsage.keyCertSign must be asserted in a CA certificate"),
+    ],
+)
+def test_a_ca_that_strict_validation_refuses_is_named_with_its_problem(interior, words):
+    # Given a chain whose CA the ca_file holds, but which strict path validation refuses for a problem of its own
+    # (QA: `openssl verify -CAfile` said OK, and the finding blamed an untrusted CA or a missing intermediate)
+    errors = {"Mozilla": NO_PATH["Mozilla"], "Supplied CA file": f"candidates exhausted: {interior}"}
+    verdict = verdict_for(dataclasses.replace(QA_CA, validation_errors=errors), ca_file="/etc/auditor/ca.pem")
+    # Then the finding names that problem and the CA certificate it is in, not an untrusted CA
+    assert verdict.status is Status.FAIL and f"fails: {words}." in verdict.message, verdict.message
+    assert "untrusted CA" not in verdict.message and "intermediate" not in verdict.message
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _ca_without_key_usage(folder) -> None:
+    """ca.pem (basicConstraints CA:TRUE, no keyUsage: `openssl verify` accepts it, RFC 5280 does not) and
+    srv.pem/srv.key for 127.0.0.1 issued by it."""
+    now = dt.datetime.now(dt.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(_name("QA Test CA")).issuer_name(_name("QA Test CA"))
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=365))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    leaf = (x509.CertificateBuilder().subject_name(_name("qa.auditor.test")).issuer_name(ca.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=365))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("qa.auditor.test")]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    (folder / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (folder / "srv.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    (folder / "srv.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+
+
+@pytest.mark.tls
+@pytest.mark.slow
+def test_a_real_server_whose_private_ca_lacks_key_usage_is_failed_for_that(tmp_path):
+    # Given QA's case: a server whose certificate comes from a private CA without keyUsage, given as ca_file
+    _ca_without_key_usage(tmp_path)
+    assert subprocess.run(["openssl", "verify", "-CAfile", tmp_path / "ca.pem", tmp_path / "srv.pem"],
+                          capture_output=True, check=False).returncode == 0  # OpenSSL itself accepts the chain
+    port = free_port()
+    server = subprocess.Popen(["openssl", "s_server", "-quiet", "-www", "-accept", f"127.0.0.1:{port}",
+                               "-cert", tmp_path / "srv.pem", "-key", tmp_path / "srv.key"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_listening("127.0.0.1", port, server, time.monotonic() + 15)
+        inventory = tmp_path / "inv.yaml"
+        inventory.write_text(f"targets:\n  - {{name: qa, kind: tls, host: 127.0.0.1, port: {port}, "
+                             f"server_name: qa.auditor.test, ca_file: {tmp_path / 'ca.pem'}}}\n", encoding="utf-8")
+        # When TLS-0030 scans it
+        result = run_cli("scan", "--inventory", str(inventory), "--check", "TLS-0030", "--out", str(tmp_path / "r"),
+                         "--quiet", "--format", "none")
+    finally:
+        server.terminate()
+        server.wait(5)
+    # Then it fails for the missing keyUsage, with the fix, and not for an untrusted CA
+    assert result.returncode == 1, result.stderr
+    (finding,) = [f for f in load_results(tmp_path / "r")["findings"] if f["check_id"] == "TLS-0030"]
+    assert "the ca_file's CA certificate 'CN=QA Test CA' lacks the keyUsage extension" in finding["message"]
+    assert "untrusted CA" not in finding["message"], finding["message"]
