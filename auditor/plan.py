@@ -76,8 +76,8 @@ class TargetPlan:
         if system.platform is None:
             return "the target's platform could not be detected"
         if system.platform not in spec.platforms:
-            runs_on = ", ".join(sorted(p.value for p in spec.platforms))
-            return f"runs on {runs_on}; target is {system.platform.value}"
+            runs_on = ", ".join(sorted(p.name_in_text for p in spec.platforms))
+            return f"Runs only on {runs_on}; this target runs {system.platform.name_in_text}."
         if spec.requires_root and not system.is_root and not self.target.options.get("sudo"):
             return "needs root; run the scan as root or set sudo: true for this target"
         return ""

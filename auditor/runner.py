@@ -338,7 +338,9 @@ def _scan_target(plan: TargetPlan, profile: Profile, store: EvidenceSink, clock:
         ran = [f for f in seen.findings if f.status is not Status.SKIPPED]
         if seen.connection_error or all(f.status is Status.ERROR for f in ran):
             return failed  # the network view failed too: the target is unreachable
-        not_assessed = [Finding(spec.id, target.name, Status.ERROR, f"Not assessed: {exc}",
+        # The finding names its target already: its message gives what went wrong, not the name again.
+        why = exc.message if isinstance(exc, TransportError) else str(exc)
+        not_assessed = [Finding(spec.id, target.name, Status.ERROR, f"Not assessed: {why}",
                                 requirements=spec.requirements, error_reason=failed.error_reason, error=str(exc))
                         for spec in rest]
         findings = sorted((*seen.findings, *not_assessed), key=lambda f: f.check_id)
@@ -518,8 +520,9 @@ def _evaluate(spec: CheckSpec, target: Target, profile: Profile, facts: Mapping[
                         requirements=spec.requirements, evidence=evidence, error_reason=ErrorReason.CHECK_BUG,
                         error=traceback.format_exc())]
     if not verdicts:
-        return [Finding(spec.id, target.name, Status.NOT_APPLICABLE, "No resources of this kind were found.",
-                        requirements=spec.requirements, evidence=evidence)]
+        return [Finding(spec.id, target.name, Status.NOT_APPLICABLE,
+                        "Nothing this check judges was found on the target.", requirements=spec.requirements,
+                        evidence=evidence)]
     return [
         Finding(spec.id, target.name, v.status, v.message, v.resource, spec.requirements, dict(v.observed),
                 dict(v.expected), evidence)

@@ -35,8 +35,9 @@ def screen_locks(screenlock: ScreenlockFacts, screen_lock_max_seconds: int, targ
     if target.role is not Role.WORKSTATION:
         return [Verdict.not_applicable(f"Only workstations are checked; this target's role is {target.role}.")]
     if screenlock.headless:
-        return [Verdict.not_applicable(f"Headless: no desktop session or graphical login is installed "
-                                       f"(default target {screenlock.default_target or 'unknown'}).")]
+        default_target = screenlock.default_target or "unknown"
+        return [Verdict.not_applicable(f"Headless: no desktop session or graphical login is installed, so no screen "
+                                       f"can lock (systemd's default target: {default_target}).")]
     verdicts = [_desktop(lock, screen_lock_max_seconds, screenlock.notes) for lock in screenlock.locks]
     unread = [d for d in screenlock.desktops if d not in _NAMES]
     if unread or not verdicts:

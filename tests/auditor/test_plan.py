@@ -76,7 +76,7 @@ def test_the_users_skip_and_the_target_kind_are_applied_first():
      {"TEST-0140": "needs root; run the scan as root or set sudo: true for this target"}),
     (SystemFacts(Platform.LINUX), True, {"TEST-0120", "TEST-0130", "TEST-0140"}, {}),
     (SystemFacts(Platform.WINDOWS, is_root=True), False, {"TEST-0130", "TEST-0140"},
-     {"TEST-0120": "runs on linux; target is windows"}),
+     {"TEST-0120": "Runs only on Linux; this target runs Windows."}),
     (SystemFacts(None), False, set(), dict.fromkeys(("TEST-0120", "TEST-0130", "TEST-0140"),
                                                      "the target's platform could not be detected")),
 ])

@@ -114,7 +114,7 @@ def test_every_check_gets_a_finding_with_a_reason(tmp_path):
     assert by_id["TEST-0010"].status is Status.PASS and by_id["TEST-0010"].requirements == ("R12",)
     assert by_id["TEST-0020"].status is Status.ERROR and by_id["TEST-0020"].error_reason is ErrorReason.CHECK_BUG
     assert "ZeroDivisionError" in by_id["TEST-0020"].error and "Traceback" in by_id["TEST-0020"].error
-    assert by_id["TEST-0030"].skip_reason == "runs on windows; target is linux"
+    assert by_id["TEST-0030"].skip_reason == "Runs only on Windows; this target runs Linux."
     assert by_id["TEST-0040"].skip_reason.startswith("needs root")
     assert by_id["TEST-0050"].skip_reason == "excluded by --skip TEST-0050"
     assert by_id["TEST-0060"].status is Status.ERROR and "returned 'p'" in by_id["TEST-0060"].message
