@@ -42,7 +42,7 @@ _STORED_ONLY = {"sources", "requirements", "sha256"}  # keys of a stored profile
 _PARTY_KEYS = {"name", "contact", "cvr", "address"}
 _AGREEMENT_KEYS = {"reference", "annex", "date", "period"}
 _PARAM_KEYS = {"type", "default", "requirement", "description", "choices", "range"}
-_REQUIREMENT_KEYS = {"id", "title", "annex", "dmaerket", "iso27001", "cis", "evidence", "not_scannable"}
+_REQUIREMENT_KEYS = {"id", "title", "annex", "dmaerket", "iso27001", "cis", "evidence", "not_scannable", "applies_to"}
 _EVIDENCE_CLASSES = {"automated", "semi", "attested"}
 _CHECK_KEYS = {"severity", "enabled", "targets", "roles", "locations", "tags"}
 _FRAMEWORK_OF = {"dmaerket": "d-maerket", "iso27001": "iso27001-2022", "cis": "cis-v8"}
@@ -74,6 +74,8 @@ class Requirement:
     cis: tuple[str, ...]
     evidence: str
     not_scannable: str
+    # The targets the requirement speaks of (R11: home workstations); its verdict is theirs alone. Empty: all.
+    applies_to: Scope = Scope()
 
 
 @record
@@ -165,7 +167,9 @@ class Profile:
             "requirements": [
                 {"id": r.id, "title": r.title, "annex": list(r.annex), "dmaerket": list(r.dmaerket),
                  "iso27001": list(r.iso27001), "cis": list(r.cis), "evidence": r.evidence,
-                 "not_scannable": r.not_scannable}
+                 "not_scannable": r.not_scannable,
+                 **({"applies_to": {"roles": list(r.applies_to.roles), "locations": list(r.applies_to.locations)}}
+                    if r.applies_to != Scope() else {})}
                 for r in self.requirements
             ],
         }
@@ -248,9 +252,11 @@ def _load_default() -> Profile:
                 if control not in catalogues[framework].controls:
                     raise doc.error(f"{item['id']}: control {control!r} is not in the {framework} catalogue",
                                     "requirements", index, key, fix="fix the id or add it to auditor/catalogues")
+        applies_to = doc.mapping("requirements", index, "applies_to", allowed={"roles", "locations"})
         requirements.append(Requirement(
             item["id"], item["title"], tuple(item["annex"]), tuple(item["dmaerket"]),
             tuple(item["iso27001"]), tuple(item["cis"]), item["evidence"], item["not_scannable"],
+            parse_scope(doc, applies_to, "requirements", index, "applies_to"),
         ))
     for definition in definitions.values():
         _check_value(doc, definition, definition.default, ("parameters", definition.name, "default"))

@@ -135,6 +135,7 @@ REASONS = {
     "no_targets": N_("Its checks ({checks}) run on {kinds} targets, and the inventory has none: add them to "
                      "the inventory."),
     "not_run": N_("Its checks ({checks}) were left out of this run."),
+    "out_of_scope": N_("It concerns only targets with {scope}, and this run has none."),
     "not_evidenced": N_("No check could decide it:"),
     "on_targets": N_("{text} ({count} targets)"), "on_target_one": N_("{text} (1 target)"),
 }
@@ -213,6 +214,11 @@ class Words:
 
     def values(self, values: Iterable[str]) -> str:
         return ", ".join(self.value(v) for v in values)
+
+    def scope(self, pairs: Iterable[tuple[str, str]]) -> str:
+        """What a requirement speaks of: (("role", "workstation"), ("location", "home")) -> 'role workstation,
+        location home'."""
+        return ", ".join(f"{self.t(key).lower()} {self.value(value)}" for key, value in pairs)
 
     def msg(self, english: str) -> str:
         """A finding's message (or a skip reason), matched against the catalogue's message templates."""

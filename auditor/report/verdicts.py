@@ -40,12 +40,15 @@ class Reason:
         items: for not_evidenced, (English reason, number of targets), the two most common.
         kinds / checks: the target kinds the inventory lacks and the checks that would run on them (for
             no_targets, and for not_evidenced when some checks ran nowhere); for not_run, the checks.
+        scope: for out_of_scope (the requirement speaks of some targets, and the run has none of them), what it
+            speaks of: ("role", "workstation"), ("location", "home").
     """
 
     kind: str
     items: tuple[tuple[str, int], ...] = ()
     kinds: tuple[str, ...] = ()
     checks: tuple[str, ...] = ()
+    scope: tuple[tuple[str, str], ...] = ()
 
 
 def target_verdict(findings: Sequence[Finding]) -> ReqStatus:

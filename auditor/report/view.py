@@ -22,10 +22,10 @@ from auditor.caps import MESSAGE_CHARS, cap_finding, counted, cut
 from auditor.catalogue import control_title
 from auditor.clock import iso
 from auditor.files import sha256_bytes
-from auditor.models import CheckSpec, Finding, ScanResult, Severity, Status, TargetResult, resource_beside
+from auditor.models import CheckSpec, Finding, ScanResult, Scope, Severity, Status, TargetResult, resource_beside
 from auditor.records import record
 from auditor.report.messages import remediation_for
-from auditor.report.verdicts import Reason, ReqStatus, requirement_verdict, target_verdict
+from auditor.report.verdicts import Reason, ReqStatus, Verdict, requirement_verdict, target_verdict
 
 __all__ = ["AttestationRow", "CheckResult", "Detail", "DeviationGroup", "EvidenceLink", "ProblemGroup", "ReportView",
            "ReqStatus", "Row", "Section", "TargetRow", "all_rows", "build_view", "group_problems", "same_problem"]
@@ -204,6 +204,7 @@ class Section:
     results: tuple[CheckResult, ...] = ()
     attestations: tuple[AttestationRow, ...] = ()
     waivers: tuple[Mapping[str, Any], ...] = ()
+    applies_to: Scope = Scope()  # the targets it speaks of; all when empty
 
     @property
     def problems(self) -> tuple[Row, ...]:
@@ -360,8 +361,12 @@ def _sections(profile: Mapping[str, Any], result: ScanResult, findings: Sequence
 def _section(req: Mapping[str, Any], profile: Mapping[str, Any], result: ScanResult, findings: Sequence[Finding],
              rows: Mapping[int, Row], home: Mapping[str, str]) -> Section:
     rid = req["id"]
-    mine = [f for f in findings if rid in f.requirements]
-    by_target: dict[str, list[Finding]] = {t.target.name: [] for t in result.targets if not t.connection_error}
+    # A requirement about some targets only (R11: home workstations) is judged on theirs alone.
+    scope = applies_to(req)
+    concerned = {t.target.name for t in result.targets if scope.matches(t.target)}
+    mine = [f for f in findings if rid in f.requirements and (not f.target or f.target in concerned)]
+    by_target: dict[str, list[Finding]] = {t.target.name: [] for t in result.targets
+                                           if not t.connection_error and t.target.name in concerned}
     for f in mine:
         if f.target:
             by_target.setdefault(f.target, []).append(f)
@@ -369,6 +374,9 @@ def _section(req: Mapping[str, Any], profile: Mapping[str, Any], result: ScanRes
     organisation = [f for f in mine if not f.target]
     verdict = requirement_verdict(by_target, organisation, specs, {t.target.kind for t in result.targets},
                                   req.get("evidence", ""))
+    if not concerned and verdict.status is ReqStatus.NOT_TESTED:
+        verdict = Verdict(ReqStatus.NOT_TESTED, reason=Reason("out_of_scope", scope=(
+            *(("role", r) for r in scope.roles), *(("location", loc) for loc in scope.locations))))
     descriptions = _parameter_descriptions()
     params = tuple((name, _value(value), descriptions.get(name, ""))
                    for name, value in profile.get("parameters", {}).items() if name in _params_of(specs))
@@ -390,7 +398,14 @@ def _section(req: Mapping[str, Any], profile: Mapping[str, Any], result: ScanRes
         attestations=tuple(_attestation(f) for f in organisation if f.check_id.startswith("ATTEST-")),
         waivers=tuple(_waiver_row(u) for u in result.waivers  # the ones that covered (or would have) a finding
                       if u.matched and any(_matches(u.waiver.check, s.id) for s in specs)),
+        applies_to=scope,
     )
+
+
+def applies_to(req: Mapping[str, Any]) -> Scope:
+    """The targets a requirement of profile.json speaks of (all when it says none)."""
+    scope = req.get("applies_to") or {}
+    return Scope(roles=tuple(scope.get("roles", ())), locations=tuple(scope.get("locations", ())))
 
 
 def _matches(pattern: str, check_id: str) -> bool:
@@ -533,7 +548,8 @@ def _target_row(t: TargetResult, sections: Sequence[Section], evidence_files: in
         counts=dict(Counter(f.status.value for f in t.findings)),
         platform=system.platform.value if system and system.platform else "",
         evidence_files=evidence_files,
-        verdicts=tuple(target_verdict([f for f in t.findings if s.id in f.requirements]).value for s in sections),
+        verdicts=tuple(target_verdict([f for f in t.findings if s.id in f.requirements]).value
+                       if s.applies_to.matches(t.target) else ReqStatus.NOT_APPLICABLE.value for s in sections),
     )
 
 

@@ -301,3 +301,28 @@ def test_a_shortened_message_ends_at_a_whole_word(tmp_path):
     assert shown, "the summary shows the message's start"
     kept = shown.group(0)[:-1]
     assert message.startswith(kept) and message[len(kept)] == " ", kept[-30:]
+
+
+def test_r11_is_judged_on_the_home_workstations_alone(sample_run):
+    # Given the sample fleet: three home workstations and three servers in a data centre
+    view = build_view(sample_run)
+    homes = {t.name for t in view.targets if t.role == "workstation" and t.location == "home"}
+    assert len(homes) == 3 and len(view.targets) == 6
+    r11 = next(s for s in view.sections if s.id == "R11")
+    # Then R11's verdict counts the home workstations only, and its rows are theirs
+    assert r11.judged == len(homes) and {r.target for r in r11.rows} <= homes
+    assert r11.status is ReqStatus.FAIL  # each home workstation fails one of its checks
+    # and a server's own verdict on R11 is "not applicable", not "met"
+    index = [s.id for s in view.sections].index("R11")
+    assert {t.name: t.verdicts[index] for t in view.targets if t.name not in homes} == \
+        dict.fromkeys({t.name for t in view.targets} - homes, "not_applicable")
+
+
+def test_r11_without_a_home_workstation_says_it_was_not_tested_and_why(fleet):
+    # Given a run of two servers in a data centre
+    view = build_view(fleet)
+    r11 = next(s for s in view.sections if s.id == "R11")
+    # Then R11 is not tested, and the summary says of which targets it speaks
+    assert r11.status is ReqStatus.NOT_TESTED and r11.reason is not None and r11.reason.kind == "out_of_scope"
+    text = _visible_text(render_html(view, "en", full=False))
+    assert "It concerns only targets with role workstation, location home, and this run has none." in text
