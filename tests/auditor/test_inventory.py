@@ -52,6 +52,8 @@ def test_this_machine_is_one_local_target_named_after_the_host():
     [
         ("", "inv.yaml:1:1", "empty"),
         ("targets: [\n  {name: a\n", "inv.yaml:3:", "not valid YAML"),
+        ("targets:\n\t- {name: a, kind: local}\n", "inv.yaml:2:1",
+         "not valid YAML: a tab character; YAML indents with spaces only; replace the tab with spaces"),
         ("targets:\n  - {name: a, kind: ssh, host: h, port: ssh}\n", "inv.yaml:2:41",
          "target 'a': field 'port' must be an integer from 1 to 65535, got 'ssh'; write e.g. port: 22"),
         ("targets:\n  - {name: a, kind: ssh, host: h, prot: 22}\n", "inv.yaml:2:", "did you mean 'port'"),
