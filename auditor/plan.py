@@ -76,7 +76,7 @@ class TargetPlan:
         if system.platform is None:
             return "the target's platform could not be detected"
         if system.platform not in spec.platforms:
-            runs_on = ", ".join(sorted(p.name_in_text for p in spec.platforms))
+            runs_on = ", ".join(sorted((p.name_in_text for p in spec.platforms), key=str.lower))
             return f"Runs only on {runs_on}; this target runs {system.platform.name_in_text}."
         if spec.requires_root and not system.is_root and not self.target.options.get("sudo"):
             return "needs root; run the scan as root or set sudo: true for this target"

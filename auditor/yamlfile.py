@@ -29,7 +29,7 @@ _REFUSED_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("binary", "set", "omap
 _TAG_WORDS = {"tag:yaml.org,2002:timestamp": "a calendar date or date-time", "tag:yaml.org,2002:int": "an integer",
               "tag:yaml.org,2002:float": "a number", "tag:yaml.org,2002:bool": "true or false",
               "tag:yaml.org,2002:null": "null"}
-_TAG_FIX = {"tag:yaml.org,2002:timestamp": "write a real date as YYYY-MM-DD (e.g. 2026-02-28), or quote it",
+_TAG_FIX = {"tag:yaml.org,2002:timestamp": "write a real date as YYYY-MM-DD (e.g. 2026-02-28)",
             "tag:yaml.org,2002:int": "write digits only, or remove the !!int tag",
             "tag:yaml.org,2002:float": "write a number such as 2.5, or remove the !!float tag"}
 _KEY_LIKE = re.compile(r"[\w.-]{1,40}")
@@ -107,7 +107,12 @@ def kind_of(value: Any) -> str:
 
 
 def describe(value: Any) -> str:
-    """How a value reads in an error message: text quoted (a short token), other values named by type."""
+    """How a value reads in an error message: text quoted (a short token), a number or true/false as written
+    ("got 70000"), other values named by type."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return token(str(value), 24)[1:-1]
     return token(value) if isinstance(value, str) else kind_of(value)
 
 

@@ -20,7 +20,7 @@ def test_plain_port_is_kept_for_a_tls_target(write):
     ("entry", "words"),
     [
         ("{name: portal, kind: tls, host: h, plain_port: 0}",
-         "inv.yaml:2:52: target 'portal': field 'plain_port' must be an integer from 1 to 65535, got a number; "
+         "inv.yaml:2:52: target 'portal': field 'plain_port' must be an integer from 1 to 65535, got 0; "
          "write e.g. plain_port: 80"),
         ("{name: portal, kind: tls, host: h, plain_port: http}", "field 'plain_port' must be an integer"),
         ("{name: web, kind: ssh, host: h, plain_port: 80}", "plain_port"),

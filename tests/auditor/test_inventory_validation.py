@@ -169,11 +169,11 @@ def test_a_waiver_created_on_its_last_day_is_accepted(tmp_path):
 
 @pytest.mark.parametrize(("value", "words"), [
     ("1e26", "wrong type for parameter 'log_retention_days': got '1e26'"),
-    ("1.0e+26", "wrong type for parameter 'log_retention_days': got a number"),
+    ("1.0e+26", "wrong type for parameter 'log_retention_days': got 1e+26"),
     ("100000000000000000000000000", "must be a whole number from 1 to 36500, got 10000000000000000000…"),
     ("0", "must be a whole number from 1 to 36500, got 0"),
-    ("90.5", "got a number"),
-    ("true", "got true/false"),
+    ("90.5", "got 90.5"),
+    ("true", "got true"),
 ])
 def test_numeric_parameters_are_whole_numbers_in_a_sensible_range(tmp_path, value, words):
     message = _profile_refusal(tmp_path, f"parameters:\n  log_retention_days: {value}\n")
