@@ -42,7 +42,7 @@ def ssh_wire_algorithms(ssh_wire: SshWireFacts, min_aes_bits: int, chacha20_coun
                         ssh_min_rsa_bits: int) -> Verdict:
     if not ssh_wire.probed:
         return Verdict.not_applicable(f"No network view: {ssh_wire.problem}.")
-    where = f"{ssh_wire.host}:{ssh_wire.port}"
+    where = _address(ssh_wire.host, ssh_wire.port)
     observed = _observed(ssh_wire)
     expected = {"ciphers": f"AES-{min_aes_bits} ({AES256})", "weak": "no SHA-1, MD5, DSA or 64/96-bit MAC tags",
                 "host keys": f"RSA of at least {ssh_min_rsa_bits} bits, ECDSA or Ed25519", "macs": "encrypt-then-MAC"}
@@ -69,9 +69,14 @@ def ssh_wire_algorithms(ssh_wire: SshWireFacts, min_aes_bits: int, chacha20_coun
                           expected=expected)
 
 
+def _address(host: str, port: int) -> str:
+    """host:port, an IPv6 address in brackets ([::1]:22), so that the port is not read as part of it."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def _observed(ssh_wire: SshWireFacts) -> dict[str, object]:
     observed: dict[str, object] = {
-        "banner": ssh_wire.banner, "address": f"{ssh_wire.host}:{ssh_wire.port}",
+        "banner": ssh_wire.banner, "address": _address(ssh_wire.host, ssh_wire.port),
         "ciphers": list(ssh_wire.ciphers), "macs": list(ssh_wire.macs), "kex": list(ssh_wire.kex),
         "host_key_algorithms": list(ssh_wire.host_key_algorithms),
         "host_keys": [_describe(key) for key in ssh_wire.host_keys] or ssh_wire.host_keys_problem}
@@ -134,7 +139,7 @@ def _cbc(name: str) -> str:
 def ssh_wire_auth_methods(ssh_auth: SshAuthFacts, target: Target, ssh_password_allowed_for: Sequence[str]) -> Verdict:
     if not ssh_auth.probed:
         return Verdict.not_applicable(f"No network view: {ssh_auth.problem}.")
-    where, user = f"{ssh_auth.host}:{ssh_auth.port}", ssh_auth.auth_user
+    where, user = _address(ssh_auth.host, ssh_auth.port), ssh_auth.auth_user
     if ssh_auth.auth_methods is None:
         return Verdict.warning(f"The authentication methods the SSH server at {where} offers could not be read: "
                                f"{ssh_auth.auth_problem}.")

@@ -428,13 +428,20 @@ def sshd_runs_its_config(sshd: SshdFacts, ssh_wire: SshWireFacts, ssh_auth: SshA
     # A Match block may switch passwords on for the scanner's own address, which the target sees, not the scanner.
     # From the files, a file that could not be read may set them (cloud-init's 0600 drop-in turns passwords on).
     unread = daemon.source != FROM_DAEMON and bool(daemon.unread)
-    if ssh_auth.probed and ssh_auth.auth_methods is not None and not blocks & switches and not unread and \
-            view.options.get("authenticationmethods", "any") == "any":
+    # A server that let the "none" request in listed no methods: there are none to compare (SSH-0110 fails it).
+    if ssh_auth.probed and ssh_auth.auth_methods is not None and not ssh_auth.none_accepted and \
+            not blocks & switches and not unread and view.options.get("authenticationmethods", "any") == "any":
         compared.append("authentication methods")
         for method, keyword, written in _PASSWORD_SWITCHES:
-            if method in ssh_auth.auth_methods and view.options.get(keyword) == "no":
+            offered, setting = method in ssh_auth.auth_methods, view.options.get(keyword)
+            if offered and setting == "no":
                 differences.append(f"it offers {method} logins to {ssh_auth.auth_user!r}, which its configuration "
                                    f"turns off ({written} no)")
+            # sshd lists every method its configuration turns on to every user (even to one that does not exist),
+            # so a method turned on but not offered is a configuration the daemon has not read yet.
+            elif not offered and setting == "yes":
+                differences.append(f"it does not offer {method} logins to {ssh_auth.auth_user!r}, which its "
+                                   f"configuration turns on ({written} yes)")
     observed = {"config": daemon.config, "source": daemon.source, "compared": compared,
                 "offered": {"ciphers": list(ssh_wire.ciphers), "macs": list(ssh_wire.macs), "kex": list(ssh_wire.kex),
                             "host_key_algorithms": list(ssh_wire.host_key_algorithms),

@@ -513,7 +513,7 @@ def _scanned_port(target: Target | None) -> int | None:
 def _place(daemons: list[SshdDaemon], port: int | None, processes_seen: bool) -> SshdFacts:
     """Name each daemon, mark the one behind the scanned port, and put it first."""
     # Over SSH a daemon that is not running is already a warning about the scanned port (below).
-    named = [replace(d, resource=_resource(d), serves_target=None if port is None else port in d.ports,
+    named = [replace(d, resource=_resource(d, port), serves_target=None if port is None else port in d.ports,
                      stopped=port is None and processes_seen and d.pid is None) for d in daemons]
     named.sort(key=lambda d: (not d.serves_target, d.ports or (65536,)))
     unserved = ""
@@ -537,10 +537,12 @@ def _place(daemons: list[SshdDaemon], port: int | None, processes_seen: bool) ->
     return SshdFacts(True, tuple(named), port, unserved)
 
 
-def _resource(daemon: SshdDaemon) -> str:
+def _resource(daemon: SshdDaemon, scanned: int | None) -> str:
     if daemon.pid is None:
         return daemon.config
-    return "port " + ", ".join(str(p) for p in daemon.ports) if daemon.ports else f"sshd process {daemon.pid}"
+    # The scanned port first (docs/targets.md): a scan of port 2222 names its daemon "port 2222, 22".
+    ports = sorted(daemon.ports, key=lambda p: p != scanned)
+    return "port " + ", ".join(str(p) for p in ports) if ports else f"sshd process {daemon.pid}"
 
 
 def _printed_ports(text: str) -> tuple[int, ...]:

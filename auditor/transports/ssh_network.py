@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import math
 import socket
 import threading
 import time
@@ -57,6 +58,41 @@ _OPEN: weakref.WeakSet[socket.socket] = weakref.WeakSet()
 _OPEN_LOCK = threading.Lock()
 
 
+# What a target's earlier connections found, for a short while: a refusal, or a peer that let a reader wait for
+# its first byte in vain. After a failed login the network probes of the same target connect again at once: a port
+# that refused, or accepted and said nothing, is not waited for once more (a silent port cost 3 banner timeouts).
+_REMEMBERED_SECONDS = 30.0
+_SLACK = 0.2  # seconds: a reader's last recv times out a moment before the reader itself gives up
+_FOUND: dict[tuple[str, str, int], tuple[float, float, str]] = {}  # (target, host, port) -> (when, waited, why)
+
+
+def address(host: str, port: int) -> str:
+    """host:port, an IPv6 address in brackets ([::1]:22), so that the port is not read as part of it."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class _Watched(socket.socket):
+    """A TCP connection that notes in _FOUND how long its peer has let it wait without sending a byte."""
+
+    key: tuple[str, str, int]
+    opened: float
+    heard = False
+
+    def recv(self, bufsize: int, flags: int = 0, /) -> bytes:
+        try:
+            data = super().recv(bufsize, flags)
+        except TimeoutError:
+            if not self.heard:
+                now = time.monotonic()
+                _FOUND[self.key] = (now, now - self.opened, f"{address(*self.key[1:])} accepted TCP but sent no SSH "
+                                    f"banner within {round(now - self.opened, 1):g} s")
+            raise
+        if data and not self.heard:
+            self.heard = True
+            _FOUND.pop(self.key, None)  # it speaks now
+        return data
+
+
 def abort_connections() -> None:
     """Shut down every connection tcp_connect opened that is still open: nothing more will be read from any."""
     with _OPEN_LOCK:
@@ -66,22 +102,37 @@ def abort_connections() -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
-def tcp_connect(target: str, host: str, port: int, timeout: float) -> socket.socket:
-    """A TCP connection with TCP_NODELAY; every failure is a ConnectError that says why."""
-    where = f"{host}:{port}"
+def tcp_connect(target: str, host: str, port: int, timeout: float, silent_for: float | None = None) -> socket.socket:
+    """A TCP connection with TCP_NODELAY; every failure is a ConnectError that says why.
+
+    A refusal, or a silence of at least `silent_for` seconds (default: `timeout`), that an earlier connection of
+    the same target found in the last _REMEMBERED_SECONDS is that failure again at once, without connecting.
+    """
+    where, key = address(host, port), (target, host, port)
+    found = _FOUND.get(key)
+    if found is not None:
+        ago = time.monotonic() - found[0]
+        if ago < _REMEMBERED_SECONDS and found[1] >= (timeout if silent_for is None else silent_for) - _SLACK:
+            raise ConnectError(target, f"{found[2]} (found {ago:.0f} s ago by an earlier connection; not tried "
+                               "again)")
     # An ASCII name or address is passed as bytes, which getaddrinfo takes as they are: a str is IDNA-encoded
     # first, and importing Python's idna codec for it costs 3 ms of a short scan's start (typeshed lists str only).
-    address = host.encode("ascii") if host.isascii() else host
+    name = host.encode("ascii") if host.isascii() else host
     try:
-        sock = socket.create_connection((address, port), timeout=timeout)  # type: ignore[arg-type]
+        plain = socket.create_connection((name, port), timeout=timeout)  # type: ignore[arg-type]
     except socket.gaierror as exc:
         raise ConnectError(target, f"cannot resolve {host!r} ({exc.strerror})") from exc
     except ConnectionRefusedError as exc:
-        raise ConnectError(target, f"connection refused by {where} (is sshd listening?)") from exc
+        why = f"connection refused by {where} (is sshd listening?)"
+        _FOUND[key] = (time.monotonic(), math.inf, why)
+        raise ConnectError(target, why) from exc
     except TimeoutError as exc:
         raise ConnectError(target, f"no TCP connection to {where} within {timeout:g} s") from exc
     except OSError as exc:
         raise ConnectError(target, f"cannot connect to {where} ({exc.strerror or exc})") from exc
+    sock = _Watched(plain.family, plain.type, plain.proto, plain.detach())
+    sock.key, sock.opened = key, time.monotonic()
+    sock.settimeout(timeout)
     # paramiko leaves Nagle on, which delays every small packet of a batch by a round trip.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     with _OPEN_LOCK:
@@ -111,7 +162,8 @@ def network_answer(command: Command, settings: Settings, host_key: HostKeyInfo |
         else:
             answer = json.dumps({"host": s.host, "port": s.port, **_auth_methods(s, open_socket)})
     except (ProbeError, TransportError, OSError) as exc:
-        return CommandResult(str(command), 1, "", f"probing the SSH server at {s.host}:{s.port} failed: {exc}")
+        return CommandResult(str(command), 1, "", f"probing the SSH server at {address(s.host, s.port)} failed: "
+                             f"{exc}")
     return CommandResult(str(command), 0, answer + "\n")
 
 
@@ -165,7 +217,7 @@ def _shared_view(commands: Sequence[Command], s: Settings, open_socket: Callable
     began = time.monotonic()
 
     def failed(exc: Exception) -> dict[str, CommandResult]:
-        why = f"probing the SSH server at {s.host}:{s.port} failed: {exc}"
+        why = f"probing the SSH server at {address(s.host, s.port)} failed: {exc}"
         return {by_name[n]: CommandResult(by_name[n], 1, "", why) for n in asked}
 
     try:
@@ -258,7 +310,8 @@ class SshNetworkTransport:
         self.settings = settings
 
     def _open_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        return tcp_connect(self.target, host, port, timeout)
+        # A port the login found silent for its banner_timeout is not waited for again (see _FOUND).
+        return tcp_connect(self.target, host, port, timeout, silent_for=self.settings.banner_timeout)
 
     def run(self, command: Command) -> CommandResult:
         if not command.argv or command.argv[0] not in NETWORK_COMMANDS:

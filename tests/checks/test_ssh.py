@@ -148,3 +148,16 @@ def test_methods_that_could_not_be_read_are_a_warning_with_the_reason():
 def test_auth_methods_of_a_local_target_are_not_applicable():
     verdict = ssh_wire_auth_methods(SshAuthFacts(probed=False, problem="scanned locally"), _server(), [])
     assert verdict.status is Status.NOT_APPLICABLE
+
+
+@pytest.mark.parametrize(("host", "address"), [("::1", "[::1]:22216"), ("fe80::1%eth0", "[fe80::1%eth0]:22216"),
+                                               ("10.0.0.5", "10.0.0.5:22216"), ("db-1", "db-1:22216")])
+def test_an_ipv6_address_is_named_in_brackets(host, address):
+    # Given an SSH server reached at an address whose host holds colons (IPv6), or not
+    wire = dataclasses.replace(STRONG, host=host, port=22216)
+    auth = dataclasses.replace(ASKED, host=host, port=22216, auth_user="ops", auth_methods=("publickey",))
+    # Then SSH-0100 and SSH-0110 name it as [host]:port, so the port cannot be read as part of the address
+    algorithms = _algorithms(wire)
+    assert f"The SSH server at {address} offers" in algorithms.message
+    assert algorithms.observed["address"] == address
+    assert f"The SSH server at {address} offers" in ssh_wire_auth_methods(auth, _server(), []).message

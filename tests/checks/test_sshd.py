@@ -440,3 +440,26 @@ def test_a_daemon_in_doubt_says_why_whether_it_passes_fails_or_cannot_be_judged(
     message = _only(_logins(unjudged)).message
     assert "could not be judged: its config file could not be read" in message
     assert "Note: sshd process 7 was started with a relative config path" in message
+
+
+@pytest.mark.parametrize(("switch", "method", "written"), [
+    ("passwordauthentication", "password", "PasswordAuthentication yes"),
+    ("kbdinteractiveauthentication", "keyboard-interactive", "KbdInteractiveAuthentication yes"),
+])
+def test_a_method_configured_on_but_not_offered_fails_ssh_0120(switch, method, written):
+    # Given a configuration that turns a password method on (changed, and sshd not reloaded since), while the
+    # daemon still offers publickey only, as it started
+    verdict = sshd_runs_its_config(_serving(**{switch: "yes"}), *_offered(("publickey",)))
+    # Then that difference is named too, not only one the other way round
+    assert verdict.status is Status.FAIL
+    assert f"it does not offer {method} logins to 'root', which its configuration turns on ({written})" \
+        in verdict.message
+    assert "was not reloaded" in verdict.message
+
+
+def test_a_server_that_lets_none_in_has_no_methods_for_ssh_0120_to_compare():
+    # Given passwords turned on, and a "none" request let in (so no methods were listed)
+    wire, auth = _offered(())
+    verdict = sshd_runs_its_config(_serving(passwordauthentication="yes"), wire, replace(auth, none_accepted=True))
+    # Then no method is called missing: only the algorithms were compared (SSH-0110 fails the open door)
+    assert verdict.status is Status.PASS and "(algorithms)" in verdict.message

@@ -702,6 +702,30 @@ def test_a_real_match_block_that_lets_root_in_fails_ssh_0030_by_its_condition(tw
     assert "PasswordAuthentication is yes" in verdict.message
 
 
+
+def test_a_daemon_on_several_ports_is_named_by_the_scanned_port_first(tmp_path):
+    # Given one real sshd listening on two ports given on its command line (`sshd -f cfg -p A -p B`)
+    _real_sshd()
+    key = sshd_server.keygen(tmp_path / "client")
+    second = sshd_server.free_port()
+    server = sshd_server.SshdServer(tmp_path / "d", sshd_server.HARDENED, key)
+    # sh execs sshd with the ports appended, so sshd's own command line holds them (-p overrides the config's Port)
+    server.launcher = ["sh", "-c", f'exec "$@" -p {server.port} -p {second}', "sh"]
+    from auditor.transports.local import LocalTransport
+
+    server.start()
+    try:
+        for scanned, other in ((second, server.port), (server.port, second)):
+            # When the host is collected for a scan of either port
+            facts = collect(LocalTransport(), DEBIAN, _ssh_target(scanned))
+            # Then the daemon is named by both ports, the scanned one first (docs/targets.md)
+            daemon = next(d for d in facts.daemons if d.config == str(server.config))
+            assert daemon.serves_target and daemon.resource == f"port {scanned}, {other}"
+            assert sshd_logins(facts, 4)[0].resource == f"port {scanned}, {other}"
+    finally:
+        server.stop()
+
+
 # Run as an account without root (nobody): the collector reads the daemons' files itself.
 AS_NOBODY = """
 import json, sys

@@ -140,6 +140,28 @@ def test_a_config_changed_after_sshd_started_is_not_what_runs_and_ssh_0120_says_
     assert unchanged["status"] == "pass" and "(algorithms) is what its configuration sets" in unchanged["message"]
 
 
+
+def test_passwords_turned_on_in_the_file_but_not_reloaded_fail_ssh_0120(tmp_path):
+    # Given a daemon started with passwords off, whose file then turns them on without a reload
+    sshd_server.require_root("sshd -T")
+    key = sshd_server.keygen(tmp_path / "client")
+    server = sshd_server.SshdServer(tmp_path / "unreloaded", sshd_server.HARDENED, key)
+    server.start()
+    try:
+        server.config.write_text("PasswordAuthentication yes\n" + server.config.read_text())  # sshd: first wins
+        (tmp_path / "inv.yaml").write_text("targets:\n" + server.inventory_entry("unreloaded", key))
+        run = run_cli("scan", "--inventory", str(tmp_path / "inv.yaml"), "--out", str(tmp_path / "run"), "--format",
+                      "none", "--no-history", "--no-sign", "--quiet", "--check", "SSH-0120")
+        assert run.returncode in (0, 1), run.stderr
+    finally:
+        server.stop()
+    # Then SSH-0120 fails: the file says yes, the daemon still offers publickey only, as it started
+    [verdict] = _by(list(load_results(tmp_path / "run")["findings"]), "unreloaded", "SSH-0120")
+    assert verdict["status"] == "fail" and verdict["resource"] == f"port {server.port}", verdict
+    assert "it does not offer password logins" in verdict["message"]
+    assert "(PasswordAuthentication yes)" in verdict["message"] and "was not reloaded" in verdict["message"]
+
+
 def test_a_block_for_another_local_port_changes_nothing_as_root_or_from_the_files(servers, tmp_path):
     # Given a daemon with a block for a local port it does not listen on, that would let root in (sshd -T refuses
     # such a config unless the connection names a local port)

@@ -10,15 +10,23 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from auditor.bundle.evidence import EvidenceStore
+from auditor.clock import FixedClock
 from auditor.collectors.ssh_wire import parse_host_keys, parse_probe
+from auditor.errors import ConnectError
 from auditor.models import Target, TargetKind
-from auditor.transports import open_transport
+from auditor.pipeline import load_checks
+from auditor.profile import load_profile
+from auditor.runner import ScanOptions, run_scan
+from auditor.transports import open_transport, ssh_network
 from auditor.transports._ssh_wire import _frame
 from auditor.transports.base import cmd
 from tests import sshd_server
@@ -209,3 +217,54 @@ def test_a_server_that_hangs_up_instead_of_replying_is_named_per_key():
     # Then the probe answers, and the key carries the server's own words
     (key,) = parse_host_keys(result.stdout)["host_keys"]
     assert result.ok and key.problem and "disconnect: no more sessions" in key.problem
+
+
+def test_a_port_that_sends_no_banner_is_waited_for_once_per_scan(tmp_path):
+    # Given a port that accepts TCP connections and never sends a byte, scanned as an SSH target with a login
+    # (which fails), after which the network checks (SSH-0100, SSH-0110) still try that port
+    silent = socket.create_server(("127.0.0.1", 0), backlog=16)
+    target = Target("quiet", TargetKind.SSH, options={"host": "127.0.0.1", "port": silent.getsockname()[1],
+                                                       "ssh_config": "none", "banner_timeout": 2, "connect_timeout": 2})
+    profile = load_profile()
+    started = time.monotonic()
+    try:
+        result = run_scan("run-1", [target], load_checks(profile), profile, EvidenceStore(tmp_path / "run"),
+                          ScanOptions(), clock=FixedClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC)))
+    finally:
+        silent.close()
+    took = time.monotonic() - started
+    # Then the scan waits for the banner once: the probes reuse what the login found, instead of waiting again
+    # (the login's 2 s, then 2 s more to ask what the port is, then 4 s for the probes: 8 s)
+    assert took < 3, took
+    # And the target still says what happened
+    (scanned,) = result.targets
+    assert scanned.connection_error.endswith(f"127.0.0.1:{target.options['port']} accepted TCP but sent no SSH "
+                                             "banner within 2 s")
+
+
+def test_a_refused_port_is_not_asked_again_by_the_same_target():
+    # Given a port that refused a target's connection
+    with socket.socket() as placeholder:
+        placeholder.bind(("127.0.0.1", 0))
+        port = placeholder.getsockname()[1]
+    with pytest.raises(ConnectError, match="connection refused by"):
+        ssh_network.tcp_connect("refused", "127.0.0.1", port, 1)
+    # When the port listens now, Then that target's next connection (its network probes, just after its login)
+    # is refused at once with what was found, while another target connects
+    with socket.create_server(("127.0.0.1", port)):
+        with pytest.raises(ConnectError, match=r"connection refused by 127\.0\.0\.1:\d+ .*not tried again"):
+            ssh_network.tcp_connect("refused", "127.0.0.1", port, 1)
+        ssh_network.tcp_connect("other", "127.0.0.1", port, 1).close()
+
+
+def test_an_ipv6_address_is_named_in_brackets_when_probing_fails():
+    # Given an SSH target on ::1 whose port is closed
+    with socket.socket(socket.AF_INET6) as placeholder:
+        placeholder.bind(("::1", 0))
+        port = placeholder.getsockname()[1]
+    target = Target("v6", TargetKind.SSH, options={"host": "::1", "port": port, "auth": "none", "ssh_config": "none"})
+    # Then the probe's failure names the address as [::1]:port
+    result = open_transport(target).run(cmd("auditor:ssh-kexinit"))
+    assert not result.ok
+    assert f"probing the SSH server at [::1]:{port} failed" in result.stderr
+    assert f"connection refused by [::1]:{port}" in result.stderr
