@@ -211,8 +211,8 @@ def parse_yaml(text: str, file: str, what: str) -> YamlDoc:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
-        line = text.splitlines()[mark.line] if mark and mark.line < len(text.splitlines()) else ""
-        if mark and line[mark.column:mark.column + 1] == "\t":
+        lines = text.splitlines()
+        if mark and mark.line < len(lines) and lines[mark.line][mark.column:mark.column + 1] == "\t":
             # libyaml says only "found character that cannot start any token" of a tab in the indent
             raise InputError("not valid YAML: a tab character; YAML indents with spaces only", where,
                              "replace the tab with spaces") from None

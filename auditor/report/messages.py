@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from auditor.models import Scope
 from auditor.report.catalogue import Catalogue, catalogue
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -33,6 +34,7 @@ LABELS = {
     "evaluated": N_("Re-evaluated"), "collected_by": N_("by run {run}, judged then under profile {profile}"),
     "interrupted": N_("The run was interrupted: the evidence is incomplete."),
     "end_of_day": N_("end of {day} (Copenhagen time)"),
+    "roles": N_("roles"), "locations": N_("locations"), "tags": N_("tags"), "all_targets": N_("all targets"),
     "not_assessed_warning": N_("{count} of {total} targets could not be assessed ({names}): nothing was judged on "
                                "them, so the score and the verdicts below speak for the other targets only. The "
                                "inventory gives each reason."),
@@ -214,6 +216,13 @@ class Words:
 
     def values(self, values: Iterable[str]) -> str:
         return ", ".join(self.value(v) for v in values)
+
+    def waiver_scope(self, scope: Scope) -> str:
+        """A waiver's scope in the report's language: 'roles: server; locations: data centre'."""
+        parts = [f"{self.t(key).lower()}: {self.values(values) if key in ('roles', 'locations') else ', '.join(values)}"
+                 for key, values in (("targets", scope.targets), ("roles", scope.roles),
+                                     ("locations", scope.locations), ("tags", scope.tags)) if values]
+        return "; ".join(parts) or self.t("all_targets")
 
     def scope(self, pairs: Iterable[tuple[str, str]]) -> str:
         """What a requirement speaks of: (("role", "workstation"), ("location", "home")) -> 'role workstation,

@@ -555,7 +555,7 @@ def _target_row(t: TargetResult, sections: Sequence[Section], evidence_files: in
 
 def _waiver_row(use: Any) -> Mapping[str, Any]:
     w = use.waiver
-    return {"id": w.id, "check": w.check, "scope": w.scope.describe(), "reason": w.reason, "approver": w.approver,
+    return {"id": w.id, "check": w.check, "scope": w.scope, "reason": w.reason, "approver": w.approver,
             "created": w.created, "expires": w.expires, "risk": w.risk, "instruction": w.instruction,
             "state": use.state, "matched": use.matched}
 
