@@ -280,6 +280,9 @@ def _apply_overrides(base: Profile, doc: YamlDoc, seen: tuple[str, ...]) -> Prof
         if str(parent_path) in seen or parent_path == Path(doc.file).resolve():
             raise doc.error(f"profiles extend each other in a loop ({parent})", "extends",
                             fix="make one of them extend default")
+        if not parent_path.is_file():  # said where it is named, not only as the missing path
+            raise doc.error(f"no such file: {describe(parent)} ({parent_path})", "extends",
+                            fix="give the parent profile's path relative to this file, or extend default")
         base = _apply_overrides(base, load_yaml(parent_path, "profile"), (*seen, str(Path(doc.file).resolve())))
     parameters = dict(base.parameters)
     for name, value in doc.mapping("parameters").items():
@@ -381,6 +384,9 @@ def _check_value(doc: YamlDoc, definition: ParameterDef, value: Any, path: tuple
         if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
             raise doc.error(f"must be a whole number from {low} to {high}, got {token(str(value), 20)[1:-1]}",
                             *path, fix=f"write e.g. {definition.name}: {definition.default}")
+    if kind == "str" and definition.choices and isinstance(value, str) and value not in definition.choices:
+        raise doc.error(f"{describe(value)} is not one of the values {definition.name} takes", *path,
+                        fix="use one of " + ", ".join(f'"{c}"' for c in definition.choices))
     ok = {
         "int": isinstance(value, int) and not isinstance(value, bool) and value >= 0,
         "bool": isinstance(value, bool),

@@ -68,6 +68,9 @@ def test_profile_can_extend_another_profile_file(write):
 @pytest.mark.parametrize(
     ("text", "where", "words"),
     [
+        ("extends: nosuch.yaml\n", ":1:10", "extends: no such file: 'nosuch.yaml' ("),
+        ("parameters: {min_tls_version: '1.5'}\n", ":1:31",
+         "'1.5' is not one of the values min_tls_version takes; use one of \"1.0\", \"1.1\", \"1.2\", \"1.3\""),
         ("parameters: {min_aes_bits: lots}\n", ":1:28",
          "wrong type for parameter 'min_aes_bits': got 'lots'; write e.g. min_aes_bits: 256"),
         ("parameters: {min_tls_version: 1.2}\n", ":1:31", "min_tls_version"),
