@@ -15,6 +15,7 @@ that ages are computed against the target's time, never the scanner's.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any
@@ -102,23 +103,28 @@ def requests(system: SystemFacts) -> Requests:
 def collect(host: Transport, system: SystemFacts) -> UpdatesFacts:
     if system.platform in NATIVE:
         return native_collect("updates", host, system)  # type: ignore[no-any-return]
-    host_time = parse_epoch(host.run(HOST_TIME))
+    facts = _package_manager_facts(host)
+    # The clock is read last, so that a finding's evidence starts with the listing it judged, not `date +%s`.
+    return dataclasses.replace(facts, host_time=parse_epoch(host.run(HOST_TIME)))
+
+
+def _package_manager_facts(host: Transport) -> UpdatesFacts:
     from_lists = _security_lists(host)
     apt = None if from_lists is not None else host.run(APT_LIST)
     if apt is None or not apt.not_found:
         updated_at, source = newest_stamp(host.run(APT_STAMPS).stdout, prefer="update-success-stamp")
         if apt is None:
-            return UpdatesFacts("apt", True, from_lists or (), updated_at, source, host_time)
+            return UpdatesFacts("apt", True, from_lists or (), updated_at, source)
         if not apt.ok:
-            return UpdatesFacts("apt", False, (), updated_at, source, host_time, apt.failure())
-        return UpdatesFacts("apt", True, parse_apt_upgradable(apt.stdout), updated_at, source, host_time)
+            return UpdatesFacts("apt", False, (), updated_at, source, problem=apt.failure())
+        return UpdatesFacts("apt", True, parse_apt_upgradable(apt.stdout), updated_at, source)
     dnf = host.run(DNF_SECURITY)
     if not dnf.not_found:
         updated_at, source = newest_stamp(host.run(DNF_STAMPS).stdout, prefer="last_makecache")
         if not dnf.ok:
-            return UpdatesFacts("dnf", False, (), updated_at, source, host_time, dnf.failure())
-        return UpdatesFacts("dnf", True, parse_dnf_updateinfo(dnf.stdout), updated_at, source, host_time)
-    return UpdatesFacts("", False, (), None, "", host_time, "neither apt nor dnf is installed")
+            return UpdatesFacts("dnf", False, (), updated_at, source, problem=dnf.failure())
+        return UpdatesFacts("dnf", True, parse_dnf_updateinfo(dnf.stdout), updated_at, source)
+    return UpdatesFacts("", False, problem="neither apt nor dnf is installed")
 
 
 def _security_lists(host: Transport) -> tuple[PendingUpdate, ...] | None:
