@@ -139,6 +139,7 @@ REASONS = {
     "not_run": N_("Its checks ({checks}) were left out of this run."),
     "out_of_scope": N_("It concerns only targets with {scope}, and this run has none."),
     "not_evidenced": N_("No check could decide it:"),
+    "not_applicable": N_("Every check decided it does not apply:"),
     "on_targets": N_("{text} ({count} targets)"), "on_target_one": N_("{text} (1 target)"),
 }
 # A finding's status.

@@ -36,8 +36,9 @@ class Reason:
 
     Attributes:
         kind: no_checks, no_attestation, no_targets (its checks run on kinds of target the inventory lacks),
-            not_run (its checks were left out of this run), not_evidenced (checks ran but decided nothing).
-        items: for not_evidenced, (English reason, number of targets), the two most common.
+            not_run (its checks were left out of this run), not_evidenced (checks ran but decided nothing);
+            not_applicable: why a not-applicable requirement is (every check decided it does not apply).
+        items: for not_evidenced and not_applicable, (English reason, number of targets), the two most common.
         kinds / checks: the target kinds the inventory lacks and the checks that would run on them (for
             no_targets, and for not_evidenced when some checks ran nowhere); for not_run, the checks.
         scope: for out_of_scope (the requirement speaks of some targets, and the run has none of them), what it
@@ -88,9 +89,19 @@ def requirement_verdict(by_target: Mapping[str, Sequence[Finding]], organisation
     if any(f.status is Status.MANUAL for f in organisation):
         return Verdict(ReqStatus.ATTESTED)
     if verdicts and set(verdicts) == {ReqStatus.NOT_APPLICABLE}:
-        return Verdict(ReqStatus.NOT_APPLICABLE)
+        return Verdict(ReqStatus.NOT_APPLICABLE, reason=Reason("not_applicable", _most_given(by_target)))
     return Verdict(ReqStatus.NOT_TESTED, reason=_why_not_tested(by_target, list(checks), set(target_kinds),
                                                                   evidence_class))
+
+
+def _most_given(by_target: Mapping[str, Sequence[Finding]]) -> tuple[tuple[str, int], ...]:
+    """The two reasons the findings give most often, each with the number of targets that gave it."""
+    targets_per_reason: dict[str, set[str]] = {}
+    for found in by_target.values():
+        for f in found:
+            targets_per_reason.setdefault(f.skip_reason or f.message, set()).add(f.target)
+    ranked = sorted(targets_per_reason.items(), key=lambda item: (-len(item[1]), item[0]))
+    return tuple((text, len(targets)) for text, targets in ranked[:2])
 
 
 def _why_not_tested(by_target: Mapping[str, Sequence[Finding]], checks: Sequence[CheckSpec],
@@ -100,11 +111,7 @@ def _why_not_tested(by_target: Mapping[str, Sequence[Finding]], checks: Sequence
     idle = [spec for spec in checks if spec.id not in ran]  # planned on no target at all
     lacking = tuple(sorted({k.value for spec in idle for k in spec.target_kinds} - {k.value for k in kinds}))
     if findings:
-        targets_per_reason: dict[str, set[str]] = {}
-        for f in findings:
-            targets_per_reason.setdefault(f.skip_reason or f.message, set()).add(f.target)
-        ranked = sorted(targets_per_reason.items(), key=lambda item: (-len(item[1]), item[0]))
-        return Reason("not_evidenced", tuple((text, len(targets)) for text, targets in ranked[:2]), lacking,
+        return Reason("not_evidenced", _most_given(by_target), lacking,
                       tuple(spec.id for spec in idle) if lacking else ())
     if not checks:
         return Reason("no_attestation" if evidence_class == "attested" else "no_checks")

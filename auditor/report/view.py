@@ -548,9 +548,17 @@ def _target_row(t: TargetResult, sections: Sequence[Section], evidence_files: in
         counts=dict(Counter(f.status.value for f in t.findings)),
         platform=system.platform.value if system and system.platform else "",
         evidence_files=evidence_files,
-        verdicts=tuple(target_verdict([f for f in t.findings if s.id in f.requirements]).value
-                       if s.applies_to.matches(t.target) else ReqStatus.NOT_APPLICABLE.value for s in sections),
+        verdicts=tuple(_verdict_of(t, s).value for s in sections),
     )
+
+
+def _verdict_of(t: TargetResult, section: Section) -> ReqStatus:
+    """One target's verdict on one requirement: not applicable outside the targets it speaks of; attested when an
+    organisation-wide statement evidences it and no check of the target does."""
+    if not section.applies_to.matches(t.target):
+        return ReqStatus.NOT_APPLICABLE
+    found = [f for f in t.findings if section.id in f.requirements]
+    return ReqStatus.ATTESTED if not found and section.status is ReqStatus.ATTESTED else target_verdict(found)
 
 
 def _waiver_row(use: Any) -> Mapping[str, Any]:

@@ -326,3 +326,23 @@ def test_r11_without_a_home_workstation_says_it_was_not_tested_and_why(fleet):
     assert r11.status is ReqStatus.NOT_TESTED and r11.reason is not None and r11.reason.kind == "out_of_scope"
     text = _visible_text(render_html(view, "en", full=False))
     assert "It concerns only targets with role workstation, location home, and this run has none." in text
+
+
+def test_a_requirement_every_check_found_not_to_apply_says_why():
+    # Given a recorded server under the default profile, which names no folders to search for personal data
+    view = build_view(FIXTURES / "hosts" / "debian12-server")
+    r3 = next(s for s in view.sections if s.id == "R3")
+    assert r3.status is ReqStatus.NOT_APPLICABLE
+    # Then the summary gives the reasons, as it does for a requirement not tested
+    text = _visible_text(render_html(view, "en", full=False))
+    assert re.search(r"R3 Pseudonymisation as the controller requires Every check decided it does not apply: "
+                     r"[^;]*\(pii_(paths|bulk_threshold)", text), text[text.find("R3 Pseudo"):][:300]
+
+
+def test_each_target_of_an_attested_requirement_reads_attested(sample_run):
+    # Given the sample, whose profile attests R10 (key locks) for the organisation
+    view = build_view(sample_run)
+    index, r10 = next((i, s) for i, s in enumerate(view.sections) if s.id == "R10")
+    assert r10.status is ReqStatus.ATTESTED
+    # Then no target reads "not tested" for it in the HTML's targets section
+    assert {t.verdicts[index] for t in view.targets} == {"attested"}
