@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from auditor import schedule
 from auditor.bundle import audit_log
 from auditor.bundle.keys import (
+    BUNDLE_PASSPHRASE_ENV,
     KeyPaths,
     check_new_key_folder,
     check_private,
@@ -201,7 +202,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def _opening_keys(args: argparse.Namespace) -> tuple[Any, bytes | None]:
     if args.passphrase:
-        return None, passphrase("open the bundle")
+        return None, passphrase("open the bundle", variable=BUNDLE_PASSPHRASE_ENV)
     return _seal_private(args.key), None
 
 
@@ -209,7 +210,7 @@ def cmd_seal(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
     read_results(run_dir)
     recipients = [read_public(Path(p), "x25519") for p in args.to]
-    secret = passphrase("seal the bundle", confirm=True) if args.passphrase else None
+    secret = passphrase("seal the bundle", confirm=True, variable=BUNDLE_PASSPHRASE_ENV) if args.passphrase else None
     out = Path(args.out) if args.out else run_dir.with_name(run_dir.name + BUNDLE_SUFFIX)
     from auditor.bundle.sealing import seal
 

@@ -255,3 +255,22 @@ def test_the_report_says_whether_its_run_folder_is_signed(tmp_path, keydir):
     html = (unsigned / "report.html").read_text()
     assert "not signed" in html and "The run folder is signed" not in html
     assert "signed (Ed25519, manifest.sig)" in (signed / "report.html").read_text()
+
+
+def test_a_bundle_passphrase_is_never_the_private_keys_passphrase(tmp_path, signed_run):
+    # Given the private keys' passphrase in the environment, as a scheduled signing scan has it
+    # When a run is sealed to a passphrase without a terminal and without a bundle passphrase of its own
+    refused = run_cli("seal", str(signed_run), "--passphrase", "--out", str(tmp_path / "a.bundle"), env=SECRET)
+    # Then it is refused, naming the bundle's own variable, and nothing is sealed with the keys' passphrase
+    assert refused.returncode == 2 and "AUDITOR_BUNDLE_PASSPHRASE" in refused.stderr, refused.stderr
+    assert not (tmp_path / "a.bundle").exists()
+    # And with a bundle passphrase of its own, the bundle opens with that one only
+    own = {**SECRET, "AUDITOR_BUNDLE_PASSPHRASE": "told to the controller"}
+    sealed = run_cli("seal", str(signed_run), "--passphrase", "--out", str(tmp_path / "b.bundle"), env=own)
+    assert sealed.returncode == 0, sealed.stderr
+    wrong = run_cli("open", str(tmp_path / "b.bundle"), "--passphrase", "--out", str(tmp_path / "w"),
+                    env={"AUDITOR_BUNDLE_PASSPHRASE": SECRET["AUDITOR_KEY_PASSPHRASE"]})
+    assert wrong.returncode != 0 and not (tmp_path / "w").exists()
+    opened = run_cli("open", str(tmp_path / "b.bundle"), "--passphrase", "--out", str(tmp_path / "o"),
+                     "--allow-unsigned", env=own)
+    assert (tmp_path / "o" / "results.json").is_file(), opened.stderr

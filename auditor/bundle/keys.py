@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 # key folder), and most never touch a key.
 
 PASSPHRASE_ENV = "AUDITOR_KEY_PASSPHRASE"
+# A bundle's own passphrase is told to whoever opens the bundle: it must never be the private keys' passphrase,
+# so it has its own variable.
+BUNDLE_PASSPHRASE_ENV = "AUDITOR_BUNDLE_PASSPHRASE"
 
 
 def fingerprint(public_raw: bytes) -> str:
@@ -41,14 +44,18 @@ def raw_public(key: Ed25519PublicKey | X25519PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def passphrase(purpose: str, *, confirm: bool = False) -> bytes:
-    """From AUDITOR_KEY_PASSPHRASE, else a prompt on a terminal; never echoed, stored or logged."""
-    value = os.environ.get(PASSPHRASE_ENV)
+def passphrase(purpose: str, *, confirm: bool = False, variable: str = PASSPHRASE_ENV) -> bytes:
+    """From the environment `variable` (the private keys' AUDITOR_KEY_PASSPHRASE, or a bundle's own), else a
+    prompt on a terminal; never echoed, stored or logged."""
+    value = os.environ.get(variable)
     if value:
         return value.encode()
+    if value == "":
+        raise InputError("the passphrase is empty", variable, f"set {variable} to the passphrase, or unset it to "
+                         "be asked on a terminal")
     if not sys.stdin.isatty():
-        raise InputError(f"a passphrase is needed to {purpose}", PASSPHRASE_ENV,
-                         f"set {PASSPHRASE_ENV} in the environment (e.g. from a systemd credential)")
+        raise InputError(f"a passphrase is needed to {purpose}", variable,
+                         f"set {variable} in the environment (e.g. from a systemd credential)")
     try:
         first = getpass.getpass(f"Passphrase to {purpose}: ")
         if confirm and getpass.getpass("Repeat the passphrase: ") != first:
@@ -58,7 +65,7 @@ def passphrase(purpose: str, *, confirm: bool = False) -> bytes:
         if isinstance(exc, KeyboardInterrupt):
             raise
         raise InputError(f"no passphrase was given to {purpose} (input ended at the prompt); nothing was done",
-                         "prompt", f"type the passphrase, or set {PASSPHRASE_ENV}") from None
+                         "prompt", f"type the passphrase, or set {variable}") from None
     if not first:
         raise InputError("an empty passphrase is not allowed", "prompt", "choose a passphrase")
     return first.encode()

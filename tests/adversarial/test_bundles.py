@@ -291,7 +291,7 @@ def test_the_command_line_refuses_a_crafted_header_in_one_line_exit_3(tmp_path, 
     data[20] ^= 0x08
     flipped = _forged(tmp_path, bytes(data))
     # When each is opened or verified as a user would
-    env = {"AUDITOR_KEY_PASSPHRASE": PASS.decode()}
+    env = {"AUDITOR_KEY_PASSPHRASE": PASS.decode(), "AUDITOR_BUNDLE_PASSPHRASE": PASS.decode()}
     results = [auditor("open", str(costly), "--passphrase", "--out", str(tmp_path / "a"), env=env),
                auditor("verify", str(flipped), "--key", str(keys.seal_key), env=env)]
     # Then each is one line on stderr, exit 3, no traceback, and nothing was restored
