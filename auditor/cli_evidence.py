@@ -71,7 +71,8 @@ def add_parsers(commands: Any, parser_class: type[argparse.ArgumentParser]) -> N
     opener.add_argument("bundle", metavar="BUNDLE")
     opener.add_argument("--key", help="your seal.key (default: the local key folder's)")
     opener.add_argument("--passphrase", action="store_true", help="open with the passphrase it was sealed to")
-    opener.add_argument("--out", help="folder to restore into (default: BUNDLE without its suffix)")
+    opener.add_argument("--out", help="folder to restore into (default: BUNDLE's name without its suffix, plus "
+                        "'.opened', beside it)")
     opener.add_argument("--pubkey", help="the processor's signing.pub, to check the run's signature")
     opener.add_argument("--allow-unsigned", action="store_true",
                         help="accept an intact run whose signature cannot be verified (unsigned, or no key at hand)")

@@ -274,3 +274,16 @@ def test_a_bundle_passphrase_is_never_the_private_keys_passphrase(tmp_path, sign
     opened = run_cli("open", str(tmp_path / "b.bundle"), "--passphrase", "--out", str(tmp_path / "o"),
                      "--allow-unsigned", env=own)
     assert (tmp_path / "o" / "results.json").is_file(), opened.stderr
+
+
+def test_opening_with_the_public_key_by_mistake_says_so(tmp_path, signed_run, keydir):
+    # Given a bundle sealed to the processor's seal.pub
+    bundle = tmp_path / "run.auditor-bundle"
+    sealed = run_cli("seal", str(signed_run), "--to", str(keydir / "seal.pub"), "--out", str(bundle))
+    assert sealed.returncode == 0, sealed.stderr
+    # When it is opened with seal.pub instead of seal.key, with or without the keys' passphrase at hand
+    for env in (None, SECRET):
+        result = run_cli("open", str(bundle), "--key", str(keydir / "seal.pub"), "--out", str(tmp_path / "o"), env=env)
+        # Then the one line says it is the public key, and names the private one
+        assert result.returncode == 2 and "this is a public key, not a private one" in result.stderr, result.stderr
+        assert "give the private key beside it (seal.key)" in result.stderr

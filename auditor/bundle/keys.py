@@ -237,6 +237,9 @@ def check_private(path: Path) -> None:
     if not path.exists():
         raise InputError("key file not found", str(path), "run `auditor keys init` or give --key")
     existing_file(path, "", "give the .key file made by `auditor keys init`")
+    if _key_text(path).startswith(b"auditor-"):  # a .pub file's first word: the public half was given
+        raise InputError("this is a public key, not a private one", str(path),
+                         f"give the private key beside it ({path.with_suffix('.key').name})")
 
 
 def load_private(path: Path, secret: bytes) -> Any:

@@ -32,8 +32,10 @@ _FORK_FROM_FILES = 2000  # below this, forking costs more than it saves
 _NAMED = 5  # files named in a one-line refusal; `auditor verify` lists them all
 
 
-def _files(run_dir: Path) -> list[tuple[str, str]]:
-    """Every file of the run but the manifest and its signature, as (relative POSIX path, path), in path order.
+def _files(run_dir: Path, others: list[str] | None = None) -> list[tuple[str, str]]:
+    """Every file of the run but the manifest and its signature, as (relative POSIX path, path), in path order;
+    into `others`, the relative path of every entry that is neither a folder nor a file (a FIFO, a socket, a
+    dangling symlink): no run writes one, and reading a FIFO would block, so it is named, never read.
 
     os.scandir rather than Path.rglob: a 200-target run holds 37,000 files, and rglob's Path objects and stat
     calls cost a second. Like rglob, it lists a symlink to a file but does not descend a symlinked folder.
@@ -49,6 +51,8 @@ def _files(run_dir: Path) -> list[tuple[str, str]]:
                     pending.append((relative + "/", entry.path))
                 elif entry.is_file() and relative not in (RUN_MANIFEST, SIGNATURE):
                     found.append((relative, entry.path))
+                elif not entry.is_file() and others is not None:
+                    others.append(relative)
     return sorted(found, key=lambda item: item[0].split("/"))
 
 
@@ -159,10 +163,11 @@ def verify_run(run_dir: Path, public_raw: bytes | None) -> Verification:
         run_id, named = str(document.get("run_id", "")), str(document.get("signing_key") or "")
     except (ValueError, KeyError, TypeError, AttributeError):
         return Verification(Outcome.TAMPERED, problem="manifest.json is not a valid run manifest")
-    present = dict(_files(run_dir))
+    others: list[str] = []
+    present = dict(_files(run_dir, others))
     changed = _changed(listed, present)
     missing = tuple(sorted(p for p in listed if p not in present))
-    added = tuple(sorted(p for p in present if p not in listed))
+    added = tuple(sorted([*(p for p in present if p not in listed), *others]))
     trusted = fingerprint(public_raw) if public_raw is not None else ""
     signature = _signature(run_dir / SIGNATURE, data, public_raw, named)
     found = Verification(Outcome.TAMPERED, run_id, hashlib.sha256(data).hexdigest(), listed, changed, missing,

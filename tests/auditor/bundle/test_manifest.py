@@ -90,6 +90,15 @@ def test_deleted_and_added_files_are_named(signed_run, keys):
     assert "added evidence/web-01/cmd-extra.json" in found.damage()
 
 
+def test_an_added_fifo_or_dangling_link_is_named_without_being_read(signed_run, keys):
+    # Given a signed run into which a named pipe (nothing ever writes to it) and a dangling symlink were put
+    os.mkfifo(signed_run / "evidence" / "web-01" / "pipe")
+    (signed_run / "gone").symlink_to(signed_run / "nowhere")
+    # When it is verified, Then it is tampered with, both named, and verifying did not block on the pipe
+    found = verify_run(signed_run, _pub(keys))
+    assert found.outcome is Outcome.TAMPERED and found.added == ("evidence/web-01/pipe", "gone")
+
+
 def test_an_edited_manifest_breaks_the_signature(signed_run, keys):
     manifest = signed_run / "manifest.json"
     manifest.write_text(manifest.read_text().replace('"run-1"', '"run-2"'))
