@@ -154,6 +154,10 @@ def _execute(args: argparse.Namespace, profile: Profile, targets: Sequence[Targe
         _show(args, None, outcome)
         return outcome
     console = make_console()
+    if getattr(args, "home", False):  # an employee reads plain words only: the summary, not a fleet's progress lines
+        outcome = run_pipeline(request, clock=SystemClock())
+        _show(args, console, outcome)
+        return outcome
     from auditor.zones.progress import with_zones
 
     # A replay draws without rich's refresh thread, so that it can fork its workers (auditor/forked.py); its
