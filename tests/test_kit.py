@@ -239,3 +239,20 @@ def test_the_systems_the_parser_offers_are_the_ones_the_builder_serves():
     from auditor.kit.build import PLATFORMS
 
     assert tuple(PLATFORMS) == OPERATING_SYSTEMS
+
+
+@pytest.mark.parametrize("lang", ["da", "en"])
+def test_the_checks_that_need_administrator_rights_are_named_in_the_kits_language(tmp_path, monkeypatch, capsys,
+                                                                                    lang):
+    # Given a kit in a language, on a computer where a check needs administrator rights (as a plain user scans)
+    from auditor.kit import home_run
+    from auditor.report.messages import Words
+
+    title = "A host firewall is active and drops inbound traffic that no rule allows"
+    (tmp_path / "kit.json").write_text(f'{{"lang": "{lang}", "profile": null}}')
+    monkeypatch.setattr(home_run, "admin_reasons", lambda kit, profile: [title])
+    # When the launcher asks which checks those are
+    assert home_run.main(["--kit", str(tmp_path), "--results", str(tmp_path / "r"), "--admin-reasons"]) == 0
+    # Then the employee reads them in the kit's language
+    said = capsys.readouterr().out.strip()
+    assert said == Words(lang).text(title) and (said != title) == (lang == "da"), said

@@ -24,6 +24,7 @@ from auditor.console import make_console
 from auditor.home_summary import home_lines
 from auditor.kit.summary_html import summary_html
 from auditor.models import Status
+from auditor.report.messages import Words
 
 _SUMMARY = {"en": "what-to-fix.html", "da": "det-skal-rettes.html"}
 _WORDS = {
@@ -52,7 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = json.loads((kit / "kit.json").read_text(encoding="utf-8"))
     profile = str(kit / settings["profile"]) if settings.get("profile") else None
     if args.admin_reasons:
-        sys.stdout.writelines(f"{title}\n" for title in admin_reasons(kit, profile))
+        words = Words(_lang(settings["lang"]))  # the employee reads the check titles in the kit's language
+        sys.stdout.writelines(f"{words.text(title)}\n" for title in admin_reasons(kit, profile))
         return 0
     code = _scan(kit, Path(args.results), settings["lang"], profile, args.keep)
     if args.pause:

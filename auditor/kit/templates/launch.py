@@ -45,6 +45,11 @@ WHERE = {
     "macos": "Download it from python.org/downloads/macos and install it, then double-click again.",
     "linux": "Install python3 with your system's software centre (or: sudo apt install python3 python3-venv).",
 }
+WHERE_DA = {
+    "windows": "Installér Python 3.12 fra Microsoft Store (søg efter Python 3.12) eller fra python.org/downloads.",
+    "macos": "Hent det fra python.org/downloads/macos, installér det, og dobbeltklik så igen.",
+    "linux": "Installér python3 med systemets softwarecenter (eller: sudo apt install python3 python3-venv).",
+}
 
 
 def main(argv: list[str]) -> int:
@@ -52,7 +57,7 @@ def main(argv: list[str]) -> int:
     words = WORDS.get(settings["lang"], WORDS["en"])
     system = "windows" if os.name == "nt" else "macos" if sys.platform == "darwin" else "linux"
     if sys.version_info < (3, 11):  # noqa: UP036 - the launcher may have found an older Python
-        print(words["python"].format(where=WHERE[system]))
+        print(words["python"].format(where=(WHERE_DA if settings["lang"] == "da" else WHERE)[system]))
         return 3
     python = private_python(words)
     if python is None:
@@ -63,10 +68,11 @@ def main(argv: list[str]) -> int:
                                                                text=True, check=False).stdout.split("\n") if r.strip()]
     code = None
     if reasons:
-        print(words["admin"].format(reasons="\n".join(f"  - {r}" for r in reasons)))
+        # flushed: the scan that follows writes to the same terminal or file, and these lines come first
+        print(words["admin"].format(reasons="\n".join(f"  - {r}" for r in reasons)), flush=True)
         code = run_as_admin(run, system)
         if code is None:
-            print(words["no_admin"])
+            print(words["no_admin"], flush=True)
     if code is None:
         code = subprocess.run(run, check=False).returncode
     open_folder(HERE / "results", system)
