@@ -105,10 +105,17 @@ def _statuses(run_dir: Path) -> dict[str, set[str]]:
 def test_a_linux_kit_scans_and_seals_offline_with_the_findings_of_a_direct_home_scan(kits, tmp_path, index_port):
     # Given the Linux kit's zip, unpacked in a scratch folder, and a pip whose only index is a counting local port
     kit = _unzip(kits, "linux", tmp_path / "downloads")
-    # When the employee, whose pip settings point elsewhere, starts the launcher
+    # When the employee, whose pip settings point elsewhere, starts the launcher from their own home folder
+    home = tmp_path / "employee-home"
+    home.mkdir()
+    employee = {**employee_pip_env(index_port.getsockname()[1], tmp_path), "HOME": str(home)}
+    employee.pop("XDG_CONFIG_HOME", None)  # the suite's own: an employee has none, so ~/.config is the default
     started = subprocess.run([str(kit / "scan-this-machine.sh")], capture_output=True, text=True, timeout=300,
-                             env=employee_pip_env(index_port.getsockname()[1], tmp_path), check=False)
+                             env=employee, check=False)
     assert started.returncode in (0, 1), started.stdout + started.stderr
+    # Then auditor kept nothing in that home (its activity log and the log's key stay in the kit's folder)
+    assert not [p for p in home.rglob("*") if "auditor" in p.name], list(home.rglob("*"))
+    assert (kit / "kit" / "state" / "audit.log").is_file()
     # Then pip installed from the kit's wheels only, into the kit's own environment: nothing knocked on the
     # index, nothing went to the folders the employee's settings name, and the kit's pip log names only the kit
     assert _connections(index_port) == 0

@@ -51,6 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     kit = Path(args.kit)
     settings = json.loads((kit / "kit.json").read_text(encoding="utf-8"))
+    # What a scan keeps besides its results (its activity log's key) stays in the kit's folder, whoever runs it:
+    # the employee's home is left as it was, and an elevated run and a plain one share one log key.
+    os.environ["XDG_CONFIG_HOME"] = str((kit / "state" / "config").resolve())
     profile = str(kit / settings["profile"]) if settings.get("profile") else None
     if args.admin_reasons:
         words = Words(_lang(settings["lang"]))  # the employee reads the check titles in the kit's language
@@ -96,6 +99,7 @@ def _scan(kit: Path, results: Path, lang: str, profile: str | None, keep: bool) 
     if not keep:  # the sealed bundle holds everything; the readable copy must not stay on a home computer
         shutil.rmtree(run_dir)
     _give_back(results)
+    _give_back(kit / "state")  # the activity log and its key: the next, unelevated run appends to them
     console.print(f"\n{words['summary']}\n{summary.resolve()}\n\n{words['hand_in']}\n{bundle.resolve()}",
                   markup=False, soft_wrap=True)
     return code
@@ -105,11 +109,11 @@ def _lang(lang: str) -> str:
     return "da" if lang == "da" else "en"
 
 
-def _give_back(results: Path) -> None:
+def _give_back(folder: Path) -> None:
     """Run with sudo, the files belong to root: hand them to the employee who started the launcher."""
     uid, gid = os.environ.get("SUDO_UID"), os.environ.get("SUDO_GID")
-    if uid and gid and hasattr(os, "chown"):
-        for path in [results, *results.rglob("*")]:
+    if uid and gid and hasattr(os, "chown") and folder.is_dir():
+        for path in [folder, *folder.rglob("*")]:
             os.chown(path, int(uid), int(gid))
 
 
