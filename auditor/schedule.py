@@ -64,7 +64,10 @@ def timer_unit(schedule: Schedule) -> str:
 
 def cron_line(schedule: Schedule) -> str:
     command = " ".join(shlex.quote(a) for a in schedule.argv)
-    env = f". {shlex.quote(str(schedule.environment_file))} 2>/dev/null; " if schedule.environment_file else ""
+    # `set -a`: the file's plain NAME=value lines are exported, so that they reach the scan (sourced alone, they
+    # would stay shell variables, and AUDITOR_KEY_PASSPHRASE would not: the run would not be signed).
+    env = f"set -a; . {shlex.quote(str(schedule.environment_file))} 2>/dev/null; set +a; " \
+        if schedule.environment_file else ""
     line = f"{CRON[schedule.every]} cd {shlex.quote(str(schedule.workdir))} && {env}{command}"
     return line.replace("%", "\\%")  # cron turns a bare % into a newline
 

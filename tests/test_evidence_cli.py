@@ -287,3 +287,19 @@ def test_opening_with_the_public_key_by_mistake_says_so(tmp_path, signed_run, ke
         # Then the one line says it is the public key, and names the private one
         assert result.returncode == 2 and "this is a public key, not a private one" in result.stderr, result.stderr
         assert "give the private key beside it (seal.key)" in result.stderr
+
+
+def test_the_cron_line_hands_the_environment_files_variables_to_the_scan(tmp_path):
+    # Given an environment file written as the docs say (plain NAME=value lines, mode 0600)
+    from auditor.schedule import Schedule, cron_line
+
+    env_file = tmp_path / "env"
+    env_file.write_text("AUDITOR_KEY_PASSPHRASE=from-the-env-file\n")
+    env_file.chmod(0o600)
+    # When the cron line runs (its command here: `env`, to see what the scan would get)
+    line = cron_line(Schedule("daily", (), tmp_path, env_file, python="env"))
+    shell = line.split(" ", 1)[1].replace(" -m auditor scan", "")
+    seen = subprocess.run(["sh", "-c", shell], capture_output=True, text=True, check=True,
+                          env={"PATH": "/usr/bin:/bin"}).stdout
+    # Then the passphrase reaches the command: the run is signed
+    assert "AUDITOR_KEY_PASSPHRASE=from-the-env-file" in seen.splitlines(), seen
