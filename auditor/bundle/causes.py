@@ -75,10 +75,27 @@ def cause(target: str, check: str, before: tuple[str, str] | None, after: tuple[
 
 
 def not_checked(before: tuple[str, str] | None, after: tuple[str, str] | None) -> str:
-    """A failure the newer run did not check again (skipped: --skip, missing rights): why, else ""."""
-    if before and before[0] in _BAD and after and after[0] == "skipped":
-        return after[1]
-    return ""
+    """A failure the newer run did not check again: why, else "". Skipped (--skip, missing rights) or not run
+    (an error in place of the check's findings) gives the run's reason; no finding at all on an assessed target
+    means the resource (a port, a disk) is no longer there, which is no fix of the host's security."""
+    if not before or before[0] not in _BAD:
+        return ""
+    if after is None:
+        return NO_LONGER_FOUND
+    return after[1] if after[0] in ("skipped", "error") else ""
+
+
+NO_LONGER_FOUND = "no longer found in the newer run"
+
+
+def not_assessed(target: str, in_run: bool, has_findings: bool, reason: str) -> str:
+    """Why the newer run has no finding for a failure of `target` if the target itself is why, else "": it left
+    the run, or it was not assessed (`reason`: its connection error, which the history does not keep)."""
+    if not in_run:
+        return "the target is no longer in the run"
+    if reason:
+        return f"the target was not assessed: {reason.removeprefix(f'{target}: ')}"
+    return "" if has_findings else "the target was not assessed in the newer run"
 
 
 def _changed_settings(check: str, old: ProfileSide, new: ProfileSide) -> str:

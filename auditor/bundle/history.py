@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import field
 from pathlib import Path
@@ -29,6 +29,7 @@ from auditor.models import ScanResult, Status
 from auditor.preflight import writable_file
 
 _BAD = {Status.FAIL.value, Status.ERROR.value}
+_ABSENT = "absent"  # the status of a failure the newer run has no finding for (its target or resource is gone)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT NOT NULL, run_dir TEXT NOT NULL,
@@ -171,7 +172,8 @@ def findings_of(path: Location, run_id: str) -> tuple[list[tuple[str, str, str, 
 class Drift:
     """What changed between two runs. A status change that the profile, a waiver or an attestation explains is
     listed under `by_profile` with its cause, never as a new failure or as fixed; a failure the newer run did not
-    check again (--skip, missing rights) is listed under `not_checked`."""
+    check again (--skip, missing rights, its target removed or not assessed, its resource no longer found) is
+    listed under `not_checked`, with status "absent" when the newer run has no finding for it."""
 
     old: str
     new: str
@@ -200,8 +202,10 @@ class Drift:
 
 def drift(old_id: str, old: Iterable[tuple[str, ...]], old_targets: list[str], new_id: str,
           new: Iterable[tuple[str, ...]], new_targets: list[str], old_expired: list[str],
-          new_expired: list[str], *, profiles: tuple[ProfileSide, ProfileSide] | None = None) -> Drift:
-    """Pure comparison of two runs' findings; with their profiles, changes they explain are set apart."""
+          new_expired: list[str], *, profiles: tuple[ProfileSide, ProfileSide] | None = None,
+          unassessed: Mapping[str, str] | None = None) -> Drift:
+    """Pure comparison of two runs' findings; with their profiles, changes they explain are set apart.
+    `unassessed`: the newer run's targets not (fully) assessed, with their connection error."""
     def keyed(rows: Iterable[tuple[str, ...]]) -> dict[tuple[str, str, str], tuple[str, str]]:
         return {(r[0], r[1], r[2]): (r[3], r[4]) for r in rows}
 
@@ -209,27 +213,50 @@ def drift(old_id: str, old: Iterable[tuple[str, ...]], old_targets: list[str], n
     old_side, new_side = profiles or (ProfileSide(expired_waivers=old_expired),
                                       ProfileSide(expired_waivers=new_expired))
 
+    def verdict(rows: dict[tuple[str, str, str], tuple[str, str]],
+                key: tuple[str, str, str]) -> tuple[str, str] | None:
+        # A check not run on a target (disabled by the profile, --skip, missing rights, not assessed) leaves one
+        # finding with no resource in place of its per-resource ones ("port 22"): it stands for each of them.
+        whole = rows.get((key[0], key[1], ""))
+        return rows.get(key) or (whole if whole and whole[0] in ("skipped", "error") else None)
+
     def item(key: tuple[str, str, str], status: str, message: str) -> dict[str, str]:
         return {"target": key[0], "check_id": key[1], "resource": key[2], "status": status, "message": message}
 
+    def now(key: tuple[str, str, str]) -> dict[str, str]:
+        return item(key, *(verdict(after, key) or (_ABSENT, "")))
+
     bad_before = {k for k, (s, _) in before.items() if s in _BAD}
     bad_after = {k for k, (s, _) in after.items() if s in _BAD}
-    changed = sorted((bad_after - bad_before) | {k for k in bad_before - bad_after if k in after})
-    explained = {k: causes.cause(k[0], k[1], before.get(k), after.get(k), old_side, new_side) for k in changed}
-    unchecked = {k: causes.not_checked(before.get(k), after.get(k)) for k in changed if not explained[k]}
-    host = [k for k in changed if not explained[k] and not unchecked.get(k)]
+    reasons, in_run, with_findings = unassessed or {}, set(new_targets), {k[0] for k in after}
+    explained: dict[tuple[str, str, str], str] = {}
+    unchecked: dict[tuple[str, str, str], str] = {}
+    host = []
+    # Every failure of the older run lands in exactly one list: one the newer run has no finding for included.
+    for k in sorted(bad_after ^ bad_before):
+        was, then = verdict(before, k), verdict(after, k)
+        gone = k not in after and k[0] != ""  # organisation-wide findings belong to no target
+        if gone and (why := causes.not_assessed(k[0], k[0] in in_run, k[0] in with_findings,
+                                                reasons.get(k[0], ""))):
+            unchecked[k] = why
+        elif why := causes.cause(k[0], k[1], was, then, old_side, new_side):
+            explained[k] = why
+        elif why := causes.not_checked(was, then):
+            unchecked[k] = why
+        else:
+            host.append(k)
     return Drift(
         old_id, new_id,
-        new_failures=[item(k, *after[k]) for k in host if k in bad_after],
-        fixed=[item(k, *after[k]) for k in host if k not in bad_after],
-        still_failing=[item(k, *after[k]) for k in sorted(bad_after & bad_before)],
+        new_failures=[now(k) for k in host if k in bad_after],
+        fixed=[now(k) for k in host if k not in bad_after],
+        still_failing=[now(k) for k in sorted(bad_after & bad_before)],
         new_targets=sorted(set(new_targets) - set(old_targets)),
         removed_targets=sorted(set(old_targets) - set(new_targets)),
         expired_waivers=sorted(set(new_expired) - set(old_expired)),
-        by_profile=[{**item(k, *after[k]), "before": before.get(k, ("", ""))[0], "cause": cause}
-                    for k, cause in explained.items() if cause],
-        not_checked=[{**item(k, *after[k]), "before": before[k][0], "cause": reason}
-                     for k, reason in unchecked.items() if reason],
+        by_profile=[{**now(k), "before": (verdict(before, k) or ("", ""))[0], "cause": why}
+                    for k, why in explained.items()],
+        not_checked=[{**now(k), "before": (verdict(before, k) or ("", ""))[0], "cause": why}
+                     for k, why in unchecked.items()],
         old_profile_sha256=old_side.sha256, new_profile_sha256=new_side.sha256,
         profile_differences=causes.differences(old_side, new_side),
     )
@@ -243,6 +270,7 @@ class RunSide:
     rows: list[tuple[str, ...]]
     targets: list[str]
     profile: ProfileSide
+    unassessed: Mapping[str, str] = field(default_factory=dict)  # target -> connection error (not in the history)
 
 
 def side_of_run(result: ScanResult, run_dir: Path | None) -> RunSide:
@@ -252,7 +280,8 @@ def side_of_run(result: ScanResult, run_dir: Path | None) -> RunSide:
     document = _profile_document(run_dir) if run_dir is not None else None
     return RunSide(result.run_id, rows, [t.target.name for t in result.targets], ProfileSide(
         result.profile_sha256, document, {c: tuple(s.params) for c, s in result.checks.items()},
-        tuple(u.waiver.id for u in result.waivers if u.state == "expired")))
+        tuple(u.waiver.id for u in result.waivers if u.state == "expired")),
+        {t.target.name: t.connection_error for t in result.targets if t.connection_error})
 
 
 def side_of_history(path: Location, run_id: str) -> RunSide:
@@ -265,7 +294,8 @@ def side_of_history(path: Location, run_id: str) -> RunSide:
         try:
             side = side_of_run(read_results(folder), folder)
             if side.run_id == run_id:
-                return RunSide(run_id, [tuple(str(v) for v in r) for r in rows], targets, side.profile)
+                return RunSide(run_id, [tuple(str(v) for v in r) for r in rows], targets, side.profile,
+                               side.unassessed)
         except InputError:
             pass  # the folder was replaced or damaged: compare by the history alone
     return RunSide(run_id, [tuple(str(v) for v in r) for r in rows], targets,
@@ -276,7 +306,7 @@ def compare(old: RunSide, new: RunSide) -> Drift:
     """Drift between two runs, each change the profile, a waiver or an attestation explains set apart."""
     return drift(old.run_id, old.rows, old.targets, new.run_id, new.rows, new.targets,
                  list(old.profile.expired_waivers), list(new.profile.expired_waivers),
-                 profiles=(old.profile, new.profile))
+                 profiles=(old.profile, new.profile), unassessed=new.unassessed)
 
 
 def _profile_document(run_dir: Path) -> dict[str, Any] | None:

@@ -97,3 +97,76 @@ def test_without_the_profiles_waivers_still_explain_and_the_profile_is_unknown()
     # Then the waiver is still the cause, and whether the profile changed is unknown
     assert change.fixed == [] and change.by_profile[0]["cause"] == "a waiver now covers it"
     assert change.profile_changed is None and change.document()["profile_changed"] is None
+
+
+def _fleet(before: list[tuple[str, ...]], after: list[tuple[str, ...]], new_targets: list[str], *,
+           unassessed: dict[str, str] | None = None) -> Drift:
+    return drift("A", before, ["db-1", "web-2"], "B", after, new_targets, [], [], unassessed=unassessed)
+
+
+def _listed(change: Drift) -> list[tuple[str, str, str]]:
+    """Every item of every list, as (target, check, resource): an older failure must be in exactly one."""
+    lists = (change.new_failures, change.fixed, change.still_failing, change.by_profile, change.not_checked)
+    return sorted((i["target"], i["check_id"], i["resource"]) for items in lists for i in items)
+
+
+OLD_FLEET = [_row("LOG-0020", "fail"), _row("LOG-0020", "fail", target="web-2"),
+             _row("SSH-0050", "fail", target="web-2", resource="port 22")]
+
+
+@pytest.mark.parametrize(("unassessed", "reason"), [
+    ({"web-2": "web-2: connection refused"}, "the target was not assessed: connection refused"),
+    (None, "the target was not assessed in the newer run")])  # from the history alone: no reason kept
+def test_failures_of_a_target_not_assessed_now_are_not_checked_with_the_reason(unassessed, reason):
+    # Given web-2 failing twice, then unreachable: still a target of the newer run, with no findings
+    change = _fleet(OLD_FLEET, [_row("LOG-0020", "fail")], ["db-1", "web-2"], unassessed=unassessed)
+    # Then its failures are "not checked now", with why; none is fixed, and every older failure is listed once
+    assert change.fixed == [] and change.still_failing[0]["target"] == "db-1"
+    assert [(i["check_id"], i["before"], i["status"], i["cause"]) for i in change.not_checked] == [
+        ("LOG-0020", "fail", "absent", reason), ("SSH-0050", "fail", "absent", reason)]
+    assert _listed(change) == sorted(k[:3] for k in OLD_FLEET)
+
+
+def test_failures_of_a_removed_target_are_listed_with_it():
+    # Given web-2 failing, then no longer a target of the run
+    change = _fleet(OLD_FLEET, [_row("LOG-0020", "fail")], ["db-1"])
+    # Then it is a removed target, and its failures are "not checked now" as such, not fixed
+    assert change.removed_targets == ["web-2"] and change.fixed == []
+    assert {i["cause"] for i in change.not_checked} == {"the target is no longer in the run"}
+    assert _listed(change) == sorted(k[:3] for k in OLD_FLEET)
+
+
+def test_a_failing_resource_no_longer_found_is_not_fixed():
+    # Given sshd failing on two ports of web-2, then the daemon on port 2222 gone (web-2 assessed)
+    port = {"check": "SSH-0050", "target": "web-2"}
+    before = [_row(**port, status="fail", resource="port 22"), _row(**port, status="fail", resource="port 2222")]
+    change = _fleet(before, [_row(**port, status="fail", resource="port 22")], ["db-1", "web-2"])
+    # Then port 2222 is "no longer found", not fixed
+    assert change.fixed == [] and [i["resource"] for i in change.still_failing] == ["port 22"]
+    assert [(i["resource"], i["cause"]) for i in change.not_checked] == [
+        ("port 2222", "no longer found in the newer run")]
+
+
+@pytest.mark.parametrize("known", [True, False])  # with the run folders, and from the history alone
+def test_a_check_disabled_by_the_profile_explains_its_per_resource_failures(known):
+    # Given SSH-0050 failing on two ports, then disabled: one skipped finding with no resource
+    ports = [_row("SSH-0050", "fail", resource="port 22"), _row("SSH-0050", "fail", resource="port 2222")]
+    skipped = _row("SSH-0050", "skipped", "removed by the profile (relaxed.yaml:3:5)")
+    on, off = _side("p1"), _side("p2", checks={"SSH-0050": {"enabled": False}})
+    disabled = _compare(ports, [skipped], on if known else None, off if known else None)
+    enabled = _compare([skipped], ports, off if known else None, on if known else None)
+    # Then both ports are changed by the profile, not fixed, and not new failures once enabled again
+    assert disabled.fixed == [] and disabled.not_checked == []
+    assert [(i["resource"], i["before"], i["status"]) for i in disabled.by_profile] == [
+        ("port 22", "fail", "skipped"), ("port 2222", "fail", "skipped")]
+    assert all(i["cause"].startswith("the profile no longer runs it here") for i in disabled.by_profile)
+    assert enabled.new_failures == [] and len(enabled.by_profile) == 2
+    assert all(i["before"] == "skipped" and i["cause"] == "the profile runs it here again" for i in enabled.by_profile)
+
+
+def test_per_resource_failures_skipped_by_the_run_are_not_checked():
+    # Given SSH-0050 failing on port 22, then excluded with --skip (one finding, no resource)
+    change = _compare([_row("SSH-0050", "fail", resource="port 22")],
+                      [_row("SSH-0050", "skipped", "excluded by --skip SSH-0050")], _side("p1"), _side("p1"))
+    # Then it is "not checked now", with the run's reason
+    assert change.fixed == [] and change.not_checked[0]["cause"] == "excluded by --skip SSH-0050"

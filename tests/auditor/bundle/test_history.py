@@ -17,7 +17,7 @@ import pytest
 from auditor.bundle import history
 from auditor.bundle.history_pg import MIGRATIONS, PostgresHistory
 from auditor.bundle.layout import CHANGES
-from auditor.errors import InputError
+from auditor.errors import InputError, TransportError
 from tests.conftest import run_cli
 from tests.db_servers import _postgres_template, _server_user, _stop, start_postgres
 from tests.report_factory import SCANNED_AT, linux_host, make_run
@@ -91,6 +91,25 @@ def test_drift_against_the_previous_run_is_written_into_the_new_run(db, tmp_path
     drift = history.compare(history.side_of_history(db, "20261119T120000Z-test"),
                             history.side_of_history(db, "20261126T120000Z-test"))
     assert drift.fixed == changes["fixed"]
+
+
+def test_failures_of_a_target_unreachable_now_are_not_checked_with_why(db, tmp_path):
+    # Given a recorded run where db-1's clock is not synchronised
+    make_run(tmp_path / "one", {"db-1": linux_host("db-1", synced=False)}, at=SCANNED_AT - timedelta(days=7),
+             history=db)
+    # When the next run cannot reach db-1
+    two = make_run(tmp_path / "two", {"db-1": TransportError("db-1", "connection refused")}, history=db)
+    # Then changes.json lists its failures as not checked now, with the connection error; none is fixed
+    changes = json.loads((two / CHANGES).read_text())
+    assert changes["fixed"] == [] and changes["still_failing"] == [] and changes["not_checked"]
+    assert {(i["target"], i["status"], i["cause"]) for i in changes["not_checked"]} == {
+        ("db-1", "absent", "the target was not assessed: connection refused")}
+    # And the history alone (the folder gone) says so without the reason, which the history does not keep
+    shutil.rmtree(two)
+    drift = history.compare(history.side_of_history(db, "20261119T120000Z-test"),
+                            history.side_of_history(db, "20261126T120000Z-test"))
+    assert {i["cause"] for i in drift.not_checked} == {"the target was not assessed in the newer run"}
+    assert len(drift.not_checked) == len(changes["not_checked"])
 
 
 def test_postgresql_migrations_run_once_and_a_bad_url_is_one_line(postgres):
