@@ -74,6 +74,9 @@ def cause(target: str, check: str, before: tuple[str, str] | None, after: tuple[
     return ""
 
 
+NO_LONGER_FOUND = "no longer found in the newer run"
+
+
 def not_checked(before: tuple[str, str] | None, after: tuple[str, str] | None) -> str:
     """A failure the newer run did not check again: why, else "". Skipped (--skip, missing rights) or not run
     (an error in place of the check's findings) gives the run's reason; no finding at all on an assessed target
@@ -83,9 +86,6 @@ def not_checked(before: tuple[str, str] | None, after: tuple[str, str] | None) -
     if after is None:
         return NO_LONGER_FOUND
     return after[1] if after[0] in ("skipped", "error") else ""
-
-
-NO_LONGER_FOUND = "no longer found in the newer run"
 
 
 def not_assessed(target: str, in_run: bool, has_findings: bool, reason: str) -> str:
