@@ -163,17 +163,19 @@ def _name(common_name: str) -> x509.Name:
 def _ca_without_key_usage(folder) -> None:
     """ca.pem (basicConstraints CA:TRUE, no keyUsage: `openssl verify` accepts it, RFC 5280 does not) and
     srv.pem/srv.key for 127.0.0.1 issued by it."""
-    now = dt.datetime.now(dt.UTC)
+    # Valid from two years before this process's now to two years after: `openssl verify` reads the real clock,
+    # and under `make test-later` this process's clock is 400 days ahead of it (as in tests/tls_servers.py).
+    now, span = dt.datetime.now(dt.UTC), dt.timedelta(days=730)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca = (x509.CertificateBuilder().subject_name(_name("QA Test CA")).issuer_name(_name("QA Test CA"))
           .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=365))
+          .not_valid_before(now - span).not_valid_after(now + span)
           .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
           .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
           .sign(ca_key, hashes.SHA256()))
     leaf = (x509.CertificateBuilder().subject_name(_name("qa.auditor.test")).issuer_name(ca.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=365))
+            .not_valid_before(now - span).not_valid_after(now + span)
             .add_extension(x509.SubjectAlternativeName([x509.DNSName("qa.auditor.test")]), critical=False)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
