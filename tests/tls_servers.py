@@ -27,7 +27,7 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -375,11 +375,22 @@ def nginx_fleet(folder: Path, count: int) -> Lab:
 _LABS: dict[str, Lab] = {}
 
 
+def _started(start: Callable[[], Lab], attempts: int = 3) -> Lab:
+    """A lab started afresh when one of its servers lost its port: free_port() closes the port it found before the
+    server binds it, and another test process may take it in between (openssl s_server then exits 0 at once)."""
+    for _ in range(attempts - 1):
+        try:
+            return start()
+        except RuntimeError:
+            pass  # the failed start stopped its servers (_Starter.wait): start again, on fresh ports
+    return start()
+
+
 @pytest.fixture(scope="session")
 def tls_lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Lab]:
     """The TLS lab, started once per test session however many modules import this fixture."""
     if "lab" not in _LABS:
-        lab = _LABS["lab"] = start_lab(tmp_path_factory.mktemp("tls-lab"))
+        lab = _LABS["lab"] = _started(lambda: start_lab(tmp_path_factory.mktemp("tls-lab")))
         request.session.config.add_cleanup(lab.close)
     yield _LABS["lab"]
 
