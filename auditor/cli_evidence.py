@@ -259,7 +259,10 @@ def cmd_history(args: argparse.Namespace) -> int:
         sys.stdout.write("no runs recorded yet\n")
     for row in rows:
         counts = ", ".join(f"{v} {k}" for k, v in sorted(row.counts.items()))
-        _write([f"{row.run_id}  {row.started_at}  {len(row.targets)} target(s)  {counts}  {row.run_dir}"])
+        # `--keep` prunes folders the history still lists, and a team's shared history names other machines' ones
+        where = row.run_dir if Path(row.run_dir).is_dir() else f"{row.run_dir} (not here: pruned, moved, or on " \
+            "another machine)"
+        _write([f"{row.run_id}  {row.started_at}  {len(row.targets)} target(s)  {counts}  {where}"])
     return OK
 
 

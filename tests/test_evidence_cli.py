@@ -208,7 +208,13 @@ def test_history_diff_and_the_changes_section(tmp_path):
         assert run_cli("scan", "--quiet", "--out", str(tmp_path / name), "--no-sign", "--history", db,
                        "--format", "html", "--check", "LOG-0040").returncode in (0, 1)
     listed = run_cli("history", "--history", db)
-    assert listed.stdout.count("1 target(s)") == 2
+    assert listed.stdout.count("1 target(s)") == 2 and "not here" not in listed.stdout
+    # a run folder pruned (or moved) since is said to be not here, not listed as if it were
+    shutil.move(tmp_path / "a", tmp_path / "moved")
+    relisted = run_cli("history", "--history", db).stdout.splitlines()
+    gone = [line for line in relisted if line.endswith("(not here: pruned, moved, or on another machine)")]
+    assert len(relisted) == 2 and len(gone) == 1 and f"{tmp_path / 'a'} (not here" in gone[0], relisted
+    shutil.move(tmp_path / "moved", tmp_path / "a")
     change = json.loads(run_cli("diff", "--since-last", "--history", db, "--json").stdout)
     assert change["new_failures"] == [] and change["fixed"] == []
     assert json.loads((tmp_path / "b" / "changes.json").read_text())["old"] == change["old"]
