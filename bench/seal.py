@@ -27,7 +27,7 @@ from common import Sample, auditor_script, measure, spread, table
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDED = ROOT / "tests" / "fixtures" / "hosts" / "debian12-server"
-PASSPHRASE = "bench"
+PASSPHRASE = "bench-passphrase"
 
 
 def make_run(folder: Path, megabytes: int, keys: Path) -> int:

@@ -30,6 +30,19 @@ def keydir(tmp_path_factory) -> Path:
     return folder
 
 
+def test_a_new_key_passphrase_shorter_than_eight_characters_is_refused_and_nothing_is_made(tmp_path):
+    # Given `keys init` told a 7-character passphrase; then one line says how long it must be, and no key exists
+    short = run_cli("keys", "init", "--dir", str(tmp_path / "k"), env={"AUDITOR_KEY_PASSPHRASE": "1234567"})
+    assert short.returncode == 2, short.stderr
+    assert short.stderr.strip().splitlines() == [
+        "auditor: AUDITOR_KEY_PASSPHRASE: a new passphrase needs at least 8 characters, this one has 7; nothing was "
+        "done; choose a longer passphrase"]
+    assert not (tmp_path / "k" / "signing.key").exists()
+    # and a passphrase of 8 makes the keys
+    assert run_cli("keys", "init", "--dir", str(tmp_path / "k"), env={"AUDITOR_KEY_PASSPHRASE": "12345678"}
+                   ).returncode == 0
+
+
 def _scan(out: Path, keydir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return run_cli("scan", "--quiet", "--out", str(out), "--sign-key", str(keydir / "signing.key"), *FAST, *extra,
                    env=SECRET)

@@ -201,7 +201,7 @@ def _kind(line: str) -> str:
 def test_a_real_home_scan_prints_what_the_doc_shows(tmp_path):
     # Given the processor's seal key, generated for this test
     keys = tmp_path / "keys"
-    assert run_cli("keys", "init", "--dir", str(keys), env={"AUDITOR_KEY_PASSPHRASE": "pw"}).returncode == 0
+    assert run_cli("keys", "init", "--dir", str(keys), env={"AUDITOR_KEY_PASSPHRASE": "home-scan-pw"}).returncode == 0
     # When an employee scans this machine as the doc says, in English and in Danish
     english = run_cli("scan", "--home", "--seal-to", str(keys / "seal.pub"), "--format", "none", "--no-history",
                       cwd=tmp_path)

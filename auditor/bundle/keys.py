@@ -44,12 +44,18 @@ def raw_public(key: Ed25519PublicKey | X25519PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
+# A new passphrase shorter than this is refused (NIST SP 800-63B's floor for a memorised secret); one that already
+# protects a key or bundle is accepted as it is, or what it protects could not be opened.
+NEW_PASSPHRASE_MIN = 8
+
+
 def passphrase(purpose: str, *, confirm: bool = False, variable: str = PASSPHRASE_ENV) -> bytes:
     """From the environment `variable` (the private keys' AUDITOR_KEY_PASSPHRASE, or a bundle's own), else a
-    prompt on a terminal; never echoed, stored or logged."""
+    prompt on a terminal; never echoed, stored or logged. confirm: a new passphrase (asked twice at a prompt, and
+    at least NEW_PASSPHRASE_MIN characters)."""
     value = os.environ.get(variable)
     if value:
-        return value.encode()
+        return _long_enough(value, confirm, variable).encode()
     if value == "":
         raise InputError("the passphrase is empty", variable, f"set {variable} to the passphrase, or unset it to "
                          "be asked on a terminal")
@@ -68,7 +74,14 @@ def passphrase(purpose: str, *, confirm: bool = False, variable: str = PASSPHRAS
                          "prompt", f"type the passphrase, or set {variable}") from None
     if not first:
         raise InputError("an empty passphrase is not allowed", "prompt", "choose a passphrase")
-    return first.encode()
+    return _long_enough(first, confirm, "prompt").encode()
+
+
+def _long_enough(value: str, new: bool, where: str) -> str:
+    if new and len(value) < NEW_PASSPHRASE_MIN:
+        raise InputError(f"a new passphrase needs at least {NEW_PASSPHRASE_MIN} characters, this one has "
+                         f"{len(value)}; nothing was done", where, "choose a longer passphrase")
+    return value
 
 
 def _end_prompt_line() -> None:
