@@ -9,6 +9,7 @@ test downloads anything, and pip inside the kit is pointed at a 127.0.0.1 port t
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -200,21 +201,34 @@ def test_the_posix_launchers_pass_shellcheck():
     assert checked.returncode == 0, checked.stdout
 
 
-def test_a_computer_without_python_is_told_in_plain_words_where_to_get_it(tmp_path):
-    # Given a computer whose PATH has the shell's tools but no Python
+@pytest.mark.parametrize(("lang", "said"), [("en", "needs Python 3.11 or newer"),
+                                            ("da", "kræver Python 3.11 eller nyere"),
+                                            (None, "needs Python 3.11 or newer")])
+def test_a_computer_without_python_is_told_in_plain_words_in_the_kits_language_where_to_get_it(tmp_path, lang, said):
+    # Given a computer whose PATH has the shell's tools but no Python, and a kit in a language (None: no kit.json)
     tools = tmp_path / "bin"
     tools.mkdir()
-    (tools / "dirname").symlink_to(shutil.which("dirname"))
+    for tool in ("dirname", "grep"):
+        (tools / tool).symlink_to(shutil.which(tool))
     kit = tmp_path / "kit"
-    kit.mkdir()
+    (kit / "kit").mkdir(parents=True)
     shutil.copy2(TEMPLATES / LAUNCHERS["linux"], kit / LAUNCHERS["linux"])
+    if lang:  # as kit build writes it
+        (kit / "kit" / "kit.json").write_text(json.dumps({"system": "linux", "lang": lang}, indent=2))
+    before = sorted(p.relative_to(kit) for p in kit.rglob("*"))
     # When the employee starts the launcher
     started = subprocess.run(["/bin/sh", str(kit / LAUNCHERS["linux"])], capture_output=True, text=True,
                              env={"PATH": str(tools)}, timeout=30, check=False)
-    # Then it says what is missing and how to install it, and nothing else happens
-    assert started.returncode == 3
-    assert "needs Python 3.11 or newer" in started.stdout and "sudo apt install python3 python3-venv" in started.stdout
-    assert sorted(p.name for p in kit.iterdir()) == [LAUNCHERS["linux"]]
+    # Then it says what is missing and how to install it, in the kit's language, and nothing else happens
+    assert started.returncode == 3 and not started.stderr
+    assert said in started.stdout and "sudo apt install python3 python3-venv" in started.stdout
+    assert sorted(p.relative_to(kit) for p in kit.rglob("*")) == before
+
+
+def test_the_windows_launcher_has_crlf_line_ends_for_cmd_exe():
+    # cmd.exe can miss a label (goto :done) in a file with bare LF line ends
+    text = (TEMPLATES / LAUNCHERS["windows"]).read_bytes()
+    assert text.count(b"\n") == text.count(b"\r\n") > 10
 
 
 def test_kit_build_with_a_missing_key_is_one_line_and_builds_nothing(tmp_path):

@@ -17,6 +17,12 @@ if xcode-select -p >/dev/null 2>&1 &&
     /usr/bin/python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
     exec /usr/bin/python3 "$here/kit/launch.py" "$@"
 fi
-echo "This check needs Python 3.11 or newer, which this Mac does not have."
-echo "Download it from https://www.python.org/downloads/macos/ , install it, and double-click this file again."
+# No Python to read kit.json with: its language is found by grep (kit build writes it as '"lang": "da"').
+if grep -q '"lang": "da"' "$here/kit/kit.json" 2>/dev/null; then
+    echo "Denne kontrol kræver Python 3.11 eller nyere, og det har denne Mac ikke."
+    echo "Hent det fra https://www.python.org/downloads/macos/ , installér det, og dobbeltklik så på denne fil igen."
+else
+    echo "This check needs Python 3.11 or newer, which this Mac does not have."
+    echo "Download it from https://www.python.org/downloads/macos/ , install it, and double-click this file again."
+fi
 exit 3

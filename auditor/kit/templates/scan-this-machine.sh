@@ -7,9 +7,18 @@ for candidate in python3.13 python3.12 python3.11 python3; do
         exec "$candidate" "$here/kit/launch.py" "$@"
     fi
 done
-echo "This check needs Python 3.11 or newer, which this computer does not have."
-echo "Install python3 with your system's software centre, or in a terminal:"
-echo "  Debian, Ubuntu:  sudo apt install python3 python3-venv"
-echo "  Fedora:          sudo dnf install python3"
-echo "Then start this file again."
+# No Python to read kit.json with: its language is found by grep (kit build writes it as '"lang": "da"').
+if grep -q '"lang": "da"' "$here/kit/kit.json" 2>/dev/null; then
+    echo "Denne kontrol kræver Python 3.11 eller nyere, og det har denne computer ikke."
+    echo "Installér python3 med systemets softwarecenter, eller i en terminal:"
+    echo "  Debian, Ubuntu:  sudo apt install python3 python3-venv"
+    echo "  Fedora:          sudo dnf install python3"
+    echo "Start så denne fil igen."
+else
+    echo "This check needs Python 3.11 or newer, which this computer does not have."
+    echo "Install python3 with your system's software centre, or in a terminal:"
+    echo "  Debian, Ubuntu:  sudo apt install python3 python3-venv"
+    echo "  Fedora:          sudo dnf install python3"
+    echo "Then start this file again."
+fi
 exit 3
