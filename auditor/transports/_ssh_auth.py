@@ -11,6 +11,7 @@ import getpass
 import hashlib
 import logging
 import os
+import shlex
 import sys
 import threading
 from collections.abc import Sequence
@@ -64,6 +65,9 @@ class KnownHosts:
                                                                      SYSTEM_KNOWN_HOSTS]
         self._keys = paramiko.HostKeys()
         self._revoked: set[tuple[str, str]] = set()  # (key type, base64 key)
+        # Where each kept entry came from, so that a refusal names the line to fix, as ssh does ("Offending key
+        # in"): (the name as the line writes it, possibly hashed; key type) -> (file, line), in file order.
+        self._origin: dict[tuple[str, str], tuple[Path, int]] = {}
         self.has_cert_authority = False
         for path in self.files:
             try:
@@ -94,10 +98,19 @@ class KnownHosts:
         for name in entry.hostnames:
             if entry.key.get_name() not in (self._keys.lookup(name) or {}):  # the first line for a name wins
                 self._keys.add(name, entry.key.get_name(), entry.key)
+                self._origin.setdefault((name, entry.key.get_name()), (path, number))
 
     def known(self, name: str) -> dict[str, paramiko.PKey]:
         entry = self._keys.lookup(name)
         return dict(entry) if entry else {}
+
+    def _line_of(self, name: str, key_type: str) -> tuple[Path, int]:
+        """The file and line of the entry that holds `key_type` for `name` (line 0: not found)."""
+        for (written, kind), origin in self._origin.items():
+            if kind == key_type and (written == name or (written.startswith("|1|")
+                                     and paramiko.HostKeys.hash_host(name, written) == written)):
+                return origin
+        return self.files[0], 0
 
     def preferred_algorithms(self, name: str, offered: Sequence[str]) -> tuple[str, ...]:
         """Host key algorithms with the known types first, so the server presents the key we hold (as OpenSSH)."""
@@ -119,12 +132,18 @@ class KnownHosts:
         if key.get_name() in known:
             if known[key.get_name()].asbytes() == key.asbytes():
                 return HostKeyInfo(key.get_name(), presented, "known", where)
-            old = fingerprint(known[key.get_name()])
+            held = known[key.get_name()]
+            old = fingerprint(held)
             log.error("%s: HOST KEY CHANGED for %s: known %s, presented %s", target, name, old, presented)
-            raise HostKeyError(target, f"HOST KEY CHANGED for {name}: known_hosts ({where}) holds {key.get_name()} "
+            # The file and line that hold the old key; `ssh-keygen -R` without -f would edit ~/.ssh/known_hosts
+            # only, and leave a target's own known_hosts (the inventory's `known_hosts:`) refusing the new key.
+            path, line = self._line_of(name, held.get_name())
+            at = f"{path}:{line}" if line else where
+            raise HostKeyError(target, f"HOST KEY CHANGED for {name}: known_hosts ({at}) holds {key.get_name()} "
                                f"{old}, the server presented {presented}. This may be a man-in-the-middle attack; "
                                f"nothing was run. If the key was replaced on purpose, verify the new fingerprint "
-                               f"out of band and update known_hosts (ssh-keygen -R '{name}')")
+                               f"out of band and update known_hosts (ssh-keygen -f {shlex.quote(str(path))} "
+                               f"-R {shlex.quote(name)})")
         if known:
             raise HostKeyError(target, f"the server presented a {key.get_name()} key ({presented}) but known_hosts "
                                f"({where}) holds only {', '.join(sorted(known))} keys for {name}; nothing was run. "
@@ -182,8 +201,14 @@ def _read_key(target: str, full: str, passphrase_env: str) -> paramiko.PKey:
             del secret
     except FileNotFoundError:
         raise AuthenticationError(target, f"key file {full} does not exist") from None
-    except (OSError, paramiko.SSHException, ValueError) as exc:
-        raise AuthenticationError(target, f"key file {full} could not be read ({type(exc).__name__})") from exc
+    except OSError as exc:
+        raise AuthenticationError(target, f"key file {full} could not be read "
+                                  f"({exc.strerror or type(exc).__name__})") from exc
+    except (paramiko.SSHException, ValueError) as exc:
+        # What paramiko and cryptography say here ("Unable to load PEM file. See https://...") names neither the
+        # file nor what to do; the class name alone ("ValueError") meant nothing to the user either.
+        raise AuthenticationError(target, f"key file {full} is not a private key auditor can read (OpenSSH or PEM "
+                                  "format; convert a PuTTY .ppk key with puttygen)") from exc
     return key
 
 

@@ -140,9 +140,15 @@ def tcp_connect(target: str, host: str, port: int, timeout: float, silent_for: f
     return sock
 
 
+# Called with what made the first contact with the port fail (it refused, stayed silent, or did not speak SSH);
+# it may raise instead of letting that failure become the failed answer of each probe.
+Unreachable = Callable[[Exception], None]
+
+
 def network_answer(command: Command, settings: Settings, host_key: HostKeyInfo | None,
                    open_socket: Callable[[str, int, float], Any],
-                   login_algorithms: Mapping[str, str] | None = None) -> CommandResult:
+                   login_algorithms: Mapping[str, str] | None = None,
+                   unreachable: Unreachable | None = None) -> CommandResult:
     """The answer to a pseudo-command: the verified host key and the algorithms the login agreed, or what the
     server shows the network (banner and KEXINIT, host keys, authentication methods), read afresh."""
     s = settings
@@ -162,6 +168,10 @@ def network_answer(command: Command, settings: Settings, host_key: HostKeyInfo |
         else:
             answer = json.dumps({"host": s.host, "port": s.port, **_auth_methods(s, open_socket)})
     except (ProbeError, TransportError, OSError) as exc:
+        # The KEXINIT is the first thing read: its failure means no SSH server answers there. So does a connection
+        # that could not be opened, whatever was asked.
+        if unreachable is not None and (command.argv[0] == KEXINIT or isinstance(exc, ConnectError)):
+            unreachable(exc)
         return CommandResult(str(command), 1, "", f"probing the SSH server at {address(s.host, s.port)} failed: "
                              f"{exc}")
     return CommandResult(str(command), 0, answer + "\n")
@@ -188,16 +198,17 @@ def _auth_failed(s: Settings, exc: Exception) -> str:
 
 def network_answers(commands: Sequence[Command], settings: Settings, host_key: HostKeyInfo | None,
                     open_socket: Callable[[str, int, float], Any],
-                    login_algorithms: Mapping[str, str] | None = None) -> list[CommandResult]:
+                    login_algorithms: Mapping[str, str] | None = None,
+                    unreachable: Unreachable | None = None) -> list[CommandResult]:
     """The answers to a batch of pseudo-commands. KEXINIT and host keys (and authentication methods) asked
     together share one connection (see the module's docstring); otherwise each is read over its own, all at
     once."""
     names = {command.argv[0] for command in commands}
-    shared = _shared_view(commands, settings, open_socket) if {KEXINIT, HOSTKEYS} <= names else {}
+    shared = _shared_view(commands, settings, open_socket, unreachable) if {KEXINIT, HOSTKEYS} <= names else {}
     rest = [command for command in commands if str(command) not in shared]
 
     def answer(command: Command) -> CommandResult:
-        return network_answer(command, settings, host_key, open_socket, login_algorithms)
+        return network_answer(command, settings, host_key, open_socket, login_algorithms, unreachable)
 
     if len(rest) > 1:
         with ThreadPoolExecutor(max_workers=len(rest), thread_name_prefix=f"net-{settings.host}") as pool:
@@ -208,7 +219,7 @@ def network_answers(commands: Sequence[Command], settings: Settings, host_key: H
 
 
 def _shared_view(commands: Sequence[Command], s: Settings, open_socket: Callable[[str, int, float], Any],
-                 ) -> dict[str, CommandResult]:
+                 unreachable: Unreachable | None = None) -> dict[str, CommandResult]:
     """KEXINIT and host keys (and authentication methods, when asked): the first host key (and the methods) over
     the connection that read the KEXINIT."""
     by_name = {command.argv[0]: str(command) for command in commands}
@@ -223,12 +234,16 @@ def _shared_view(commands: Sequence[Command], s: Settings, open_socket: Callable
     try:
         sock = open_socket(s.host, s.port, s.connect_timeout)
     except (TransportError, OSError) as exc:
+        if unreachable is not None:
+            unreachable(exc)
         return failed(exc)
     with contextlib.closing(sock):
         try:
             started = _start(sock, timeout)
             banner, kexinit = started[:2]
         except (ProbeError, OSError) as exc:
+            if unreachable is not None:
+                unreachable(exc)
             return failed(exc)
         kexinit_answer = {"host": s.host, "port": s.port, "banner": banner,
                           "kexinit_base64": base64.b64encode(kexinit).decode("ascii"),
@@ -308,15 +323,36 @@ class SshNetworkTransport:
     def __init__(self, target: str, settings: Settings) -> None:
         self.target = target
         self.settings = settings
+        self._unreachable: ConnectError | None = None
 
     def _open_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         # A port the login found silent for its banner_timeout is not waited for again (see _FOUND).
         return tcp_connect(self.target, host, port, timeout, silent_for=self.settings.banner_timeout)
 
+    def _no_ssh_server(self, exc: Exception) -> None:
+        """No SSH server answers: a ConnectError, so that the target is one connection error without findings,
+        as a target scanned with a login is (docs/targets.md), rather than 'assessed' with an error per check.
+        Kept, so that the collectors that ask again are answered at once, without connecting again."""
+        if not isinstance(exc, ConnectError):
+            where = address(self.settings.host, self.settings.port)
+            found = _FOUND.get((self.target, self.settings.host, self.settings.port))
+            text = str(exc) or type(exc).__name__
+            if isinstance(exc, TimeoutError) and found is not None:  # a silent port: "accepted TCP but sent no..."
+                text = found[2]
+            elif text.startswith("answered"):  # what_came: "answered HTTP, not SSH: '...'", as the login says it
+                text = f"{where} {text}"
+            else:
+                text = f"{where}: {text}"
+            exc = ConnectError(self.target, text)
+        self._unreachable = exc
+        raise exc
+
     def run(self, command: Command) -> CommandResult:
         if not command.argv or command.argv[0] not in NETWORK_COMMANDS:
             raise UnsupportedTarget(self.target, NO_LOGIN)
-        return network_answer(command, self.settings, None, self._open_socket)
+        if self._unreachable is not None and command.argv[0] != HOSTKEY:
+            raise self._unreachable
+        return network_answer(command, self.settings, None, self._open_socket, unreachable=self._no_ssh_server)
 
     def read_file(self, path: str) -> FileContent:
         raise UnsupportedTarget(self.target, NO_LOGIN)
@@ -325,7 +361,9 @@ class SshNetworkTransport:
         for command in commands:
             if not command.argv or command.argv[0] not in NETWORK_COMMANDS:
                 raise UnsupportedTarget(self.target, NO_LOGIN)
-        return network_answers(commands, self.settings, None, self._open_socket)
+        if self._unreachable is not None and any(command.argv[0] != HOSTKEY for command in commands):
+            raise self._unreachable
+        return network_answers(commands, self.settings, None, self._open_socket, unreachable=self._no_ssh_server)
 
     def read_many(self, paths: Sequence[str]) -> list[FileContent]:
         if paths:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -192,6 +193,35 @@ def test_changed_host_key_is_refused_loudly(hardened_sshd, client_key, tmp_path)
     changed = tmp_path / "known_hosts"
     changed.write_text(f"[127.0.0.1]:{hardened_sshd.port} {' '.join(Path(f'{other}.pub').read_text().split()[:2])}\n")
     with pytest.raises(HostKeyError, match="HOST KEY CHANGED"):
+        SshTransport(_target(hardened_sshd, client_key, known_hosts=str(changed)), trust_new_host_keys=True)
+
+
+def test_a_changed_host_key_names_the_file_and_line_to_fix_and_the_command_that_fixes_that_file(
+        hardened_sshd, client_key, tmp_path):
+    # Given a target's own known_hosts (not ~/.ssh/known_hosts) whose second line holds another key for the server
+    other = keygen(tmp_path / "other_host_key")
+    changed = tmp_path / "known hosts"  # a space: the command must quote it
+    name = f"[127.0.0.1]:{hardened_sshd.port}"
+    changed.write_text(f"[127.0.0.1]:1 {' '.join(Path(f'{other}.pub').read_text().split()[:2])}\n"
+                       f"{name} {' '.join(Path(f'{other}.pub').read_text().split()[:2])}\n")
+    with pytest.raises(HostKeyError) as refused:
+        SshTransport(_target(hardened_sshd, client_key, known_hosts=str(changed)), trust_new_host_keys=True)
+    # Then the refusal names the offending line, as ssh does, and `ssh-keygen -R` is told that file: without -f it
+    # edits ~/.ssh/known_hosts and leaves the stale line where the scan reads it
+    message = str(refused.value)
+    assert f"{changed}:2" in message
+    assert f"ssh-keygen -f '{changed}' -R '{name}'" in message
+
+
+def test_a_changed_key_under_a_hashed_name_is_found_on_its_line(hardened_sshd, client_key, tmp_path):
+    # Given known_hosts written by `ssh-keygen -H`: the server's name is hashed on line 2
+    other = keygen(tmp_path / "other_host_key")
+    name = f"[127.0.0.1]:{hardened_sshd.port}"
+    changed = tmp_path / "known_hosts"
+    changed.write_text(f"[127.0.0.1]:1 {' '.join(Path(f'{other}.pub').read_text().split()[:2])}\n"
+                       f"{name} {' '.join(Path(f'{other}.pub').read_text().split()[:2])}\n")
+    subprocess.run(["ssh-keygen", "-q", "-H", "-f", str(changed)], check=True, capture_output=True)
+    with pytest.raises(HostKeyError, match=re.escape(f"({changed}:2) holds")):
         SshTransport(_target(hardened_sshd, client_key, known_hosts=str(changed)), trust_new_host_keys=True)
 
 
@@ -575,5 +605,6 @@ def test_the_network_view_refuses_host_commands_and_reports_a_closed_port():
                                                                     "auth": "none", "ssh_config": "none"}))
     with pytest.raises(UnsupportedTarget, match="not logged in"):
         transport.run(cmd("id", "-u"))
-    probe = transport.run(cmd("auditor:ssh-kexinit"))
-    assert probe.exit_status == 1 and "connection refused" in probe.stderr
+    # A closed port is a connection error (the target is not assessed, as with a login), not a failed probe
+    with pytest.raises(ConnectError, match="connection refused"):
+        transport.run(cmd("auditor:ssh-kexinit"))

@@ -73,6 +73,18 @@ def test_an_encrypted_key_without_its_passphrase_says_how_to_give_it(hardened_ss
         SshTransport(_target(hardened_sshd, identity_file=str(key), passphrase_env="AUDIT_KEY_PASSPHRASE"))
 
 
+def test_an_identity_file_that_is_no_private_key_says_so_not_a_python_class_name(hardened_sshd, tmp_path):
+    # Given an identity file that is not a private key (a PuTTY key, a certificate, a note saved under that name)
+    not_a_key = tmp_path / "id_ed25519"
+    not_a_key.write_text("PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\n")
+    not_a_key.chmod(0o600)
+    # Then the refusal says what is wrong with the file, in words a user acts on, not "(ValueError)"
+    with pytest.raises(AuthenticationError) as refused:
+        SshTransport(_target(hardened_sshd, identity_file=str(not_a_key)))
+    assert str(refused.value) == (f"t: key file {not_a_key} is not a private key auditor can read (OpenSSH or PEM "
+                                  "format; convert a PuTTY .ppk key with puttygen)")
+
+
 def test_a_key_held_by_ssh_agent_logs_in(hardened_sshd, tmp_path, monkeypatch):
     key = keygen(tmp_path / "agent_key")
     _authorize(hardened_sshd, key)

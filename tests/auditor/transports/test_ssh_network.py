@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
 import struct
 import subprocess
@@ -22,7 +23,7 @@ from auditor.bundle.evidence import EvidenceStore
 from auditor.clock import FixedClock
 from auditor.collectors.ssh_wire import parse_host_keys, parse_probe
 from auditor.errors import ConnectError
-from auditor.models import Target, TargetKind
+from auditor.models import ErrorReason, Status, Target, TargetKind
 from auditor.pipeline import load_checks
 from auditor.profile import load_profile
 from auditor.runner import ScanOptions, run_scan
@@ -123,7 +124,7 @@ def _in_a_fresh_interpreter(server: SshdServer, then: str) -> tuple[Any, str]:
     as JSON, and its stderr."""
     options = {"host": "127.0.0.1", "port": server.port, "auth": "none", "ssh_config": "none"}
     code = ("import json, sys\n"
-            "from auditor.models import Target, TargetKind\n"
+            "from auditor.models import ErrorReason, Status, Target, TargetKind\n"
             "from auditor.transports import open_transport\n"
             "from auditor.transports.base import cmd\n"
             f"transport = open_transport(Target('t', TargetKind.SSH, options={options!r}))\n" + then)
@@ -263,8 +264,55 @@ def test_an_ipv6_address_is_named_in_brackets_when_probing_fails():
         placeholder.bind(("::1", 0))
         port = placeholder.getsockname()[1]
     target = Target("v6", TargetKind.SSH, options={"host": "::1", "port": port, "auth": "none", "ssh_config": "none"})
-    # Then the probe's failure names the address as [::1]:port
-    result = open_transport(target).run(cmd("auditor:ssh-kexinit"))
-    assert not result.ok
-    assert f"probing the SSH server at [::1]:{port} failed" in result.stderr
-    assert f"connection refused by [::1]:{port}" in result.stderr
+    # Then the probe's failure names the address as [::1]:port (a connection error: no SSH server answers there)
+    with pytest.raises(ConnectError, match=re.escape(f"connection refused by [::1]:{port}")):
+        open_transport(target).run(cmd("auditor:ssh-kexinit"))
+
+
+def _scan_network_only(tmp_path: Path, port: int, name: str):
+    target = Target(name, TargetKind.SSH, options={"host": "127.0.0.1", "port": port, "auth": "none",
+                                                   "ssh_config": "none", "banner_timeout": 2, "connect_timeout": 2})
+    profile = load_profile()
+    return run_scan("run-1", [target], load_checks(profile), profile, EvidenceStore(tmp_path / "run"),
+                    ScanOptions(), clock=FixedClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC)))
+
+
+def test_an_auth_none_target_whose_port_is_closed_is_not_assessed_like_a_login_target(tmp_path):
+    # Given an `auth: none` SSH target (network checks only) whose port refuses connections
+    with socket.socket() as placeholder:
+        placeholder.bind(("127.0.0.1", 0))
+        port = placeholder.getsockname()[1]
+    # When it is scanned
+    (scanned,) = _scan_network_only(tmp_path, port, "closed").targets
+    # Then it is one connection error without findings, as a target scanned with a login is (docs/targets.md),
+    # not "assessed" with SSH-0100/SSH-0110 errors that repeat the target's name inside their message
+    assert scanned.connection_error == f"closed: connection refused by 127.0.0.1:{port} (is sshd listening?)"
+    assert scanned.error_reason is ErrorReason.UNREACHABLE
+    assert [f for f in scanned.findings if f.status is not Status.SKIPPED] == []  # skipped: only auth: none's
+
+
+def test_an_auth_none_target_whose_port_answers_http_is_not_assessed_and_says_what_answered(tmp_path):
+    # Given an `auth: none` SSH target whose port is a web server (HTTP/0.9-style error page, as http.server sends)
+    listener = socket.create_server(("127.0.0.1", 0), backlog=16)
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:  # the test closed the listener
+                return
+            with conn:
+                conn.recv(256)
+                conn.sendall(b"<!DOCTYPE HTML>\n<html><head><title>Error response</title></head></html>\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        (scanned,) = _scan_network_only(tmp_path, port, "web").targets
+    finally:
+        listener.close()
+    # Then the target is not assessed, and its one line names what the port sent
+    assert scanned.error_reason is ErrorReason.UNREACHABLE
+    assert [f for f in scanned.findings if f.status is not Status.SKIPPED] == []
+    assert scanned.connection_error.startswith(f"web: 127.0.0.1:{port} answered with a web "
+                                               "page, not SSH: '<!DOCTYPE HTML>")
