@@ -43,6 +43,12 @@ if TYPE_CHECKING:
 # this parser, `auditor --version` included), the history's SQLite, the profile views.
 
 
+# Flags whose value is no path (every other flag's is a file or folder, where an empty value means ".").
+_NOT_PATHS = frozenset({"allow", "broker", "check", "concurrency", "every", "format", "keep", "lang", "location",
+                        "loglevel", "max_payload", "os", "redeliver_after", "role", "skip", "target", "workers", "zone",
+                        "zone_timeout"})
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line naming the fix, and exit code 2; a flag is only ever its full name
     (no prefix matching: `--hom` is not `--home`), an empty value is refused, and a near miss gets a did-you-mean."""
@@ -57,6 +63,9 @@ class _Parser(argparse.ArgumentParser):
     def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> Any:
         # Only what the user typed comes through here (defaults do not); a subcommand's words are its own to check.
         if action.nargs not in (argparse.PARSER, argparse.REMAINDER) and any(not s.strip() for s in arg_strings):
+            if action.dest in _NOT_PATHS:  # "the current folder" would puzzle whoever typed --format ""
+                raise argparse.ArgumentError(action, f"an empty value is not allowed; give a value or leave out "
+                                                     f"{action.option_strings[0]}")
             raise argparse.ArgumentError(action, "an empty value is not allowed (as a path it would mean the "
                                                  "current folder)")
         return super()._get_values(action, arg_strings)
@@ -279,7 +288,9 @@ def _signer(args: argparse.Namespace) -> Any:
         if args.sign_key:
             raise InputError("signing key not found", f"--sign-key {path}", "run `auditor keys init` first")
         return None
-    if not os.environ.get(PASSPHRASE_ENV) and not sys.stdin.isatty():
+    # Unset, without a terminal: unsigned, and said. Set but empty (`AUDITOR_KEY_PASSPHRASE=` in an env file) is a
+    # mistake, not "unset": passphrase() refuses it, as keys init does, whether or not a terminal is there.
+    if PASSPHRASE_ENV not in os.environ and not sys.stdin.isatty():
         make_console().print(f"auditor: {PASSPHRASE_ENV} is not set, so this run is not signed", markup=False)
         return None
     return load_private(path, passphrase(f"unlock the signing key {path}"))
@@ -292,7 +303,14 @@ def cmd_report(args: argparse.Namespace) -> ExitCode:
     read_results(run_dir)  # a clear error for a folder that is not a run
     require_formats(args.format)
     out_dir = _report_dir(run_dir, args.out)
-    writable_folder(out_dir, "--out")
+    try:
+        writable_folder(out_dir, "--out")
+    except InputError as exc:
+        if args.out:
+            raise
+        # The folder was auditor's choice, not a flag the user gave: name it as that, and the flag that moves it.
+        raise InputError(exc.what, f"the report folder {out_dir} (beside the run)",
+                         "give --out a folder you can write to") from None
     console = make_console()
     try:
         written = render_reports(run_dir, args.format, args.lang, out_dir)
@@ -321,6 +339,13 @@ def cmd_scan(args: argparse.Namespace) -> RunOutcome:
     from auditor.inventory import load_inventory, this_machine
     from auditor.profile import load_profile
 
+    for flag, value in (("--role", args.role), ("--location", args.location)):
+        if value is not None and args.home:
+            raise InputError("is ignored by --home, which scans this machine as a workstation at home", flag,
+                             f"drop {flag}, or drop --home")
+        if value is not None and args.inventory:
+            raise InputError("describes this machine, which is not scanned with --inventory (each target there has "
+                             "its own role: and location:)", flag, f"drop {flag}, or set it in the inventory")
     profile = load_profile(args.profile)
     if args.inventory:
         if args.home:
@@ -334,7 +359,8 @@ def cmd_scan(args: argparse.Namespace) -> RunOutcome:
     elif args.home:
         targets = this_machine(Role.WORKSTATION, Location.HOME)
     else:
-        targets = this_machine(Role(args.role), Location(args.location))
+        targets = this_machine(Role(args.role or Role.WORKSTATION.value),
+                               Location(args.location or Location.OFFICE.value))
     if args.broker_ca:
         existing_file(Path(args.broker_ca), "--broker-ca", "give the CA certificate (PEM) of Redis's TLS")
     from auditor.zones.task import check_zones
@@ -476,10 +502,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     scan = commands.add_parser("scan", help="scan the inventory's targets (default: this machine)")
     scan.add_argument("--inventory", help="inventory YAML (default: this machine only)")
-    scan.add_argument("--role", choices=[r.value for r in Role], default=Role.WORKSTATION.value,
-                      help="role of this machine when no inventory is given")
-    scan.add_argument("--location", choices=[loc.value for loc in Location], default=Location.OFFICE.value,
-                      help="location of this machine when no inventory is given")
+    # No default here: given with --inventory or --home, either flag would be ignored, so cmd_scan refuses it.
+    scan.add_argument("--role", choices=[r.value for r in Role],
+                      help=f"role of this machine when no inventory is given (default {Role.WORKSTATION.value})")
+    scan.add_argument("--location", choices=[loc.value for loc in Location],
+                      help=f"location of this machine when no inventory is given (default {Location.OFFICE.value})")
     scan.add_argument("--home", action="store_true",
                       help="an employee's home scan: this machine as a workstation at home, with a plain summary")
     scan.add_argument("--trust-new-host-keys", action="store_true",
@@ -581,11 +608,24 @@ def _positive(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     gc_settings.for_many_small_objects()
-    logging.basicConfig(level=os.environ.get("AUDITOR_LOG_LEVEL", "WARNING"), format="%(levelname)s %(message)s")
+    # Empty means the default, as for every auditor variable; logging itself takes only upper case, and raises on
+    # a name it does not know (a traceback before any command ran).
+    given = os.environ.get("AUDITOR_LOG_LEVEL", "")
+    level = given.strip().upper() or "WARNING"
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        sys.stderr.write(f"auditor: AUDITOR_LOG_LEVEL: unknown log level {visible(repr(given[:40]))}; use DEBUG, "
+                         "INFO, WARNING, ERROR or CRITICAL, or unset it\n")
+        return int(ExitCode.USAGE_ERROR)
+    logging.basicConfig(level=level, format="%(levelname)s %(message)s")
     for handler in logging.getLogger().handlers:  # a log line may quote a target: control characters made visible
         handler.setFormatter(VisibleFormatter("%(levelname)s %(message)s"))
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parse(build_parser(_command_word(argv)), argv)
+    try:
+        _refuse_foreign_log(Path(args.audit_log), argv)
+    except InputError as exc:  # before the command: it would be recorded in that file
+        sys.stderr.write(f"auditor: {visible(str(exc))}\n")
+        return int(ExitCode.USAGE_ERROR)
     outcome = _dispatch(args)
     code, run_id, targets = (outcome, "", []) if isinstance(outcome, int) else \
         (outcome.code, outcome.result.run_id, [t.target.name for t in outcome.result.targets])
@@ -599,6 +639,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         if written.segment:
             sys.stderr.write(f"auditor: {written.segment}\n")
     return int(code)
+
+
+def _refuse_foreign_log(path: Path, argv: Sequence[str]) -> None:
+    """Refuse an audit trail that is some other file. Every command appends a JSON line (and writes a head record
+    beside it), so `--audit-log inv.yaml`, a flag put before the wrong value, would damage the inventory. A log
+    auditor wrote has its head record beside it, or begins with an entry ('{"'): a damaged log of auditor's own is
+    never refused here (it gets a new segment, and the command runs)."""
+    import stat
+
+    from auditor.files import READ_INPUT_FLAGS
+
+    if Path(f"{path}.head").exists():
+        return
+    try:
+        descriptor = os.open(path, READ_INPUT_FLAGS)  # without blocking: a FIFO is not waited on
+    except OSError:
+        return  # missing (a new log) or unreadable: the append says why, and never stops the command
+    with os.fdopen(descriptor, "rb") as handle:
+        start = handle.read(2) if stat.S_ISREG(os.fstat(descriptor).st_mode) else b'{"'
+    if start and start != b'{"':
+        given = "--audit-log" if any(a == "--audit-log" or a.startswith("--audit-log=") for a in argv) else \
+            "AUDITOR_AUDIT_LOG" if os.environ.get("AUDITOR_AUDIT_LOG") else "the default audit trail"
+        raise InputError("is not an auditor audit trail (it does not begin with an entry); auditor appends to no "
+                         "other file", f"{given} {path}", "name auditor's audit.log, or a new file")
 
 
 def _dispatch(args: argparse.Namespace) -> int | RunOutcome:

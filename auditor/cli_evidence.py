@@ -213,6 +213,13 @@ def cmd_seal(args: argparse.Namespace) -> int:
     recipients = [read_public(Path(p), "x25519") for p in args.to]
     secret = passphrase("seal the bundle", confirm=True, variable=BUNDLE_PASSPHRASE_ENV) if args.passphrase else None
     out = Path(args.out) if args.out else run_dir.with_name(run_dir.name + BUNDLE_SUFFIX)
+    if run_dir.resolve() in out.resolve().parents:  # the run would hold a file its signed manifest does not list
+        raise InputError("a bundle written inside the run folder would change the run (verify would name it as "
+                         "ADDED)", f"--out {out}", f"omit --out (default: {run_dir}{BUNDLE_SUFFIX}) or name a file "
+                         "outside the run")
+    if out.exists() and not out.is_dir():  # a folder gets seal's own refusal
+        raise InputError("exists; auditor never overwrites a file", f"--out {out}",
+                         "name a new file, or move the old one away first")
     from auditor.bundle.sealing import seal
 
     seal(run_dir, out, recipients, secret)
@@ -323,6 +330,19 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return OK
 
 
+def _check_scheduled_inputs(inventory: str | None, profile_path: str | None) -> None:
+    """Read the inventory and profile as each scheduled scan will: one that a scan refuses would fail every run,
+    unattended, so it is refused now, in the scan's own words, while someone is looking."""
+    from auditor.inventory import load_inventory
+    from auditor.pipeline import load_checks
+    from auditor.profile import load_profile
+
+    profile = load_profile(profile_path)
+    load_checks(profile)  # the check ids the profile names (profile.validate) are known only with the checks
+    if inventory:
+        profile.validate_targets((t.name for t in load_inventory(inventory)), inventory)
+
+
 def cmd_schedule(args: argparse.Namespace) -> int:
     if args.keep < 1:
         raise InputError("--keep must be at least 1", "--keep", "e.g. --keep 30")
@@ -331,6 +351,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     for flag, named in (("--inventory", args.inventory), ("--profile", args.profile)):
         if named:  # every scheduled scan would fail on it: refused now, while someone is looking
             existing_file(Path(named), flag, "give a file that exists; the timer's scans read it")
+    _check_scheduled_inputs(args.inventory, args.profile)
     env_file = Path("/etc/auditor/env") if args.system else Path.home() / ".config" / "auditor" / "env"
     plan = schedule.Schedule(args.every, schedule.scan_arguments(args.inventory, args.profile,
                                                                  Path(args.reports_dir), args.keep, args.seal_to),

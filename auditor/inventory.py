@@ -175,8 +175,9 @@ def _target(doc: YamlDoc, index: int, item: Any, defaults: dict[str, Any]) -> Ta
                 # Not echoed: a value that is no variable name may be the password itself.
                 what = f"{key} must name an environment variable" if key in _SECRET_NEAR else \
                     f"field {key!r} {problem}, got {describe(value)}"
-                raise doc.error(what, *here, key, label=label, fix=f"write {key} on one line, as docs/targets.md shows")
-            options[key] = value
+                raise doc.error(what, *here, key, label=label, fix=_HOST_FIX if key == "host" and problem.startswith(
+                    ("must be", "holds a space")) else f"write {key} on one line, as docs/targets.md shows")
+            options[key] = _checked_host(doc, here, label, value) if key == "host" else value
     if kind in (TargetKind.SSH, TargetKind.TLS) and "host" not in options:
         raise doc.error(f"a {kind.value} target needs a host", *here, label=label, fix="add host: <name or address>")
     if kind is TargetKind.SSH and "zone" not in merged:  # a zone's worker reads these files on its own machine
@@ -247,6 +248,45 @@ def _text_problem(key: str, value: str) -> str:
     if value.startswith("-"):
         return "starts with '-' (it would read as a command-line option)"
     return ""
+
+
+_HOST_FIX = "write a host name (db-1.example.dk) or an IP address (10.0.0.5, 2001:db8::5)"
+
+
+def _checked_host(doc: YamlDoc, here: tuple[str | int, ...], label: str, value: str) -> str:
+    """`host` as a connection is made to it. Brackets only set an IPv6 address apart from a port, so `[::1]` is
+    ::1 (a resolver looks "[::1]" up as a name). A name that a resolver would read as an IPv4 address in a
+    legacy form (inet_aton: "10.0.5" is 10.0.0.5, "1234" is 0.0.4.210, "010.0.0.5" is 8.0.0.5) is refused: a
+    dropped octet would scan another machine. So is an empty label (".example.dk"), which no resolver finds."""
+    if "[" in value or "]" in value:
+        inner = value[1:-1] if value.startswith("[") and value.endswith("]") else value
+        if _ip_version(inner) != 6:
+            raise doc.error(f"field 'host' holds a bracket that does not enclose an IPv6 address, got "
+                            f"{describe(value)}", *here, "host", label=label,
+                            fix="write a host name, or an IPv6 address in one pair of brackets or none: "
+                                "host: [2001:db8::5]")
+        return inner
+    if ":" in value:
+        return value  # an IPv6 address: anything else with a ':' was refused with its own fix
+    if "%" in value:  # a zone index belongs to an IPv6 address only
+        raise doc.error(f"field 'host' must be a host name or an IP address, got {describe(value)}", *here, "host",
+                        label=label, fix=_HOST_FIX)
+    labels = value.removesuffix(".").split(".")  # one final dot is a fully qualified name
+    if "" in labels:
+        raise doc.error(f"field 'host' has an empty label, got {describe(value)}", *here, "host", label=label,
+                        fix="remove the extra dot, e.g. host: db-1.example.dk")
+    if labels[-1].isdigit() and _ip_version(value) != 4:  # no top-level domain is all digits
+        raise doc.error(f"field 'host' is no IPv4 address, got {describe(value)}", *here, "host", label=label,
+                        fix="write four numbers from 0 to 255 without leading zeros, e.g. host: 10.0.0.5")
+    return value
+
+
+def _ip_version(text: str) -> int:
+    """4 or 6 for an IP address, 0 for anything else."""
+    try:
+        return ipaddress.ip_address(text).version
+    except ValueError:
+        return 0
 
 
 def _is_ipv6(text: str) -> bool:

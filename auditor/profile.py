@@ -126,7 +126,8 @@ class Profile:
         """Refuse references to checks that are not installed, and requirements nothing evidences."""
         for pattern, where in self.references:
             if not any(fnmatch.fnmatchcase(check_id, pattern) for check_id in checks):
-                close = difflib.get_close_matches(pattern, list(checks), n=1)
+                # Ids are upper case by definition: 'net-0020' means NET-0020 (not the nearer DB-0020 as typed).
+                close = difflib.get_close_matches(pattern.upper(), list(checks), n=1)
                 raise InputError(f"check {token(pattern)} matches no installed check", where,
                                  f"did you mean {close[0]}?" if close else "see `auditor checks list`")
         effective = self.effective_checks(checks)

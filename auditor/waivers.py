@@ -51,14 +51,20 @@ def moment(doc: YamlDoc, value: Any, *path: str | int) -> datetime:
         except ValueError:
             raise doc.error(f"not a date or date-time: {describe(value)}", *path,
                             fix="write 2026-12-31 or 2026-12-31T17:00:00+01:00") from None
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise doc.error("a date-time needs an explicit time zone", *path,
-                            fix="add the offset, e.g. 2026-12-31T17:00:00+01:00, or give a date alone")
-        return value
-    if isinstance(value, date):
-        return end_of_day(value)
-    raise doc.error(f"not a date: {describe(value)}", *path, fix="write a date such as 2026-12-31")
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise doc.error("a date-time needs an explicit time zone", *path,
+                        fix="add the offset, e.g. 2026-12-31T17:00:00+01:00, or give a date alone")
+    if not isinstance(value, date):
+        raise doc.error(f"not a date: {describe(value)}", *path, fix="write a date such as 2026-12-31")
+    try:
+        # 9999-12-31 ("forever") ends in year 10000, and an instant at either end of the calendar may not be
+        # one in UTC, where as_utc() writes every expiry: refused here rather than a traceback later.
+        instant = value if isinstance(value, datetime) else end_of_day(value)
+        instant.astimezone(UTC)
+    except OverflowError:
+        raise doc.error(f"{value.isoformat()} is beyond the calendar auditor computes with", *path,
+                        fix="a waiver never lasts forever: write the date it ends, e.g. 2027-12-31") from None
+    return instant
 
 
 def plain_date(doc: YamlDoc, value: Any, *path: str | int) -> date:

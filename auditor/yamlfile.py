@@ -176,7 +176,9 @@ def read_input(path: Path | str, what: str) -> str:
         raise InputError(f"{what} file is larger than {MAX_INPUT_BYTES >> 20} MiB", str(path),
                          "is it the right file? it should be a short YAML text")
     try:
-        return data.decode("utf-8")
+        # A byte order mark (Windows Notepad's "UTF-8 with BOM") is no part of the text: YAML skips it, and an
+        # Ansible INI inventory's first line would otherwise read as a host named "\ufeff[group]".
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         line, column = _line_column(data, exc.start)
         raise InputError(f"cannot read {what} file: not UTF-8 text (byte 0x{data[exc.start]:02x})",
