@@ -219,3 +219,29 @@ def keydir(tmp_path: Path) -> Path:
     made = run_cli("keys", "init", "--dir", str(folder), env={"AUDITOR_KEY_PASSPHRASE": "correct horse"})
     assert made.returncode == 0, made.stderr
     return folder
+
+
+@pytest.mark.parametrize("document", ["[]", '"a run"', "42"])
+def test_a_results_json_of_another_json_shape_is_one_line(tmp_path, document):
+    # Given a run folder whose results.json is valid JSON but no object (a copy gone wrong)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.json").write_text(document)
+    # When a report is asked of it
+    line = _one_line_refusal(run_cli("report", str(run), "--format", "html"))
+    # Then one line names the file and says what shape it must have
+    assert f"{run / 'results.json'}: results.json does not have the expected shape" in line
+
+
+def test_kit_build_refuses_a_profile_naming_an_unknown_check_before_building(tmp_path, write):
+    # Given a profile with a typo'd check id, which every employee's home scan would refuse
+    profile = write("p.yaml", "extends: default\nchecks:\n  NET-0200: {enabled: false}\n")
+    (tmp_path / "seal.pub").write_bytes(b"")
+    keys = tmp_path / "keys"
+    assert run_cli("keys", "init", "--dir", str(keys), env={"AUDITOR_KEY_PASSPHRASE": "kit-profile-test"}
+                   ).returncode == 0
+    # When the security lead builds a kit with it
+    line = _one_line_refusal(run_cli("kit", "build", "--seal-to", str(keys / "seal.pub"), "--profile", str(profile),
+                                     "--out", str(tmp_path / "kit"), "--wheelhouse", str(tmp_path)))
+    # Then the check id is named before anything is built
+    assert "NET-0200" in line and not (tmp_path / "kit").exists()

@@ -80,10 +80,12 @@ def read_results(run_dir: Path, *, findings: bool = True) -> ScanResult:
     except (OSError, ValueError) as exc:
         raise InputError(f"results.json cannot be read ({exc})", str(path), "restore the run folder") from None
     try:
-        if not findings and isinstance(document, dict):
+        if not isinstance(document, dict):  # valid JSON of another shape ([] or "x"): no .get to call
+            raise TypeError(f"a JSON {type(document).__name__}, not an object")
+        if not findings:
             document["findings"] = []
         return from_document(document)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"results.json does not have the expected shape ({type(exc).__name__}: {exc})",
                          str(path), f"it must be schema_version {SCHEMA_VERSION} written by auditor") from None
 

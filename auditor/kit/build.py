@@ -69,7 +69,11 @@ def build_kits(request: KitRequest) -> list[BuiltKit]:
         raise InputError("the sealing key file does not exist", f"--seal-to {request.seal_to}",
                          "name the processor's seal.pub (made by `auditor keys init`)")
     read_public(request.seal_to, "x25519")  # a clear error for a wrong key, before any download
-    load_profile(request.profile)  # the same one-line error as a scan would give
+    from auditor.pipeline import load_checks
+
+    # The same one-line error as a scan would give, checks included: a profile naming an unknown check would
+    # otherwise be built into every employee's kit, and each home scan would end with exit 2.
+    load_checks(load_profile(request.profile))
     if request.wheelhouse is not None and not request.wheelhouse.is_dir():
         raise InputError("the wheelhouse folder does not exist", f"--wheelhouse {request.wheelhouse}",
                          "name a folder of wheels, or omit --wheelhouse to download them")
