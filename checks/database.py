@@ -276,18 +276,19 @@ def _cipher_verdict(shown: str, problem: str, weak: Sequence[str], note: str, al
     """DB-0112 and DB-0212 alike: the server's cipher setting (`shown`) judged by the suites it allows. `only13`
     is the version setting that allows nothing but TLS 1.3, when it does: then `shown` is the TLS 1.3 setting."""
     expected = {"bulk_cipher": f"AES >= {min_aes_bits} bits"}
+    # Warnings name the state too: every host finding says whether the server ran or only its files were judged.
     if only13 and note:
         return Verdict.warning(f"{only13} allows only TLS 1.3, so the TLS 1.2 cipher list does not apply, but "
-                               f"{note}.", resource=resource, observed=observed, expected=expected)
+                               f"{note}; {state}.", resource=resource, observed=observed, expected=expected)
     if problem:
-        return Verdict.warning(f"{shown} could not be expanded: {problem}.", resource=resource, observed=observed,
-                               expected=expected)
+        return Verdict.warning(f"{shown} could not be expanded: {problem}; {state}.", resource=resource,
+                               observed=observed, expected=expected)
     if weak:
         return Verdict.failed(f"{shown} allows suites weaker than AES-{min_aes_bits}: {', '.join(weak[:8])}"
                               f"{' ...' if len(weak) > 8 else ''} ({len(weak)} in all); {state}.", resource=resource,
                               observed=observed, expected=expected)
     if note:
-        return Verdict.warning(f"{shown} allows only AES-{min_aes_bits} suites for TLS 1.2, but {note}.",
+        return Verdict.warning(f"{shown} allows only AES-{min_aes_bits} suites for TLS 1.2, but {note}; {state}.",
                                resource=resource, observed=observed, expected=expected)
     return Verdict.passed(f"{shown} allows only {allowed}; {state}.", resource=resource, observed=observed,
                           expected=expected)
@@ -413,6 +414,15 @@ def _set(instance: MysqlInstance, name: str) -> str:
     return f"{name} = {instance.value(name) or '(empty)'} ({where})"
 
 
+def _tls_off(instance: MysqlInstance) -> str:
+    """Why the server cannot offer TLS, as a clause ("" when it can): no certificate and none of its own making."""
+    if not instance.tls_off:
+        return ""
+    cert, key, version = _set(instance, "ssl_cert"), _set(instance, "ssl_key"), instance.version
+    return (f"no certificate is configured ({cert}, {key}) and MariaDB {version} makes none of its own (it does "
+            "from 11.4)")
+
+
 @check(
     id="DB-0210", title="MySQL or MariaDB requires TLS for every connection (require_secure_transport)",
     severity=Severity.HIGH, requirements=("R2", "R8"), controls=_TRANSIT, platforms=(Platform.LINUX,),
@@ -428,7 +438,13 @@ def mysql_requires_tls(mysql: MysqlFacts) -> list[Verdict] | Verdict:
     for my in found:
         observed = {"require_secure_transport": my.value("require_secure_transport"), "state": my.state,
                     "option_files": list(my.option_files)}
-        if my.enabled("require_secure_transport"):
+        if off := _tls_off(my):
+            # Without TLS, require_secure_transport = ON refuses every client over TCP rather than securing it.
+            required = _set(my, "require_secure_transport")
+            verdicts.append(Verdict.failed(f"TLS is off: {off}, so no client can use TLS ({required}); {my.state}.",
+                                           resource=my.resource, observed=observed | {"tls": "off"},
+                                           expected={"require_secure_transport": "ON", "tls": "on"}))
+        elif my.enabled("require_secure_transport"):
             verdicts.append(Verdict.passed(f"{_set(my, 'require_secure_transport')}; {my.state}.",
                                            resource=my.resource, observed=observed,
                                            expected={"require_secure_transport": "ON"}))
@@ -450,6 +466,9 @@ def mysql_tls_versions(mysql: MysqlFacts, min_tls_version: str) -> list[Verdict]
         return found
     verdicts = []
     for my in found:
+        if off := _tls_off(my):
+            verdicts.append(Verdict.not_applicable(f"TLS is off (DB-0210): {off}.", resource=my.resource))
+            continue
         versions = [v.strip() for v in my.value("tls_version").split(",") if v.strip()]
         old = [v for v in versions if not _version(v) or _version(v) < min_tls_version]
         observed = {"tls_version": versions, "state": my.state}
@@ -478,6 +497,9 @@ def mysql_ciphers(mysql: MysqlFacts, min_aes_bits: int, chacha20_counts_as_aes25
         return found
     verdicts = []
     for my in found:
+        if off := _tls_off(my):
+            verdicts.append(Verdict.not_applicable(f"TLS is off (DB-0210): {off}.", resource=my.resource))
+            continue
         tls13_allowed = "TLSv1.3" in my.value("tls_version")
         named13 = [n for n in my.value("ssl_cipher").split(":") if n.startswith("TLS_")]
         configured = [n for n in my.value("tls_ciphersuites").split(":") if n] or named13

@@ -28,6 +28,8 @@ _REFUSED_CA = re.compile(r"candidates exhausted: (?!all candidates exhausted wit
 _MISSING_EXTENSION = re.compile(r"invalid extension: ([\d.]+): .*missing")
 # Extensions a CA certificate must hold under RFC 5280 (OpenSSL's own verify does not demand them): the name a
 # reader knows, and the openssl `-addext` value that reissues the CA with it.
+# A certificate made by `openssl req -x509` is marked as a CA, which strict validation refuses in a server's.
+_EE_IS_CA = re.compile(r"basicConstraints\.cA must not be asserted in an EE certificate")
 _CA_EXTENSIONS = {"2.5.29.15": ("keyUsage", "keyUsage=critical,keyCertSign,cRLSign"),
                   "2.5.29.19": ("basicConstraints", "basicConstraints=critical,CA:TRUE")}
 
@@ -80,6 +82,21 @@ def _refused_ca(cert: Certificate, error: str, ca_file: bool) -> str | None:
     return f"{ca} is refused by strict (RFC 5280) validation: {detail}"
 
 
+def _refused_self_signed(cert: Certificate, ca_file: bool) -> str | None:
+    """Why strict (RFC 5280) validation refused a self-signed leaf with a ca_file for a reason of its own, which it
+    gives whether or not the ca_file holds it (None when it found no path: the ca_file does not hold it)."""
+    error = cert.validation_errors.get(_CA_FILE, "") if ca_file else ""
+    if (interior := _REFUSED_CA.search(error)) is not None:
+        error = interior[1]
+    elif not error or any(marker in error for marker in _NO_PATH):
+        return None
+    if _EE_IS_CA.search(error):
+        return ("it is self-signed and marked as a CA (basicConstraints CA:TRUE, as `openssl req -x509` makes it), "
+                "which strict (RFC 5280) validation refuses in a server certificate even where the ca_file holds it "
+                f"({error}); reissue it with basicConstraints=critical,CA:FALSE")
+    return f"strict (RFC 5280) validation refuses it: {error}"
+
+
 def problems(cert: Certificate, server_name: str, now: datetime, ca_file: bool) -> list[str]:
     """Every problem of one certificate chain, each a clause naming its cause."""
     found = []
@@ -91,7 +108,13 @@ def problems(cert: Certificate, server_name: str, now: datetime, ca_file: bool) 
         names = ", ".join(cert.dns_names + cert.ip_addresses) or f"no subjectAltName; its subject is {cert.subject}"
         found.append(f"its names do not match the server name {server_name} (it holds: {names})")
     trusted = {_SYSTEM_STORE, _CA_FILE} & set(cert.trusted_by)
-    if not trusted and cert.self_signed:
+    refused = _refused_self_signed(cert, ca_file) if not trusted and cert.self_signed else None
+    if refused is not None:
+        # The refusal is the cause a client with the ca_file meets; a problem of the leaf's dates or names is
+        # already named, and then the refusal is that problem unless it is the CA mark.
+        if not found or _EE_IS_CA.search(refused):
+            found.append(refused)
+    elif not trusted and cert.self_signed:
         found.append(f"it is self-signed ('{cert.subject}' issued it to itself), so no client can verify it")
     elif not trusted and not found:  # a problem of the leaf stops validation before trust is judged
         found.append(_untrusted(cert, ca_file))

@@ -234,8 +234,12 @@ def start_postgres(root: Path, name: str, template: Path, hba: str, settings: st
 
 # ---- MariaDB -----------------------------------------------------------------------------------------------
 
-def start_mariadb(root: Path, name: str, settings: str, password: str, owner: tuple[int, int] | None) -> DbServer:
-    """A MariaDB server bootstrapped in its own folder, read from its own --defaults-file (with an includedir)."""
+def start_mariadb(root: Path, name: str, settings: str, password: str, owner: tuple[int, int] | None,
+                  group_suffix: str = "", certificate: bool = True) -> DbServer:
+    """A MariaDB server bootstrapped in its own folder, read from its own --defaults-file (with an includedir).
+    With `group_suffix` it is also started with `--defaults-group-suffix` (as mariadb@.service starts an instance),
+    and `settings` go in the suffixed group ([mariadbd.qa]) instead of [mariadbd]. Without `certificate` no
+    ssl_cert or ssl_key is set, as Debian installs it: MariaDB before 11.4 then runs without TLS."""
     folder = root / name
     (folder / "conf.d").mkdir(parents=True)
     _give(folder, owner)
@@ -249,9 +253,9 @@ def start_mariadb(root: Path, name: str, settings: str, password: str, owner: tu
                 owner)
     if done.returncode != 0:
         raise RuntimeError(f"mariadb-install-db failed: {done.stderr.strip()[-2000:]}")
-    cert, key = _certificate(folder)
+    tls = "ssl_cert = {}\nssl_key = {}\n".format(*_certificate(folder)) if certificate else ""
     (folder / "init.sql").write_text(f"CREATE USER IF NOT EXISTS 'app'@'%' IDENTIFIED BY '{password}';\n")
-    (folder / "conf.d" / "50-auditor-test.cnf").write_text(f"[mariadbd]\n{settings}")
+    (folder / "conf.d" / "50-auditor-test.cnf").write_text(f"[mariadbd{group_suffix}]\n{settings}")
     port = free_port()
     config = folder / "my.cnf"
     config.write_text(f"""\
@@ -266,13 +270,12 @@ log_error = {folder}/server.log
 init_file = {folder}/init.sql
 skip_name_resolve
 innodb_buffer_pool_size = 16M
-ssl_cert = {cert}
-ssl_key = {key}
-!includedir {folder}/conf.d
+{tls}!includedir {folder}/conf.d
 """)
     _give(folder, owner)
     ids = {"user": owner[0], "group": owner[1], "extra_groups": []} if owner else {}
-    proc = subprocess.Popen([mariadb_bin("mariadbd"), f"--defaults-file={config}"], stdin=subprocess.DEVNULL,
+    suffix = [f"--defaults-group-suffix={group_suffix}"] if group_suffix else []
+    proc = subprocess.Popen([mariadb_bin("mariadbd"), f"--defaults-file={config}", *suffix], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/", start_new_session=True,
                             **ids)  # type: ignore[call-overload]
     try:

@@ -18,6 +18,7 @@ answer), and is stopped when the lab is closed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -197,6 +198,26 @@ def _wait_listening(host: str, port: int, proc: subprocess.Popen[bytes], deadlin
         except OSError:
             time.sleep(0.02)
     raise RuntimeError(f"test server on {host}:{port} did not start")
+
+
+@contextlib.contextmanager
+def redis_server(folder: Path, *extra: str) -> Iterator[int]:
+    """A Redis server on a free port of 127.0.0.1, in clear (no TLS), saving nothing, in `folder`; its port.
+    Stopped when the block ends."""
+    port = free_port()
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                             "no", "--daemonize", "no", "--dir", str(folder), *extra],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_listening("127.0.0.1", port, proc, time.monotonic() + 15)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 class _Starter:

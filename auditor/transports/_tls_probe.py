@@ -7,6 +7,7 @@ says which one it is, so that only endpoints that speak TLS are handed to a (kil
 
 from __future__ import annotations
 
+import select
 import socket
 import ssl
 import time
@@ -22,6 +23,11 @@ _ALERT = 21
 _SERVER_SPEAKS_FIRST = {"smtp": "220", "imap": "* ", "pop3": "+OK", "ftp": "220"}
 # Outcomes where something answered on the port: TLS, or a service in clear. The others are unreachable.
 REACHED = frozenset({"tls", "plain_http", "not_tls"})
+# A line protocol that never answers a ClientHello (Redis: the NUL bytes in it stop its inline parser) answers a
+# plain PING line: Redis with +PONG, or -ERR / -NOAUTH. It is sent on a second connection in the last part of the
+# budget (at most _PING_SECONDS), while the ClientHello's connection is still watched, so the budget stays the same.
+_PING = b"PING\r\n"
+_PING_SECONDS = 1.0
 
 
 @record
@@ -87,7 +93,7 @@ def probe(host: str, port: int, server_name: str, starttls: str, budget: float, 
     with sock:
         if starttls:
             return _greeting(sock, starttls, where, budget, deadline, done, ip)
-        return _hello(sock, where, budget, deadline, done, ip, server_name)
+        return _hello(sock, where, budget, deadline, done, ip, server_name, port)
 
 
 def _greeting(sock: socket.socket, starttls: str, where: str, budget: float, deadline: float, done: _Done,
@@ -107,7 +113,7 @@ def _greeting(sock: socket.socket, starttls: str, where: str, budget: float, dea
 
 
 def _hello(sock: socket.socket, where: str, budget: float, deadline: float, done: _Done, ip: str,
-           server_name: str) -> ProbeResult:
+           server_name: str, port: int) -> ProbeResult:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE  # validation is sslyze's job; the probe only asks "is this TLS?"
@@ -129,7 +135,15 @@ def _hello(sock: socket.socket, where: str, budget: float, deadline: float, done
         except OSError as exc:
             return done("closed_by_peer", f"{where} dropped the connection during the TLS handshake ({_why(exc)})",
                         ip, received)
-        data = _receive(sock, deadline)
+        if received:
+            data = _receive(sock, deadline)
+        else:  # silence to the ClientHello: near the end of the budget, a plain PING asks for a service in clear
+            data = _receive(sock, deadline - min(_PING_SECONDS, budget / 4))
+            if data is None:
+                data, plain = _await_or_ping(sock, (ip, port), deadline)
+                if plain:
+                    return done("not_tls", f"the service on {where} never answered a TLS ClientHello and answered "
+                                "a plaintext PING: it speaks in clear, not in TLS", ip, plain)
         if data is None:
             if received:
                 return _classify(where, received, None, done, ip)
@@ -158,6 +172,28 @@ def _classify(where: str, received: bytes, error: ssl.SSLError | None, done: _Do
     if text.startswith("220") and "SMTP" in text.upper():
         hint = "; if this is a mail server, set starttls: smtp for the target"
     return done("not_tls", f"the service on {where} answered in clear, not in TLS{hint}", ip, received)
+
+
+def _await_or_ping(sock: socket.socket, address: tuple[str, int], deadline: float) -> tuple[bytes | None, bytes]:
+    """Until the deadline: (what the ClientHello's connection got at last, b"") or (None, a reply in clear to a
+    PING sent on a second connection). A reply that is TLS, or none, leaves the first connection's answer."""
+    try:
+        other = socket.create_connection(address, timeout=max(0.05, deadline - time.monotonic()))
+        other.sendall(_PING)
+    except OSError:
+        return _receive(sock, deadline), b""
+    with other:
+        watched = [sock, other]
+        while (remaining := deadline - time.monotonic()) > 0:
+            readable, _, _ = select.select(watched, [], [], remaining)
+            if sock in readable:
+                return _receive(sock, deadline), b""
+            if other in readable:
+                reply = _receive(other, deadline)
+                if reply and reply[0] not in _TLS_RECORD_TYPES:
+                    return None, reply
+                watched.remove(other)  # closed, or TLS after all: only the first connection can still tell
+    return None, b""
 
 
 def _receive(sock: socket.socket, deadline: float) -> bytes | None:

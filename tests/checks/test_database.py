@@ -257,14 +257,19 @@ def test_db_0114_connection_and_statement_logging(settings, level, connections, 
 
 # ---- MySQL and MariaDB's configuration ---------------------------------------------------------------------
 
-def my(**settings: str) -> MysqlInstance:
-    """A running MariaDB 10.11 with these settings (from 50-server.cnf) and the program's other defaults."""
+def my(product: str = "mariadbd  Ver 10.11.19-MariaDB-0+deb12u1", **settings: str) -> MysqlInstance:
+    """A running MariaDB 10.11 with these settings (from 50-server.cnf) and the program's other defaults, and a
+    certificate (ssl_cert, ssl_key in 60-tls.cnf; an empty value in `settings` leaves it out)."""
     defaults = {"tls_version": "TLSv1.2,TLSv1.3", "require_secure_transport": "FALSE", "general_log": "FALSE",
-                "log_output": "FILE", "datadir": "/var/lib/mysql/"}
+                "log_output": "FILE", "datadir": "/var/lib/mysql/", "ssl_cert": "", "ssl_key": ""}
     values = {name: MySetting(value) for name, value in defaults.items()}
+    values |= {name: MySetting(f"/etc/mysql/server-{name[4:]}.pem", f"/etc/mysql/mariadb.conf.d/60-tls.cnf:{i}")
+               for i, name in enumerate(("ssl_cert", "ssl_key"), 2)}
     values |= {name: MySetting(value, f"/etc/mysql/mariadb.conf.d/50-server.cnf:{i}")
                for i, (name, value) in enumerate(settings.items(), 20)}
-    return MysqlInstance("/usr/sbin/mariadbd", "mariadbd  Ver 10.11.19-MariaDB-0+deb12u1", True, 900,
+    values |= {name: MySetting("") for name, value in settings.items() if not value and name.startswith("ssl_")}
+    program = "/usr/sbin/mariadbd" if "MariaDB" in product else "/usr/sbin/mysqld"
+    return MysqlInstance(program, product, True, 900,
                          ("/etc/mysql/my.cnf",), ("mysqld", "mariadbd"), values, (AES256,))
 
 
@@ -278,6 +283,44 @@ def test_db_0210_require_secure_transport(value, status):
 def test_db_0210_the_default_off_is_named_as_the_default():
     verdict = one(db.mysql_requires_tls(MysqlFacts((my(),))))
     assert verdict.status is Status.FAIL and "require_secure_transport = FALSE (default)" in verdict.message
+
+
+NO_CERTIFICATE = {"ssl_cert": "", "ssl_key": ""}
+MARIADB_11_4 = "mariadbd  Ver 11.4.5-MariaDB-ubu2404 for debian-linux-gnu on x86_64 (mariadb.org binary distribution)"
+MYSQL_8 = "/usr/sbin/mysqld  Ver 8.0.40-0ubuntu0.24.04.1 for Linux on x86_64 ((Ubuntu))"
+
+
+def test_mariadb_before_11_4_without_a_certificate_has_tls_off_and_its_tls_settings_are_not_applicable():
+    # Given Debian 12's MariaDB 10.11 as installed: no ssl_cert or ssl_key (have_ssl says DISABLED when it runs)
+    facts = MysqlFacts((dataclasses.replace(my(require_secure_transport="ON", **NO_CERTIFICATE), running=False),))
+    # Then DB-0210 fails, naming the missing certificate, whatever require_secure_transport says
+    required = one(db.mysql_requires_tls(facts))
+    assert required.status is Status.FAIL, required.message
+    assert required.message.startswith("TLS is off: no certificate is configured (ssl_cert = (empty) (default), "
+                                       "ssl_key = (empty) (default)) and MariaDB 10.11.19 makes none of its own"), \
+        required.message
+    assert "require_secure_transport = ON (/etc/mysql/mariadb.conf.d/50-server.cnf:20)" in required.message
+    assert required.message.endswith("; not running: its option files were judged."), required.message
+    # And the TLS versions and suites it would allow are not applicable, not passed or failed
+    for verdict in (one(db.mysql_tls_versions(facts, "1.2")), one(db.mysql_ciphers(facts, 256, False))):
+        assert verdict.status is Status.NOT_APPLICABLE, verdict.message
+        assert verdict.message.startswith("TLS is off (DB-0210): no certificate is configured"), verdict.message
+        assert verdict.resource == "MariaDB /var/lib/mysql/"
+
+
+@pytest.mark.parametrize(
+    ("product", "settings"),
+    [
+        (MARIADB_11_4, NO_CERTIFICATE),  # makes its own certificate at start
+        (MYSQL_8, NO_CERTIFICATE),  # so does MySQL (auto_generate_certs)
+        ("mariadbd  Ver 10.11.19-MariaDB-0+deb12u1", {"ssl_cert": ""}),  # ssl_key alone serves as both
+        ("mariadbd  Ver 10.11.19-MariaDB-0+deb12u1", {}),  # ssl_cert and ssl_key
+    ],
+)
+def test_a_server_with_a_certificate_or_that_makes_its_own_has_tls_on(product, settings):
+    facts = MysqlFacts((my(product, require_secure_transport="ON", **settings),))
+    assert one(db.mysql_requires_tls(facts)).status is Status.PASS
+    assert one(db.mysql_tls_versions(facts, "1.2")).status is Status.PASS
 
 
 @pytest.mark.parametrize(
@@ -412,3 +455,29 @@ def test_from_the_hosts_files_require_secure_transport_off_is_named_with_its_fil
     hardened = {check: _host_finding(scanned, db_lab, "mariadb-hardened", check)["status"]
                 for check in ("DB-0210", "DB-0211", "DB-0212", "DB-0213")}
     assert hardened == {"DB-0210": "pass", "DB-0211": "pass", "DB-0212": "pass", "DB-0213": "pass"}
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "state"),
+    [
+        # TLS 1.2 suites all AES-256, TLS 1.3 on OpenSSL's defaults (the QA cluster's and server's own setup)
+        (lambda: db.postgres_ciphers(PostgresFacts((pg(ssl="on", ssl_ciphers="ECDHE-ECDSA-AES256-GCM-SHA384"),)),
+                                     256, False), "running (pid 812)"),
+        (lambda: db.postgres_ciphers(PostgresFacts((dataclasses.replace(
+            pg(ssl="on", ssl_min_protocol_version="TLSv1.3"), running=False),)), 256, False),
+         "not running: its configuration files were judged"),
+        (lambda: db.postgres_ciphers(PostgresFacts((dataclasses.replace(
+            pg(ssl="on"), tls12_suites=(), cipher_problem="`openssl` is not installed"),)), 256, False),
+         "running (pid 812)"),
+        (lambda: db.mysql_ciphers(MysqlFacts((my(ssl_cipher="ECDHE-ECDSA-AES256-GCM-SHA384"),)), 256, False),
+         "running (pid 900)"),
+        (lambda: db.mysql_ciphers(MysqlFacts((dataclasses.replace(my(tls_version="TLSv1.3"), running=False, pid=0),)),
+                                  256, False), "not running: its option files were judged"),
+    ],
+)
+def test_db_0112_and_db_0212_warnings_say_whether_the_server_runs_or_only_its_files_were_judged(verdicts, state):
+    # Given a server whose cipher settings give a warning (TLS 1.3 on OpenSSL's defaults, a list not expanded)
+    verdict = one(verdicts())
+    # Then, like every other host finding, the warning says whether the server ran or only its files were judged
+    assert verdict.status is Status.WARN, verdict.message
+    assert verdict.message.endswith(f"; {state}."), verdict.message

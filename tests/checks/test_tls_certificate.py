@@ -213,3 +213,74 @@ def test_a_real_server_whose_private_ca_lacks_key_usage_is_failed_for_that(tmp_p
     (finding,) = [f for f in load_results(tmp_path / "r")["findings"] if f["check_id"] == "TLS-0030"]
     assert "the ca_file's CA certificate 'CN=QA Test CA' lacks the keyUsage extension" in finding["message"]
     assert "untrusted CA" not in finding["message"], finding["message"]
+
+
+EE_IS_CA = "basicConstraints.cA must not be asserted in an EE certificate"
+SELF_SIGNED_CA = dataclasses.replace(CERT, issuer="CN=portal.example", top_issuer="CN=portal.example", trusted_by=(),
+                                     self_signed=True, top_self_signed=True,
+                                     validation_errors={"Mozilla": EE_IS_CA, "Supplied CA file": EE_IS_CA})
+
+
+def test_a_self_signed_certificate_in_the_ca_file_that_is_marked_as_a_ca_is_failed_for_that():
+    # Given QA's case: a self-signed certificate made by `openssl req -x509` (basicConstraints CA:TRUE), given as
+    # the target's ca_file: `openssl s_client -CAfile` verifies it, strict validation refuses it as a server's
+    verdict = verdict_for(SELF_SIGNED_CA, ca_file="/etc/auditor/portal.pem")
+    # Then the finding names that refusal and its fix, not a certificate no client could verify
+    assert verdict.status is Status.FAIL
+    assert ("fails: it is self-signed and marked as a CA (basicConstraints CA:TRUE, as `openssl req -x509` makes "
+            "it), which strict (RFC 5280) validation refuses in a server certificate even where the ca_file holds "
+            f"it ({EE_IS_CA}); reissue it with basicConstraints=critical,CA:FALSE.") in verdict.message, \
+        verdict.message
+    assert "no client can verify it" not in verdict.message
+
+
+def test_a_self_signed_certificate_refused_for_another_reason_with_a_ca_file_names_that_reason():
+    refused = {"Mozilla": NO_PATH["Mozilla"], "Supplied CA file": "candidates exhausted: keyUsage.digitalSignature "
+                                                                  "must be asserted"}
+    verdict = verdict_for(dataclasses.replace(SELF_SIGNED_CA, validation_errors=refused), ca_file="/etc/a.pem")
+    assert "fails: strict (RFC 5280) validation refuses it: keyUsage.digitalSignature must be asserted." in \
+        verdict.message, verdict.message
+    assert "no client can verify it" not in verdict.message
+
+
+@pytest.mark.parametrize("ca_file", ["", "/etc/auditor/other-ca.pem"])
+def test_a_self_signed_certificate_no_store_holds_is_still_failed_as_self_signed(ca_file):
+    # Without a ca_file, or with one that does not hold it (no path: the validator found no anchor), it is self-signed
+    errors = NO_PATH | ({"Supplied CA file": NO_PATH["Mozilla"]} if ca_file else {})
+    cert = dataclasses.replace(SELF_SIGNED_CA, validation_errors=errors)
+    assert "it is self-signed ('CN=portal.example' issued it to itself)" in verdict_for(cert, ca_file=ca_file).message
+
+
+@pytest.mark.tls
+@pytest.mark.slow
+def test_a_real_server_whose_self_signed_certificate_is_its_ca_file_is_failed_for_its_ca_flag(tmp_path):
+    # Given QA's case: `openssl req -x509` (which marks the certificate CA:TRUE) served by openssl s_server, and the
+    # same certificate as the target's ca_file, with which `openssl s_client -CAfile` verifies the server
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "1200", "-subj", "/CN=qa.auditor.test",
+                    "-addext", "subjectAltName=DNS:qa.auditor.test"], capture_output=True, check=True)
+    port = free_port()
+    server = subprocess.Popen(["openssl", "s_server", "-quiet", "-www", "-accept", f"127.0.0.1:{port}",
+                               "-cert", cert, "-key", key],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_listening("127.0.0.1", port, server, time.monotonic() + 15)
+        client = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername",
+                                 "qa.auditor.test", "-CAfile", cert, "-verify_return_error"],
+                                input=b"", capture_output=True, check=False, timeout=15)
+        assert client.returncode == 0 and b"Verify return code: 0 (ok)" in client.stdout  # OpenSSL trusts it
+        inventory = tmp_path / "inv.yaml"
+        inventory.write_text(f"targets:\n  - {{name: qa, kind: tls, host: 127.0.0.1, port: {port}, "
+                             f"server_name: qa.auditor.test, ca_file: {cert}}}\n", encoding="utf-8")
+        # When TLS-0030 scans it
+        result = run_cli("scan", "--inventory", str(inventory), "--check", "TLS-0030", "--out", str(tmp_path / "r"),
+                         "--quiet", "--format", "none")
+    finally:
+        server.terminate()
+        server.wait(5)
+    # Then it fails for the CA flag strict validation refuses, with the fix, and not as unverifiable
+    assert result.returncode == 1, result.stderr
+    (finding,) = [f for f in load_results(tmp_path / "r")["findings"] if f["check_id"] == "TLS-0030"]
+    assert "it is self-signed and marked as a CA (basicConstraints CA:TRUE" in finding["message"], finding["message"]
+    assert "no client can verify it" not in finding["message"], finding["message"]

@@ -5,8 +5,9 @@ The server program itself says where it reads options and what it does when noth
 `mariadbd --no-defaults --verbose --help` (or `mysqld ...`, the name MySQL and older MariaDB packages install)
 prints its version, the option files it reads in order, the option groups it reads, and its built-in default of
 every variable. A running server (a `mariadbd` or `mysqld` process) adds its command line: `--defaults-file`
-(only that file is read), `--defaults-extra-file` (read after the others), `--no-defaults`, and `--name=value`
-settings, which override the files. The system's own server (the installed program with its default option files)
+(only that file is read), `--defaults-extra-file` (read after the others), `--no-defaults`,
+`--defaults-group-suffix` (its groups are read too: mariadb@.service's instances), and `--name=value` settings,
+which override the files. The system's own server (the installed program with its default option files)
 is judged on its files when no running server has its datadir, beside any others that run, and the facts say it is
 not running. `~/.my.cnf` (the server account's home) is not read.
 
@@ -39,6 +40,9 @@ SETTINGS = ("require_secure_transport", "tls_version", "ssl_cipher", "tls_cipher
             "audit_log_policy", "datadir", "port", "bind_address")
 _TRUE, _FALSE = {"1", "on", "true", "yes", "force", "force_plus_permanent"}, {"0", "off", "false", "no"}
 _GROUP = re.compile(r"^\[\s*([^\]]+?)\s*\]$")
+_VERSION = re.compile(r"\bVer\s+(\d+)\.(\d+)(?:\.(\d+))?")
+# MariaDB makes its own certificate at start (when none is configured) from 11.4 on; MySQL has since 5.7.
+_MARIADB_MAKES_CERTIFICATE = (11, 4)
 
 
 @record
@@ -78,6 +82,22 @@ class MysqlInstance:
     @property
     def state(self) -> str:
         return f"running (pid {self.pid})" if self.running else "not running: its option files were judged"
+
+    @property
+    def version(self) -> str:
+        """The server's version from its product line ("10.11.19"; "" when it names none)."""
+        found = _VERSION.search(self.product)
+        return ".".join(part for part in found.groups() if part) if found else ""
+
+    @property
+    def tls_off(self) -> bool:
+        """The server cannot offer TLS: no certificate is configured (neither ssl_cert nor ssl_key: MariaDB takes
+        either file for both) and it makes none of its own, as MariaDB before 11.4 does not (its have_ssl says
+        DISABLED). MariaDB 11.4 and MySQL (5.7 on) generate one at start; an unknown version is not judged off."""
+        if self.value("ssl_cert") or self.value("ssl_key") or not self.mariadb:
+            return False
+        found = _VERSION.search(self.product)
+        return found is not None and (int(found[1]), int(found[2])) < _MARIADB_MAKES_CERTIFICATE
 
     def value(self, name: str) -> str:
         return self.settings[name].value if name in self.settings else ""
@@ -188,7 +208,8 @@ def _instance(host: Transport, program: str, help_result: CommandResult, process
     files = option_files(described.option_files, argv)
     loaded = [_config.load(host, path, parse_option_file, ".cnf", required=False) for path in files]
     lines = [line for found in loaded for line in found.lines]
-    settings = settings_from(lines, described.groups)
+    groups = read_groups(described.groups, argv)
+    settings = settings_from(lines, groups)
     settings |= {name: Setting(value, "command line") for name, value in command_line_settings(argv).items()}
     effective = {name: settings.get(name, Setting(described.defaults.get(name, ""))) for name in SETTINGS}
     cipher_string = effective["ssl_cipher"].value or "DEFAULT"
@@ -196,7 +217,7 @@ def _instance(host: Transport, program: str, help_result: CommandResult, process
     return MysqlInstance(
         program=program, product=described.product, running=process is not None,
         pid=process.pid if process else 0, option_files=tuple(f for found in loaded for f in found.files),
-        groups=described.groups, settings=effective, tls12_suites=suites, cipher_problem=cipher_problem,
+        groups=groups, settings=effective, tls12_suites=suites, cipher_problem=cipher_problem,
         problems=tuple(p for found in loaded for p in found.problems))
 
 
@@ -210,6 +231,17 @@ def option_files(default_files: Sequence[str], argv: Sequence[str]) -> list[str]
         return [given["--defaults-file"]]
     files = [f for f in default_files if f.startswith("/")]
     return files + ([given["--defaults-extra-file"]] if "--defaults-extra-file" in given else [])
+
+
+def read_groups(default_groups: Sequence[str], argv: Sequence[str]) -> tuple[str, ...]:
+    """The option groups a server with these arguments reads: `--defaults-group-suffix=.qa` (how mariadb@qa.service
+    starts an instance) adds each group with the suffix ([mariadbd.qa], [mysqld.qa]...) to the usual ones; without
+    them an instance's own datadir and settings would be missed, and it would pass for the system's server."""
+    suffix = next((word.split("=", 1)[1] for word in reversed(argv)
+                   if word.startswith("--defaults-group-suffix=")), "")
+    if not suffix:
+        return tuple(default_groups)
+    return tuple(default_groups) + tuple(f"{group}{suffix.lower()}" for group in default_groups)
 
 
 def parse_option_file(path: str, text: str) -> list[Directive]:

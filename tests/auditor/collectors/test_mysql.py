@@ -3,17 +3,24 @@ parser, and the real servers of tests/db_servers.py read through the local trans
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from auditor.collectors.databases import mysql
 from auditor.collectors.databases._host import PROCESS_NAMES, cipher_command
 from auditor.errors import CollectorError
-from auditor.models import SystemFacts
+from auditor.models import Status, SystemFacts
 from auditor.transports.base import Command, CommandResult
 from auditor.transports.local import LocalTransport
+from checks import database
 from tests.auditor.fake_host import FakeHost
 from tests.conftest import FIXTURES
-from tests.db_servers import DbLab, db_lab_fixture  # noqa: F401 (provides the db_lab fixture)
+from tests.db_servers import DbLab, _server_user, _stop, db_lab_fixture, mariadb_bin, start_mariadb  # noqa: F401
 
 OUTPUTS = FIXTURES / "outputs" / "databases"
 ETC = OUTPUTS / "debian12-etc-mysql"
@@ -38,10 +45,12 @@ OTHER_CNF = "/srv/app-db/my.cnf"
 OTHER_DATADIR = "/srv/app-db/data"
 
 
-def debian_host(*, running: bool, installed: bool = True, extra: str = "", other: bool = False) -> FakeHost:
+def debian_host(*, running: bool, installed: bool = True, extra: str = "", other: bool = False,
+                suffix: str = "") -> FakeHost:
     """Debian 12 with mariadb-server 10.11 as the package lays it out (recorded /etc/mysql); `extra` is added to
     50-server.cnf. `running`: the package's server runs (pid 900); `other`: a second server of the same program runs
-    (pid 901) from its own --defaults-file, with its own datadir."""
+    (pid 901) from its own --defaults-file, with its own datadir; with `suffix`, it runs as mariadb@.service starts
+    an instance instead (`--defaults-group-suffix`, its settings in 50-server.cnf's [mariadbd<suffix>] group)."""
     listed = {folder: sorted(f"/etc/mysql/{folder}/{p.name}" for p in (ETC / folder).iterdir())
               for folder in ("conf.d", "mariadb.conf.d")}
     pids = ["  900     1\n"] * running + ["  901     1\n"] * other
@@ -59,7 +68,11 @@ def debian_host(*, running: bool, installed: bool = True, extra: str = "", other
     for folder, paths in listed.items():
         files.update({path: (ETC / folder / path.rsplit("/", 1)[1]).read_bytes() for path in paths})
     files[SERVER_CNF] += extra.encode()
-    if other:
+    if other and suffix:
+        files["/proc/901/cmdline"] = f"/usr/sbin/mariadbd\0--defaults-group-suffix={suffix}\0--basedir=/usr\0".encode()
+        files[SERVER_CNF] += (f"\n[mariadbd{suffix}]\ndatadir = {OTHER_DATADIR}\n"
+                              "require_secure_transport = ON\n").encode()
+    elif other:
         files["/proc/901/cmdline"] = f"/usr/sbin/mariadbd\0--defaults-file={OTHER_CNF}\0".encode()
         files[OTHER_CNF] = (f"[mariadbd]\ndatadir = {OTHER_DATADIR}\nport = 3307\nrequire_secure_transport = ON\n"
                             "ssl_cipher = ECDHE-ECDSA-AES256-GCM-SHA384\n").encode()
@@ -102,6 +115,16 @@ def test_an_installed_server_that_does_not_run_is_judged_on_its_files_and_says_s
     assert not my.running and my.program == "mariadbd" and "not running" in my.state
 
 
+def test_debian_12s_mariadb_as_installed_has_no_certificate_so_tls_is_off():
+    # Given Debian 12's MariaDB 10.11 as the package installs it: ssl-cert and ssl-key commented out in 50-server.cnf
+    (my,) = mysql.collect(debian_host(running=False), NO_SYSTEM).instances
+    # Then it cannot offer TLS (10.11 makes no certificate of its own), while one with a certificate can
+    assert my.version == "10.11.19" and not my.value("ssl_cert") and my.tls_off
+    extra = "\n[mariadbd]\nssl-cert = /etc/mysql/server-cert.pem\nssl-key = /etc/mysql/server-key.pem\n"
+    (configured,) = mysql.collect(debian_host(running=False, extra=extra), NO_SYSTEM).instances
+    assert not configured.tls_off
+
+
 def test_the_installed_server_that_does_not_run_is_judged_beside_another_running_server():
     # Given Debian's MariaDB installed and stopped, while a second mariadbd runs from its own --defaults-file
     running, stopped = mysql.collect(debian_host(running=False, other=True), NO_SYSTEM).instances
@@ -119,6 +142,19 @@ def test_the_system_server_that_runs_is_judged_once_beside_another_running_serve
     # Then each is judged once, both as running: the system's server is the running one with its datadir
     assert [(i.pid, i.resource) for i in facts.instances] == [(900, "MariaDB /var/lib/mysql/"),
                                                                (901, f"MariaDB {OTHER_DATADIR}")]
+
+
+def test_an_instance_started_with_a_group_suffix_reads_its_groups_and_is_not_taken_for_the_system_server():
+    # Given Debian's MariaDB stopped, and an instance started as mariadb@qa.service starts it: the usual option
+    # files, with its own settings (datadir, require_secure_transport) in a [mariadbd.qa] group
+    running, stopped = mysql.collect(debian_host(running=False, other=True, suffix=".qa"), NO_SYSTEM).instances
+    # Then the instance is judged with its own group's settings, named by its own datadir
+    assert running.pid == 901 and running.resource == f"MariaDB {OTHER_DATADIR}"
+    assert running.enabled("require_secure_transport") and "mariadbd.qa" in running.groups
+    assert running.settings["require_secure_transport"].where.startswith(f"{SERVER_CNF}:")
+    # And the system's server, which does not run, is judged on its files beside it and says so
+    assert not stopped.running and stopped.resource == "MariaDB /var/lib/mysql/"
+    assert not stopped.enabled("require_secure_transport")
 
 
 def test_a_host_without_mysql_or_mariadb_has_no_instance():
@@ -193,3 +229,71 @@ def test_the_real_weak_server_has_require_secure_transport_off_where_it_says_so(
     my = _instance(db_lab, "mariadb-weak")
     folder = db_lab.servers["mariadb-weak"].folder
     assert my.settings["require_secure_transport"] == mysql.Setting("OFF", f"{folder}/conf.d/50-auditor-test.cnf:2")
+
+
+@pytest.fixture(scope="module", name="suffixed_mariadb")
+def suffixed_mariadb_fixture() -> Iterator[mysql.MysqlInstance]:
+    """A real MariaDB started with `--defaults-group-suffix=.qa`, require_secure_transport = ON in [mariadbd.qa]
+    only; the collector's view of it, then the server is stopped and its folder removed."""
+    root = Path(tempfile.mkdtemp(prefix="auditor-db-suffix-"))
+    root.chmod(0o755)
+    try:
+        server = start_mariadb(root, "mariadb-qa", "require_secure_transport = ON\n", "unused-password",
+                               _server_user(), group_suffix=".qa")
+        try:
+            facts = mysql.collect(LocalTransport(), NO_SYSTEM)
+            yield next(i for i in facts.instances if i.running and i.pid == server.pid)
+        finally:
+            _stop("kill", server)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_real_server_started_with_a_group_suffix_is_judged_on_its_suffixed_group(
+        suffixed_mariadb: mysql.MysqlInstance):
+    # Given a real MariaDB whose require_secure_transport = ON is in the [mariadbd.qa] group it reads
+    # Then the collector reads that group too, as the server does (SHOW VARIABLES says ON)
+    assert suffixed_mariadb.enabled("require_secure_transport")
+    assert suffixed_mariadb.settings["require_secure_transport"].where.endswith("50-auditor-test.cnf:2")
+
+
+@pytest.fixture(scope="module", name="mariadb_without_certificate")
+def mariadb_without_certificate_fixture() -> Iterator[tuple[mysql.MysqlInstance, str]]:
+    """A real MariaDB with no ssl_cert or ssl_key (as Debian installs it): the collector's view of it and what the
+    server itself says of TLS (SHOW GLOBAL VARIABLES over its socket); then the server is stopped, its folder
+    removed."""
+    root = Path(tempfile.mkdtemp(prefix="auditor-db-nocert-"))
+    root.chmod(0o755)
+    try:
+        server = start_mariadb(root, "mariadb-nocert", "require_secure_transport = ON\n", "unused-password",
+                               _server_user(), certificate=False)
+        try:
+            said = subprocess.run([mariadb_bin("mariadb"), f"--socket={server.folder}/mysqld.sock", "--user=root",
+                                   "--batch", "--skip-column-names", "--execute",
+                                   "SHOW GLOBAL VARIABLES LIKE 'have_ssl'"],
+                                  capture_output=True, text=True, timeout=30, check=True).stdout
+            facts = mysql.collect(LocalTransport(), NO_SYSTEM)
+            yield next(i for i in facts.instances if i.running and i.pid == server.pid), said
+        finally:
+            _stop("kill", server)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_real_mariadb_without_certificate_has_tls_off_and_the_checks_say_so(
+        mariadb_without_certificate: tuple[mysql.MysqlInstance, str]):
+    my, said = mariadb_without_certificate
+    # Given a real MariaDB 10.11 with no certificate: the server itself says TLS is off
+    assert said.split() == ["have_ssl", "DISABLED"], said
+    # Then the collector's facts say so too
+    assert my.tls_off and not my.value("ssl_cert") and not my.value("ssl_key")
+    # And DB-0210 fails naming the missing certificate, DB-0211 and DB-0212 are not applicable
+    facts = mysql.MysqlFacts((my,))
+    (required,) = database.mysql_requires_tls(facts)
+    assert required.status is Status.FAIL and "no certificate is configured" in required.message, required.message
+    for (verdict,) in (database.mysql_tls_versions(facts, "1.2"), database.mysql_ciphers(facts, 256, False)):
+        assert verdict.status is Status.NOT_APPLICABLE and verdict.message.startswith("TLS is off"), verdict.message
+
+
+def test_the_real_servers_with_a_certificate_have_tls_on(db_lab: DbLab):
+    assert not _instance(db_lab, "mariadb-hardened").tls_off and not _instance(db_lab, "mariadb-weak").tls_off

@@ -12,10 +12,12 @@ import pytest
 
 from auditor.models import Target, TargetKind
 from auditor.transports._plaintext_probe import probe_command
+from auditor.transports._tls_probe import probe
 from auditor.transports._tls_worker import SCAN_COMMANDS
 from auditor.transports.base import NOT_FOUND, TIMED_OUT, Command
 from auditor.transports.tls import PROBE, TlsTransport, scan_command
-from tests.tls_servers import OTHER_NAME, SERVER_NAME, SILENT_BUDGET, Endpoint, tls_lab  # noqa: F401  (a fixture)
+from tests.conftest import load_results, run_cli
+from tests.tls_servers import OTHER_NAME, SERVER_NAME, SILENT_BUDGET, Endpoint, redis_server, tls_lab  # noqa: F401
 
 pytestmark = pytest.mark.tls
 
@@ -225,3 +227,31 @@ def test_a_server_that_keeps_the_connection_open_is_read_to_its_content_length(t
     answering.join(5)  # it keeps the connection only after answering: closed here, not left to the collector
     for sock in (*held, listener):
         sock.close()
+
+
+@pytest.mark.parametrize(("extra", "reply"), [((), "+PONG\\r\\n"), (("--requirepass", "secret-pw"), "-NOAUTH")])
+def test_a_plaintext_redis_that_never_answers_a_client_hello_is_found_by_a_plain_ping(tmp_path, extra, reply):
+    # Given a Redis in clear (it never answers a ClientHello: its inline parser waits for the end of a line)
+    with redis_server(tmp_path, *extra) as port:
+        started = time.monotonic()
+        # When the probe asks it for TLS within its budget
+        found = probe("127.0.0.1", port, "127.0.0.1", "", SILENT_BUDGET)
+        elapsed = time.monotonic() - started
+    # Then a plaintext PING on a second connection shows it serves in clear, quoting its answer, within the budget
+    assert found.outcome == "not_tls", found.message
+    assert found.first_bytes.startswith(reply) and "answered a plaintext PING" in found.message, found
+    assert elapsed < SILENT_BUDGET + 0.5
+
+
+def test_a_plaintext_redis_scanned_as_a_tls_target_fails_tls_0010(tmp_path):
+    with redis_server(tmp_path) as port:
+        inventory = tmp_path / "inventory.yaml"
+        inventory.write_text(f"targets:\n  - {{name: cache, kind: tls, host: 127.0.0.1, port: {port}, "
+                             f"connect_timeout: {SILENT_BUDGET}}}\n", encoding="utf-8")
+        result = run_cli("scan", "--inventory", str(inventory), "--check", "TLS-0010", "--out", str(tmp_path / "r"),
+                         "--quiet", "--format", "none")
+    assert result.returncode == 1, result.stderr  # a failure, not "not assessed" (3)
+    (finding,) = [f for f in load_results(tmp_path / "r")["findings"] if f["check_id"] == "TLS-0010"]
+    assert finding["status"] == "fail" and "serves data without encryption" in finding["message"], finding
+    assert "answered a plaintext PING: it speaks in clear, not in TLS; it answered '+PONG\\r\\n'." in \
+        finding["message"], finding["message"]
