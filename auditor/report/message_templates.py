@@ -20,7 +20,6 @@ EDGES = " \t\n;,:"  # as report/catalogue_extract.py strips them from templates
 _DEPTH = 4  # fragments inside fragments; deeper text is kept as it is
 _CLAUSE = re.compile(r" \(|; |, |\. ")  # where an optional remark may begin
 _LABELLED = re.compile(r"([^:\s][^:]{0,23}?): (.+)", re.DOTALL)  # a short label: a path, "port 22", a name
-_NAMED = re.compile(r"(.*?) \((.*)\)", re.DOTALL)  # "aes128-ctr (128-bit AES)": translate the words in brackets
 
 
 _Found = tuple[str, int]  # a translation, and how many characters of the English catalogued text explains
@@ -130,12 +129,12 @@ class Matcher:
             rest = self._text(labelled.group(2), depth + 1)
             if rest is not None:
                 yield f"{labelled.group(1)}: {rest[0]}", rest[1]
-        named = _NAMED.fullmatch(core)
-        if named and _balanced(named.group(2)):
-            inner = self._text(named.group(2), depth + 1)
+        named = _named(core)
+        if named:
+            inner = self._text(named[1], depth + 1)
             if inner is not None:
-                head = self._text(named.group(1), depth + 1)
-                yield (f"{named.group(1) if head is None else head[0]} ({inner[0]})",
+                head = self._text(named[0], depth + 1)
+                yield (f"{named[0] if head is None else head[0]} ({inner[0]})",
                        inner[1] + (0 if head is None else head[1]))
 
 
@@ -161,13 +160,18 @@ def _split(text: str, mark: str) -> list[str]:
     return [part for part in parts if part]
 
 
-def _balanced(text: str) -> bool:
+def _named(text: str) -> tuple[str, str] | None:
+    """"aes128-ctr (128-bit AES)" as its name and the words in its last brackets; the name may hold brackets of
+    its own ("Macintosh HD - Data (disk1s5) (operating-system drive)")."""
+    if not text.endswith(")"):
+        return None
     depth = 0
-    for char in text:
-        depth += (char == "(") - (char == ")")
-        if depth < 0:
-            return False
-    return depth == 0
+    for index in range(len(text) - 1, -1, -1):
+        depth += (text[index] == ")") - (text[index] == "(")
+        if depth == 0:
+            head = text[:index]
+            return (head[:-1], text[index + 1:-1]) if head.endswith(" ") and head.strip() else None
+    return None
 
 
 def placeholders(template: str) -> set[str]:

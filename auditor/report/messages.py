@@ -57,6 +57,7 @@ LABELS = {
     "affected": N_("{count} targets"), "affected_one": N_("1 target"),
     "targets_fail": N_("{count} failed"), "targets_warn": N_("{count} with a warning"),
     "met_of": N_("{met} of {judged} targets meet it"),
+    "met_none": N_("none of {judged} targets meets it"),
     "changes": N_("Since the previous run"),
     "changes_line": N_("{new} new failures, {fixed} fixed, {still} still failing"),
     "contents_annex": N_("Requirements"),
@@ -66,6 +67,7 @@ LABELS = {
     "results": N_("Results across targets"), "check": N_("Check"), "result": N_("Result"), "findings": N_("Findings"),
     "passed_on": N_("passed on {targets}"), "details_under": N_("problems are described under {requirement}"),
     "and_more": N_("and {count} more"), "and_more_targets": N_("and {count} more targets"),
+    "and_more_files": N_("and {count} more files"), "and_one_more_file": N_("and 1 more file"),
     "evidence": N_("Evidence"), "evidence_ref": N_("evidence"),
     "observed": N_("Observed"), "expected": N_("Expected"),
     "no_results": N_("No check gave a result for this requirement in this run."),
@@ -73,10 +75,14 @@ LABELS = {
     "undecided": N_("Not applicable or skipped here (reasons in the appendix)"),
     "not_collected": N_("Could not be tested here: the evidence could not be collected (reasons in the appendix)"),
     "all_waivers": N_("Exceptions (waivers) in the profile"),
+    "attestation_title": N_("Attestation {id}"),
     "attestations": N_("Attestations"), "attestor": N_("Attested by"), "statement": N_("Statement"),
     "date": N_("Date"), "next_review": N_("Next review"), "maturity": N_("Maturity"), "artefacts": N_("Artefacts"),
     "waivers": N_("Exceptions (waivers)"), "reason": N_("Reason"), "approver": N_("Approved by"),
     "expires": N_("Expires"), "risk": N_("Risk"), "state": N_("State"), "scope": N_("Scope"),
+    # What a waiver covered ("covers PATCH-0010 on app-2, db-1"), or, expired or unused, would have covered
+    "covers": N_("covers {findings}"), "would_have_covered": N_("would have covered {findings}"),
+    "check_on": N_("{check} on {target}"),
     "deviations": N_("Deviations and remediation plan"),
     "deviations_intro": N_("One row per check that failed or warned, most serious first; the remediation shown "
                            "is the one for each affected target's own operating system."),
@@ -188,6 +194,10 @@ class Words:
         """A label of the report, with `{name}` filled from values."""
         text = self.text(LABELS[key])
         return text.format(**values) if values else text
+
+    def title(self, english: str, attestation: str = "") -> str:
+        """A check's title; an attestation's ("Attestation A1") when `attestation` names one."""
+        return self.t("attestation_title", id=attestation) if attestation else self.text(english)
 
     def verdict(self, status: str) -> str:
         return self.text(VERDICTS.get(status, status))

@@ -136,7 +136,8 @@ def render_html(view: ReportView, lang: str = "en", *, full: bool = True, templa
         severities = {s: Markup('<span class="sev sev-{}">{}</span>').format(s, words.sev(s)) for s in _SEVERITY_RANK}
         context.update(rows=rows, statuses=_counts(rows), status_rank=_STATUS_RANK, severity_rank=_SEVERITY_RANK,
                        evidence_by_target=_by_target(view.evidence_index), badges=badges,
-                       severities={**severities, "": ""}, titles={r.check_id: words.text(r.title) for r in rows},
+                       severities={**severities, "": ""},
+                       titles={r.check_id: words.title(r.title, r.attestation) for r in rows},
                        evidence_items=_evidence_items)
     return environment(templates_dir).get_template("report.html.j2").render(context)
 

@@ -24,7 +24,7 @@ from auditor.clock import iso
 from auditor.files import sha256_bytes
 from auditor.models import CheckSpec, Finding, ScanResult, Scope, Severity, Status, TargetResult, resource_beside
 from auditor.records import record
-from auditor.report.messages import remediation_for
+from auditor.report.messages import LABELS, remediation_for
 from auditor.report.verdicts import Reason, ReqStatus, Verdict, requirement_verdict, target_verdict
 
 __all__ = ["AttestationRow", "CheckResult", "Detail", "DeviationGroup", "EvidenceLink", "ProblemGroup", "ReportView",
@@ -33,6 +33,7 @@ __all__ = ["AttestationRow", "CheckResult", "Detail", "DeviationGroup", "Evidenc
 _SEVERITY_RANK = {s.value: i for i, s in enumerate(Severity)}  # critical first
 NO_SCORE = Score(0, 0)
 PROBLEMS = ("fail", "warn", "error", "waived")
+TARGET_ORDER = (*PROBLEMS, "pass", "not_applicable", "skipped")  # a target's result for a check: the first it had
 ITEMS_SHOWN = 10  # of a long observed list; the rest is counted and points to its evidence
 _TEXT_CHARS = 160
 
@@ -83,6 +84,7 @@ class Row:
     links: tuple[EvidenceLink, ...] = ()
     observed_values: Mapping[str, Any] = field(default_factory=dict, compare=False)
     expected_values: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    attestation: str = ""  # the attestation's id, when the finding is an attestation's and no check's
 
     @property
     def shown_resource(self) -> str:
@@ -115,6 +117,10 @@ class ProblemGroup:
     @property
     def targets(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(r.target for r in self.rows))
+
+
+def _target_rank(status: str) -> int:
+    return TARGET_ORDER.index(status) if status in TARGET_ORDER else len(TARGET_ORDER)
 
 
 def same_problem(row: Row) -> tuple[str, str, str]:
@@ -153,6 +159,30 @@ class CheckResult:
     @property
     def problem_groups(self) -> tuple[ProblemGroup, ...]:
         return group_problems(self.problems)
+
+    @property
+    def target_counts(self) -> Mapping[str, int]:
+        """How many targets it failed, warned, ... on: each target once, under its first status in TARGET_ORDER
+        (a problem before a pass, a pass before not applicable or skipped), as the score counts a check once per
+        target; `counts` counts results (one per resource: a laptop's C: and D:)."""
+        by_target: dict[str, set[str]] = {}
+        for row in self.rows:
+            by_target.setdefault(row.target, set()).add(row.status)
+        return dict(Counter(min(found, key=_target_rank) for found in by_target.values()))
+
+    @property
+    def passed_shown(self) -> tuple[str, ...]:
+        """The targets that passed, each with what passed ("vm (port 58787)") when a problem of the same target is
+        listed above it: "passed on vm" under "failed vm: port 40811" would contradict it."""
+        troubled = {r.target for r in self.problems}
+        shown = []
+        for target in self.passed:
+            what = tuple(dict.fromkeys(r.resource if len(r.resource) <= 60 else r.resource[:59] + "…" for r in self.rows
+                                       if r.target == target and r.status == "pass" and r.resource))
+            if target in troubled and what:
+                target = f"{target} ({', '.join(what[:3])}{', …' if len(what) > 3 else ''})"
+            shown.append(target)
+        return tuple(shown)
 
     @property
     def decided(self) -> bool:
@@ -210,6 +240,11 @@ class Section:
     def problems(self) -> tuple[Row, ...]:
         return tuple(r for r in self.rows if r.status in PROBLEMS)
 
+    @property
+    def organisation_failures(self) -> tuple[Row, ...]:
+        """What failed for the organisation rather than on a target (an attestation past its review date)."""
+        return tuple(r for r in self.rows if not r.target and r.status == "fail")
+
 
 @record
 class DeviationGroup:
@@ -229,14 +264,21 @@ class DeviationGroup:
         return tuple(r for _, rows in self.by_platform for r in rows)
 
     @property
+    def attestation(self) -> str:
+        """The attestation's id when the deviation is an attestation's (its title is "Attestation <id>")."""
+        return self.rows[0].attestation if self.rows else ""
+
+    @property
     def targets(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(r.target for r in self.rows))
+        """The targets it concerns (none for the organisation's own deviation, a stale attestation)."""
+        return tuple(dict.fromkeys(r.target for r in self.rows if r.target))
 
     @property
     def by_status(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """The targets that failed, then those that only warned: a warning is never counted as a failure."""
-        failed = tuple(dict.fromkeys(r.target for r in self.rows if r.status == "fail"))
-        warned = tuple(t for t in dict.fromkeys(r.target for r in self.rows if r.status == "warn") if t not in failed)
+        failed = tuple(dict.fromkeys(r.target for r in self.rows if r.status == "fail" and r.target))
+        warned = tuple(t for t in dict.fromkeys(r.target for r in self.rows if r.status == "warn" and r.target)
+                       if t not in failed)
         return tuple((status, names) for status, names in (("fail", failed), ("warn", warned)) if names)
 
 
@@ -306,7 +348,7 @@ def build_view(run_dir: Path, signed: bool | None = None) -> ReportView:
     manifest = json.loads(manifest_bytes) if manifest_bytes else {"facts": []}
     platforms = {t.target.name: t.system.platform.value if t.system and t.system.platform else ""
                  for t in result.targets}
-    findings = result.findings()
+    findings = [_attesting(f, result.checks) for f in result.findings()]
     rows = {id(f): _row(f, result.checks, platforms.get(f.target, "")) for f in findings}
     sections = _sections(profile, result, findings, rows)
     deviations = sorted((rows[id(f)] for f in findings if f.status in (Status.FAIL, Status.WARN)),
@@ -339,6 +381,13 @@ def build_view(run_dir: Path, signed: bool | None = None) -> ReportView:
         parameters=profile.get("parameters", {}),
         signed=(run_dir / SIGNATURE).is_file() if signed is None else signed,
     )
+
+
+def _attesting(f: Finding, checks: Mapping[str, CheckSpec]) -> Finding:
+    """An attestation of one check (`check: LOG-0010` in the profile) speaks for the check's requirements: it is
+    shown, and counts, where the check is."""
+    spec = checks.get(f.check_id)
+    return replace(f, requirements=spec.requirements) if not f.target and not f.requirements and spec else f
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -393,9 +442,10 @@ def _section(req: Mapping[str, Any], profile: Mapping[str, Any], result: ScanRes
         evidence_count=len({e.sha256 for f in mine for e in f.evidence}),
         score=score((f.target, f.check_id, f.status.value) for f in mine if f.target),
         met=verdict.met, judged=verdict.judged, reason=verdict.reason,
-        results=tuple(_check_result(spec, [r for r in my_rows if r.check_id == spec.id], home[spec.id])
-                      for spec in specs if any(r.check_id == spec.id for r in my_rows)),
-        attestations=tuple(_attestation(f) for f in organisation if f.check_id.startswith("ATTEST-")),
+        results=tuple(_check_result(spec, [r for r in my_rows if r.check_id == spec.id and r.target], home[spec.id])
+                      for spec in specs if any(r.check_id == spec.id and r.target for r in my_rows)),
+        attestations=tuple(_attestation(f) for f in organisation
+                           if f.check_id.startswith("ATTEST-") or f.status in (Status.MANUAL, Status.FAIL)),
         waivers=tuple(_waiver_row(u) for u in result.waivers  # the ones that covered (or would have) a finding
                       if u.matched and any(_matches(u.waiver.check, s.id) for s in specs)),
         applies_to=scope,
@@ -451,7 +501,8 @@ def _check_result(spec: CheckSpec, rows: Sequence[Row], home: str) -> CheckResul
 def _attestation(f: Finding) -> AttestationRow:
     seen = f.observed
     artefacts = tuple(str(a.get("path", a)) if isinstance(a, Mapping) else str(a) for a in seen.get("artefacts", ()))
-    return AttestationRow(id=f.resource, statement=str(seen.get("statement", f.message)),
+    about = "" if f.check_id.startswith("ATTEST-") else f" · {f.check_id}"  # an attestation of one check names it
+    return AttestationRow(id=f.resource + about, statement=str(seen.get("statement", f.message)),
                           attestor=str(seen.get("attestor", "")), date=str(seen.get("date", "")),
                           next_review=str(seen.get("next_review", "")), maturity=str(seen.get("maturity") or ""),
                           artefacts=artefacts, status=f.status.value)
@@ -471,11 +522,13 @@ def _row(f: Finding, checks: Mapping[str, CheckSpec], platform: str) -> Row:
         details=_details(f.observed), expected_details=_details(f.expected),
         links=tuple(EvidenceLink(e.path, e.source, e.sha256) for e in f.evidence),
         observed_values=f.observed, expected_values=f.expected,
+        attestation=f.resource if not spec and f.check_id.startswith("ATTEST-") else "",
     )
 
 
 def _attestation_title(f: Finding) -> str:
-    return f"Attestation {f.resource}" if f.check_id.startswith("ATTEST-") else f.check_id
+    """In English, as the machine formats give it; a report shows it in its language (Words.title)."""
+    return LABELS["attestation_title"].format(id=f.resource) if f.check_id.startswith("ATTEST-") else f.check_id
 
 
 def _compact(values: Mapping[str, Any]) -> str:
@@ -565,7 +618,16 @@ def _waiver_row(use: Any) -> Mapping[str, Any]:
     w = use.waiver
     return {"id": w.id, "check": w.check, "scope": w.scope, "reason": w.reason, "approver": w.approver,
             "created": w.created, "expires": w.expires, "risk": w.risk, "instruction": w.instruction,
-            "state": use.state, "matched": use.matched}
+            "state": use.state, "matched": use.matched, "covered": _covered(use.matched)}
+
+
+def _covered(matched: Sequence[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """What a waiver covered (or would have), "check_id@target" each, as each check with its targets."""
+    by_check: dict[str, dict[str, None]] = {}
+    for item in matched:
+        check, _, target = item.partition("@")
+        by_check.setdefault(check, {})[target] = None
+    return tuple((check, tuple(targets)) for check, targets in by_check.items())
 
 
 def all_rows(view: ReportView) -> list[Row]:

@@ -118,6 +118,18 @@ def test_fragments_in_placeholders_sentences_and_bracketed_words_are_translated(
         "tillader chiffre under AES-256: chacha20 (ikke AES), aes128-ctr (128-bit AES)"
 
 
+def test_words_in_the_last_brackets_after_a_name_with_brackets_of_its_own_are_translated():
+    # Given a volume whose name holds brackets ("Macintosh HD - Data (disk1s5)"), then its role in brackets, as a
+    # macOS FileVault finding writes it
+    matcher = Matcher({"{what}: {basis}, i.e. AES-{bits}.": "{what}: {basis}, dvs. AES-{bits}.",
+                       "operating-system drive": "styresystemdrev", "fixed data drive": "fast datadrev"})
+    # Then the role is translated and the name kept, as for a name without brackets
+    assert matcher.translate("Macintosh HD - Data (disk1s5) (operating-system drive): FileVault, i.e. AES-128.") == \
+        "Macintosh HD - Data (disk1s5) (styresystemdrev): FileVault, dvs. AES-128."
+    assert matcher.translate("D: (fixed data drive)") == "D: (fast datadrev)"
+    assert matcher.translate("a (b) c (d)") == "a (b) c (d)"
+
+
 def test_the_matcher_prefers_the_most_specific_template_and_translates_sentence_by_sentence():
     # Given a general and a specific template, and a fragment
     matcher = Matcher({"{name} is on.": "{name} er slået til.",

@@ -346,3 +346,51 @@ def test_each_target_of_an_attested_requirement_reads_attested(sample_run):
     assert r10.status is ReqStatus.ATTESTED
     # Then no target reads "not tested" for it in the HTML's targets section
     assert {t.verdicts[index] for t in view.targets} == {"attested"}
+
+
+def test_a_target_that_failed_a_check_on_one_resource_and_passed_on_another_names_what_passed(tmp_path):
+    # Given the recorded Windows laptop, whose C: passes DISK-0020 and whose D: fails it
+    run = tmp_path / "run"
+    shutil.copytree(FIXTURES / "hosts" / "win11-laptop-home", run)
+    view = build_view(run)
+    for full in (False, True):
+        # When the report is rendered
+        text = _visible_text(render_html(view, "en", full=full))
+        # Then the line of what passed says it was C:, not the whole laptop that the line above says failed
+        assert "passed on laptop-017 (C:)" in text, full
+
+
+ATTESTED_PROFILE_YAML = PROFILE_YAML + """\
+attestations:
+  - requirement: R10
+    statement: All office doors have key locks.
+    attestor: {name: Mette Jensen, role: Facility manager}
+    date: 2025-10-01
+    next_review: 2026-01-01
+  - check: LOG-0040
+    statement: The clocks of the servers are kept by the hosting provider's NTP service.
+    attestor: {name: Lars Holm, role: CISO}
+    date: 2026-10-01
+    next_review: 2027-10-01
+"""
+
+
+def test_a_stale_attestation_says_why_and_what_to_do_and_a_check_s_attestation_is_shown(tmp_path):
+    # Given a run (26 November 2026) whose profile attests R10 with a review due 1 January 2026, and attests one
+    # check (LOG-0040) rather than a requirement
+    (tmp_path / "p.yaml").write_text(ATTESTED_PROFILE_YAML)
+    run = make_run(tmp_path / "run", {"web-01": linux_host("web-01")}, load_profile(tmp_path / "p.yaml"))
+    view = build_view(run)
+    pdf_layout = _visible_text(render_html(view, "en", full=False))
+    summary = pdf_layout[pdf_layout.index("Compliance score"):pdf_layout.index("Legend")]
+    # Then the summary says why R10 is not met: the attestation is past its review date
+    assert "not met" in summary and "Attestation is stale: its review was due 2026-01-01" in summary
+    for full in (False, True):
+        text = _visible_text(render_html(view, "en", full=full))
+        # and the deviation, which concerns the organisation and no target, counts no target and says what is wrong
+        plan = text[text.index("Deviations and remediation plan"):]
+        assert "ATTEST-R10 · R10 · 1 target" not in text and "ATTEST-R10 · R10 ·" not in plan
+        assert "its review was due 2026-01-01" in plan
+        # and the attestation of LOG-0040 is shown with the requirement LOG-0040 evidences (R12)
+        r12 = text[text.index("R12 All activities"):]
+        assert "The clocks of the servers are kept by the hosting provider's NTP service." in r12, full
