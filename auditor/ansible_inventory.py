@@ -141,12 +141,18 @@ def parse_ini(text: str, file: str) -> _Inventory:
             continue
         if kind == "vars":
             key, found, value = line.partition("=")
+            place = f"[{token(section)[1:-1]}:vars]"
             if not found:
-                raise InputError(f"a [{token(section)[1:-1]}:vars] line must be key=value, got {token(line)}", where)
+                raise InputError(f"a {place} line must be key=value, got {token(line)}", where)
+            if not key.strip():
+                raise InputError(f"{place} line {token(line)} has no variable name before the '='", where,
+                                 "write name=value, e.g. ansible_user=audit")
             try:
-                inventory.group(section).vars[key.strip()] = (shlex.split(value, comments=True) or [""])[0]
+                word = (shlex.split(value, comments=True) or [""])[0]
             except ValueError as exc:
                 raise InputError(f"cannot split the value ({exc})", where, "close the quote") from None
+            _refuse_empty_port(key.strip(), word, place, where)
+            inventory.group(section).vars[key.strip()] = word
         elif kind == "children":
             child = inventory.group(words[0])
             child.parents.add(section)
@@ -158,6 +164,11 @@ def parse_ini(text: str, file: str) -> _Inventory:
                 key, found, value = word.partition("=")
                 if not found:
                     raise InputError(f"host variable {token(word)} is not key=value", where)
+                at = f"{file}:{number}:{_column(raw, word)}"
+                if not key:
+                    raise InputError(f"host {token(words[0])}: host variable {token(word)} has no name before the "
+                                     "'='", at, "write name=value, e.g. ansible_port=2222, or remove it")
+                _refuse_empty_port(key, value, f"host {token(words[0])}:", at)
                 host_vars[key] = value
             name = words[0]
             if re.fullmatch(r"[^\[\]:]+:\d+", name):  # host:port
@@ -170,6 +181,19 @@ def parse_ini(text: str, file: str) -> _Inventory:
             for host in hosts:
                 inventory.add_host(host, section, number, host_vars)
     return inventory
+
+
+def _column(raw: str, word: str) -> int:
+    """1-based column of `word` standing alone on an INI line (1 when it was written quoted)."""
+    found = re.search(rf"(?<!\S){re.escape(word)}(?!\S)", raw)
+    return found.start() + 1 if found else 1
+
+
+def _refuse_empty_port(key: str, value: str, place: str, where: str) -> None:
+    # An empty port would read as "no port": the scan would go to port 22 without a word.
+    if key in ("ansible_port", "ansible_ssh_port") and not value.strip():
+        raise InputError(f"{place} {key} is empty", where,
+                         f"write the SSH port, e.g. {key}=2222, or remove {key}= to use port 22")
 
 
 def looks_like_ini(text: str) -> bool:
@@ -205,11 +229,15 @@ def parse_yaml(doc: YamlDoc, *prefix: str | int) -> _Inventory:
         for key in _GROUP_KEYS:
             if not isinstance(body.get(key) or {}, dict):
                 raise doc.error(f"{key} must be a mapping", *path, key, label=f"group {token(name)}")
+        for key, value in (body.get("vars") or {}).items():
+            _refuse_empty_yaml_port(doc, key, value, (*path, "vars", key), f"group {token(name)}")
         group.vars.update(body.get("vars") or {})
         for host, host_vars in (body.get("hosts") or {}).items():
             if host_vars is not None and not isinstance(host_vars, dict):
                 raise doc.error("host variables must be a mapping", *path, "hosts", host,
                                 label=f"host {token(str(host))}")
+            for key, value in (host_vars or {}).items():
+                _refuse_empty_yaml_port(doc, key, value, (*path, "hosts", host, key), f"host {token(str(host))}")
             line = doc.marks.get((*path, "hosts", host), doc.marks.get((*path, "hosts"), (1, 1)))[0]
             try:
                 expanded_hosts = expand_pattern(str(host))
@@ -223,6 +251,12 @@ def parse_yaml(doc: YamlDoc, *prefix: str | int) -> _Inventory:
     for name, body in top.items():
         walk(str(name), body, (*prefix, name), None if name == "all" else "all")
     return inventory
+
+
+def _refuse_empty_yaml_port(doc: YamlDoc, key: Any, value: Any, path: tuple[str | int, ...], place: str) -> None:
+    if key in ("ansible_port", "ansible_ssh_port") and (value is None or not str(value).strip()):
+        raise doc.error(f"{key} is empty", *path, label=place,
+                        fix=f"write the SSH port, e.g. {key}: 2222, or remove {key} to use port 22")
 
 
 def _truthy(value: Any) -> bool:

@@ -73,7 +73,10 @@ def parse_attestations(doc: YamlDoc, base_dir: Path) -> tuple[Attestation, ...]:
         made = plain_date(doc, item.get("date"), *here, "date")
         review = plain_date(doc, item.get("next_review"), *here, "next_review")
         if review < made:
-            raise doc.error("next_review is before the attestation's date", *here, "next_review")
+            raise doc.error(f"next_review is before the attestation's date (next_review {review.isoformat()}, "
+                            f"date {made.isoformat()})", *here, "next_review",
+                            fix=f"write the date of the next review, on or after {made.isoformat()} (or swap the "
+                                "two if they were written the wrong way round)")
         parsed.append(Attestation(
             id=str(item.get("id") or f"A{index + 1}"), requirement=requirement, check=check,
             statement=required_text(doc, item, "statement", *here),

@@ -359,14 +359,12 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     if args.cron:
         sys.stdout.write(schedule.cron_line(plan) + "\n")
         return OK
-    folder = Path(args.unit_dir) if args.unit_dir else (
-        Path("/etc/systemd/system") if args.system else Path.home() / ".config" / "systemd" / "user")
+    systemd_folder = Path("/etc/systemd/system") if args.system else Path.home() / ".config" / "systemd" / "user"
+    folder = Path(args.unit_dir) if args.unit_dir else systemd_folder
     writable_folder(folder, "--unit-dir")
     written = schedule.write_units(plan, folder)
-    scope = "" if args.system else " --user"
     sys.stdout.write("\n".join(str(p) for p in written) + "\n"
-                     f"enable it with: systemctl{scope} daemon-reload && systemctl{scope} enable --now "
-                     f"{schedule.UNIT}.timer\n"
+                     + schedule.enable_advice(written, folder, systemd_folder, args.system) + "\n"
                      f"put AUDITOR_KEY_PASSPHRASE=... in {env_file} (mode 0600) to sign each run\n")
     if shutil.which("systemd-analyze") is None:
         sys.stdout.write("(systemd-analyze is not installed here, so the units were not verified)\n")

@@ -276,14 +276,15 @@ def _apply_overrides(base: Profile, doc: YamlDoc, seen: tuple[str, ...]) -> Prof
     parent = top.get("extends", "default")
     if parent != "default":
         if not isinstance(parent, str) or not parent.strip():
-            raise doc.error("extends must be 'default' or a path to another profile", "extends")
+            got = "nothing" if parent is None or isinstance(parent, str) else describe(parent)
+            raise doc.error(f"extends must be 'default' or a path to another profile, got {got}", "extends",
+                            label="", fix="write extends: default, or the path of the parent profile relative to "
+                                          "this file")
         parent_path = (Path(doc.file).parent / parent).resolve()
         if str(parent_path) in seen or parent_path == Path(doc.file).resolve():
             raise doc.error(f"profiles extend each other in a loop ({parent})", "extends",
                             fix="make one of them extend default")
-        if not parent_path.is_file():  # said where it is named, not only as the missing path
-            raise doc.error(f"no such file: {describe(parent)} ({parent_path})", "extends",
-                            fix="give the parent profile's path relative to this file, or extend default")
+        _refuse_missing_parent(doc, parent, parent_path)
         base = _apply_overrides(base, load_yaml(parent_path, "profile"), (*seen, str(Path(doc.file).resolve())))
     parameters = dict(base.parameters)
     for name, value in doc.mapping("parameters").items():
@@ -329,6 +330,22 @@ def _apply_overrides(base: Profile, doc: YamlDoc, seen: tuple[str, ...]) -> Prof
     )
 
 
+def _refuse_missing_parent(doc: YamlDoc, parent: str, parent_path: Path) -> None:
+    """A parent that is no profile file, said where `extends:` names it, not only as the missing path."""
+    if parent_path.is_dir():
+        inside = sorted(p.name for p in parent_path.glob("*.yaml") if p.is_file())
+        example = f"{parent.rstrip('/')}/{inside[0] if inside else 'profile.yaml'}"
+        raise doc.error(f"{describe(parent)} is a folder, not a profile file", "extends",
+                        fix=f"name the profile file inside it (e.g. extends: {example}), or extend default")
+    if not parent_path.is_file():
+        builtin = sorted(p.stem for p in DEFAULT_PROFILE.parent.glob("*.yaml"))
+        close = difflib.get_close_matches(parent.strip().lower().removesuffix(".yaml")[:40], builtin, n=1)
+        hint = f"did you mean {close[0]}? (the built-in profile); or " if close else ""
+        raise doc.error(f"no such file: {describe(parent)} ({parent_path})", "extends",
+                        fix=f"{hint}give the parent profile's path relative to this file"
+                            + ("" if close else ", or extend default"))
+
+
 def _tailoring(doc: YamlDoc, base: Profile) -> tuple[dict[str, dict[str, tuple[str, ...]]], list[tuple[str, str]]]:
     known = [r.id for r in base.requirements]
     result: dict[str, dict[str, tuple[str, ...]]] = {}
@@ -356,7 +373,8 @@ def _check_tailoring(doc: YamlDoc) -> tuple[dict[str, CheckTailoring], list[tupl
                             fix=f"use one of {', '.join(s.value for s in Severity)}")
         enabled = item.get("enabled", True)
         if not isinstance(enabled, bool):
-            raise doc.error("enabled must be true or false", "checks", check_id, "enabled")
+            raise doc.error(f"must be true or false, got {describe(enabled)}", "checks", check_id, "enabled",
+                            fix="write enabled: false (no quotes) to turn the check off, or enabled: true")
         scope = parse_scope(doc, item, "checks", check_id)
         result[str(check_id)] = CheckTailoring(Severity(severity) if severity else None, enabled, scope,
                                                doc.where("checks", check_id))

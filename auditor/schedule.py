@@ -80,6 +80,19 @@ def write_units(schedule: Schedule, folder: Path) -> list[Path]:
     return [service, timer]
 
 
+def enable_advice(written: Sequence[Path], folder: Path, default_folder: Path, system: bool) -> str:
+    """How to start the timer: enable it where systemd reads units; from another folder (--unit-dir), bring the
+    units to systemd first (copy, or `systemctl link`), since `enable` alone would find no such unit."""
+    scope = "" if system else " --user"
+    enable = f"systemctl{scope} daemon-reload && systemctl{scope} enable --now {UNIT}.timer"
+    if folder.resolve() == default_folder.resolve():
+        return f"enable it with: {enable}"
+    shown = "/etc/systemd/system" if system else "~/.config/systemd/user"
+    units = " ".join(shlex.quote(str(p.absolute())) for p in written)
+    return (f"systemd does not read units from {folder.absolute()}: copy them into {shown}, or link them there "
+            f"with: systemctl{scope} link {units}; then: {enable}")
+
+
 def scan_arguments(inventory: str | None, profile: str | None, reports_dir: Path, keep: int,
                    seal_to: Sequence[str]) -> tuple[str, ...]:
     args: list[str] = ["--quiet", "--reports-dir", str(reports_dir.resolve()), "--keep", str(keep)]

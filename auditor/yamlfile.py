@@ -297,28 +297,54 @@ def _construct_scalars(loader: Any, root: yaml.Node, file: str) -> None:
     The loader keeps what it built, so constructing the document afterwards reuses these values.
     """
     seen: set[int] = set()
-    stack = [root]
+    stack: list[tuple[yaml.Node, PathKey | None]] = [(root, ())]  # a key's own path is None: it has no label
     while stack:
-        node = stack.pop()
+        node, path = stack.pop()
         if id(node) in seen:
             continue
         seen.add(id(node))
-        stack.extend(_children(node))
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key_path = None if path is None else (*path, str(key_node.value))
+                stack.extend(((key_node, None), (value_node, key_path)))
+        else:
+            stack.extend((child, None if path is None else (*path, index))
+                         for index, child in enumerate(_children(node)))
         if node.tag in _REFUSED_TAGS or (node.tag not in loader.yaml_constructors and node.tag != _MERGE_TAG):
             tag = token(node.tag.replace(_CORE, "!!"))
             raise InputError(f"tag {tag} is not used in auditor files", _at(file, node),
                              "remove the tag: write plain text, numbers, dates, lists and mappings")
         if not isinstance(node, yaml.ScalarNode) or node.tag == _MERGE_TAG:
             continue
+        label = ".".join(str(p) for p in path) + ": " if path else ""
+        kind = _TAG_WORDS.get(node.tag, node.tag)
+        offset = _impossible_offset(loader, node)
+        if offset:
+            raise InputError(f"{label}{token(str(node.value))} is not {kind}: the UTC offset {offset} is not one "
+                             "(offsets run from -23:59 to +23:59)", _at(file, node),
+                             "write the offset of the time zone meant, e.g. +01:00, or Z for UTC")
         try:
             loader.construct_object(node)
         except yaml.MarkedYAMLError:
             raise
         except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError) as exc:
-            kind = _TAG_WORDS.get(node.tag, node.tag)
             reason = f" ({_bounded(str(exc))})" if node.tag == _TIMESTAMP_TAG and isinstance(exc, ValueError) else ""
-            raise InputError(f"{token(str(node.value))} is not {kind}{reason}", _at(file, node),
+            raise InputError(f"{label}{token(str(node.value))} is not {kind}{reason}", _at(file, node),
                              _TAG_FIX.get(node.tag, "quote it to make it text")) from None
+
+
+def _impossible_offset(loader: Any, node: yaml.Node) -> str:
+    """A date-time's UTC offset as written, when no clock has it (+25:00, or +05:75, which YAML would read as
+    +06:15); else "". Python's own refusal quotes timedelta's repr, cut short."""
+    if node.tag != _TIMESTAMP_TAG or not isinstance(node.value, str):
+        return ""
+    found = loader.timestamp_regexp.match(node.value)
+    if found is None or not found.group("tz_sign"):
+        return ""
+    hours, minutes = int(found.group("tz_hour")), int(found.group("tz_minute") or 0)
+    if hours < 24 and minutes < 60:
+        return ""
+    return node.value[found.start("tz_sign"):]
 
 
 def _record_marks(node: yaml.Node, path: PathKey, doc: YamlDoc, visited: set[int]) -> None:

@@ -12,7 +12,7 @@ from auditor.plugin import ControlRef, Platform, Severity, Verdict, check
 
 if TYPE_CHECKING:
     # Collector modules are imported when a check runs, so loading the pack imports none of them.
-    from auditor.collectors.backup import BackupFacts, BorgRepo, MacosTimeMachine, MarkerFile, WindowsBackup
+    from auditor.collectors.backup import BackupFacts, BackupJob, BorgRepo, MacosTimeMachine, MarkerFile, WindowsBackup
 
 _HOUR = 3600
 _NOTHING_FOUND_LINUX = "no restic or borg job in systemd or cron, no borg repository known to this host, no marker file"
@@ -38,7 +38,7 @@ def backup_recent(backup: BackupFacts | WindowsBackup | MacosTimeMachine, backup
     proofs: list[tuple[int, str]] = []
     for job in backup.jobs:
         if job.result == "success" and job.finished_at is not None:
-            proofs.append((job.finished_at, f"{job.name} ({job.tool or 'unknown tool'}) last succeeded"))
+            proofs.append((job.finished_at, f"{_job_label(job)} last succeeded"))
     for marker in markers:
         if marker.newest_backup_at is not None:
             proofs.append((marker.newest_backup_at, f"the newest {marker.tool} backup listed in {marker.path}"))
@@ -90,10 +90,12 @@ def backup_recent(backup: BackupFacts | WindowsBackup | MacosTimeMachine, backup
     requirements=("R1", "R5"),
     controls=(ControlRef("iso27001-2022", "8.13"), ControlRef("iso27001-2022", "8.24"), ControlRef("cis-v8", "11.3")),
     platforms=(Platform.LINUX, Platform.WINDOWS, Platform.MACOS),
-    remediation="macOS: choose 'Encrypt backups' for the Time Machine disk. Linux and Windows: use restic (always "
-    "AES-256) or a borg repository created with an encrypting mode (repokey, "
-    "repokey-blake2, repokey-aes-ocb); `none` and `authenticated` modes do not encrypt and need a new "
-    "repository (`borg init -e repokey-blake2`).",
+    remediation="Windows: Windows Server Backup does not encrypt its backups itself: write them to a drive that "
+    "BitLocker encrypts with XtsAes256 (`manage-bde -on E: -em XtsAes256`) or to storage that encrypts with "
+    "AES-256, and record that in a waiver, since the scan cannot see where the backups are kept. macOS: choose "
+    "'Encrypt backups' for the Time Machine disk. Linux: use restic (always AES-256) or a borg repository created "
+    "with an encrypting mode (repokey, repokey-blake2, repokey-aes-ocb); `none` and `authenticated` modes do not "
+    "encrypt and need a new repository (`borg init -e repokey-blake2`).",
 )
 def backup_encrypted(backup: BackupFacts | WindowsBackup | MacosTimeMachine, min_aes_bits: int,
                      chacha20_counts_as_aes256: bool) -> list[Verdict]:
@@ -141,6 +143,12 @@ def backup_encrypted(backup: BackupFacts | WindowsBackup | MacosTimeMachine, min
     for job in backup.jobs:
         if job.tool == "timemachine" and isinstance(backup, MacosTimeMachine):
             verdicts.append(_time_machine(job.name, backup.encryption.get(job.name, "unknown"), expected))
+        elif job.tool == "wbadmin":
+            verdicts.append(Verdict.failed(
+                "wbadmin has no encryption setting of its own: its backups are only as protected as the drive or "
+                "share they are written to (a BitLocker drive, say), which this check cannot see, so AES-256 is not "
+                "evidenced.", resource=job.name, observed={"tool": "wbadmin", "command": job.command},
+                expected=expected))
         elif job.tool not in ("restic", "borg", "borgmatic"):
             verdicts.append(Verdict.failed(
                 f"Backup job {job.name} runs {job.tool or job.command or 'an unidentified program'}; its encryption "
@@ -149,6 +157,14 @@ def backup_encrypted(backup: BackupFacts | WindowsBackup | MacosTimeMachine, min
     if not verdicts:
         return [Verdict.not_applicable("No backup tool was detected (BACKUP-0010 reports the missing backup).")]
     return verdicts
+
+
+def _job_label(job: BackupJob) -> str:
+    """A job as a sentence names it: a systemd unit or cron file with the tool it runs ("restic-backup.service
+    (restic)"); a Windows or macOS job is already named for its product ("Time Machine (Backup)")."""
+    if job.source in ("systemd", "cron"):
+        return f"{job.name} ({job.tool or 'unknown tool'})"
+    return job.name
 
 
 def _linux_only(backup: BackupFacts | WindowsBackup | MacosTimeMachine) -> tuple[

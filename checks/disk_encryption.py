@@ -154,7 +154,14 @@ def cipher_strength(disk: DiskFacts | WindowsBitLocker | MacosFileVault, min_aes
             verdicts.append(Verdict.failed(f"{stated}: {layer.cipher} is not AES; the agreement requires "
                                            f"AES-{min_aes_bits}.", resource=subject, observed=observed,
                                            expected=expected))
-    return verdicts
+    if verdicts:
+        return verdicts
+    # No crypt layer to judge: say why, rather than the runner's "Nothing this check judges was found".
+    if disk.problem:
+        return [Verdict.failed(f"The block devices could not be listed ({disk.problem}), so no encrypted volume's "
+                               "cipher can be read.", observed={"problem": disk.problem}, expected=expected)]
+    return [Verdict.not_applicable("No volume is encrypted with dm-crypt/LUKS, so there is no cipher to judge "
+                                   "(DISK-0010 reports the volumes that are not encrypted).")]
 
 
 @check(

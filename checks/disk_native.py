@@ -72,11 +72,20 @@ def native_strength(disk: WindowsBitLocker | MacosFileVault, min_aes_bits: int) 
     """DISK-0020 on Windows and macOS: the method's effective AES strength against min_aes_bits."""
     from auditor.collectors.disk_native import MacosFileVault
 
-    expected = {"algorithm": "AES", "effective_bits": f">= {min_aes_bits}"}
+    expected: dict[str, object] = {"algorithm": "AES", "effective_bits": f">= {min_aes_bits}"}
+    if not any(in_scope(v) for v in disk.volumes):
+        return _unreadable(disk, expected)
     verdicts = []
     for volume in (v for v in disk.volumes if in_scope(v) and v.state not in ("decrypted", "")):
         what = f"{volume.name} ({_ROLES[volume.role]})"
         observed = _observed(volume)
+        # On a Mac: how FileVault encrypts, the collector's own sentence ("FileVault on an Intel Mac uses XTS-AES-128"),
+        # quoted whole so that the report's catalogue translates it as it stands.
+        filevault = ""
+        if isinstance(disk, MacosFileVault):
+            # The collector's basis names the kind of Mac in words; the processor's model string is only observed.
+            filevault = volume.basis or "FileVault uses AES-XTS"
+            observed["processor"] = disk.hardware or "unknown"
         if volume.cipher == "hardware":
             verdicts.append(Verdict.failed(
                 f"{what} relies on the drive's own hardware encryption (BitLocker method Hardware): its cipher and "
@@ -86,21 +95,29 @@ def native_strength(disk: WindowsBitLocker | MacosFileVault, min_aes_bits: int) 
         elif volume.effective_bits is None:
             verdicts.append(Verdict.failed(f"{what} is encrypted, but its key size could not be read ({volume.basis}).",
                                            resource=volume.name, observed=observed, expected=expected))
+        elif volume.effective_bits >= min_aes_bits and filevault:
+            verdicts.append(Verdict.passed(f"{what}: {filevault}, i.e. "
+                                           f"AES-{volume.effective_bits}.", resource=volume.name, observed=observed,
+                                           expected=expected))
         elif volume.effective_bits >= min_aes_bits:
             verdicts.append(Verdict.passed(f"{what} uses {volume.method} = AES-{volume.effective_bits} "
                                            f"({volume.basis}).", resource=volume.name, observed=observed,
                                            expected=expected))
-        elif isinstance(disk, MacosFileVault):
+        elif filevault:
             verdicts.append(Verdict.failed(
-                f"{what}: {volume.basis}, i.e. AES-{volume.effective_bits}; the agreement requires "
-                f"AES-{min_aes_bits}. This is a FAIL unless the controller accepts AES-128 for Intel Macs in writing "
-                "(profile min_aes_bits: 128, or a waiver); the cipher cannot be changed on this Mac.",
+                f"{what}: {filevault}, i.e. AES-{volume.effective_bits}; the "
+                f"agreement requires AES-{min_aes_bits}. This is a FAIL unless the controller accepts AES-128 for "
+                "Intel Macs in writing (profile min_aes_bits: 128, or a waiver); the cipher cannot be changed on this "
+                "Mac.",
                 resource=volume.name, observed=observed, expected=expected))
         else:
             verdicts.append(Verdict.failed(
                 f"{what} uses {volume.method} = AES-{volume.effective_bits}; the agreement requires "
                 f"AES-{min_aes_bits} (XtsAes256). BitLocker's default is XtsAes128.", resource=volume.name,
                 observed=observed, expected=expected))
+    if not verdicts:
+        return [Verdict.not_applicable(f"No fixed drive is encrypted by {_tool(disk)}, so there is no cipher to judge "
+                                       "(DISK-0010 reports the drives that are not encrypted).")]
     return verdicts
 
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from auditor.collectors.updates import UpdatesFacts
 
 STALE_LIST_DAYS = 7  # package lists older than this may hide security updates published since
+_SHOWN = 10  # names listed in the message; the rest are counted ("and 78 more") and all are in `observed`
 
 
 @check(
@@ -53,10 +54,7 @@ def security_updates_installed(updates: UpdatesFacts, system: SystemFacts) -> Ve
     if not updates.listed:
         doubts.append(f"pending updates could not be listed ({updates.problem})")
     elif updates.security:
-        # One package may be named by several advisories: list each package once.
-        packages = list(dict.fromkeys(u.name for u in updates.security))
-        names = ", ".join(packages[:10]) + (", ..." if len(packages) > 10 else "")
-        failures.append(f"{len(updates.security)} security update(s) are pending: {names}")
+        failures.append(_pending(updates))
     age = updates.index_age_days
     if updates.listed and age is not None and age > STALE_LIST_DAYS:
         doubts.append(f"the package lists were last refreshed {age:.0f} days ago ({updates.index_source}), so "
@@ -73,6 +71,21 @@ def security_updates_installed(updates: UpdatesFacts, system: SystemFacts) -> Ve
                           expected=expected)
 
 
+def _pending(updates: UpdatesFacts) -> str:
+    """What is pending, counted as what it lists: packages on Linux (dnf: and the advisories apart, since one
+    package may be named by several advisories and one advisory may name several packages), updates elsewhere."""
+    names = list(dict.fromkeys(u.name for u in updates.security))
+    shown = ", ".join(names[:_SHOWN]) + (f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else "")
+    if updates.manager == "dnf":
+        advisories = len({u.origin for u in updates.security})
+        if advisories == 1:
+            return f"security updates from 1 advisory are pending for {len(names)} package(s): {shown}"
+        return f"security updates from {advisories} advisories are pending for {len(names)} package(s): {shown}"
+    if updates.manager == "apt":
+        return f"security updates are pending for {len(names)} package(s): {shown}"
+    return f"{len(names)} security update(s) are pending: {shown}"
+
+
 def _sentence(parts: list[str]) -> str:
     text = "; ".join(parts)
-    return text[0].upper() + text[1:] + "."
+    return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")

@@ -35,9 +35,7 @@ def screen_locks(screenlock: ScreenlockFacts, screen_lock_max_seconds: int, targ
     if target.role is not Role.WORKSTATION:
         return [Verdict.not_applicable(f"Only workstations are checked; this target's role is {target.role}.")]
     if screenlock.headless:
-        default_target = screenlock.default_target or "unknown"
-        return [Verdict.not_applicable(f"Headless: no desktop session or graphical login is installed, so no screen "
-                                       f"can lock (systemd's default target: {default_target}).")]
+        return [Verdict.not_applicable(_no_screen(screenlock.default_target))]
     verdicts = [_desktop(lock, screen_lock_max_seconds, screenlock.notes) for lock in screenlock.locks]
     unread = [d for d in screenlock.desktops if d not in _NAMES]
     if unread or not verdicts:
@@ -50,10 +48,26 @@ def screen_locks(screenlock: ScreenlockFacts, screen_lock_max_seconds: int, targ
     return verdicts
 
 
+def _no_screen(default_target: str) -> str:
+    """Why a workstation with no desktop has no screen lock to judge. What is installed decides: systemd's default
+    target does not, since Debian's systemd makes graphical.target the default on every install, desktop or not
+    (it only starts a display manager when one is installed)."""
+    if default_target == "graphical.target":
+        return ("No desktop session or graphical login manager is installed, so there is no screen to lock; "
+                "systemd's default target is graphical.target, but with no login manager installed it starts no "
+                "graphical session.")
+    if default_target:
+        return (f"No desktop session or graphical login manager is installed, so there is no screen to lock "
+                f"(systemd starts {default_target}, a text console).")
+    return "No desktop session or graphical login manager is installed, so there is no screen to lock."
+
+
 def _desktop(lock: DesktopLock, limit: int, notes: tuple[str, ...]) -> Verdict:
     from auditor.collectors.screenlock import LockSetting
 
     name = _NAMES.get(lock.desktop, lock.desktop)
+    # Linux findings are per desktop ("gnome", "kde"); Windows and macOS have one screen lock, so no resource.
+    resource = "" if lock.desktop in _NATIVE else lock.desktop
     system = next((layer for layer in lock.layers if layer.scope == "system"), LockSetting("system", ""))
     users = [layer for layer in lock.layers if layer.scope.startswith("user:")]
     expected = {"lock_enabled": True, "max_seconds": limit, "enforced_system_wide": True}
@@ -64,16 +78,16 @@ def _desktop(lock: DesktopLock, limit: int, notes: tuple[str, ...]) -> Verdict:
     if {"idle", "enabled"} <= set(system.locked):
         if seconds is not None and seconds <= limit:
             return Verdict.passed(f"{name} locks the screen after {seconds} s of inactivity, enforced system-wide "
-                                  f"by a lock users cannot change ({system.source}).", resource=lock.desktop,
+                                  f"by a lock users cannot change ({system.source}).", resource=resource,
                                   observed=observed, expected=expected)
         return Verdict.failed(f"{name}'s system-wide locked setting {_words(seconds)}; at most {limit} s is "
-                              "required.", resource=lock.desktop, observed=observed, expected=expected)
+                              "required.", resource=resource, observed=observed, expected=expected)
     bad = [(u.scope[5:], s) for u in users if not u.problem and ((s := _effective(lock, system, u)) is None
                                                                  or s > limit)]
     if bad:
         who = "; ".join(f"user {user}: {_words(s)}" for user, s in bad)
         return Verdict.failed(f"{name} does not lock in time for every user ({who}); at most {limit} s is "
-                              "required and no system-wide lock enforces it.", resource=lock.desktop,
+                              "required and no system-wide lock enforces it.", resource=resource,
                               observed=observed, expected=expected)
     default = "the system-wide default" if system.source and not system.problem else "the desktop's default"
     read = [u.scope[5:] for u in users if not u.problem]
@@ -82,17 +96,17 @@ def _desktop(lock: DesktopLock, limit: int, notes: tuple[str, ...]) -> Verdict:
         worst = max(s for u in users if not u.problem and (s := _effective(lock, system, u)) is not None)
         return Verdict.warning(f"{name} locks after {worst} s by the user's own setting ({', '.join(read)}), but no "
                                "policy or configuration profile enforces it, so the user can change or disable it.",
-                               resource=lock.desktop, observed=observed, expected=expected)
+                               resource=resource, observed=observed, expected=expected)
     unread = [f"{u.scope[5:]} ({u.problem})" for u in users if u.problem]
     if seconds is None or seconds > limit:
         return Verdict.failed(f"{name}'s {default} {_words(seconds)}; at most {limit} s is required.",
-                              resource=lock.desktop, observed=observed, expected=expected)
+                              resource=resource, observed=observed, expected=expected)
     detail = f"users read: {', '.join(read)}" if read else "no per-user settings could be read"
     if unread:
         detail += f"; not readable: {', '.join(unread)}"
     extra = f" ({'; '.join(notes)})" if notes and not users else ""
     return Verdict.warning(f"{name} locks after {seconds} s by {default} ({detail}){extra}, but no system-wide "
-                           f"lock enforces it, so each user can change or disable it.", resource=lock.desktop,
+                           f"lock enforces it, so each user can change or disable it.", resource=resource,
                            observed=observed, expected=expected)
 
 

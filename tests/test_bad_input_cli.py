@@ -245,3 +245,130 @@ def test_kit_build_refuses_a_profile_naming_an_unknown_check_before_building(tmp
                                      "--out", str(tmp_path / "kit"), "--wheelhouse", str(tmp_path)))
     # Then the check id is named before anything is built
     assert "NET-0200" in line and not (tmp_path / "kit").exists()
+
+
+@pytest.mark.parametrize(("expires", "offset"), [("2026-12-31T17:00:00+25:00", "+25:00"),
+                                                 ("2026-12-31T17:00:00-24:00", "-24:00"),
+                                                 ("2026-12-31T17:00:00+05:75", "+05:75")])
+def test_a_utc_offset_no_clock_has_is_said_in_words(write, expires, offset):
+    # Given a waiver's expiry with a UTC offset beyond a day (or minutes beyond an hour)
+    profile = write("p.yaml", WAIVER.format(expires=expires))
+    # When the profile is read
+    line = _one_line_refusal(run_cli("profile", "show", "--profile", str(profile)))
+    # Then one line names the place, the field and the offset in words, not Python's timedelta
+    assert line == (f"auditor: {profile}:7:14: waivers.0.expires: '{expires}' is not a calendar date or date-time: "
+                    f"the UTC offset {offset} is not one (offsets run from -23:59 to +23:59); write the offset of "
+                    "the time zone meant, e.g. +01:00, or Z for UTC"), line
+
+
+def test_a_utc_offset_of_a_whole_day_less_a_minute_is_still_read(tmp_path, write):
+    profile = write("p.yaml", WAIVER.format(expires="2026-12-31T17:00:00+23:59"))
+    result = run_cli("profile", "show", "--profile", str(profile))
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(("extends", "words"), [
+    ("base", "extends: 'base' is a folder, not a profile file; name the profile file inside it "
+             "(e.g. extends: base/region.yaml), or extend default"),
+    ("defualt", "extends: no such file: 'defualt' ({folder}/defualt); did you mean default? (the built-in "
+                "profile); or give the parent profile's path relative to this file"),
+    ("Default", "extends: no such file: 'Default' ({folder}/Default); did you mean default? (the built-in "
+                "profile); or give the parent profile's path relative to this file"),
+    ("", "extends must be 'default' or a path to another profile, got nothing; write extends: default, or the path "
+         "of the parent profile relative to this file"),
+    ("[base]", "extends must be 'default' or a path to another profile, got a list; write extends: default, or the "
+               "path of the parent profile relative to this file"),
+])
+def test_a_profile_extends_that_names_no_profile_says_what_to_write(tmp_path, write, extends, words):
+    # Given a profile whose parent is a folder, a misspelt built-in, or nothing at all
+    (tmp_path / "base").mkdir()
+    write("base/region.yaml", "extends: default\n")
+    profile = write("p.yaml", f"extends: {extends}\n")
+    # When it is read
+    line = _one_line_refusal(run_cli("profile", "show", "--profile", str(profile)))
+    # Then one line says where and what to write
+    column = 10 if extends else 9
+    assert line == f"auditor: {profile}:1:{column}: " + words.format(folder=tmp_path), line
+
+
+def test_a_check_enabled_that_is_not_true_or_false_shows_the_value_and_the_fix(write):
+    profile = write("p.yaml", 'extends: default\nchecks:\n  LOCK-0010: {enabled: "no"}\n')
+    line = _one_line_refusal(run_cli("profile", "show", "--profile", str(profile)))
+    assert line == (f"auditor: {profile}:3:24: checks.LOCK-0010.enabled: must be true or false, got 'no'; "
+                    "write enabled: false (no quotes) to turn the check off, or enabled: true"), line
+
+
+def test_an_attestation_reviewed_before_it_was_made_says_how_to_fix_it(write):
+    profile = write("p.yaml", "extends: default\nattestations:\n  - {requirement: R10, statement: s, attestor: "
+                              "{name: n}, date: 2026-12-01, next_review: 2026-01-01}\n")
+    line = _one_line_refusal(run_cli("profile", "show", "--profile", str(profile)))
+    assert line == (f"auditor: {profile}:3:90: attestations.0.next_review: next_review is before the "
+                    "attestation's date (next_review 2026-01-01, date 2026-12-01); write the date of the next "
+                    "review, on or after 2026-12-01 (or swap the two if they were written the wrong way round)"), line
+
+
+def test_schedule_into_another_folder_says_how_systemd_finds_the_units(tmp_path, write):
+    # Given units written to a folder systemd does not read
+    inventory = write("inv.yaml", "targets:\n  - {name: here, kind: local}\n")
+    units = tmp_path / "units"
+    result = run_cli("schedule", "--inventory", str(inventory), "--unit-dir", str(units))
+    assert result.returncode == 0, result.stderr
+    # Then the advice is how to bring them to systemd, not to enable what it cannot see
+    service, timer = units / "auditor-scan.service", units / "auditor-scan.timer"
+    assert "enable it with" not in result.stdout
+    assert (f"systemd does not read units from {units}: copy them into ~/.config/systemd/user, or link them there "
+            f"with: systemctl --user link {service} {timer}; then: systemctl --user daemon-reload && "
+            "systemctl --user enable --now auditor-scan.timer\n") in result.stdout, result.stdout
+
+
+def test_schedule_into_the_user_unit_folder_still_says_enable_it(tmp_path, write):
+    inventory = write("inv.yaml", "targets:\n  - {name: here, kind: local}\n")
+    home = tmp_path / "home"
+    result = run_cli("schedule", "--inventory", str(inventory), "--unit-dir",
+                     str(home / ".config" / "systemd" / "user"), env={"HOME": str(home)})
+    assert result.returncode == 0, result.stderr
+    assert ("enable it with: systemctl --user daemon-reload && systemctl --user enable --now auditor-scan.timer"
+            in result.stdout), result.stdout
+
+
+@pytest.mark.parametrize(("line", "words"), [
+    ("db1 ansible_host=192.0.2.5 =x", "2:28: host 'db1': host variable '=x' has no name before the '='; write "
+                                     "name=value, e.g. ansible_port=2222, or remove it"),
+    ("db1 ansible_host=192.0.2.5 ansible_port=", "2:28: host 'db1': ansible_port is empty; write the SSH port, "
+                                                "e.g. ansible_port=2222, or remove ansible_port= to use port 22"),
+])
+def test_an_ansible_host_variable_without_a_name_or_an_empty_port_is_refused(tmp_path, line, words):
+    # (192.0.2.5 is a documentation address: were the line read, nothing would answer there)
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text(f"[servers]\n{line}\n", encoding="utf-8")
+    refusal = _one_line_refusal(run_cli("scan", "--inventory", str(inventory), "--out", str(tmp_path / "run")))
+    assert refusal == f"auditor: {inventory}:{words}", refusal
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(("line", "words"), [
+    ("=x", "2:1: [servers:vars] line '=x' has no variable name before the '='; write name=value, "
+           "e.g. ansible_user=audit"),
+    ("ansible_port=", "2:1: [servers:vars] ansible_port is empty; write the SSH port, e.g. ansible_port=2222, "
+                      "or remove ansible_port= to use port 22"),
+])
+def test_an_ansible_group_variable_without_a_name_or_an_empty_port_is_refused(tmp_path, line, words):
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text(f"[servers:vars]\n{line}\n[servers]\ndb1 ansible_host=192.0.2.5\n", encoding="utf-8")
+    refusal = _one_line_refusal(run_cli("scan", "--inventory", str(inventory), "--out", str(tmp_path / "run")))
+    assert refusal == f"auditor: {inventory}:{words}", refusal
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("servers:\n  hosts:\n    db1: {ansible_host: 192.0.2.5, ansible_port: }\n",
+     "3:50: host 'db1': ansible_port is empty; write the SSH port, e.g. ansible_port: 2222, or remove ansible_port "
+     "to use port 22"),
+    ("servers:\n  vars:\n    ansible_port: ''\n  hosts:\n    db1: {ansible_host: 192.0.2.5}\n",
+     "3:19: group 'servers': ansible_port is empty; write the SSH port, e.g. ansible_port: 2222, or remove "
+     "ansible_port to use port 22"),
+])
+def test_an_empty_port_in_a_yaml_ansible_inventory_is_refused(tmp_path, text, words):
+    inventory = tmp_path / "hosts.yaml"
+    inventory.write_text(text, encoding="utf-8")
+    refusal = _one_line_refusal(run_cli("scan", "--inventory", str(inventory), "--out", str(tmp_path / "run")))
+    assert refusal == f"auditor: {inventory}:{words}", refusal

@@ -241,9 +241,10 @@ def describe_hardware(brand: str, arm64: str, machine: str) -> str:
 
 
 def macos_cipher(hardware: str) -> tuple[str, int | None, str]:
-    """FileVault's cipher follows from the hardware (Apple Platform Security guide)."""
+    """FileVault's cipher follows from the hardware (Apple Platform Security guide). The basis says the kind of
+    Mac in words; the processor's model string stays in `MacosFileVault.hardware`."""
     if hardware.endswith("(Apple silicon)"):
-        return "aes-xts", 256, f"{hardware}: FileVault uses AES-256-XTS (Secure Enclave AES engine)"
+        return "aes-xts", 256, "FileVault on an Apple silicon Mac uses AES-256-XTS (Secure Enclave AES engine)"
     if hardware.endswith("(Intel)"):
-        return "aes-xts", 128, f"{hardware}: FileVault on an Intel Mac uses XTS-AES-128"
+        return "aes-xts", 128, "FileVault on an Intel Mac uses XTS-AES-128"
     return "aes-xts", None, "the processor could not be read, so FileVault's key size is unknown"

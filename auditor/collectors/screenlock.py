@@ -92,7 +92,8 @@ class ScreenlockFacts:
     """Attributes:
     desktops: desktop environments whose session binary is installed ("gnome", "kde", "xfce", ...).
     display_managers: graphical login managers found (gdm, lightdm, sddm, display-manager.service).
-    default_target: `systemctl get-default` ("graphical.target", "multi-user.target") or "" when unknown.
+    default_target: `systemctl get-default` ("graphical.target", "multi-user.target") or "" when unknown. It is
+        context, not evidence of a desktop: Debian's systemd makes graphical.target the default on every install.
     locks: screen-lock configuration for each desktop whose settings this collector reads (GNOME, KDE).
     notes: what could not be read and why, in words.
     """
@@ -105,7 +106,7 @@ class ScreenlockFacts:
 
     @property
     def headless(self) -> bool:
-        """No desktop session and no graphical login is installed."""
+        """No desktop session and no graphical login is installed (whatever the default target says)."""
         return not self.desktops and not self.display_managers
 
 

@@ -150,3 +150,21 @@ def test_swap_encrypted(facts, statuses, words):
     verdicts = swap_encrypted(facts)
     assert [v.status for v in verdicts] == statuses
     assert words in verdicts[0].message
+
+
+def test_cipher_strength_with_no_encrypted_volume_says_so_and_points_to_disk_0010():
+    # Given a host whose volumes sit on no dm-crypt layer (DISK-0010 fails them)
+    facts = DiskFacts(volumes=(volume(["/"], device="/dev/sda1", kname="sda1", type="part"),))
+    # When DISK-0020 evaluates it
+    (verdict,) = cipher_strength(facts, 256, False)
+    # Then it is not applicable for the stated reason: there is no cipher to judge, and DISK-0010 has the failure
+    assert verdict.status is Status.NOT_APPLICABLE
+    assert verdict.message == ("No volume is encrypted with dm-crypt/LUKS, so there is no cipher to judge (DISK-0010 "
+                               "reports the volumes that are not encrypted).")
+
+
+def test_cipher_strength_when_the_block_devices_could_not_be_listed():
+    (verdict,) = cipher_strength(DiskFacts(problem="`lsblk` exited 1: permission denied"), 256, False)
+    assert verdict.status is Status.FAIL
+    assert verdict.message == ("The block devices could not be listed (`lsblk` exited 1: permission denied), so no "
+                               "encrypted volume's cipher can be read.")

@@ -62,16 +62,17 @@ def _statuses(verdicts: object) -> list[Status]:
     # Given hardware encryption: DISK-0020 needs a reason (fail)
     ("windows", (NativeVolume("C:", "os", "encrypted", "on", 100.0, "Hardware", "hardware", None),), [Status.PASS],
      [Status.FAIL], [Status.PASS]),
-    # Given an unencrypted data drive: DISK-0010 and DISK-0040 fail, DISK-0020 has nothing to judge
-    ("windows", (_vol("D:", None, state="decrypted", protection="off", role="data"),), [Status.FAIL], [],
-     [Status.FAIL]),
+    # Given an unencrypted data drive: DISK-0010 and DISK-0040 fail, DISK-0020 has no cipher to judge (n/a)
+    ("windows", (_vol("D:", None, state="decrypted", protection="off", role="data"),), [Status.FAIL],
+     [Status.NOT_APPLICABLE], [Status.FAIL]),
     # Given a removable drive only: nothing is in scope, so the drives cannot be shown (fail, with the reason)
-    ("windows", (_vol("E:", None, state="decrypted", role="removable"),), [Status.FAIL], [], [Status.FAIL]),
+    ("windows", (_vol("E:", None, state="decrypted", role="removable"),), [Status.FAIL], [Status.FAIL],
+     [Status.FAIL]),
     # Given FileVault still encrypting on Apple silicon: DISK-0010 warns, DISK-0040 fails
     ("macos", (_vol("Data", state="encrypting"),), [Status.WARN], [Status.PASS], [Status.FAIL]),
     # Given FileVault deferred on an Intel Mac: not encrypted yet
-    ("macos", (_vol("Data", None, state="decrypted", protection="off", deferred=True),), [Status.FAIL], [],
-     [Status.FAIL]),
+    ("macos", (_vol("Data", None, state="decrypted", protection="off", deferred=True),), [Status.FAIL],
+     [Status.NOT_APPLICABLE], [Status.FAIL]),
     # Given an Intel Mac (XTS-AES-128): DISK-0020 fails
     ("macos", (_vol("Data", 128),), [Status.PASS], [Status.FAIL], [Status.PASS]),
 ])
@@ -81,6 +82,38 @@ def test_disk_checks_on_native_volumes(platform: str, volumes: tuple[NativeVolum
     assert _statuses(volumes_encrypted(facts)) == encrypted
     assert _statuses(cipher_strength(facts, 256, False)) == strength
     assert _statuses(protection_in_force(facts)) == force
+
+
+def test_disk_0020_with_no_encrypted_drive_says_why_it_judges_nothing() -> None:
+    # Given a Windows data drive that BitLocker has not encrypted
+    facts = WindowsBitLocker((_vol("D:", None, state="decrypted", protection="off", role="data"),))
+    # When DISK-0020 evaluates it, then it names the reason, not "nothing this check judges was found"
+    (verdict,) = cipher_strength(facts, 256, False)
+    assert verdict.message == ("No fixed drive is encrypted by BitLocker, so there is no cipher to judge (DISK-0010 "
+                               "reports the drives that are not encrypted).")
+
+
+def test_intel_mac_fails_in_words_not_with_the_raw_processor_string() -> None:
+    # Given an Intel Mac's FileVault volume as the collector describes it
+    volume = _vol("Macintosh HD - Data (disk1s5)", 128, basis="FileVault on an Intel Mac uses XTS-AES-128")
+    facts = MacosFileVault((volume,), "Intel(R) Core(TM) i7-9750H CPU @ 2.60GHz (Intel)")
+    # When DISK-0020 evaluates it
+    (verdict,) = cipher_strength(facts, 256, False)
+    # Then the message says "an Intel Mac" and keeps the processor model for the observed values only
+    assert verdict.message.startswith("Macintosh HD - Data (disk1s5) (operating-system drive): FileVault on an Intel "
+                                      "Mac uses XTS-AES-128, i.e. AES-128; the agreement requires AES-256. This is a "
+                                      "FAIL unless"), verdict.message
+    assert "Core(TM)" not in verdict.message
+    assert verdict.observed["processor"] == "Intel(R) Core(TM) i7-9750H CPU @ 2.60GHz (Intel)"
+
+
+def test_apple_silicon_mac_passes_in_words() -> None:
+    volume = _vol("Macintosh HD - Data (disk3s5)", 256,
+                  basis="FileVault on an Apple silicon Mac uses AES-256-XTS (Secure Enclave AES engine)")
+    (verdict,) = cipher_strength(MacosFileVault((volume,), "Apple M3 (Apple silicon)"), 256, False)
+    assert verdict.status is Status.PASS
+    assert verdict.message == ("Macintosh HD - Data (disk3s5) (operating-system drive): FileVault on an Apple "
+                               "silicon Mac uses AES-256-XTS (Secure Enclave AES engine), i.e. AES-256.")
 
 
 def test_intel_mac_passes_when_the_controller_accepts_aes_128() -> None:
@@ -210,6 +243,9 @@ def _lock(desktop: str, system: LockSetting, user: LockSetting) -> ScreenlockFac
 def test_lock_0010_windows_and_macos(facts: ScreenlockFacts, target: Target, status: Status) -> None:
     (verdict,) = screen_locks(facts, 900, target)
     assert verdict.status is status
+    # And the finding names no resource: a Windows or macOS machine has one screen lock, and the platform's name
+    # as a resource reads like a stray word after the target's ("laptop-017 windows:")
+    assert verdict.resource == ""
 
 
 WIN = SystemFacts(Platform.WINDOWS, "Microsoft Windows 11 Pro", "10.0.26200", "windows")
@@ -245,6 +281,46 @@ def test_backup_windows_and_macos(facts: WindowsBackup | MacosTimeMachine, recen
                                   encrypted: list[Status]) -> None:
     assert backup_recent(facts, 26, []).status is recent
     assert _statuses(backup_encrypted(facts, 256, False)) == encrypted
+
+
+WBADMIN = BackupJob("Windows Server Backup (wbadmin)", "wbadmin", "wbadmin", "wbadmin get versions",
+                    result="success", finished_at=NOW - 12 * 3600)
+
+
+def test_backup_0010_names_a_windows_or_mac_backup_once() -> None:
+    # Given a Windows Server Backup and a Time Machine backup, each named for its product
+    windows_backup = WindowsBackup(NOW, ("wbadmin",), (WBADMIN,))
+    mac = MacosTimeMachine(NOW, jobs=(BackupJob(TM, "timemachine", "tmutil", result="success",
+                                                finished_at=NOW - 3600),), encryption={TM: "encrypted"})
+    # When BACKUP-0010 passes them, then the tool is not repeated after a name that already says it
+    assert backup_recent(windows_backup, 26, []).message == \
+        "The newest successful backup is 12.0 h old (Windows Server Backup (wbadmin) last succeeded)."
+    assert backup_recent(mac, 26, []).message == \
+        "The newest successful backup is 1.0 h old (Time Machine (Backup) last succeeded)."
+
+
+def test_backup_0020_on_windows_server_backup_says_what_it_does_not_encrypt() -> None:
+    # Given Windows Server Backup's newest version
+    (verdict,) = backup_encrypted(WindowsBackup(NOW, ("wbadmin",), (WBADMIN,)), 256, False)
+    # Then it fails because AES-256 is not evidenced, without repeating the resource's name in the message
+    assert verdict.status is Status.FAIL and verdict.resource == "Windows Server Backup (wbadmin)"
+    assert verdict.message == (
+        "wbadmin has no encryption setting of its own: its backups are only as protected as the drive or share "
+        "they are written to (a BitLocker drive, say), which this check cannot see, so AES-256 is not evidenced.")
+    assert "Backup job" not in verdict.message
+
+
+def test_backup_0020_remediation_has_a_windows_part_of_its_own() -> None:
+    from auditor.pipeline import load_checks
+    from auditor.profile import load_profile
+    from auditor.report.messages import _OS_PART
+
+    remediation = load_checks(load_profile())["BACKUP-0020"].remediation
+    parts = _OS_PART.split(remediation)[1:]
+    by_os = dict(zip(parts[::2], parts[1::2], strict=True))
+    # Then each platform reads its own part: Windows is not told to use restic or borg
+    assert set(by_os) == {"Windows", "macOS", "Linux"}, by_os
+    assert "BitLocker" in by_os["Windows"] and "restic" not in by_os["Windows"] and "borg" not in by_os["Windows"]
 
 
 @pytest.mark.parametrize(("facts", "status"), [

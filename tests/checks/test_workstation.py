@@ -73,7 +73,7 @@ def test_kde_user_timeout_too_long():
 @pytest.mark.parametrize(
     ("facts", "target", "words"),
     [
-        (ScreenlockFacts((), (), "multi-user.target"), WORKSTATION, "Headless"),
+        (ScreenlockFacts((), (), "multi-user.target"), WORKSTATION, "No desktop session or graphical login"),
         (_gnome(_system(0)), Target("db", TargetKind.SSH, Role.SERVER), "role is server"),
     ],
 )
@@ -86,3 +86,30 @@ def test_unreadable_desktop_is_a_warning():
     facts = ScreenlockFacts(("xfce",), ("lightdm",), "graphical.target")
     (verdict,) = screen_locks(facts, 900, WORKSTATION)
     assert verdict.status is Status.WARN and "xfce" in verdict.message
+
+
+def test_no_desktop_with_graphical_default_target_is_not_called_headless_because_of_it():
+    # Given a workstation with no desktop session and no login manager, whose systemd default is graphical.target
+    # (Debian's systemd makes it the default whether or not a desktop is installed)
+    facts = ScreenlockFacts((), (), "graphical.target")
+    # When LOCK-0010 evaluates it
+    (verdict,) = screen_locks(facts, 900, WORKSTATION)
+    # Then it is not applicable because nothing graphical is installed, and the graphical default is not given
+    # as the evidence of a headless host
+    assert verdict.status is Status.NOT_APPLICABLE
+    assert verdict.message == (
+        "No desktop session or graphical login manager is installed, so there is no screen to lock; systemd's "
+        "default target is graphical.target, but with no login manager installed it starts no graphical session.")
+    assert "Headless" not in verdict.message
+
+
+def test_no_desktop_names_a_text_default_target_as_agreeing():
+    (verdict,) = screen_locks(ScreenlockFacts((), (), "multi-user.target"), 900, WORKSTATION)
+    assert verdict.message == ("No desktop session or graphical login manager is installed, so there is no screen "
+                               "to lock (systemd starts multi-user.target, a text console).")
+
+
+def test_no_desktop_and_no_systemd_answer():
+    (verdict,) = screen_locks(ScreenlockFacts((), (), ""), 900, WORKSTATION)
+    assert verdict.message == "No desktop session or graphical login manager is installed, so there is no screen to " \
+        "lock."

@@ -43,6 +43,9 @@ def test_filevault_cipher_follows_the_hardware(brand: str, arm64: str | None, ma
     (volume,) = facts.volumes  # only the Data volume holds user data
     assert volume.name == "Macintosh HD - Data (disk3s5)" and volume.effective_bits == bits
     assert hardware in facts.hardware and volume.state == "encrypted" and volume.protection == "on"
+    # And the basis, which the findings quote, says the kind of Mac in words, not the raw processor string
+    assert volume.basis == {256: "FileVault on an Apple silicon Mac uses AES-256-XTS (Secure Enclave AES engine)",
+                            128: "FileVault on an Intel Mac uses XTS-AES-128"}[bits]
 
 
 @pytest.mark.parametrize(("name", "state", "percent", "deferred"), [
