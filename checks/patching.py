@@ -78,11 +78,12 @@ def _pending(updates: UpdatesFacts) -> str:
     shown = ", ".join(names[:_SHOWN]) + (f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else "")
     if updates.manager == "dnf":
         advisories = len({u.origin for u in updates.security})
+        # Each begins with its count: the sentence's capital then changes nothing, and the catalogue still matches.
         if advisories == 1:
-            return f"security updates from 1 advisory are pending for {len(names)} package(s): {shown}"
-        return f"security updates from {advisories} advisories are pending for {len(names)} package(s): {shown}"
+            return f"{len(names)} package(s) have security updates pending from 1 advisory: {shown}"
+        return f"{len(names)} package(s) have security updates pending from {advisories} advisories: {shown}"
     if updates.manager == "apt":
-        return f"security updates are pending for {len(names)} package(s): {shown}"
+        return f"{len(names)} package(s) have security updates pending: {shown}"
     return f"{len(names)} security update(s) are pending: {shown}"
 
 

@@ -27,7 +27,7 @@ def _apt(*pending: PendingUpdate, lists_age_days: float = 1, listed: bool = True
     ("facts", "system", "status", "words"),
     [
         (_apt(OTHER), DEBIAN12, Status.PASS, "supported until 2028-06-30 (LTS)"),
-        (_apt(SEC, OTHER), DEBIAN12, Status.FAIL, "Security updates are pending for 1 package(s): openssl"),
+        (_apt(SEC, OTHER), DEBIAN12, Status.FAIL, "1 package(s) have security updates pending: openssl"),
         (_apt(), SystemFacts(Platform.LINUX, "Debian GNU/Linux 10 (buster)", "10", "debian"), Status.FAIL,
          "past the end of its LTS (2024-06-30)"),
         (_apt(), SystemFacts(Platform.LINUX, "Fedora Linux 43", "43", "fedora"), Status.PASS, "2026-12-09"),
@@ -56,7 +56,7 @@ def test_security_updates_installed(facts, system, status, words):
 def test_many_security_updates_are_summarised():
     many = tuple(PendingUpdate(f"pkg{i}", "1", "jammy-security", True) for i in range(12))
     verdict = security_updates_installed(_apt(*many), DEBIAN12)
-    assert verdict.status is Status.FAIL and "for 12 package(s)" in verdict.message and " and 2 more" in verdict.message
+    assert verdict.status is Status.FAIL and "12 package(s) have" in verdict.message and " and 2 more" in verdict.message
     assert len(verdict.observed["security_updates"]) == 12
 
 
@@ -78,13 +78,13 @@ def test_dnf_counts_the_packages_it_names_and_the_advisories_apart():
     verdict = security_updates_installed(facts, RHEL9)
     # Then the count is of the packages it lists (curl once), and the advisories are counted as advisories
     assert verdict.status is Status.FAIL
-    assert verdict.message.startswith("Security updates from 4 advisories are pending for 4 package(s): "
+    assert verdict.message.startswith("4 package(s) have security updates pending from 4 advisories: "
                                       "bash, curl, dbus, dbus-libs"), verdict.message
 
 
 def test_apt_counts_packages():
     verdict = security_updates_installed(_apt(SEC, OTHER), DEBIAN12)
-    assert "Security updates are pending for 1 package(s): openssl." in verdict.message
+    assert "1 package(s) have security updates pending: openssl." in verdict.message
 
 
 def test_a_long_list_ends_in_how_many_more_not_in_an_ellipsis_and_a_period():
@@ -93,7 +93,7 @@ def test_a_long_list_ends_in_how_many_more_not_in_an_ellipsis_and_a_period():
     # When PATCH-0010 evaluates them
     verdict = security_updates_installed(_apt(*many), DEBIAN12)
     # Then the first ten are named and the sentence says how many more, ending in one period
-    assert verdict.message.startswith("Security updates are pending for 12 package(s): pkg00, pkg01,")
+    assert verdict.message.startswith("12 package(s) have security updates pending: pkg00, pkg01,")
     assert "pkg09 and 2 more." in verdict.message and ".." not in verdict.message
 
 
@@ -107,5 +107,5 @@ def test_native_updates_are_counted_as_updates():
 def test_one_advisory_is_singular():
     facts = _dnf(PendingUpdate("dbus", "1:1.12.20-8.el9", "RHSA-2024:1004", True),
                  PendingUpdate("dbus-libs", "1:1.12.20-8.el9", "RHSA-2024:1004", True))
-    assert "Security updates from 1 advisory are pending for 2 package(s): dbus, dbus-libs." in \
+    assert "2 package(s) have security updates pending from 1 advisory: dbus, dbus-libs." in \
         security_updates_installed(facts, RHEL9).message
