@@ -56,7 +56,8 @@ def test_security_updates_installed(facts, system, status, words):
 def test_many_security_updates_are_summarised():
     many = tuple(PendingUpdate(f"pkg{i}", "1", "jammy-security", True) for i in range(12))
     verdict = security_updates_installed(_apt(*many), DEBIAN12)
-    assert verdict.status is Status.FAIL and "12 package(s) have" in verdict.message and " and 2 more" in verdict.message
+    assert verdict.status is Status.FAIL
+    assert "12 package(s) have" in verdict.message and " and 2 more" in verdict.message
     assert len(verdict.observed["security_updates"]) == 12
 
 
