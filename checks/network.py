@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from auditor.collectors.native_facts import MacosFirewall, WindowsFirewall
 
 _DENYING_TARGETS = ("default", "drop", "reject", "%%reject%%")
+# Zones Docker and libvirt create for their own bridges (docker0, virbr0): they hold no interface of the host's
+# networks, so the default zone still filters those (firewall-cmd warns about them on every Docker host).
+_BRIDGE_ZONES = ("docker", "libvirt")
 # (label, protocol, first port, last port, process names): plaintext ways to administer a host.
 _PLAINTEXT = (
     ("Telnet", "tcp", 23, 23, ("in.telnetd", "telnetd")),
@@ -62,6 +65,15 @@ def firewall_default_deny(firewall: FirewallFacts | WindowsFirewall | MacosFirew
                               expected=expected)
     if firewalld and firewalld.running and firewalld.target.lower() in _DENYING_TARGETS:
         allowed = ", ".join(firewalld.services + firewalld.ports) or "nothing"
+        others = [z for z in firewalld.other_zones if z not in _BRIDGE_ZONES]
+        if others:
+            zones = ", ".join(others)
+            return Verdict.warning(
+                f"firewalld is running and its default zone {firewalld.zone} (target {firewalld.target}) rejects "
+                f"inbound traffic except {allowed}, but firewall-cmd says connections or interfaces are bound to "
+                f"zone {zones}, whose target was not read (`firewall-cmd --list-all` shows the default zone only); "
+                f"check it with `firewall-cmd --zone={others[0]} --list-all`.", observed=observed,
+                expected=expected)
         return Verdict.passed(f"firewalld is running; its default zone {firewalld.zone} (target {firewalld.target}) "
                               f"rejects inbound traffic except {allowed}.", observed=observed, expected=expected)
     if v4 and v6:
@@ -115,6 +127,8 @@ def _firewall_observed(firewall: FirewallFacts) -> dict[str, Any]:
     if firewall.firewalld and firewall.firewalld.running:
         observed["firewalld_zone"] = {"zone": firewall.firewalld.zone, "target": firewall.firewalld.target,
                                       "services": list(firewall.firewalld.services)}
+        if firewall.firewalld.other_zones:
+            observed["firewalld_other_zones"] = list(firewall.firewalld.other_zones)
     if firewall.unavailable:
         observed["unavailable"] = dict(firewall.unavailable)
     return observed

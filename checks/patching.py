@@ -55,6 +55,8 @@ def security_updates_installed(updates: UpdatesFacts, system: SystemFacts) -> Ve
         doubts.append(f"pending updates could not be listed ({updates.problem})")
     elif updates.security:
         failures.append(_pending(updates))
+    if updates.listed and updates.doubt:
+        doubts.append(updates.doubt)
     age = updates.index_age_days
     if updates.listed and age is not None and age > STALE_LIST_DAYS:
         doubts.append(f"the package lists were last refreshed {age:.0f} days ago ({updates.index_source}), so "

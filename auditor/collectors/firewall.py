@@ -9,6 +9,7 @@ own tools as well, because their wording is what an administrator recognises.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import field
 from typing import Any
@@ -32,6 +33,10 @@ FIREWALLD_ZONE = cmd("firewall-cmd", "--list-all", sudo=True)
 _BLOCKING = ("drop", "reject")
 # nft statements that do not match anything: a rule made only of these applies to every packet.
 _UNCONDITIONAL = frozenset({"counter", "log", "drop", "reject", "comment"})
+# firewall-cmd's warning when a zone other than the default one holds connections or interfaces, e.g.
+# "but your connections/interfaces are in zone 'home,public' (see --get-active-zones)".
+_OTHER_ZONES = re.compile(r"your connections/interfaces are in zone '([^']*)'")
+_WARNING_LINE = re.compile(r"^(?:You're performing an operation|but your connections/interfaces|You most likely need)")
 
 
 @record
@@ -84,6 +89,8 @@ class FirewalldStatus:
     zone: the default zone (the first line of `--list-all`).
     target: the zone's target: default and %%REJECT%% reject, DROP drops, ACCEPT lets everything in.
     services / ports: what the zone lets in.
+    other_zones: zones that firewall-cmd warned hold connections or interfaces although they are not the default
+        zone (`--list-all` shows the default zone only, so their targets are not read).
     """
 
     running: bool
@@ -91,6 +98,7 @@ class FirewalldStatus:
     target: str = ""
     services: tuple[str, ...] = ()
     ports: tuple[str, ...] = ()
+    other_zones: tuple[str, ...] = ()
 
 
 @record
@@ -163,7 +171,7 @@ def _firewalld(host: Transport, unavailable: dict[str, str]) -> FirewalldStatus 
     if not zone.ok:
         unavailable["firewalld"] = zone.failure()
         return FirewalldStatus(True)
-    return parse_firewalld_list_all(zone.stdout)
+    return parse_firewalld_list_all(zone.stdout, zone.stderr)
 
 
 def parse_nft_ruleset(text: str) -> list[BaseChain]:
@@ -245,14 +253,21 @@ def parse_ufw_status(text: str) -> UfwStatus:
     return UfwStatus(active, incoming, tuple(rules))
 
 
-def parse_firewalld_list_all(text: str) -> FirewalldStatus:
-    """`firewall-cmd --list-all`: "public (active)" then indented "key: value" lines."""
+def parse_firewalld_list_all(text: str, stderr: str = "") -> FirewalldStatus:
+    """`firewall-cmd --list-all`: "public (active)" then indented "key: value" lines; before them, on either
+    stream, the warning that names the zones holding the connections when the default zone does not."""
+    others = [name.strip() for match in _OTHER_ZONES.finditer(f"{stderr}\n{text}")
+              for name in match.group(1).split(",") if name.strip()]
+    # The zone block is the first unindented line that is not part of the warning (it ends at a blank line).
     lines = text.splitlines()
-    zone = lines[0].split(" ")[0].strip() if lines else ""
+    start = next((i for i, line in enumerate(lines) if line.strip() and not line[0].isspace()
+                  and not _WARNING_LINE.match(line)), len(lines))
+    zone = lines[start].split(" ")[0].strip() if start < len(lines) else ""
     values: dict[str, str] = {}
-    for line in lines[1:]:
+    for line in lines[start + 1:]:
         key, found, value = line.strip().partition(":")
         if found:
             values[key.strip()] = value.strip()
     return FirewalldStatus(True, zone, values.get("target", ""), tuple(values.get("services", "").split()),
-                           tuple(values.get("ports", "").split()))
+                           tuple(values.get("ports", "").split()),
+                           tuple(z for z in dict.fromkeys(others) if z != zone))

@@ -71,6 +71,8 @@ class UpdatesFacts:
     index_source: which path gave `index_updated_at`.
     host_time: the target's clock (`date +%s`) in epoch seconds, None when it could not be read.
     problem: why the facts are incomplete, in words, or "".
+    doubt: why a listing that was obtained may still miss security updates, in words, or "" (apt: the host has no
+        package list of a security suite, so none is offered to it).
     """
 
     manager: str
@@ -80,6 +82,7 @@ class UpdatesFacts:
     index_source: str = ""
     host_time: int | None = None
     problem: str = ""
+    doubt: str = ""
 
     @property
     def security(self) -> tuple[PendingUpdate, ...]:
@@ -108,8 +111,12 @@ def collect(host: Transport, system: SystemFacts) -> UpdatesFacts:
     return dataclasses.replace(facts, host_time=parse_epoch(host.run(HOST_TIME)))
 
 
+NO_SECURITY_LISTS = ("no package list of a security suite (*-security) is on the host, so no security update is "
+                     "offered to it: its APT sources name no security repository, or `apt update` has not run")
+
+
 def _package_manager_facts(host: Transport) -> UpdatesFacts:
-    from_lists = _security_lists(host)
+    from_lists, no_lists = _security_lists(host)
     apt = None if from_lists is not None else host.run(APT_LIST)
     if apt is None or not apt.not_found:
         updated_at, source = newest_stamp(host.run(APT_STAMPS).stdout, prefer="update-success-stamp")
@@ -117,7 +124,8 @@ def _package_manager_facts(host: Transport) -> UpdatesFacts:
             return UpdatesFacts("apt", True, from_lists or (), updated_at, source)
         if not apt.ok:
             return UpdatesFacts("apt", False, (), updated_at, source, problem=apt.failure())
-        return UpdatesFacts("apt", True, parse_apt_upgradable(apt.stdout), updated_at, source)
+        return UpdatesFacts("apt", True, parse_apt_upgradable(apt.stdout), updated_at, source,
+                            doubt=NO_SECURITY_LISTS if no_lists else "")
     dnf = host.run(DNF_SECURITY)
     if not dnf.not_found:
         updated_at, source = newest_stamp(host.run(DNF_STAMPS).stdout, prefer="last_makecache")
@@ -127,18 +135,22 @@ def _package_manager_facts(host: Transport) -> UpdatesFacts:
     return UpdatesFacts("", False, problem="neither apt nor dnf is installed")
 
 
-def _security_lists(host: Transport) -> tuple[PendingUpdate, ...] | None:
-    """The pending security updates from the security lists; None when they cannot tell (fall back to apt)."""
+def _security_lists(host: Transport) -> tuple[tuple[PendingUpdate, ...] | None, bool]:
+    """The pending security updates from the security lists, None when they cannot tell (fall back to apt); and
+    whether the script read the host and found no security list at all (then apt's answer cannot show one)."""
     try:
         result = host.run(APT_SECURITY)
     except FactMissing:  # a run recorded before this fact existed: its `apt list` answers instead
-        return None
+        return None, False
     if not result.ok:
-        return None
+        return None, False
     try:
-        return parse_security_lists(json.loads(result.stdout))
+        found = json.loads(result.stdout)
+        no_lists = isinstance(found, dict) and not found.get("error") and not found.get("errors") \
+            and found.get("lists") == []
+        return parse_security_lists(found), no_lists
     except (ValueError, KeyError, TypeError, AttributeError):
-        return None
+        return None, False
 
 
 def parse_security_lists(found: dict[str, Any]) -> tuple[PendingUpdate, ...] | None:

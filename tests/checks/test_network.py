@@ -36,6 +36,14 @@ NOT_ROOT = {"nftables": "needs root (Operation not permitted (you must be root))
         (FirewallFacts((), True, firewalld=FirewalldStatus(True, "public", "ACCEPT")), Status.FAIL,
          "target ACCEPT"),
         (FirewallFacts((), unavailable=NOT_ROOT), Status.FAIL, "could not be read (nftables: needs root"),
+        # firewall-cmd warned that interfaces are bound to another zone: the default zone alone proves nothing
+        (FirewallFacts((FIREWALLD,), True, firewalld=FirewalldStatus(True, "public", "default", ("ssh",),
+                                                                     other_zones=("trusted",))),
+         Status.WARN, "bound to zone trusted, whose target was not read"),
+        # Docker's own zone holds only its bridges: the default zone still filters the host's interfaces
+        (FirewallFacts((FIREWALLD,), True, firewalld=FirewalldStatus(True, "public", "default", ("ssh",),
+                                                                     other_zones=("docker",))),
+         Status.PASS, "except ssh"),
     ],
 )
 def test_firewall_default_deny(facts, status, words):

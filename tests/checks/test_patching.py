@@ -39,6 +39,10 @@ def _apt(*pending: PendingUpdate, lists_age_days: float = 1, listed: bool = True
         (_apt(listed=False, problem="`apt list --upgradable` exited 100: E: lock"), DEBIAN12, Status.WARN,
          "could not be listed"),
         (_apt(host_time=None), DEBIAN12, Status.WARN, "host's date could not be read"),
+        # no security suite configured: nothing pending from it proves nothing
+        (UpdatesFacts("apt", True, (OTHER,), NOW - DAY, "/var/lib/apt/lists", NOW,
+                      doubt="no package list of a security suite (*-security) is on the host"), DEBIAN12,
+         Status.WARN, "No package list of a security suite (*-security) is on the host"),
         # an EOL release with stale lists: the failure leads, the doubt follows
         (_apt(lists_age_days=30), SystemFacts(Platform.LINUX, "Ubuntu 20.04", "20.04", "ubuntu"), Status.FAIL,
          "standard support (2025-05-31)"),
@@ -110,3 +114,29 @@ def test_one_advisory_is_singular():
                  PendingUpdate("dbus-libs", "1:1.12.20-8.el9", "RHSA-2024:1004", True))
     assert "2 package(s) have security updates pending from 1 advisory: dbus, dbus-libs." in \
         security_updates_installed(facts, RHEL9).message
+
+
+@pytest.mark.parametrize(
+    ("os_release", "status", "words"),
+    [
+        ("debian13-os-release.txt", Status.PASS, "Debian GNU/Linux 13 (trixie) (debian 13) is supported until "
+                                                 "2030-06-30 (LTS)"),
+        ("ubuntu2404-os-release.txt", Status.PASS, "supported until 2029-05-31 (standard support)"),
+        ("rocky9-os-release.txt", Status.PASS, "Rocky Linux 9.4 (Blue Onyx) (rocky 9.4) is supported until 2032-05-31"),
+        ("almalinux9-os-release.txt", Status.PASS, "(almalinux 9.4) is supported until 2032-05-31"),
+        # a release the table lacks never passes and never crashes
+        ("centos-stream9-os-release.txt", Status.WARN, "Support status unknown: CentOS Stream 9 (centos 9)"),
+    ],
+)
+def test_real_os_release_files_find_their_support_end(os_release, status, words):
+    # Given a real os-release file read by the system collector's parser
+    from auditor.collectors.system import parse_os_release
+    from tests.conftest import FIXTURES
+
+    release = parse_os_release((FIXTURES / "outputs" / "maintenance" / os_release).read_text())
+    system = SystemFacts(Platform.LINUX, release["PRETTY_NAME"], release.get("VERSION_ID", ""), release["ID"])
+    # When PATCH-0010 judges a host of that release with nothing pending on 2026-11-26
+    verdict = security_updates_installed(_apt(OTHER), system)
+    # Then the release is found in the table (or honestly unknown)
+    assert verdict.status is status, verdict.message
+    assert words in verdict.message

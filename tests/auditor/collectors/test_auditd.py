@@ -124,3 +124,13 @@ def test_sudo_without_password_rights():
 def test_not_installed(missing):
     facts = collect(_host(status=missing, rules=missing, service=(3, "inactive\n", "")), LINUX)
     assert not facts.installed and facts.service == "inactive"
+
+
+def test_audit4_status_with_backlog_wait_time_actual():
+    # Given `auditctl -s` of audit 4.0 (Debian 13; audit 3.1 on Ubuntu 24.04 and RHEL 9 prints the same fields)
+    status = parse_auditctl_status((OUT / "debian13-audit4-auditctl-s.txt").read_text())
+    facts = collect(_host(status=(0, (OUT / "debian13-audit4-auditctl-s.txt").read_text(), "")),
+                    SystemFacts(Platform.LINUX))
+    # Then enabled and pid are read, and the newer fields are kept as they are
+    assert (facts.enabled, facts.pid) == (1, 612)
+    assert status["backlog_wait_time_actual"] == "0" and status["loginuid_immutable"] == "0 unlocked"

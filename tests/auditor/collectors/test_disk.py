@@ -265,3 +265,23 @@ def test_collects_this_machine_and_agrees_with_proc_and_sys():
     assert seen == _mounted_block_devices()
     assert [s.path for s in facts.swaps] == [p for p, _ in parse_proc_swaps(Path("/proc/swaps").read_text())]
     assert set(facts.crypt) == {d.name for d in facts.devices if d.type == "crypt"}
+
+
+def test_ubuntu2404_util_linux239_tree_with_snaps_and_lvm_on_luks2_4k_sectors():
+    # Given lsblk 2.39's JSON of Ubuntu 24.04 (snap loop devices, "mountpoints" arrays with null and with two
+    # mounts), and cryptsetup 2.7's status of the LUKS2 layer formatted with --sector-size 4096
+    lsblk = text("ubuntu2404-util-linux239-lsblk.json")
+    status = text("debian13-cryptsetup27-status-luks2-sector4096.txt").replace("nvme0n1p3_crypt", "dm_crypt-0")
+    host = FakeHost({str(LSBLK): CommandResult(str(LSBLK), 0, lsblk),
+                     str(status_command("dm_crypt-0")): CommandResult("", 0, status)}, {PROC_SWAPS: b"Filename\n"})
+    # When collected
+    facts = collect(host, SystemFacts(Platform.LINUX))
+    # Then / sits on the crypt layer, read as AES-XTS with a 512-bit key from `cryptsetup status`
+    root = next(v for v in facts.volumes if "/" in v.mountpoints)
+    assert root.crypt == ("dm_crypt-0",) and root.mountpoints == ("/var/snap/firefox/common/host-hunspell", "/")
+    layer = facts.crypt["dm_crypt-0"]
+    assert (layer.format, layer.cipher, layer.key_bits, layer.source) == ("LUKS2", "aes-xts-plain64", 512,
+                                                                          "cryptsetup status")
+    assert layer.device == "/dev/nvme0n1p3" and layer.mounted_at[-1] == "/"
+    snap = next(v for v in facts.volumes if v.type == "loop")
+    assert snap.read_only and snap.fstype == "squashfs"

@@ -15,6 +15,7 @@ from auditor.collectors.firewall import (
     NFT,
     UFW,
     collect,
+    parse_firewalld_list_all,
     parse_nft_ruleset,
 )
 from auditor.models import Platform, SystemFacts
@@ -153,3 +154,38 @@ def test_only_an_unconditional_last_rule_blocks_everything(expr, final):
     ]}
     (chain,) = parse_nft_ruleset(json.dumps(ruleset))
     assert chain.final_verdict == final
+
+
+@pytest.mark.parametrize("stream", ["stdout", "stderr"])
+def test_firewall_cmd_warning_names_the_zones_the_interfaces_are_in(stream):
+    # Given firewalld whose default zone public holds no interface, and firewall-cmd's warning (on a terminal the
+    # two streams mix; either is read) that the connections/interfaces are in zone 'trusted'
+    zone, warning = text("rhel9-firewall-cmd-list-all-trusted-zone.txt"), \
+        text("rhel9-firewall-cmd-list-all-trusted-zone.stderr.txt")
+    answer = CommandResult(str(FIREWALLD_ZONE), 0, warning + zone if stream == "stdout" else zone,
+                           warning if stream == "stderr" else "")
+    facts = collect(FakeHost({**dict([ok(NFT, text("rhel9-firewalld-nft.json")),
+                                      ok(FIREWALLD_STATE, text("rhel9-firewall-cmd-state.txt"))]),
+                              str(FIREWALLD_ZONE): answer}), LINUX)
+    # Then the default zone is still read as public, and the other zone is named
+    assert facts.firewalld is not None
+    assert (facts.firewalld.zone, facts.firewalld.target) == ("public", "default")
+    assert facts.firewalld.other_zones == ("trusted",)
+
+
+def test_firewall_cmd_without_warning_names_no_other_zone():
+    assert parse_firewalld_list_all(text("rhel9-firewall-cmd-list-all.txt")).other_zones == ()
+
+
+def test_nftables_1_1_json_with_metainfo_and_named_policy():
+    # Given nft 1.1's JSON (metainfo first, an inet table with input and forward policy drop)
+    facts = collect(FakeHost(dict([ok(NFT, text("debian13-nft-1.1-drop.json"))])), LINUX)
+    # Then both base chains are read, and the input chain drops by default
+    (chain,) = facts.input_chains()
+    assert (chain.family, chain.policy, chain.rules, chain.default_deny) == ("inet", "drop", 3, True)
+
+
+def test_firewall_cmd_warning_on_a_docker_host_names_the_docker_zone():
+    status = parse_firewalld_list_all(text("rhel9-firewall-cmd-list-all.txt"),
+                                      text("rhel9-firewall-cmd-list-all-docker-zone.stderr.txt"))
+    assert (status.zone, status.target, status.other_zones) == ("public", "default", ("docker",))

@@ -97,3 +97,16 @@ def test_this_machine_agrees_with_psutil():
     seen = {_ss_key(item) for item in facts.listeners}
     assert seen <= before | after
     assert before & after <= seen
+
+
+def test_ubuntu2404_ss_with_link_local_scope_resolved_stub_and_socket_activated_sshd():
+    # Given ss (iproute2 6.1) on Ubuntu 24.04: resolved's two stubs, a DHCPv6 client on a link-local address with
+    # its interface after the bracket, and sshd socket-activated (systemd holds the socket too)
+    listeners = parse_ss((OUTPUTS / "ubuntu2404-ss-tulpn-root.txt").read_text())
+    by = {(item.protocol, item.address, item.port): item for item in listeners}
+    # Then the link-local address and its interface are apart, and only avahi and sshd are exposed
+    dhcp = by[("udp", "fe80::5054:ff:fe12:3456", 546)]
+    assert dhcp.interface == "enp1s0" and dhcp.processes == ("systemd-network",)
+    assert by[("tcp", "*", 22)].processes == ("sshd", "systemd")
+    assert by[("udp", "127.0.0.54", 53)].loopback
+    assert {(i.protocol, i.port) for i in listeners if not i.loopback} == {("udp", 546), ("udp", 5353), ("tcp", 22)}

@@ -187,3 +187,79 @@ def test_the_security_lists_are_used_without_running_apt(tmp_path):
     facts = collect(host, SystemFacts(Platform.LINUX))
     assert [(u.name, u.version) for u in facts.security] == [("openssl", "3.0.15-1~deb12u1")]
     assert str(APT_LIST) not in host.calls
+
+
+def _lists_tree(root: Path, listing: str, installed: dict[str, tuple[str, str]],
+                offers: dict[str, dict[str, tuple[str, str]]]) -> Path:
+    """A host's /var/lib/apt/lists as `listing` names it (one file name a line); `offers` fills the named
+    Packages files (file name -> package -> (arch, version)), the others stay empty."""
+    (root / "var/lib/dpkg").mkdir(parents=True)
+    lists = root / "var/lib/apt/lists"
+    lists.mkdir(parents=True)
+    (root / "var/lib/dpkg/status").write_text("".join(
+        f"Package: {name}\nStatus: install ok installed\nArchitecture: {arch}\nVersion: {version}\n\n"
+        for name, (arch, version) in installed.items()))
+    for name in listing.split():
+        (lists / name).write_text("".join(f"Package: {package}\nArchitecture: {arch}\nVersion: {version}\n\n"
+                                          for package, (arch, version) in offers.get(name, {}).items()))
+    return root
+
+
+def test_ubuntu2404_security_and_esm_pockets_are_read_from_their_lists(tmp_path):
+    # Given Ubuntu 24.04 lists with Ubuntu Pro attached: noble-security from security.ubuntu.com, and ESM's
+    # noble-apps-security and noble-infra-security from esm.ubuntu.com (names as apt writes them)
+    listing = _text("ubuntu2404-pro-apt-lists.txt")
+    root = _lists_tree(tmp_path, listing, {
+        "libssl3t64": ("amd64", "3.0.13-0ubuntu3.1"), "imagemagick": ("amd64", "8:6.9.12.98+dfsg1-5.2build2"),
+        "curl": ("amd64", "8.5.0-2ubuntu10.4"), "vim": ("amd64", "2:9.1.0016-1ubuntu7")}, {
+        "security.ubuntu.com_ubuntu_dists_noble-security_main_binary-amd64_Packages": {
+            "libssl3t64": ("amd64", "3.0.13-0ubuntu3.4"), "curl": ("amd64", "8.5.0-2ubuntu10.1")},
+        "esm.ubuntu.com_apps_ubuntu_dists_noble-apps-security_main_binary-amd64_Packages": {
+            "imagemagick": ("amd64", "8:6.9.12.98+dfsg1-5.2ubuntu0.1~esm1")},
+        "archive.ubuntu.com_ubuntu_dists_noble-updates_main_binary-amd64_Packages": {
+            "vim": ("amd64", "2:9.1.0016-1ubuntu7.5")}})
+    # When the collector's script reads them and the answer is parsed
+    script = apt_tree.security_script(root)
+    found = json.loads(script.stdout)
+    pending = parse_security_lists(found)
+    # Then every security pocket's list was read (ESM's included) and only newer security versions are pending:
+    # curl's security version is older than the installed one, vim's update is not from a security pocket
+    assert script.returncode == 0 and found["errors"] == []
+    assert len(found["lists"]) == 4
+    assert pending is not None
+    assert {(u.name, u.origin) for u in pending} == {("libssl3t64", "noble-security"),
+                                                     ("imagemagick", "noble-apps-security")}
+
+
+def test_no_security_list_at_all_is_a_doubt_not_a_clean_answer(tmp_path):
+    # Given a Debian 13 host whose sources have no security suite (trixie and trixie-updates only), so no
+    # *-security list exists, and apt lists one pending update from trixie-updates
+    root = _lists_tree(tmp_path, _text("debian13-no-security-apt-lists.txt"), {"tzdata": ("all", "2025b-1")}, {
+        "deb.debian.org_debian_dists_trixie-updates_main_binary-amd64_Packages": {"tzdata": ("all", "2025b-4")}})
+    answer = apt_tree.security_script(root).stdout
+    host = FakeHost(dict([
+        _ok(APT_SECURITY, answer),
+        _ok(APT_LIST, "Listing...\ntzdata/stable-updates 2025b-4 all [upgradable from: 2025b-1]\n", APT_WARNING),
+        _ok(APT_STAMPS, "1795000000 /var/lib/apt/lists\n"),
+        _ok(HOST_TIME, "1795064000\n"),
+    ]))
+    # When collected
+    facts = collect(host, SystemFacts(Platform.LINUX, os_id="debian", os_version="13"))
+    # Then apt still answers what is pending, but the facts say that no security suite is configured
+    assert json.loads(answer)["lists"] == []
+    assert facts.listed and facts.security == () and [u.name for u in facts.pending] == ["tzdata"]
+    assert "no package list of a security suite" in facts.doubt
+
+
+def test_rocky9_and_alma9_advisories_with_dnf4_metadata_line():
+    # Given dnf 4.14's `updateinfo list --security` on Rocky 9 (RLSA-) with its "Last metadata expiration check"
+    # line, and on AlmaLinux 9 (ALSA-) including an advisory without a severity ("Unknown/Sec.")
+    rocky = parse_dnf_updateinfo(_text("rocky9-dnf-updateinfo-list-security.txt"))
+    alma = parse_dnf_updateinfo(_text("alma9-dnf-updateinfo-list-security.txt"))
+    # Then every package line is a security update named by its advisory; the metadata line is no package
+    assert len(rocky) == 10 and all(u.security for u in rocky)
+    assert len({u.origin for u in rocky}) == 6
+    openssl = next(u for u in rocky if u.name == "openssl-libs")
+    assert (openssl.version, openssl.origin) == ("1:3.0.7-28.el9_4", "RLSA-2024:6186")
+    assert [u.name for u in alma] == ["kernel", "kernel-modules", "openssl", "example-tool"]
+    assert all(u.security and u.origin.startswith("ALSA-2024:") for u in alma)
