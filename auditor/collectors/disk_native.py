@@ -18,7 +18,7 @@ import plistlib
 import re
 from typing import Any
 
-from auditor.collectors.powershell import as_list, enum_name, json_objects, ps
+from auditor.collectors.powershell import as_list, decode_output, enum_name, json_objects, ps
 from auditor.records import record
 from auditor.transports.base import CommandResult, Transport, cmd
 
@@ -59,6 +59,11 @@ _BDE_STATE = {"fully encrypted": "encrypted", "used space only encrypted": "encr
               "encryption in progress": "encrypting", "decryption in progress": "decrypting",
               "encryption paused": "encryption paused", "decryption paused": "decryption paused"}
 USED_SPACE_ONLY = 0x1  # GetConversionStatus EncryptionFlags: data-only (used space) encryption
+# Win32_EncryptableVolume.GetLockStatus: a locked volume "must be partially or fully encrypted and must not have the
+# encryption key available in the clear on disk"; ProtectionStatus then reads Unknown (2), and the conversion status
+# and method cannot be read until the drive is unlocked.
+LOCK_STATUS = {0: "Unlocked", 1: "Locked"}
+LOCKED_BASIS = "the drive is locked, so BitLocker cannot report its method until it is unlocked"
 
 
 @record
@@ -124,7 +129,7 @@ def method_strength(method: str) -> tuple[str, int | None]:
     key = method.replace("-", "").replace(" ", "").lower()
     if key.startswith("hardware"):
         return "hardware", None
-    if key in ("none", ""):
+    if key in ("none", "", "unknown", "-1", "4294967295"):
         return "", None
     bits = int(match.group(1)) if (match := re.search(r"(128|256)", key)) else None
     return ("aes-xts" if "xts" in key else "aes-cbc"), bits
@@ -140,7 +145,11 @@ def collect_windows(host: Transport) -> WindowsBitLocker:
             return WindowsBitLocker(problem=f"Get-BitLockerVolume returned no JSON ({exc})")
     bde = host.run(MANAGE_BDE)
     if bde.ok:
-        return WindowsBitLocker(parse_manage_bde(bde.stdout))
+        volumes = parse_manage_bde(bde.stdout)
+        if volumes:
+            return WindowsBitLocker(volumes)
+        return WindowsBitLocker(problem="Get-BitLockerVolume is not available and manage-bde -status did not answer "
+                                        "in English, the only language whose labels this scan reads")
     return WindowsBitLocker(problem=f"Get-BitLockerVolume: {result.failure()}; {bde.failure()}")
 
 
@@ -157,34 +166,45 @@ def parse_bitlocker_json(result: CommandResult) -> tuple[NativeVolume, ...]:
         cipher, bits = method_strength(method)
         flags = item.get("EncryptionFlags")
         percent = item.get("EncryptionPercentage")
+        state = _STATE.get(status, "")
+        protection = enum_name(item.get("ProtectionStatus"), PROTECTION).lower().replace("unknown", "")
+        basis = "Get-BitLockerVolume EncryptionMethod"
+        if enum_name(item.get("LockStatus"), LOCK_STATUS) == "Locked":
+            state, protection = state or "encrypted", protection or "on"
+            basis = basis if cipher else LOCKED_BASIS
         volumes.append(NativeVolume(
-            str(item.get("MountPoint") or ""), role, _STATE.get(status, ""),
-            enum_name(item.get("ProtectionStatus"), PROTECTION).lower().replace("unknown", ""),
+            str(item.get("MountPoint") or ""), role, state, protection,
             float(percent) if isinstance(percent, int | float) else None, method, cipher, bits,
-            bool(flags & USED_SPACE_ONLY) if isinstance(flags, int) else None,
-            "Get-BitLockerVolume EncryptionMethod"))
+            bool(flags & USED_SPACE_ONLY) if isinstance(flags, int) else None, basis))
     return tuple(volumes)
 
 
 def parse_manage_bde(text: str) -> tuple[NativeVolume, ...]:
-    """`manage-bde -status` (English labels): one block per "Volume X: [label]"."""
+    """`manage-bde -status` (English labels): one block per "Volume X: [label]". A block without the English
+    "Conversion Status" label (another display language) gives no volume, rather than one of unknown state."""
     volumes = []
-    for block in re.split(r"^(?=Volume )", text, flags=re.M)[1:]:
+    for block in re.split(r"^(?=Volume )", decode_output(text), flags=re.M)[1:]:
         head = block.splitlines()[0]
         values = {k.strip().lower(): v.strip() for k, _, v in
                   (line.partition(":") for line in block.splitlines()[1:]) if v.strip()}
+        if "conversion status" not in values:
+            continue
         conversion = values.get("conversion status", "").lower()
         method = values.get("encryption method", "")
         cipher, bits = method_strength(method)
         protection = values.get("protection status", "").lower()
         percent = re.match(r"([\d.,]+)", values.get("percentage encrypted", ""))
         role = "os" if "[OS Volume]" in block else ("removable" if "Removable" in block else "data")
+        state = _BDE_STATE.get(conversion, "")
+        protected = "on" if "protection on" in protection else ("off" if "protection off" in protection else "")
+        basis = "manage-bde -status (English labels)"
+        if values.get("lock status", "").lower() == "locked":
+            state, protected = state or "encrypted", protected or "on"
+            basis = basis if cipher else LOCKED_BASIS
         volumes.append(NativeVolume(
-            head.split()[1].rstrip(":") + ":" if len(head.split()) > 1 else head, role,
-            _BDE_STATE.get(conversion, ""), "on" if "protection on" in protection else
-            ("off" if "protection off" in protection else ""),
+            head.split()[1].rstrip(":") + ":" if len(head.split()) > 1 else head, role, state, protected,
             float(percent.group(1).replace(",", ".")) if percent else None, method, cipher, bits,
-            "used space only" in conversion if conversion else None, "manage-bde -status (English labels)"))
+            "used space only" in conversion if conversion in _BDE_STATE else None, basis))
     return tuple(volumes)
 
 
@@ -218,7 +238,8 @@ def parse_fdesetup(text: str) -> tuple[str, float | None, bool]:
     on = "FileVault is On" in text
     encrypting = re.search(r"Encryption in progress: Percent completed = ([\d.]+)", text)
     decrypting = re.search(r"Decryption in progress: Percent completed = ([\d.]+)", text)
-    deferred = "Deferred enablement appears to be active" in text
+    # "FileVault is Off, but will be enabled after the next restart." (with or without the deferred line): pending.
+    deferred = "Deferred enablement appears to be active" in text or "will be enabled after the next restart" in text
     if encrypting:
         return "encrypting", float(encrypting.group(1)), deferred
     if decrypting:

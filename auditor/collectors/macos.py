@@ -66,6 +66,9 @@ _NC_KINDS = (("wireguard", "wireguard"), ("openvpn", "openvpn"), ("tunnelblick",
              ("globalprotect", "globalprotect"), ("forti", "forticlient"))
 
 
+_NOTHING_NEW = "No new software available."
+
+
 def _lines(result: CommandResult) -> str:
     return (result.stdout + "\n" + result.stderr).strip()
 
@@ -246,7 +249,8 @@ def updates(host: Transport, _: SystemFacts) -> UpdatesFacts:
     checked_at = int(checked.replace(tzinfo=checked.tzinfo or UTC).timestamp()) \
         if isinstance(checked, datetime) else None
     host_time = parse_host_time(now.stdout)[0]
-    if not listing.ok:
+    # Since macOS 10.15.7 an empty listing may exit 1 with "No new software available." on stderr: a finished search.
+    if not listing.ok and not (listing.exit_status == 1 and _NOTHING_NEW in _lines(listing)):
         return UpdatesFacts("softwareupdate", False, (), checked_at, SOFTWAREUPDATE_PREFS, host_time,
                             listing.failure())
     return UpdatesFacts("softwareupdate", True, parse_softwareupdate(_lines(listing)), checked_at,

@@ -49,9 +49,13 @@ def json_object(result: CommandResult) -> dict[str, Any]:
 
 
 def as_list(value: Any) -> list[Any]:
-    """ConvertTo-Json writes a one-element array as the element itself, and an empty one as null."""
+    """ConvertTo-Json writes a one-element array as the element itself, and an empty one as null. Windows
+    PowerShell 5.1 writes an array that is wrapped in a PSObject (a calculated property's value, a nested array) as
+    {"value": [...], "Count": n}, because of System.Array's ETS Count alias (PowerShell issues #3222, #5579)."""
     if value is None:
         return []
+    if isinstance(value, dict) and set(value) == {"value", "Count"} and isinstance(value["value"], list):
+        return list(value["value"])
     return value if isinstance(value, list) else [value]
 
 

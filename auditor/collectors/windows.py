@@ -168,12 +168,16 @@ def timesync(host: Transport, _: SystemFacts) -> TimeSyncFacts:
 
 def parse_w32tm(text: str) -> TimeSyncFacts:
     """`w32tm /query /status`: the first two lines are leap indicator and stratum, each led by a number
-    (3 = not synchronised; stratum 0 unspecified, 16 unreachable) that no translation changes."""
-    lines = [line.partition(":") for line in decode_output(text).splitlines() if ":" in line]
+    (3 = not synchronised; stratum 0 unspecified, 16 unreachable) that no translation changes. A ReferenceId of
+    0x4C4F434C ("LOCL") means W32Time serves its own clock (Source: Local CMOS Clock) with leap 0 and stratum 1,
+    which is no synchronisation at all; the hex value is the same in every language."""
+    text = decode_output(text)
+    lines = [line.partition(":") for line in text.splitlines() if ":" in line]
     numbers = [int(m.group(1)) if (m := re.match(r"\s*(\d+)", value)) else None for _, _, value in lines[:2]]
     details = {key.strip(): value.strip() for key, _, value in lines}
     leap, stratum = [*numbers, None, None][:2]
-    synced = leap is not None and stratum is not None and leap != 3 and 0 < stratum < 16
+    local_clock = bool(re.search(r"\b0x4C4F434C\b", text, re.I))
+    synced = leap is not None and stratum is not None and leap != 3 and 0 < stratum < 16 and not local_clock
     return TimeSyncFacts(synced, "w32tm", True, details, {})
 
 

@@ -334,3 +334,81 @@ def test_backup_0020_remediation_has_a_windows_part_of_its_own() -> None:
 ])
 def test_malw_0010(facts: WindowsDefender | MacosXProtect, status: Status) -> None:
     assert malware_protection(facts).status is status
+
+
+# Real-world outputs through the real parsers and the checks (tests/fixtures/outputs/*/README.md: sources)
+
+def _recorded(family: str, name: str) -> str:
+    from pathlib import Path
+
+    return (Path(__file__).resolve().parents[1] / "fixtures" / "outputs" / family / name).read_text(encoding="utf-8")
+
+
+def test_locked_bitlocker_data_drive_counts_as_encrypted_and_protected() -> None:
+    from auditor.collectors.disk_native import parse_bitlocker_json
+    from auditor.transports.base import CommandResult
+
+    facts = WindowsBitLocker(parse_bitlocker_json(CommandResult(
+        "x", 0, _recorded("windows", "win11-bitlocker-locked-data.json"))))
+    by = {v.resource: v for v in volumes_encrypted(facts)}
+    assert by["D:"].status is Status.PASS
+    assert {v.resource: v.status for v in protection_in_force(facts)}["D:"] is Status.PASS
+    # DISK-0020 cannot verify the key size of a locked drive, and says why
+    strength = {v.resource: v for v in cipher_strength(facts, 256, False)}["D:"]
+    assert strength.status is Status.FAIL and "locked" in strength.message
+
+
+def test_manage_bde_in_german_fails_as_unreadable_not_as_unencrypted() -> None:
+    from auditor.collectors import disk_native
+    from auditor.transports.base import CommandResult
+    from tests.auditor.fake_host import FakeHost
+
+    host = FakeHost({str(disk_native.BITLOCKER): CommandResult("x", 1, "", "not recognized"),
+                     str(disk_native.MANAGE_BDE): CommandResult("m", 0, _recorded("windows",
+                                                                                  "win11-manage-bde-status-german.txt"))})
+    (verdict,) = volumes_encrypted(disk_native.collect_windows(host))
+    assert verdict.status is Status.FAIL and "could not be read" in verdict.message and "English" in verdict.message
+
+
+def test_w32tm_local_cmos_clock_fails_log_0040() -> None:
+    from auditor.collectors.windows import parse_w32tm
+
+    assert clock_synchronised(parse_w32tm(_recorded("windows", "win11-w32tm-status-local-cmos.txt"))).status \
+        is Status.FAIL
+
+
+def test_third_party_antivirus_passes_malw_0010_when_defender_is_off() -> None:
+    import json
+
+    from auditor.collectors.windows import parse_defender
+
+    verdict = malware_protection(parse_defender(json.loads(_recorded("windows", "win11-defender-thirdparty-av.json"))))
+    assert verdict.status is Status.PASS and "ESET Security" in verdict.message
+
+
+def test_softwareupdate_exit_1_with_nothing_new_passes_patch_0010() -> None:
+    from auditor.collectors import macos
+    from auditor.transports.base import CommandResult
+    from tests.auditor.fake_host import FakeHost
+
+    host = FakeHost({str(macos.SOFTWAREUPDATE): CommandResult(
+        "s", 1, _recorded("macos", "softwareupdate-none-exit1-stdout.txt"),
+        _recorded("macos", "softwareupdate-none-exit1-stderr.txt")),
+        str(macos.HOST_TIME): CommandResult("t", 0, _recorded("macos", "date.txt"))},
+        {macos.SOFTWAREUPDATE_PREFS: _recorded("macos", "softwareupdate-prefs.plist").encode()})
+    mac = SystemFacts(Platform.MACOS, "macOS", "15.7.2", "macos")
+    assert security_updates_installed(macos.updates(host, mac), mac).status is Status.PASS
+
+
+def test_filevault_pending_restart_fails_disk_0040_as_deferred() -> None:
+    from auditor.collectors import disk_native
+    from auditor.transports.base import CommandResult
+    from tests.auditor.fake_host import FakeHost
+
+    host = FakeHost({str(disk_native.FDESETUP): CommandResult("f", 0, _recorded("macos",
+                                                                                "fdesetup-off-pending-restart.txt")),
+                     str(disk_native.APFS_LIST): CommandResult("d", 0, _recorded(
+                         "macos", "applesilicon-diskutil-apfs-list.plist")),
+                     str(disk_native.CPU_BRAND): CommandResult("b", 0, "Apple M3\n")})
+    (verdict,) = protection_in_force(disk_native.collect_macos(host))
+    assert verdict.status is Status.FAIL and "deferred" in verdict.message

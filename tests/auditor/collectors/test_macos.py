@@ -139,3 +139,25 @@ def test_network_time_needs_admin_and_sntp_answers() -> None:
     facts = macos.parse_timesync(CommandResult("n", 1, _text("systemsetup-needs-admin.txt")),
                                  CommandResult("s", 0, _text("sntp.txt")))
     assert facts.synchronized is True and facts.ntp_service_enabled is None and "systemsetup" in facts.unavailable
+
+
+# Real-world variants (tests/fixtures/outputs/macos/README.md says where each format comes from)
+
+def test_softwareupdate_with_nothing_to_install_may_exit_1() -> None:
+    # Given softwareupdate --list exiting 1 with "No new software available." on stderr (seen since macOS 10.15.7)
+    host = FakeHost({str(macos.SOFTWAREUPDATE): CommandResult("s", 1, _text("softwareupdate-none-exit1-stdout.txt"),
+                                                              _text("softwareupdate-none-exit1-stderr.txt")),
+                     str(macos.HOST_TIME): CommandResult("t", 0, _text("date.txt"))},
+                    {macos.SOFTWAREUPDATE_PREFS: (OUT / "softwareupdate-prefs.plist").read_bytes()})
+    facts = macos.updates(host, MAC)
+    # Then the search counts as done, with nothing pending
+    assert facts.listed is True and facts.pending == () and not facts.problem
+
+
+def test_firewall_blocking_all_non_essential_connections() -> None:
+    fw = macos.parse_socketfilterfw(_text("firewall-blocking-non-essential.txt"), _text("stealth-on.txt"))
+    assert (fw.enabled, fw.inbound, fw.stealth) == (True, "block all", True)
+
+
+def test_filevault_pending_the_next_restart_is_deferred() -> None:
+    assert disk_native.parse_fdesetup(_text("fdesetup-off-pending-restart.txt")) == ("decrypted", 0.0, True)

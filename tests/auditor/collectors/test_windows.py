@@ -172,3 +172,57 @@ def test_defender_and_security_center() -> None:
 def test_utf16_and_dates_from_powershell() -> None:
     assert decode_output("\ufeff{\x00}\x00") == "{}"
     assert epoch("/Date(1795685400000)/") == 1795685400 and epoch("2026-11-26T09:30:00Z") == 1795685400
+
+
+# Real-world variants (tests/fixtures/outputs/windows/README.md says where each format comes from)
+
+def test_locked_data_drive_is_encrypted_and_protected_but_its_method_unreadable() -> None:
+    # Given a fixed data drive that BitLocker has locked (no password typed since boot): the cmdlet can read neither
+    # its conversion status nor its method, and reports ProtectionStatus Unknown (2) with LockStatus Locked (1)
+    host = FakeHost({str(disk_native.BITLOCKER): _ok(disk_native.BITLOCKER, "win11-bitlocker-locked-data.json")})
+    facts = disk.collect(host, WIN)
+    assert isinstance(facts, WindowsBitLocker)
+    d = {v.name: v for v in facts.volumes}["D:"]
+    # Then it is encrypted with its key protected (a locked volume never has its key in the clear), method unknown
+    assert (d.role, d.state, d.protection, d.effective_bits, d.cipher) == ("data", "encrypted", "on", None, "")
+    assert "locked" in d.basis
+
+
+def test_manage_bde_locked_volume_is_encrypted_and_protected() -> None:
+    host = FakeHost({str(disk_native.BITLOCKER): CommandResult("x", 1, "", "Get-BitLockerVolume : The term ..."),
+                     str(disk_native.MANAGE_BDE): _ok(disk_native.MANAGE_BDE, "win11-manage-bde-status-locked.txt")})
+    d = {v.name: v for v in disk.collect(host, WIN).volumes}["D:"]
+    assert (d.state, d.protection, d.effective_bits, d.cipher, d.percent) == ("encrypted", "on", None, "", None)
+    assert "locked" in d.basis
+
+
+def test_manage_bde_in_another_language_says_so_instead_of_reporting_unencrypted_drives() -> None:
+    # Given no BitLocker cmdlet (as on Windows Home) and manage-bde answering in German
+    host = FakeHost({str(disk_native.BITLOCKER): CommandResult("x", 1, "", "Get-BitLockerVolume : The term ..."),
+                     str(disk_native.MANAGE_BDE): _ok(disk_native.MANAGE_BDE, "win11-manage-bde-status-german.txt")})
+    facts = disk.collect(host, WIN)
+    # Then no volume is made up from labels it cannot read, and the problem says why
+    assert facts.volumes == ()
+    assert "English" in facts.problem and "manage-bde" in facts.problem
+
+
+def test_w32tm_on_the_local_cmos_clock_is_not_synchronised() -> None:
+    # Given W32Time serving its own clock: leap 0 and stratum 1 look healthy, but ReferenceId is LOCL (0x4C4F434C)
+    facts = windows.parse_w32tm((OUT / "win11-w32tm-status-local-cmos.txt").read_text(encoding="utf-8"))
+    assert facts.synchronized is False
+
+
+def test_defender_off_because_another_antivirus_is_registered() -> None:
+    # Given Get-MpComputerStatus failing (Defender disabled by a third-party antivirus) and Security Center listing it
+    facts = windows.parse_defender(json_objects(_ok("x", "win11-defender-thirdparty-av.json"))[0])
+    assert facts.engine == "" and facts.realtime is None
+    assert [(p.name, p.enabled, p.up_to_date) for p in facts.products] == \
+        [("Windows Defender", False, True), ("ESET Security", True, True)]
+
+
+def test_windows_powershell_51_value_count_wrapper_is_an_array() -> None:
+    # Given Windows PowerShell 5.1's serialisation of a PSObject-wrapped array (PowerShell issue #3222)
+    from auditor.collectors.powershell import as_list
+
+    assert as_list({"value": ["Tpm", "RecoveryPassword"], "Count": 2}) == ["Tpm", "RecoveryPassword"]
+    assert as_list({"Name": "x"}) == [{"Name": "x"}]
