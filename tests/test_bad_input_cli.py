@@ -331,32 +331,26 @@ def test_schedule_into_the_user_unit_folder_still_says_enable_it(tmp_path, write
             in result.stdout), result.stdout
 
 
-@pytest.mark.parametrize(("line", "words"), [
-    ("db1 ansible_host=192.0.2.5 =x", "2:28: host 'db1': host variable '=x' has no name before the '='; write "
-                                     "name=value, e.g. ansible_port=2222, or remove it"),
-    ("db1 ansible_host=192.0.2.5 ansible_port=", "2:28: host 'db1': ansible_port is empty; write the SSH port, "
-                                                "e.g. ansible_port=2222, or remove ansible_port= to use port 22"),
-])
-def test_an_ansible_host_variable_without_a_name_or_an_empty_port_is_refused(tmp_path, line, words):
-    # (192.0.2.5 is a documentation address: were the line read, nothing would answer there)
+# (192.0.2.5 is a documentation address: were a line read, nothing would answer there)
+@pytest.mark.parametrize(("ini", "words"), [
+    ("[servers]\ndb1 ansible_host=192.0.2.5 =x\n",
+     "2:28: host 'db1': host variable '=x' has no name before the '='; write name=value, e.g. ansible_port=2222, "
+     "or remove it"),
+    ("[servers]\ndb1 ansible_host=192.0.2.5 ansible_port=\n",
+     "2:28: host 'db1': ansible_port is empty; write the SSH port, e.g. ansible_port=2222, or remove ansible_port= "
+     "to use port 22"),
+    ("[servers:vars]\n=x\n[servers]\ndb1 ansible_host=192.0.2.5\n",
+     "2:1: [servers:vars] line '=x' has no variable name before the '='; write name=value, e.g. ansible_user=audit"),
+    ("[servers:vars]\nansible_port=\n[servers]\ndb1 ansible_host=192.0.2.5\n",
+     "2:1: [servers:vars] ansible_port is empty; write the SSH port, e.g. ansible_port=2222, or remove "
+     "ansible_port= to use port 22"),
+], ids=["host-no-name", "host-empty-port", "group-no-name", "group-empty-port"])
+def test_an_ansible_variable_without_a_name_or_an_empty_port_is_refused(tmp_path, ini, words):
     inventory = tmp_path / "hosts.ini"
-    inventory.write_text(f"[servers]\n{line}\n", encoding="utf-8")
+    inventory.write_text(ini, encoding="utf-8")
     refusal = _one_line_refusal(run_cli("scan", "--inventory", str(inventory), "--out", str(tmp_path / "run")))
     assert refusal == f"auditor: {inventory}:{words}", refusal
     assert not (tmp_path / "run").exists()
-
-
-@pytest.mark.parametrize(("line", "words"), [
-    ("=x", "2:1: [servers:vars] line '=x' has no variable name before the '='; write name=value, "
-           "e.g. ansible_user=audit"),
-    ("ansible_port=", "2:1: [servers:vars] ansible_port is empty; write the SSH port, e.g. ansible_port=2222, "
-                      "or remove ansible_port= to use port 22"),
-])
-def test_an_ansible_group_variable_without_a_name_or_an_empty_port_is_refused(tmp_path, line, words):
-    inventory = tmp_path / "hosts.ini"
-    inventory.write_text(f"[servers:vars]\n{line}\n[servers]\ndb1 ansible_host=192.0.2.5\n", encoding="utf-8")
-    refusal = _one_line_refusal(run_cli("scan", "--inventory", str(inventory), "--out", str(tmp_path / "run")))
-    assert refusal == f"auditor: {inventory}:{words}", refusal
 
 
 @pytest.mark.parametrize(("text", "words"), [

@@ -193,24 +193,9 @@ def test_a_real_server_whose_private_ca_lacks_key_usage_is_failed_for_that(tmp_p
     _ca_without_key_usage(tmp_path)
     assert subprocess.run(["openssl", "verify", "-CAfile", tmp_path / "ca.pem", tmp_path / "srv.pem"],
                           capture_output=True, check=False).returncode == 0  # OpenSSL itself accepts the chain
-    port = free_port()
-    server = subprocess.Popen(["openssl", "s_server", "-quiet", "-www", "-accept", f"127.0.0.1:{port}",
-                               "-cert", tmp_path / "srv.pem", "-key", tmp_path / "srv.key"],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_listening("127.0.0.1", port, server, time.monotonic() + 15)
-        inventory = tmp_path / "inv.yaml"
-        inventory.write_text(f"targets:\n  - {{name: qa, kind: tls, host: 127.0.0.1, port: {port}, "
-                             f"server_name: qa.auditor.test, ca_file: {tmp_path / 'ca.pem'}}}\n", encoding="utf-8")
-        # When TLS-0030 scans it
-        result = run_cli("scan", "--inventory", str(inventory), "--check", "TLS-0030", "--out", str(tmp_path / "r"),
-                         "--quiet", "--format", "none")
-    finally:
-        server.terminate()
-        server.wait(5)
+    # When TLS-0030 scans it
+    finding = _tls_0030_of(tmp_path, tmp_path / "srv.pem", tmp_path / "srv.key", ca_file=tmp_path / "ca.pem")
     # Then it fails for the missing keyUsage, with the fix, and not for an untrusted CA
-    assert result.returncode == 1, result.stderr
-    (finding,) = [f for f in load_results(tmp_path / "r")["findings"] if f["check_id"] == "TLS-0030"]
     assert "the ca_file's CA certificate 'CN=QA Test CA' lacks the keyUsage extension" in finding["message"]
     assert "untrusted CA" not in finding["message"], finding["message"]
 
@@ -260,27 +245,39 @@ def test_a_real_server_whose_self_signed_certificate_is_its_ca_file_is_failed_fo
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                     "-keyout", key, "-out", cert, "-days", "1200", "-subj", "/CN=qa.auditor.test",
                     "-addext", "subjectAltName=DNS:qa.auditor.test"], capture_output=True, check=True)
+
+    def openssl_trusts_it(port: int) -> None:
+        client = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername",
+                                 "qa.auditor.test", "-CAfile", cert, "-verify_return_error"],
+                                input=b"", capture_output=True, check=False, timeout=15)
+        assert client.returncode == 0 and b"Verify return code: 0 (ok)" in client.stdout
+
+    # When TLS-0030 scans it
+    finding = _tls_0030_of(tmp_path, cert, key, ca_file=cert, before_the_scan=openssl_trusts_it)
+    # Then it fails for the CA flag strict validation refuses, with the fix, and not as unverifiable
+    assert "it is self-signed and marked as a CA (basicConstraints CA:TRUE" in finding["message"], finding["message"]
+    assert "no client can verify it" not in finding["message"], finding["message"]
+
+
+def _tls_0030_of(tmp_path, cert, key, ca_file, before_the_scan=None) -> dict:
+    """TLS-0030's finding for `openssl s_server` serving cert/key on 127.0.0.1, scanned as qa.auditor.test with
+    ca_file; before_the_scan(port) runs while the server listens. The scan must fail (exit 1)."""
     port = free_port()
     server = subprocess.Popen(["openssl", "s_server", "-quiet", "-www", "-accept", f"127.0.0.1:{port}",
                                "-cert", cert, "-key", key],
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_listening("127.0.0.1", port, server, time.monotonic() + 15)
-        client = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername",
-                                 "qa.auditor.test", "-CAfile", cert, "-verify_return_error"],
-                                input=b"", capture_output=True, check=False, timeout=15)
-        assert client.returncode == 0 and b"Verify return code: 0 (ok)" in client.stdout  # OpenSSL trusts it
+        if before_the_scan is not None:
+            before_the_scan(port)
         inventory = tmp_path / "inv.yaml"
         inventory.write_text(f"targets:\n  - {{name: qa, kind: tls, host: 127.0.0.1, port: {port}, "
-                             f"server_name: qa.auditor.test, ca_file: {cert}}}\n", encoding="utf-8")
-        # When TLS-0030 scans it
+                             f"server_name: qa.auditor.test, ca_file: {ca_file}}}\n", encoding="utf-8")
         result = run_cli("scan", "--inventory", str(inventory), "--check", "TLS-0030", "--out", str(tmp_path / "r"),
                          "--quiet", "--format", "none")
     finally:
         server.terminate()
         server.wait(5)
-    # Then it fails for the CA flag strict validation refuses, with the fix, and not as unverifiable
     assert result.returncode == 1, result.stderr
     (finding,) = [f for f in load_results(tmp_path / "r")["findings"] if f["check_id"] == "TLS-0030"]
-    assert "it is self-signed and marked as a CA (basicConstraints CA:TRUE" in finding["message"], finding["message"]
-    assert "no client can verify it" not in finding["message"], finding["message"]
+    return finding
