@@ -110,6 +110,8 @@ class ZoneDispatch:
         tasks = [self._tasks[name] for name in names if name in self._tasks]
         if not tasks:
             return
+        for _, result in tasks:
+            _release(result)
         try:
             self.app.control.revoke([result.id for _, result in tasks])
             client = self.app.backend.client  # the broker's Redis: a queue is a list of JSON messages
@@ -139,7 +141,10 @@ class ZoneDispatch:
     def _answer(self, target: Target) -> dict[str, Any] | Exception:
         # One runner thread opens a target (login, then maybe the network view): no two wait for the same one.
         if target.name not in self._answers:
-            self._answers[target.name] = self._wait(target)
+            try:
+                self._answers[target.name] = self._wait(target)
+            finally:
+                _release(self._tasks[target.name][1])
         return self._answers[target.name]
 
     def _wait(self, target: Target) -> dict[str, Any] | Exception:
@@ -212,6 +217,19 @@ class ShippedTransport(ReplayTransport):
         if failed is not None and ("file", path) not in self._records:
             raise failed
         return super().read_file(path)
+
+
+def _release(result: AsyncResult) -> None:
+    """Stop waiting for a task's result, now and for good. Celery's AsyncResult unsubscribes from the result store
+    when it is garbage collected; after the run that may be long after the broker stopped or restarted, and the
+    failed reconnection printed "Exception ignored in AsyncResult.__del__" with a traceback. Idempotent."""
+    backend, result.backend = result.backend, None  # __del__ does nothing without a backend
+    if backend is None:
+        return
+    try:
+        backend.remove_pending_result(result)
+    except Exception as exc:  # the broker may be what failed; nothing is waited for either way
+        log.debug("releasing the result of task %s: %s", result.id, exc)
 
 
 def _error(target: Target, shipped: Mapping[str, Any]) -> Exception:

@@ -3,8 +3,10 @@ that cannot be reached, a target given up on that no later worker may scan, and 
 
 from __future__ import annotations
 
+import gc
 import json
 import re
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -124,3 +126,29 @@ def test_not_assessed_is_said_once_for_a_refused_and_a_timed_out_target(broker, 
     assert reports and any("no worker in zone nobody answered within 2 s" in r for r in reports)
     for text in (done.stderr, *errors.values(), *reports):
         assert "not assessed: not assessed" not in text.lower()
+
+
+def test_a_dispatch_whose_broker_stopped_leaves_nothing_to_fail_when_it_is_collected(tmp_path):
+    # Given a run that gave up on a zoned target, and then its broker stopped (the broker-down test, or a Redis
+    # restarted after the run)
+    redis = RedisServer(tmp_path / "redis").start()
+    target = Target("gone-1", TargetKind.SSH, options={"host": "127.0.0.1", "port": free_port(), "zone": "gone"})
+    profile = load_profile(None)
+    checks = load_checks(profile)
+    try:
+        dispatch = dispatch_zones("gone", [target], checks, profile, Selection(),
+                                  BrokerSettings(redis.url(), PASSWORD), False, 1)
+        run_scan("gone", [target], checks, profile, EvidenceStore(tmp_path / "gone"), open_target=dispatch,
+                 clock=CLOCK)
+    finally:
+        redis.stop()
+    # When the dispatch (its Celery results) is garbage collected
+    raised: list[object] = []
+    hook, sys.unraisablehook = sys.unraisablehook, raised.append
+    try:
+        del dispatch
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    # Then no result tries to unsubscribe from the stopped store ("Exception ignored in AsyncResult.__del__")
+    assert raised == []
