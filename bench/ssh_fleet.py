@@ -11,7 +11,9 @@ namespace where root's home holds only Debian's .bashrc and .profile (bash reads
 command, and this machine's runs `pyenv init`) and apt's package cache is allowed (Docker's docker-clean is
 hidden), and in a PID namespace of its own, so its targets' `ps` and /proc show one sshd, as a real server's
 do, not every instance of the fleet (they still share the network, so `ss` lists the other listeners, without
-their processes); this machine itself is left as it was. Prints min/median/max wall time and scanner-side CPU of both
+their processes); what `make test` installed for its own database tests (MariaDB, PostgreSQL: TEST_ONLY) is
+hidden from them, as it is absent from a fresh server, so the figures do not depend on whether this machine ran
+the test suite; this machine itself is left as it was. Prints min/median/max wall time and scanner-side CPU of both
 tools, and the median of pairwise ratios. A run where auditor did not assess every target, or ansible did not
 gather every host, stops the benchmark.
 """
@@ -42,12 +44,28 @@ DOCKER_CLEAN = Path("/etc/apt/apt.conf.d/docker-clean")
 BASE_FILES = Path("/usr/share/base-files")  # dot.bashrc and dot.profile: root's files on a fresh Debian
 
 
-def stock_launcher() -> list[str]:
-    """sshd in private mount and PID namespaces: a fresh Debian server, with one sshd, to what it runs."""
+# What `make test` installs for its own database tests (tests/db_servers.py) and a fresh Debian server does not
+# have: the targets must not depend on whether this machine ran the test suite before.
+TEST_ONLY = ("/etc/mysql", "/etc/postgresql", "/etc/postgresql-common", "/var/lib/mysql", "/var/lib/postgresql",
+             "/usr/lib/postgresql", "/usr/sbin/mariadbd", "/usr/sbin/mysqld", "/usr/bin/pg_lsclusters")
+
+
+def stock_launcher(scratch: Path) -> list[str]:
+    """sshd in private mount and PID namespaces: a fresh Debian server, with one sshd, to what it runs.
+
+    `scratch`: a folder of this sshd's own, for the overlays that hide TEST_ONLY (a whiteout each, so a path
+    reads as absent, as on a fresh server, not as an empty folder)."""
     mounts = ["mount -t tmpfs -o size=64m,mode=0700 tmpfs /root",
               f"cp {BASE_FILES}/dot.bashrc /root/.bashrc", f"cp {BASE_FILES}/dot.profile /root/.profile"]
     if DOCKER_CLEAN.exists():
         mounts += [f"mount --bind /dev/null {DOCKER_CLEAN}", "mount -t tmpfs -o size=256m tmpfs /var/cache/apt"]
+    present = sorted(Path(p) for p in TEST_ONLY if os.path.lexists(p))
+    for parent in sorted({p.parent for p in present}):
+        upper, work = scratch / "hide" / parent.relative_to("/"), scratch / "work" / parent.relative_to("/")
+        upper.mkdir(parents=True, exist_ok=True)
+        work.mkdir(parents=True, exist_ok=True)
+        mounts += [f"mknod {upper / p.name} c 0 0" for p in present if p.parent == parent]
+        mounts.append(f"mount -t overlay overlay -o lowerdir={parent},upperdir={upper},workdir={work} {parent}")
     return ["unshare", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private", "--", "sh", "-c",
             " && ".join([*mounts, 'exec "$@"']), "stock"]
 
@@ -86,7 +104,7 @@ def main() -> None:
     work.chmod(0o755)
     key = keygen(work / "client")
     servers = [SshdServer(work / f"sshd{i}", HARDENED, key, extra="MaxStartups 400:30:800\n",
-                          launcher=stock_launcher()) for i in range(args.servers)]
+                          launcher=stock_launcher(work / f"stock{i}")) for i in range(args.servers)]
     try:
         for server in servers:
             server.start()

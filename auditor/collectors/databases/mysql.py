@@ -41,6 +41,7 @@ SETTINGS = ("require_secure_transport", "tls_version", "ssl_cipher", "tls_cipher
 _TRUE, _FALSE = {"1", "on", "true", "yes", "force", "force_plus_permanent"}, {"0", "off", "false", "no"}
 _GROUP = re.compile(r"^\[\s*([^\]]+?)\s*\]$")
 _VERSION = re.compile(r"\bVer\s+(\d+)\.(\d+)(?:\.(\d+))?")
+_TABLE_RULE = re.compile(r"-{10,}\s+-{10,}.*")
 # MariaDB makes its own certificate at start (when none is configured) from 11.4 on; MySQL has since 5.7.
 _MARIADB_MAKES_CERTIFICATE = (11, 4)
 
@@ -182,7 +183,9 @@ def parse_help(text: str) -> ProgramHelp:
         elif line.startswith("The following groups are read:"):
             groups = tuple(line.split(":", 1)[1].split())
     defaults: dict[str, str] = {}
-    table = next((i for i, line in enumerate(lines) if re.fullmatch(r"-{10,}\s+-{10,}.*", line.strip())), None)
+    # The defaults table starts after its `-----  -----` rule, some thousand lines in: test the cheap prefix first.
+    table = next((i for i, line in enumerate(lines)
+                  if line.lstrip().startswith("-" * 10) and _TABLE_RULE.fullmatch(line.strip())), None)
     if table is not None:
         for line in lines[table + 1:]:
             name, _, value = line.strip().partition(" ")
