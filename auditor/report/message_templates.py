@@ -80,6 +80,12 @@ class Matcher:
         if core.endswith(".") and not core.endswith(".."):  # a fragment's template, ending a sentence of its own
             options += [(found + ".", covered) for found, covered in self._matches(core[:-1], depth)]
         options += self._pieces(core, depth)
+        if core[:1].isupper() and core[1:2].islower():
+            # A fragment catalogued in lower case that a check capitalised to begin its sentence ("Support status
+            # unknown: ..."): its translation begins the sentence instead, capitalised too.
+            found = self._text(core[0].lower() + core[1:], depth)
+            if found is not None:
+                options.append((found[0][:1].upper() + found[0][1:], found[1]))
         return max(options, key=lambda option: option[1], default=None)
 
     def _matches(self, core: str, depth: int) -> Iterator[_Found]:

@@ -142,6 +142,21 @@ def test_the_matcher_prefers_the_most_specific_template_and_translates_sentence_
     assert matcher.translate("; unknown tool") == "; ukendt værktøj"
 
 
+def test_a_fragment_capitalised_to_begin_a_sentence_is_translated_and_keeps_its_capital():
+    # Given fragments catalogued in lower case, as checks write them before joining them into a sentence
+    # (PATCH-0010: "Support status unknown: …; no package list of a security suite …")
+    matcher = Matcher({"support status unknown: {release} is not in the table":
+                       "supportstatus ukendt: {release} findes ikke i tabellen",
+                       "no package list is on the host": "ingen pakkeliste findes på værten"})
+    # Then the capitalised sentence is translated, its translation capitalised, and the rest as before
+    assert matcher.translate("Support status unknown: Rocky 10 is not in the table; no package list is on the "
+                             "host.") == \
+        "Supportstatus ukendt: Rocky 10 findes ikke i tabellen; ingen pakkeliste findes på værten."
+    assert matcher.translate("No package list is on the host") == "Ingen pakkeliste findes på værten"
+    # And a name that only looks like a capitalised fragment is kept
+    assert matcher.translate("Support Status Unknown") == "Support Status Unknown"
+
+
 def test_english_has_no_catalogue_and_every_language_formats_its_own_dates():
     assert catalogue("en").message("No swap area is active.") == "No swap area is active."
     words = messages.Words("da")
