@@ -16,7 +16,8 @@ endoflife-date/endoflife.date repository, one file per product):
   43 2026-12-09.
 - RHEL: endoflife.date `products/rhel.md` (end of maintenance support): 8 2029-05-31, 9 2032-05-31;
   RHEL 10 follows the same ten-year policy (2035-05-31, as AlmaLinux 10 in `products/almalinux.md`).
-- AlmaLinux `products/almalinux.md`, Rocky Linux `products/rocky-linux.md`.
+- AlmaLinux `products/almalinux.md`, Rocky Linux `products/rocky-linux.md` ("eol"; Rocky 10: 2035-05-31 in
+  the file as of commit a70eca33, 2026-08-22, and the SUPPORT_END Rocky 10's os-release ships).
 
 - Windows (by build number, Microsoft lifecycle pages "Windows 11 Home and Pro" / "Enterprise and Education",
   "Windows 10 Home and Pro", "Windows Server 2022"): 19045 (10 22H2) 2025-10-14 for all editions (ESU is paid);
@@ -70,7 +71,7 @@ _TABLE: dict[str, dict[str, tuple[str, str]]] = {
     "rhel": {"7": ("2024-06-30", _MAINTENANCE), "8": ("2029-05-31", _MAINTENANCE), "9": ("2032-05-31", _MAINTENANCE),
              "10": ("2035-05-31", _MAINTENANCE)},
     "almalinux": {"8": ("2029-03-01", _EOL), "9": ("2032-05-31", _EOL), "10": ("2035-05-31", _EOL)},
-    "rocky": {"8": ("2029-05-31", _EOL), "9": ("2032-05-31", _EOL)},
+    "rocky": {"8": ("2029-05-31", _EOL), "9": ("2032-05-31", _EOL), "10": ("2035-05-31", _EOL)},
 }
 
 

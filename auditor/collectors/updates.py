@@ -9,8 +9,10 @@ pkgcache.bin is absent). Without python3 on the target (or replaying a run recor
 `apt list --upgradable` is the fallback. The age of the lists is recorded next to it (the `update-success-stamp` that
 `APT::Periodic` and Ubuntu write, else the mtime of /var/lib/apt/lists, the same order Ansible's apt module
 uses for `cache_valid_time`). RHEL/Fedora: `dnf -C updateinfo list --security --available` from dnf's cache
-(dnf4 and dnf5 print different layouts; both are parsed). The host's own clock (`date +%s`) is recorded so
-that ages are computed against the target's time, never the scanner's.
+(dnf4 and dnf5 print different layouts; both are parsed). Its empty answer is checked against `dnf repolist
+--enabled`, as apt's against the security lists: with no enabled repository (an unregistered RHEL) dnf still
+prints nothing and exits 0. The host's own clock (`date +%s`) is recorded so that ages are computed against the
+target's time, never the scanner's.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ APT_LIST = cmd("apt", "list", "--upgradable", timeout=60)
 APT_STAMPS = cmd("stat", "-c", "%Y %n", "/var/lib/apt/periodic/update-success-stamp", "/var/lib/apt/lists")
 DNF_SECURITY = cmd("dnf", "-q", "-C", "updateinfo", "list", "--security", "--available", sudo=True, timeout=120,
                    slow=True)
+# Asked only when the listing is empty. Without sudo, so that subscription-manager's dnf plugin rewrites no
+# redhat.repo (it does as root); without -v, so that neither dnf loads any metadata: it reads the repo files only.
+DNF_REPOS = cmd("dnf", "-q", "-C", "repolist", "--enabled", timeout=60)
 DNF_STAMPS = cmd("stat", "-c", "%Y %n", "/var/cache/dnf/last_makecache", "/var/cache/dnf", "/var/cache/libdnf5")
 HOST_TIME = cmd("date", "+%s")
 
@@ -73,7 +78,8 @@ class UpdatesFacts:
     host_time: the target's clock (`date +%s`) in epoch seconds, None when it could not be read.
     problem: why the facts are incomplete, in words, or "".
     doubt: why a listing that was obtained may still miss security updates, in words, or "" (apt: the host has no
-        package list of a security suite, so none is offered to it).
+        package list of a security suite, so none is offered to it; dnf: it listed nothing and has no enabled
+        repository).
     """
 
     manager: str
@@ -116,6 +122,20 @@ NO_SECURITY_LISTS = ("no package list of a security suite (*-security) is on the
                      "offered to it: its APT sources name no security repository, or `apt update` has not run")
 
 
+# dnf 4's `updateinfo` (unlike `install` or `check-update`) never checks that a repository is enabled, and -q
+# hides subscription-manager's "This system is not registered" notice: the empty answer is all there is.
+NO_DNF_REPOS = ("no dnf repository is enabled on the host, so no update is offered to it and its empty list of "
+                "security updates proves nothing (a Red Hat system that is not registered with subscription-manager "
+                "has none); register the system (`subscription-manager register`) or enable its repositories in "
+                "/etc/yum.repos.d, then run `dnf makecache`")
+
+# With -C and skip_if_unavailable=False (the default of dnf 4 on RHEL 8+ and of dnf 5) a repository missing from the
+# cache stops dnf: dnf 4 "Cache-only enabled but no cache for 'baseos'", dnf 5 "... for repository \"fedora\"".
+# (Patterns, not strings: the catalogue takes every sentence-like string for a message to translate.)
+_NO_CACHE = re.compile(r"Cache-only enabled but no cache for")
+_REPOLIST_HEADER = re.compile(r"repo id\s")
+
+
 def _package_manager_facts(host: Transport) -> UpdatesFacts:
     from_lists, no_lists = _security_lists(host)
     apt = None if from_lists is not None else host.run(APT_LIST)
@@ -131,9 +151,26 @@ def _package_manager_facts(host: Transport) -> UpdatesFacts:
     if not dnf.not_found:
         updated_at, source = newest_stamp(host.run(DNF_STAMPS).stdout, prefer="last_makecache")
         if not dnf.ok:
-            return UpdatesFacts("dnf", False, (), updated_at, source, problem=dnf.failure())
-        return UpdatesFacts("dnf", True, parse_dnf_updateinfo(dnf.stdout), updated_at, source)
+            problem = dnf.failure()
+            if _NO_CACHE.search(dnf.stdout + dnf.stderr):
+                problem = f"{problem}; dnf's cache holds no copy of a repository's metadata, and this listing " \
+                          "reads only the cache so as not to change the host: run `dnf makecache` as root"
+            return UpdatesFacts("dnf", False, (), updated_at, source, problem=problem)
+        pending = parse_dnf_updateinfo(dnf.stdout)
+        return UpdatesFacts("dnf", True, pending, updated_at, source, doubt="" if pending else _dnf_repos_doubt(host))
     return UpdatesFacts("", False, problem="neither apt nor dnf is installed")
+
+
+def _dnf_repos_doubt(host: Transport) -> str:
+    """Why dnf's empty listing may prove nothing: it has no enabled repository (or that could not be read)."""
+    try:
+        result = host.run(DNF_REPOS)
+    except FactMissing:  # a run recorded before this fact existed is judged as it was then
+        return ""
+    if not result.ok:
+        return f"no security update was listed, and whether dnf has an enabled repository could not be read " \
+               f"({result.failure()})"
+    return "" if parse_dnf_repolist(result.stdout) else NO_DNF_REPOS
 
 
 def _security_lists(host: Transport) -> tuple[tuple[PendingUpdate, ...] | None, bool]:
@@ -212,6 +249,17 @@ def parse_dnf_updateinfo(text: str) -> tuple[PendingUpdate, ...]:
         version = nevra[len(name) + 1:].rsplit(".", 1)[0]
         updates.setdefault((name, parts[0]), PendingUpdate(name, version, parts[0], security))
     return tuple(updates.values())
+
+
+def parse_dnf_repolist(text: str) -> tuple[str, ...]:
+    """`dnf repolist --enabled`: the repository ids under the `repo id  repo name` header (dnf 4 and dnf 5 print
+    the same two columns); none when no repository is enabled (dnf then prints nothing)."""
+    ids = []
+    for line in text.splitlines():
+        parts = line.split()
+        if parts and not _REPOLIST_HEADER.match(line):
+            ids.append(parts[0])
+    return tuple(ids)
 
 
 def newest_stamp(text: str, prefer: str) -> tuple[int | None, str]:

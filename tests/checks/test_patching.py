@@ -124,6 +124,8 @@ def test_one_advisory_is_singular():
         ("ubuntu2404-os-release.txt", Status.PASS, "supported until 2029-05-31 (standard support)"),
         ("rocky9-os-release.txt", Status.PASS, "Rocky Linux 9.4 (Blue Onyx) (rocky 9.4) is supported until 2032-05-31"),
         ("almalinux9-os-release.txt", Status.PASS, "(almalinux 9.4) is supported until 2032-05-31"),
+        ("rocky10-os-release.txt", Status.PASS, "Rocky Linux 10.0 (Red Quartz) (rocky 10.0) is supported until "
+                                                "2035-05-31 (end of life)"),
         # a release the table lacks never passes and never crashes
         ("centos-stream9-os-release.txt", Status.WARN, "Support status unknown: CentOS Stream 9 (centos 9)"),
     ],
@@ -140,3 +142,16 @@ def test_real_os_release_files_find_their_support_end(os_release, status, words)
     # Then the release is found in the table (or honestly unknown)
     assert verdict.status is status, verdict.message
     assert words in verdict.message
+
+
+def test_dnf_without_an_enabled_repository_warns_instead_of_passing():
+    # Given dnf's empty answer on a host where no dnf repository is enabled (an unregistered RHEL)
+    from auditor.collectors.updates import NO_DNF_REPOS
+
+    facts = UpdatesFacts("dnf", True, (), NOW - DAY, "/var/cache/dnf", NOW, doubt=NO_DNF_REPOS)
+    # When PATCH-0010 evaluates it
+    verdict = security_updates_installed(facts, RHEL9)
+    # Then it warns, says why the empty answer proves nothing and how to fix it
+    assert verdict.status is Status.WARN, verdict.message
+    assert verdict.message.startswith("No dnf repository is enabled on the host")
+    assert "`subscription-manager register`" in verdict.message and "`dnf makecache`" in verdict.message

@@ -12,6 +12,7 @@ from auditor.collectors.updates import (
     APT_LIST,
     APT_SECURITY,
     APT_STAMPS,
+    DNF_REPOS,
     DNF_SECURITY,
     DNF_STAMPS,
     HOST_TIME,
@@ -21,6 +22,7 @@ from auditor.collectors.updates import (
     parse_dnf_updateinfo,
     parse_security_lists,
 )
+from auditor.errors import FactMissing
 from auditor.models import Platform, SystemFacts
 from auditor.transports.base import CommandResult
 from auditor.transports.local import LocalTransport
@@ -263,3 +265,77 @@ def test_rocky9_and_alma9_advisories_with_dnf4_metadata_line():
     assert (openssl.version, openssl.origin) == ("1:3.0.7-28.el9_4", "RLSA-2024:6186")
     assert [u.name for u in alma] == ["kernel", "kernel-modules", "openssl", "example-tool"]
     assert all(u.security and u.origin.startswith("ALSA-2024:") for u in alma)
+
+
+RHEL9 = SystemFacts(Platform.LINUX, os_id="rhel", os_version="9.4")
+DNF_CLOCK = [_ok(DNF_STAMPS, "1795800000 /var/cache/dnf/last_makecache\n"), _ok(HOST_TIME, "1795864000\n")]
+
+
+class _RecordedBefore(FakeHost):
+    """A replay of a run recorded before a fact existed: asking for it raises FactMissing."""
+
+    def __init__(self, commands, missing: str) -> None:
+        super().__init__(commands)
+        self._missing = missing
+
+    def run(self, command):
+        if str(command) == self._missing:
+            raise FactMissing(self.target, f"command {command}", "reports/run", [])
+        return super().run(command)
+
+
+def test_unregistered_rhel_with_no_enabled_repository_is_a_doubt_not_a_clean_answer():
+    # Given an unregistered RHEL host: dnf has no enabled repository, so `updateinfo list` prints nothing and exits
+    # 0 (dnf 4's updateinfo never checks for an enabled repository; -q hides subscription-manager's "not
+    # registered" notice), and `repolist --enabled` prints nothing either
+    host = FakeHost(dict([_ok(DNF_SECURITY, ""), _ok(DNF_REPOS, ""), *DNF_CLOCK]))
+    # When collected
+    facts = collect(host, RHEL9)
+    # Then the listing is kept, but the facts say that dnf could not have offered any update
+    assert facts.manager == "dnf" and facts.listed and facts.security == ()
+    assert "no dnf repository is enabled" in facts.doubt and "subscription-manager register" in facts.doubt
+    assert "dnf makecache" in facts.doubt
+
+
+def test_nothing_pending_with_enabled_repositories_is_a_clean_answer():
+    # Given dnf listing nothing while `repolist --enabled` names four repositories (dnf 4's table)
+    host = FakeHost(dict([_ok(DNF_SECURITY, ""), _ok(DNF_REPOS, _text("centos-stream9-dnf-repolist.txt")),
+                          *DNF_CLOCK]))
+    # When collected, Then nothing is pending and nothing is in doubt
+    facts = collect(host, RHEL9)
+    assert facts.listed and facts.pending == () and facts.doubt == ""
+
+
+def test_repositories_are_only_asked_about_when_dnf_lists_nothing():
+    host = FakeHost(dict([_ok(DNF_SECURITY, _text("rhel7-updateinfo-list-security.txt")), *DNF_CLOCK]))
+    facts = collect(host, RHEL9)
+    assert len(facts.security) == 7 and facts.doubt == "" and str(DNF_REPOS) not in host.calls
+
+
+def test_a_run_recorded_before_the_repository_fact_still_replays():
+    # Given a recorded run whose dnf listed nothing and which holds no `repolist` record
+    host = _RecordedBefore(dict([_ok(DNF_SECURITY, ""), *DNF_CLOCK]), str(DNF_REPOS))
+    # When collected, Then it is judged as it was when recorded
+    facts = collect(host, RHEL9)
+    assert facts.listed and facts.pending == () and facts.doubt == ""
+
+
+def test_an_unreadable_repository_list_is_a_doubt():
+    host = FakeHost(dict([_ok(DNF_SECURITY, ""), _ok(DNF_REPOS, "", "Error: Cannot read /etc/dnf/dnf.conf", 1),
+                          *DNF_CLOCK]))
+    facts = collect(host, RHEL9)
+    assert facts.listed and "whether dnf has an enabled repository could not be read" in facts.doubt
+    assert "Cannot read /etc/dnf/dnf.conf" in facts.doubt
+
+
+@pytest.mark.parametrize("stderr", ["rhel9-dnf-cacheonly-no-cache.stderr.txt",
+                                    "fedora40-dnf5-cacheonly-no-cache.stderr.txt"])
+def test_an_empty_metadata_cache_says_to_run_makecache(stderr):
+    # Given dnf 4 / dnf 5 run with -C on a host whose metadata cache was never filled: with the default
+    # skip_if_unavailable=False both stop with "Cache-only enabled but no cache" and exit 1
+    host = FakeHost(dict([_ok(DNF_SECURITY, "", _text(stderr), 1), *DNF_CLOCK]))
+    # When collected
+    facts = collect(host, RHEL9)
+    # Then nothing was listed, and the reason says what dnf said and how to fill the cache
+    assert not facts.listed and "Cache-only enabled but no cache" in facts.problem
+    assert "`dnf makecache`" in facts.problem
