@@ -74,6 +74,11 @@ class ConnectError(TransportError):
     """The target refused the connection, was unreachable, or never answered."""
 
 
+class NoTcpConnection(ConnectError):
+    """No TCP connection was made at all (refused, timed out, unreachable, not resolved): a network probe of the
+    same address can only fail the same way, so after a failed login it is not tried (runner, zone workers)."""
+
+
 class AuthenticationError(TransportError):
     """The target refused our credentials."""
 

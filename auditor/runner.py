@@ -33,6 +33,7 @@ from auditor.errors import (
     AuthenticationError,
     CommandTimeout,
     ConnectError,
+    NoTcpConnection,
     PermissionMissing,
     TransportError,
     UnsupportedTarget,
@@ -331,7 +332,9 @@ def _scan_target(plan: TargetPlan, profile: Profile, store: EvidenceSink, clock:
     except AuditorError as exc:
         failed = TargetResult(target, None, (), str(exc), _connection_reason(exc))
         network, rest = plan.without_login()
-        if not plan.login or not network.checks or cancel.is_set():  # interrupted: no new connection
+        # Interrupted: no new connection. No TCP connection at all: the network view could only wait for the same
+        # failure again (a port that drops packets would cost a second connect_timeout).
+        if not plan.login or not network.checks or cancel.is_set() or isinstance(exc, NoTcpConnection):
             return failed
         # Checks of what the network shows (SSH-0100) need no login: they run; the others carry the login's failure.
         seen = _scan_target(network, profile, store, clock, cancel, open_target, connections)

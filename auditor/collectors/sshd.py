@@ -350,9 +350,14 @@ class _Sshd:
 
 
 def _relative_config(daemon: Daemon) -> str:
+    """Why the file judged may not be the one a daemon started with a relative `-f` path read. Once started, sshd
+    works in / whether it detaches or not (sshd.c: chdir("/")) and its title overwrites its environment (PWD): no
+    trace of the folder is left, /proc/<pid>/cwd says / for every sshd."""
     who = f"sshd process {daemon.pid}" if daemon.pid else "sshd"
     return (f"{who} was started with a relative config path (-f {daemon.options.relative}), which it read from the "
-            f"folder it was started in; the scanner cannot know that folder, and judged {daemon.options.config}")
+            "folder it was started in; sshd works in / once started, so that folder cannot be found: the daemon's own "
+            f"config file could not be located, and {daemon.options.config} was judged instead (start sshd with an "
+            "absolute -f path)")
 
 
 def _trusted(daemon: Daemon) -> bool:

@@ -32,7 +32,7 @@ from typing import Any
 
 import paramiko
 
-from auditor.errors import AuthenticationError, ConnectError, TransportError, UnsupportedTarget
+from auditor.errors import AuthenticationError, ConnectError, NoTcpConnection, TransportError, UnsupportedTarget
 from auditor.models import Target
 from auditor.transports import _ssh_batch as batch
 from auditor.transports import _ssh_runner as runner
@@ -202,7 +202,11 @@ class SshTransport:
             try:
                 return self._jump._ssh.open_channel("direct-tcpip", (host, port), ("127.0.0.1", 0), timeout=timeout)
             except (paramiko.SSHException, OSError) as exc:
-                raise ConnectError(self.target, f"the jump host could not reach {where} ({exc})") from exc
+                # The jump host refused to connect, or its connection did not come in time: TCP from it failed,
+                # and the network probes, which go the same way, would wait for the same failure again.
+                error = NoTcpConnection if isinstance(exc, paramiko.ChannelException) or "Timeout opening channel" \
+                    in str(exc) else ConnectError
+                raise error(self.target, f"the jump host could not reach {where} ({exc})") from exc
         if self.settings.proxy_command:
             try:
                 self._proxy = _ProxyCommand(self.settings.proxy_command, proxy_environment(

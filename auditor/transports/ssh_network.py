@@ -1,7 +1,8 @@
 """SSH seen from the network alone: banner, KEXINIT, host keys and offered authentication methods, no login.
 
-Used for `auth: none` targets, when only network checks (SSH-0100, SSH-0110) run, and when a login failed,
-unless a ProxyJump or ProxyCommand is needed to reach the host (those need the full SSH transport). It answers
+Used for `auth: none` targets, when only network checks (SSH-0100, SSH-0110) run, and when a login failed after
+its TCP connection was made (one that made none, a NoTcpConnection, is not tried again), unless a ProxyJump or
+ProxyCommand is needed to reach the host (those need the full SSH transport). It answers
 the pseudo-commands the SSH transport answers; anything that needs a login is refused as UnsupportedTarget.
 
 Asked together (as the ssh_wire and ssh_auth collectors ask them), the banner, the KEXINIT and the first host key
@@ -26,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from auditor.errors import ConnectError, TransportError, UnsupportedTarget
+from auditor.errors import ConnectError, NoTcpConnection, TransportError, UnsupportedTarget
 from auditor.transports._ssh_settings import Settings
 from auditor.transports._ssh_wire import (
     AUTH_METHODS,
@@ -103,7 +104,8 @@ def abort_connections() -> None:
 
 
 def tcp_connect(target: str, host: str, port: int, timeout: float, silent_for: float | None = None) -> socket.socket:
-    """A TCP connection with TCP_NODELAY; every failure is a ConnectError that says why.
+    """A TCP connection with TCP_NODELAY; every failure is a ConnectError that says why, a NoTcpConnection when
+    TCP itself did not connect.
 
     A refusal, or a silence of at least `silent_for` seconds (default: `timeout`), that an earlier connection of
     the same target found in the last _REMEMBERED_SECONDS is that failure again at once, without connecting.
@@ -113,23 +115,23 @@ def tcp_connect(target: str, host: str, port: int, timeout: float, silent_for: f
     if found is not None:
         ago = time.monotonic() - found[0]
         if ago < _REMEMBERED_SECONDS and found[1] >= (timeout if silent_for is None else silent_for) - _SLACK:
-            raise ConnectError(target, f"{found[2]} (found {ago:.0f} s ago by an earlier connection; not tried "
-                               "again)")
+            error = NoTcpConnection if math.isinf(found[1]) else ConnectError  # refused, or silent after TCP
+            raise error(target, f"{found[2]} (found {ago:.0f} s ago by an earlier connection; not tried again)")
     # An ASCII name or address is passed as bytes, which getaddrinfo takes as they are: a str is IDNA-encoded
     # first, and importing Python's idna codec for it costs 3 ms of a short scan's start (typeshed lists str only).
     name = host.encode("ascii") if host.isascii() else host
     try:
         plain = socket.create_connection((name, port), timeout=timeout)  # type: ignore[arg-type]
     except socket.gaierror as exc:
-        raise ConnectError(target, f"cannot resolve {host!r} ({exc.strerror})") from exc
+        raise NoTcpConnection(target, f"cannot resolve {host!r} ({exc.strerror})") from exc
     except ConnectionRefusedError as exc:
         why = f"connection refused by {where} (is sshd listening?)"
         _FOUND[key] = (time.monotonic(), math.inf, why)
-        raise ConnectError(target, why) from exc
+        raise NoTcpConnection(target, why) from exc
     except TimeoutError as exc:
-        raise ConnectError(target, f"no TCP connection to {where} within {timeout:g} s") from exc
+        raise NoTcpConnection(target, f"no TCP connection to {where} within {timeout:g} s") from exc
     except OSError as exc:
-        raise ConnectError(target, f"cannot connect to {where} ({exc.strerror or exc})") from exc
+        raise NoTcpConnection(target, f"cannot connect to {where} ({exc.strerror or exc})") from exc
     sock = _Watched(plain.family, plain.type, plain.proto, plain.detach())
     sock.key, sock.opened = key, time.monotonic()
     sock.settimeout(timeout)

@@ -35,8 +35,8 @@ from auditor.zones.wire import PayloadError, unpack
 log = logging.getLogger(__name__)
 OpenTarget = Callable[[Target, bool], Transport]
 _ERRORS: dict[str, type[TransportError]] = {
-    name: getattr(errors, name) for name in ("ConnectError", "AuthenticationError", "HostKeyError", "CommandTimeout",
-                                             "UnsupportedTarget", "TransportError")}
+    name: getattr(errors, name) for name in ("ConnectError", "NoTcpConnection", "AuthenticationError", "HostKeyError",
+                                             "CommandTimeout", "UnsupportedTarget", "TransportError")}
 
 
 class NotAssessed(ConnectError):

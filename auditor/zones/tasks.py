@@ -49,8 +49,9 @@ def scan_target(policy: WorkerPolicy, doc: Any) -> dict[str, Any]:
     result: dict[str, Any] = {"target": plan.target.name, "zone": policy.zone, "login": plan.login,
                               "open_error": opened, "failures": failures, "network_failures": []}
     network: list[bytes] = []
-    if opened is not None and plan.login:
-        # As the runner does: checks of what the network shows still run when the login fails.
+    if opened is not None and plan.login and opened.get("type") != "NoTcpConnection":
+        # As the runner does: checks of what the network shows still run when the login fails after TCP connected
+        # (with no TCP connection at all, the network view could only wait for the same failure again).
         view, _ = plan.without_login()
         if view.checks:
             network, result["network_error"], result["network_failures"] = collect_view(

@@ -206,3 +206,28 @@ def test_a_workers_records_of_a_flooding_target_stay_within_the_targets_evidence
     assert sum(len(r.get("stdout", "")) + len(r.get("content", "")) for r in kept) <= 1 << 20
     assert any(r.get("truncated") for r in kept)
     assert "evidence_budget_mb" in " ".join(json.dumps(r) for r in kept)
+
+
+def test_a_worker_does_not_probe_the_network_again_when_the_login_made_no_tcp_connection(tmp_path):
+    # Given a worker allowed to scan 127.0.0.1, and a target on a port where nothing listens (refused: no TCP)
+    import socket
+
+    from auditor.zones.tasks import WorkerPolicy, scan_target
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again below: nothing listens there
+    key = tmp_path / "id"
+    key.write_text("not used: no connection is made\n")
+    target = target_from_mapping({"name": "dead", "kind": "ssh", "host": "127.0.0.1", "port": port,
+                                  "identity_file": str(key), "connect_timeout": 2}, "test")
+    profile = load_profile()
+    doc = json.loads(json.dumps(task_document("run-1", plan_target(target, load_checks(profile), profile,
+                                                                   Selection()), profile)))
+    policy = WorkerPolicy("dmz", AllowList.parse(["127.0.0.1/32"]), 1 << 20)
+    # When the worker takes the task
+    result = scan_target(policy, doc)
+    # Then the login's failure is shipped as a connection without TCP, and no network view was tried after it
+    assert result["open_error"]["type"] == "NoTcpConnection", result
+    assert "connection refused" in result["open_error"]["message"]
+    assert "network_error" not in result and result["network_failures"] == []

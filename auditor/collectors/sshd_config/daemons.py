@@ -91,7 +91,8 @@ def parse_options(argv: Sequence[str], title: bool = False) -> Options:
                     and not words[i].startswith("-"):
                 value, i = f"{value} {words[i]}", i + 1
             if flag == "f":
-                # A daemonized sshd works in / (and reads a relative path from there when it reloads).
+                # Once started, every sshd works in / (-D or not: sshd.c chdir("/")), and reads a relative
+                # path from there when it reloads; the folder it was started in leaves no trace.
                 config, relative = (value, "") if value.startswith("/") else (f"/{value}", value)
                 arguments += ["-f", config]
             elif flag == "o":

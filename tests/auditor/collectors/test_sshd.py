@@ -359,9 +359,10 @@ def test_a_daemon_started_with_a_relative_config_path_is_judged_in_doubt():
     host._files["/sshd_config"] = b"Port 2222\n"  # the file sshd -T is given
     daemon = collect(host, DEBIAN, _ssh_target(2222)).daemons[0]
     # Then it is judged as sshd would read it from /, and a pass cannot hide that the folder is unknown
-    assert daemon.config == "/sshd_config" and daemon.warning.startswith(
+    assert daemon.config == "/sshd_config" and daemon.warning == (
         "sshd process 4711 was started with a relative config path (-f sshd_config), which it read from the folder "
-        "it was started in; the scanner cannot know that folder, and judged /sshd_config")
+        "it was started in; sshd works in / once started, so that folder cannot be found: the daemon's own config "
+        "file could not be located, and /sshd_config was judged instead (start sshd with an absolute -f path)")
     # And without root, where its ports come from that file, which does not exist: the scanned port says both
     no_users = "".join(line.split(" users:")[0] + "\n" for line in TWO[str(SS)][1].splitlines())
     host = TreeHost({str(SSHD_T): _ok(status=255, stderr=NON_ROOT), str(SS): _ok(no_users), str(PS): _ok(ps)},
@@ -724,6 +725,42 @@ def test_a_daemon_on_several_ports_is_named_by_the_scanned_port_first(tmp_path):
             assert sshd_logins(facts, 4)[0].resource == f"port {scanned}, {other}"
     finally:
         server.stop()
+
+
+@pytest.fixture
+def relative_sshd(tmp_path):
+    """A real sshd started from its own folder as `sshd -D -e -f sshd_config -p PORT`: a relative config path,
+    which sshd read from that folder."""
+    _real_sshd()
+    key = sshd_server.keygen(tmp_path / "client")
+    server = sshd_server.SshdServer(tmp_path / "d", sshd_server.HARDENED, key)
+    # sh goes to the folder and execs sshd there, with the relative path instead of the harness's absolute one
+    server.launcher = ["sh", "-c", f'cd "$0" && exec "$1" -D -e -f sshd_config -p {server.port}', str(server.root)]
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_a_real_daemon_started_with_a_relative_config_path_is_judged_in_doubt_naming_the_file_judged(relative_sshd):
+    # Given a real sshd started in its folder with `-f sshd_config`: once started it works in / (sshd.c chdir("/"),
+    # -D or not), so neither its working directory nor anything else on the host tells which folder it read from
+    assert relative_sshd.process is not None
+    pid = relative_sshd.process.pid
+    assert os.readlink(f"/proc/{pid}/cwd") == "/"
+    from auditor.transports.local import LocalTransport
+
+    # When the host is collected for a scan of its port
+    facts = collect(LocalTransport(), DEBIAN, _ssh_target(relative_sshd.port))
+    # Then the file judged is named, and that the daemon's own config file could not be located
+    daemon = facts.daemons[0]
+    assert daemon.serves_target and daemon.config == "/sshd_config"
+    assert daemon.warning == (
+        f"sshd process {pid} was started with a relative config path (-f sshd_config), which it read from the folder "
+        "it was started in; sshd works in / once started, so that folder cannot be found: the daemon's own config "
+        "file could not be located, and /sshd_config was judged instead (start sshd with an absolute -f path)")
+    # And its findings warn with that sentence: never a silent pass
+    verdict = next(v for v in sshd_logins(facts, 4) if v.resource == f"port {relative_sshd.port}")
+    assert verdict.status is Status.WARN and daemon.warning in verdict.message
 
 
 # Run as an account without root (nobody): the collector reads the daemons' files itself.

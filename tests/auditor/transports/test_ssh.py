@@ -15,19 +15,27 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from auditor.bundle.evidence import EvidenceStore
+from auditor.clock import FixedClock
 from auditor.collectors import sshd as sshd_collector
 from auditor.errors import (
     AuthenticationError,
     ConnectError,
     HostKeyError,
+    NoTcpConnection,
     TransportError,
     UnsupportedTarget,
 )
-from auditor.models import SystemFacts, Target, TargetKind
+from auditor.models import ErrorReason, Status, SystemFacts, Target, TargetKind
+from auditor.pipeline import load_checks
+from auditor.plan import Selection
+from auditor.profile import load_profile
+from auditor.runner import ScanOptions, run_scan
 from auditor.transports import _ssh_runner as runner
 from auditor.transports import open_transport
 from auditor.transports.base import MAX_FACT_BYTES, cmd
@@ -608,3 +616,33 @@ def test_the_network_view_refuses_host_commands_and_reports_a_closed_port():
     # A closed port is a connection error (the target is not assessed, as with a login), not a failed probe
     with pytest.raises(ConnectError, match="connection refused"):
         transport.run(cmd("auditor:ssh-kexinit"))
+
+
+def test_a_port_the_jump_host_cannot_reach_is_no_tcp_connection(hardened_sshd, client_key):
+    # Given a target behind a bastion (the hardened server), on a port where nothing listens
+    with socket.socket() as placeholder:
+        placeholder.bind(("127.0.0.1", 0))
+        port = placeholder.getsockname()[1]
+    target = Target("behind", TargetKind.SSH, options={
+        "host": "127.0.0.1", "port": port, "identity_file": str(client_key), "ssh_config": "none",
+        "known_hosts": str(hardened_sshd.known_hosts),
+        "proxy_jump": f"{getpass.getuser()}@127.0.0.1:{hardened_sshd.port}"})
+    # When the login is tried, Then the error says TCP did not connect (from the bastion), so that the network
+    # checks are not tried the same way again (runner._scan_target)
+    with pytest.raises(NoTcpConnection, match=rf"the jump host could not reach 127\.0\.0\.1:{port} "):
+        SshTransport(target)
+
+
+def test_a_login_refused_after_tcp_connected_still_runs_the_network_checks(hardened_sshd, tmp_path):
+    # Given a key the server refuses, When SSH-0100 (network) and SSH-0030 (needs a login) are asked for
+    stranger = keygen(tmp_path / "stranger")
+    profile = load_profile()
+    result = run_scan("run-1", [_target(hardened_sshd, stranger)], load_checks(profile), profile,
+                      EvidenceStore(tmp_path / "run"), ScanOptions(selection=Selection(only=frozenset(
+                          {"SSH-0100", "SSH-0030"}))), clock=FixedClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC)))
+    (scanned,) = result.targets
+    # Then the network view still judges SSH-0100, and SSH-0030 carries the login's failure
+    statuses = {f.check_id: f for f in scanned.findings}
+    assert statuses["SSH-0100"].status is Status.PASS
+    assert statuses["SSH-0030"].status is Status.ERROR and statuses["SSH-0030"].message.startswith("Not assessed: ")
+    assert scanned.error_reason is ErrorReason.AUTH_FAILED

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 import socket
 import struct
 import subprocess
@@ -248,12 +249,13 @@ def test_a_refused_port_is_not_asked_again_by_the_same_target():
     with socket.socket() as placeholder:
         placeholder.bind(("127.0.0.1", 0))
         port = placeholder.getsockname()[1]
-    with pytest.raises(ConnectError, match="connection refused by"):
+    with pytest.raises(ssh_network.NoTcpConnection, match="connection refused by"):
         ssh_network.tcp_connect("refused", "127.0.0.1", port, 1)
     # When the port listens now, Then that target's next connection (its network probes, just after its login)
     # is refused at once with what was found, while another target connects
     with socket.create_server(("127.0.0.1", port)):
-        with pytest.raises(ConnectError, match=r"connection refused by 127\.0\.0\.1:\d+ .*not tried again"):
+        with pytest.raises(ssh_network.NoTcpConnection,
+                           match=r"connection refused by 127\.0\.0\.1:\d+ .*not tried again"):
             ssh_network.tcp_connect("refused", "127.0.0.1", port, 1)
         ssh_network.tcp_connect("other", "127.0.0.1", port, 1).close()
 
@@ -316,3 +318,50 @@ def test_an_auth_none_target_whose_port_answers_http_is_not_assessed_and_says_wh
     assert [f for f in scanned.findings if f.status is not Status.SKIPPED] == []
     assert scanned.connection_error.startswith(f"web: 127.0.0.1:{port} answered with a web "
                                                "page, not SSH: '<!DOCTYPE HTML>")
+
+
+# A scan of one SSH target whose port drops every packet, run in a network namespace of its own: there 192.0.2.0/24
+# (TEST-NET-1) is routed into the loopback device, which delivers to no socket and answers nothing, as a firewall's
+# DROP does (no RST, no ICMP). Prints how long the target took and what it became.
+_DEAD_HOST_SCAN = """\
+import json, sys, time
+from datetime import UTC, datetime
+from pathlib import Path
+from auditor.bundle.evidence import EvidenceStore
+from auditor.clock import FixedClock
+from auditor.models import Target, TargetKind
+from auditor.pipeline import load_checks
+from auditor.profile import load_profile
+from auditor.runner import ScanOptions, run_scan
+import auditor.transports.ssh  # paramiko, imported before the clock starts
+target = Target("dead", TargetKind.SSH, options={"host": "192.0.2.1", "port": 22, "ssh_config": "none",
+                                                 "connect_timeout": 1, "banner_timeout": 1})
+profile = load_profile()
+checks = load_checks(profile)
+started = time.monotonic()
+result = run_scan("run-1", [target], checks, profile, EvidenceStore(Path(sys.argv[1])), ScanOptions(),
+                  clock=FixedClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC)))
+took = time.monotonic() - started
+(scanned,) = result.targets
+print(json.dumps({"took": took, "error": scanned.connection_error, "reason": scanned.error_reason,
+                  "findings": [[f.check_id, f.status, f.message] for f in scanned.findings if f.status != "skipped"]}))
+"""
+
+
+def test_a_port_that_drops_packets_costs_one_connect_timeout_not_two(tmp_path):
+    # Given an SSH target (with a login) whose port drops every packet, in a network namespace this test creates
+    sshd_server.require_root("a network namespace with a dropping route")
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        pytest.fail("this test needs `unshare` (util-linux) and `ip` (iproute2)")
+    setup = "ip link set lo up && ip route add 192.0.2.0/24 dev lo && exec \"$0\" -c \"$1\" \"$2\""
+    # When it is scanned with connect_timeout 1 s
+    done = subprocess.run(["unshare", "--net", "sh", "-c", setup, sys.executable, _DEAD_HOST_SCAN,
+                           str(tmp_path / "run")], capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    scanned = json.loads(done.stdout)
+    # Then the login's connect timeout is the only wait: the network checks (SSH-0100), which could only time out
+    # the same way, are not tried again (that was 2 s: a dead host cost two timeouts)
+    assert 0.9 < scanned["took"] < 1.8, scanned["took"]
+    # And the target says what it always said: one connection error, no findings
+    assert scanned["error"] == "dead: no TCP connection to 192.0.2.1:22 within 1 s"
+    assert scanned["reason"] == ErrorReason.UNREACHABLE and scanned["findings"] == []
