@@ -4,9 +4,10 @@ approved (R7), and the processor reaches data only over encrypted connections (R
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from auditor.plugin import ControlRef, Platform, Severity, Target, Verdict, check
+from auditor.plugin import ControlRef, Platform, Severity, Status, Target, Verdict, check
 from checks.platform_native import macos_firewall, windows_firewall
 
 if TYPE_CHECKING:
@@ -40,7 +41,8 @@ _IMPLICIT_TLS_PORTS = (990,)  # FTPS: a known FTP daemon there speaks TLS from t
               ControlRef("cis-v8", "4.5")),
     platforms=(Platform.LINUX, Platform.WINDOWS, Platform.MACOS),
     remediation="Windows: turn Windows Defender Firewall on for the Domain, Private and Public profiles with "
-    "inbound connections blocked (`Set-NetFirewallProfile -All -Enabled True -DefaultInboundAction Block`). "
+    "inbound connections blocked (`Set-NetFirewallProfile -All -Enabled True -DefaultInboundAction Block`), or "
+    "turn back on the third-party firewall that Windows Security > Firewall & network protection lists. "
     "macOS: System Settings > Network > Firewall on, with stealth mode. Linux: enable a firewall with a "
     "default-deny inbound policy: `ufw default deny incoming && ufw enable`, "
     "firewalld with a zone whose target is default or DROP, or an nftables input chain with `policy drop;` "
@@ -50,7 +52,7 @@ def firewall_default_deny(firewall: FirewallFacts | WindowsFirewall | MacosFirew
     from auditor.collectors.native_facts import MacosFirewall, WindowsFirewall
 
     if isinstance(firewall, WindowsFirewall):
-        return windows_firewall(firewall)
+        return _windows_with_security_center(firewall)
     if isinstance(firewall, MacosFirewall):
         return macos_firewall(firewall)
     inputs = firewall.input_chains()
@@ -84,6 +86,39 @@ def firewall_default_deny(firewall: FirewallFacts | WindowsFirewall | MacosFirew
                                "default, so IPv6 traffic reaches every listening service.", observed=observed,
                                expected=expected)
     return Verdict.failed(_why_open(firewall, inputs), observed=observed, expected=expected)
+
+
+def _windows_with_security_center(firewall: WindowsFirewall) -> Verdict:
+    """FW-0010 on Windows: Windows Defender Firewall's profiles, unless an enabled third-party firewall registered
+    with Windows Security Center has taken over from the profiles that are off (Windows turns its own firewall off
+    when such a product registers)."""
+    verdict = windows_firewall(firewall)
+    observed = {**verdict.observed, "security_center": {p.name: "enabled" if p.enabled else "off"
+                                                        for p in firewall.products} or
+                firewall.security_center or "no firewall product registered"}
+    if verdict.status is not Status.FAIL or not firewall.profiles:
+        return replace(verdict, observed=observed)
+    taking_over = [p.name for p in firewall.third_party_enabled()]
+    allowing = [p.name for p in firewall.profiles if p.enabled and p.inbound == "allow"]
+    off = [p.name for p in firewall.profiles if not p.enabled]
+    if taking_over and not allowing:
+        names = " and ".join(taking_over)
+        if len(off) < len(firewall.profiles):
+            message = f"Registered with Windows Security Center and enabled: {names}; Windows Defender Firewall is " \
+                f"off for the {', '.join(off)} profile(s)."
+        elif len(taking_over) > 1:
+            message = f"{names} are registered with Windows Security Center and enabled; Windows Defender Firewall " \
+                "is off."
+        else:
+            message = f"{names} is registered with Windows Security Center and enabled; Windows Defender Firewall is " \
+                "off."
+        return Verdict.passed(message, observed=observed, expected=verdict.expected)
+    disabled = [p.name for p in firewall.products if not p.enabled and not p.microsoft]
+    if disabled:
+        note = f"Windows Security Center lists {disabled[0]} as a firewall, but it is off." if len(disabled) == 1 \
+            else f"Windows Security Center lists {' and '.join(disabled)} as firewalls, but they are off."
+        return replace(verdict, message=f"{verdict.message} {note}", observed=observed)
+    return replace(verdict, observed=observed)
 
 
 def _why_open(firewall: FirewallFacts, inputs: Sequence[Any]) -> str:

@@ -7,9 +7,11 @@ only") from Win32_EncryptableVolume.GetConversionStatus; `manage-bde -status` on
 names in the script, because ConvertTo-Json would otherwise write each RecoveryPassword into the evidence.
 
 macOS: `fdesetup status` (FileVault on/off, still encrypting, deferred), `diskutil apfs list -plist` (which
-APFS volumes are encrypted) and the processor: FileVault's cipher is fixed by the hardware (Apple Platform
-Security guide: AES-XTS with 256-bit keys in the Secure Enclave's AES engine on Apple silicon; XTS-AES-128
-on Intel Macs), so it is stated from the hardware, not read from the volume.
+APFS volumes are encrypted), `diskutil info -plist` of the physical store of each container that holds other
+volumes than the startup disk's Data volume (Internal, RemovableMediaOrExternalDevice: a USB or Thunderbolt disk is
+removable media, out of DISK-0010's scope as lsblk's RM=1 is on Linux) and the processor: FileVault's cipher is
+fixed by the hardware (Apple Platform Security guide: AES-XTS with 256-bit keys in the Secure Enclave's AES engine
+on Apple silicon; XTS-AES-128 on Intel Macs), so it is stated from the hardware, not read from the volume.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import re
 from typing import Any
 
 from auditor.collectors.powershell import as_list, decode_output, enum_name, json_objects, ps
+from auditor.errors import FactMissing
 from auditor.records import record
-from auditor.transports.base import CommandResult, Transport, cmd
+from auditor.transports.base import Command, CommandResult, Transport, cmd
 
 BITLOCKER = ps(
     "$types=@{}; Get-CimInstance Win32_Volume | ForEach-Object { $types[[string]$_.DriveLetter]=$_.DriveType }; "
@@ -39,6 +42,7 @@ APFS_LIST = cmd("diskutil", "apfs", "list", "-plist")
 CPU_BRAND = cmd("sysctl", "-n", "machdep.cpu.brand_string")
 ARM64 = cmd("sysctl", "-n", "hw.optional.arm64")  # 1 on Apple silicon, even for a Python running under Rosetta
 MACHINE = cmd("uname", "-m")
+_DEVICE_IDENTIFIER = re.compile(r"disk\d+(?:s\d+)*")
 
 WINDOWS_COMMANDS = (BITLOCKER, MANAGE_BDE)
 MACOS_COMMANDS = (FDESETUP, APFS_LIST, CPU_BRAND, ARM64, MACHINE)
@@ -215,17 +219,20 @@ def collect_macos(host: Transport) -> MacosFileVault:
     if not fde.ok:
         return MacosFileVault(hardware=hardware, problem=fde.failure())
     state, percent, deferred = parse_fdesetup(fde.stdout)
-    data = parse_apfs_list(apfs.stdout) if apfs.ok else []
+    containers = parse_apfs_containers(apfs.stdout) if apfs.ok else []
+    data = [(c, v) for c in containers for v in c.get("Volumes", []) if isinstance(v, dict)]
     cipher, bits, basis = macos_cipher(hardware)
     volumes = []
-    for volume in data or [{"Name": "startup volume", "DeviceIdentifier": "", "Roles": ["Data"]}]:
-        roles = [str(r) for r in as_list(volume.get("Roles"))]
-        if roles and not {"Data", "User"} & set(roles):
+    external = _external_stores(host, [c for c, v in data if _holds_user_data(v) and "Data" not in _roles(v)])
+    for container, volume in data or [({}, {"Name": "startup volume", "DeviceIdentifier": "", "Roles": ["Data"]})]:
+        if not _holds_user_data(volume):
             continue  # System (sealed, read-only), Preboot, Recovery, VM, Update: no user data
+        roles = _roles(volume)
         name = f"{volume.get('Name', '')} ({volume.get('DeviceIdentifier', '')})".replace(" ()", "")
         filevault = volume.get("FileVault", state != "decrypted")
         vstate = state if filevault or state in ("encrypting", "decrypting") else "decrypted"
-        volumes.append(NativeVolume(name, "os" if "Data" in roles else "data", vstate,
+        role = "os" if "Data" in roles else "removable" if physical_store(container) in external else "data"
+        volumes.append(NativeVolume(name, role, vstate,
                                     "on" if vstate == "encrypted" else "off", percent, "FileVault" if filevault
                                     else "", cipher if vstate != "decrypted" else "", bits if vstate != "decrypted"
                                     else None, False, basis, deferred))
@@ -249,8 +256,66 @@ def parse_fdesetup(text: str) -> tuple[str, float | None, bool]:
 
 def parse_apfs_list(text: str) -> list[dict[str, Any]]:
     """`diskutil apfs list -plist` -> every volume dict of every container."""
+    return [v for c in parse_apfs_containers(text) for v in c.get("Volumes", []) if isinstance(v, dict)]
+
+
+def parse_apfs_containers(text: str) -> list[dict[str, Any]]:
+    """`diskutil apfs list -plist` -> its Containers (ContainerReference, PhysicalStores, Volumes, ...)."""
     data = plistlib.loads(text.encode("utf-8"))
-    return [v for c in data.get("Containers", []) for v in c.get("Volumes", []) if isinstance(v, dict)]
+    return [c for c in data.get("Containers", []) if isinstance(c, dict)]
+
+
+def _roles(volume: dict[str, Any]) -> list[str]:
+    return [str(r) for r in as_list(volume.get("Roles"))]
+
+
+def _holds_user_data(volume: dict[str, Any]) -> bool:
+    roles = _roles(volume)
+    return not roles or bool({"Data", "User"} & set(roles))
+
+
+def physical_store(container: dict[str, Any]) -> str:
+    """The device a container lives on ("disk4s2"), "" when none is named as a plain device identifier."""
+    stores = [s.get("DeviceIdentifier") for s in as_list(container.get("PhysicalStores")) if isinstance(s, dict)]
+    for store in (container.get("DesignatedPhysicalStore"), *stores):
+        if isinstance(store, str) and _DEVICE_IDENTIFIER.fullmatch(store):
+            return store
+    return ""
+
+
+def diskutil_info(device: str) -> Command:
+    """`diskutil info -plist <device>` for a device identifier already checked to be "diskN" or "diskNsM"."""
+    return cmd("diskutil", "info", "-plist", device)
+
+
+def is_external(info: dict[str, Any]) -> bool | None:
+    """`diskutil info -plist`: a disk that is not Internal, or that macOS calls RemovableMediaOrExternalDevice (USB,
+    Thunderbolt, SD card, disk image); None when the answer says neither."""
+    internal, external = info.get("Internal"), info.get("RemovableMediaOrExternalDevice")
+    if internal is False or external is True:
+        return True
+    if internal is True or external is False:
+        return False
+    return None
+
+
+def _external_stores(host: Transport, containers: list[dict[str, Any]]) -> set[str]:
+    """The physical stores, among those of `containers`, that diskutil says are external or removable. A run recorded
+    before this was asked has no answer: its containers count as internal, as they did then."""
+    stores = sorted({store for c in containers if (store := physical_store(c))})
+    try:
+        results = host.run_many([diskutil_info(store) for store in stores]) if stores else []
+    except FactMissing:
+        return set()
+    external = set()
+    for store, result in zip(stores, results, strict=True):
+        try:
+            info = plistlib.loads(result.stdout.encode("utf-8")) if result.ok else {}
+        except (plistlib.InvalidFileException, ValueError):
+            info = {}
+        if isinstance(info, dict) and is_external(info):
+            external.add(store)
+    return external
 
 
 def describe_hardware(brand: str, arm64: str, machine: str) -> str:

@@ -121,16 +121,40 @@ class FirewallProfile:
 
 
 @record
+class FirewallProduct:
+    """A firewall registered with Windows Security Center (root/SecurityCenter2 FirewallProduct, client Windows only).
+
+    Attributes:
+        name: its displayName ("ESET Firewall").
+        enabled: its productState says it is on (not off, snoozed or expired).
+        microsoft: its productState says Windows owns the entry (not a third-party product).
+    """
+
+    name: str
+    enabled: bool
+    microsoft: bool = False
+
+
+@record
 class WindowsFirewall:
-    """The `firewall` collector on Windows: Windows Defender Firewall's profiles.
+    """The `firewall` collector on Windows: Windows Defender Firewall's profiles, and the firewalls registered with
+    Windows Security Center, one of which may have taken over from Windows Defender Firewall.
 
     Attributes:
         profiles: the profiles as Get-NetFirewallProfile reports them; empty when unread.
         unavailable: source -> why it could not be read.
+        products: the firewalls Security Center lists; empty on Windows Server, which has no Security Center.
+        security_center: why Security Center's list was not read ("" when it was).
     """
 
     profiles: tuple[FirewallProfile, ...] = ()
     unavailable: Mapping[str, str] = field(default_factory=dict)
+    products: tuple[FirewallProduct, ...] = ()
+    security_center: str = ""
+
+    def third_party_enabled(self) -> tuple[FirewallProduct, ...]:
+        """The enabled products that are not Windows' own."""
+        return tuple(p for p in self.products if p.enabled and not p.microsoft)
 
 
 @record

@@ -20,6 +20,7 @@ from auditor.collectors.base import parse_key_values
 from auditor.collectors.listeners import Listener, ListenerFacts
 from auditor.collectors.native_facts import (
     AuditPolicyEntry,
+    FirewallProduct,
     FirewallProfile,
     WindowsAuditPolicy,
     WindowsFirewall,
@@ -31,6 +32,7 @@ from auditor.collectors.screenlock import DesktopLock, LockSetting, ScreenlockFa
 from auditor.collectors.timesync import TimeSyncFacts
 from auditor.collectors.updates import PendingUpdate, UpdatesFacts
 from auditor.collectors.vpn import VpnFacts, VpnProfile
+from auditor.errors import FactMissing
 from auditor.models import SystemFacts
 from auditor.transports.base import Command, CommandResult, Transport, cmd
 
@@ -57,8 +59,17 @@ VPN = ps(
     "AllUserConnection); Services=@(Get-Service -Name $names -ErrorAction SilentlyContinue | "
     "Select-Object Name,DisplayName,Status); Processes=@(Get-Process | Select-Object -ExpandProperty ProcessName "
     "-Unique)} | ConvertTo-Json -Depth 3")
-FIREWALL = ps("Get-NetFirewallProfile -PolicyStore ActiveStore | Select-Object Name,Enabled,DefaultInboundAction,"
-              "DefaultOutboundAction | ConvertTo-Json")
+# Windows Defender Firewall's profiles and the firewalls registered with Windows Security Center, in one run.
+# root/SecurityCenter2 exists on client Windows only: on Windows Server the query fails and ProductsError says why.
+FIREWALL = ps(
+    "$p=@(); $pe=$null; try { $p=@(Get-NetFirewallProfile -PolicyStore ActiveStore -ErrorAction Stop | "
+    "Select-Object Name,Enabled,DefaultInboundAction,DefaultOutboundAction) } catch { $pe=$_.Exception.Message }; "
+    "$fw=@(); $fe=$null; try { $fw=@(Get-CimInstance -Namespace root/SecurityCenter2 -ClassName FirewallProduct "
+    "-ErrorAction Stop | Select-Object displayName,productState) } catch { $fe=$_.Exception.Message }; "
+    "[pscustomobject]@{Profiles=$p; ProfilesError=$pe; Products=$fw; ProductsError=$fe} | ConvertTo-Json -Depth 3")
+# What FIREWALL asked before Security Center was read: runs recorded then hold only this answer.
+FIREWALL_PROFILES = ps("Get-NetFirewallProfile -PolicyStore ActiveStore | Select-Object Name,Enabled,"
+                       "DefaultInboundAction,DefaultOutboundAction | ConvertTo-Json")
 LISTENERS = ps(
     "$p=@{}; Get-Process | ForEach-Object { $p[[string]$_.Id]=$_.ProcessName }; "
     "[pscustomobject]@{Tcp=@(Get-NetTCPConnection -State Listen -ErrorAction SilentlyContinue | "
@@ -248,25 +259,52 @@ def _client(name: str) -> str:
 
 
 def firewall(host: Transport, _: SystemFacts) -> WindowsFirewall:
-    result = host.run(FIREWALL)
+    try:
+        result = host.run(FIREWALL)
+    except FactMissing:  # a run recorded before Security Center was read: its Get-NetFirewallProfile answers
+        return _firewall_profiles_only(host)
     if not result.ok:
-        return WindowsFirewall(unavailable={"Get-NetFirewallProfile": result.failure()})
-    return WindowsFirewall(parse_firewall_profiles(result))
+        return WindowsFirewall(unavailable={"Get-NetFirewallProfile": result.failure()},
+                                    security_center=result.failure())
+    return parse_firewall(_json(result))
+
+
+def _firewall_profiles_only(host: Transport) -> WindowsFirewall:
+    result = host.run(FIREWALL_PROFILES)
+    missing = "not recorded in this run (it was recorded before Windows Security Center's firewalls were read)"
+    if not result.ok:
+        return WindowsFirewall(unavailable={"Get-NetFirewallProfile": result.failure()}, security_center=missing)
+    return WindowsFirewall(parse_firewall_profiles(result), security_center=missing)
+
+
+def parse_firewall(data: Mapping[str, Any]) -> WindowsFirewall:
+    """The FIREWALL script's JSON: the profiles (or why they could not be read) and Security Center's firewalls (or
+    why not: no root/SecurityCenter2 on Windows Server)."""
+    profiles = tuple(_firewall_profile(item) for item in as_list(data.get("Profiles")) if isinstance(item, dict))
+    problem = str(data.get("ProfilesError") or "")
+    products = []
+    for item in as_list(data.get("Products")):
+        if isinstance(item, dict):
+            on, _, microsoft = product_state(item.get("productState"))
+            products.append(FirewallProduct(str(item.get("displayName") or "unnamed product"), on, microsoft))
+    return WindowsFirewall(profiles, {"Get-NetFirewallProfile": problem} if problem else {}, tuple(products),
+                                str(data.get("ProductsError") or ""))
 
 
 def parse_firewall_profiles(result: CommandResult) -> tuple[FirewallProfile, ...]:
-    """Get-NetFirewallProfile: Enabled (GpoBoolean) and DefaultInboundAction (NotConfigured means Block)."""
+    """Get-NetFirewallProfile alone (FIREWALL_PROFILES, as runs recorded before Security Center was read hold it)."""
     from auditor.collectors.powershell import json_objects
 
-    profiles = []
-    for item in json_objects(result):
-        enabled = enum_name(item.get("Enabled"), _GPO_BOOL)
-        action = enum_name(item.get("DefaultInboundAction"), _ACTIONS)
-        note = "DefaultInboundAction NotConfigured: Windows' default applies (Block)" if action == "NotConfigured" \
-            else ""
-        profiles.append(FirewallProfile(str(item.get("Name")), {"True": True, "False": False}.get(enabled),
-                                        "allow" if action == "Allow" else "block", note))
-    return tuple(profiles)
+    return tuple(_firewall_profile(item) for item in json_objects(result))
+
+
+def _firewall_profile(item: Mapping[str, Any]) -> FirewallProfile:
+    """Get-NetFirewallProfile: Enabled (GpoBoolean) and DefaultInboundAction (NotConfigured means Block)."""
+    enabled = enum_name(item.get("Enabled"), _GPO_BOOL)
+    action = enum_name(item.get("DefaultInboundAction"), _ACTIONS)
+    note = "DefaultInboundAction NotConfigured: Windows' default applies (Block)" if action == "NotConfigured" else ""
+    return FirewallProfile(str(item.get("Name")), {"True": True, "False": False}.get(enabled),
+                           "allow" if action == "Allow" else "block", note)
 
 
 def listeners(host: Transport, _: SystemFacts) -> ListenerFacts:
@@ -375,15 +413,23 @@ def parse_defender(data: Mapping[str, Any]) -> WindowsDefender:
     mp = data.get("Defender") or {}
     products = []
     for product in as_list(data.get("Products")):
-        state = product.get("productState")
-        # productState: bits 12-15 on (1) or off, bits 4-7 signatures up to date (0) or out of date.
-        on = isinstance(state, int) and (state >> 12) & 0xF == 1
-        current = isinstance(state, int) and (state >> 4) & 0xF == 0
+        on, current, _ = product_state(product.get("productState"))
         products.append(Product(str(product.get("displayName")), on, current))
     return WindowsDefender(
         "Microsoft Defender" if mp else "", _flag(mp.get("RealTimeProtectionEnabled")),
         str(mp.get("AntivirusSignatureVersion") or ""), _int(mp.get("SignatureUpdated")), _int(data.get("Now")),
         str(mp.get("AMRunningMode") or ""), tuple(products), "" if mp else "Get-MpComputerStatus gave no answer")
+
+
+def product_state(state: Any) -> tuple[bool, bool, bool]:
+    """A Windows Security Center productState (AntiVirusProduct, FirewallProduct) -> (on, up to date, Windows' own).
+
+    The bitfield as Microsoft's own troubleshooting script decodes it (WscApi: state mask 0xF000 with Off 0x0000,
+    Enabled 0x1000, Snoozed 0x2000; owner mask 0x0F00 with NonMs 0x000, Windows 0x100; status mask 0x00F0 with
+    UpToDate 0x00, OutOfDate 0x10). A value that is not a number is neither on nor current nor Windows'."""
+    if not isinstance(state, int) or isinstance(state, bool):
+        return False, False, False
+    return (state >> 12) & 0xF == 1, (state >> 4) & 0xF == 0, (state >> 8) & 0xF == 1
 
 
 def _bool(value: str | None) -> bool | None:
