@@ -265,7 +265,7 @@ def firewall(host: Transport, _: SystemFacts) -> WindowsFirewall:
         return _firewall_profiles_only(host)
     if not result.ok:
         return WindowsFirewall(unavailable={"Get-NetFirewallProfile": result.failure()},
-                                    security_center=result.failure())
+                               security_center=result.failure())
     return parse_firewall(_json(result))
 
 
@@ -288,7 +288,7 @@ def parse_firewall(data: Mapping[str, Any]) -> WindowsFirewall:
             on, _, microsoft = product_state(item.get("productState"))
             products.append(FirewallProduct(str(item.get("displayName") or "unnamed product"), on, microsoft))
     return WindowsFirewall(profiles, {"Get-NetFirewallProfile": problem} if problem else {}, tuple(products),
-                                str(data.get("ProductsError") or ""))
+                           str(data.get("ProductsError") or ""))
 
 
 def parse_firewall_profiles(result: CommandResult) -> tuple[FirewallProfile, ...]:

@@ -113,7 +113,7 @@ def test_windows_own_entry_in_security_center_is_not_a_third_party_firewall() ->
 
 def test_a_third_party_firewall_does_not_excuse_a_profile_that_is_on_and_lets_traffic_in() -> None:
     facts = WindowsFirewall((FirewallProfile("Domain", False, "block"), FirewallProfile("Private", True, "allow")),
-                                 products=(FirewallProduct("Norton Smart Firewall", True, False),))
+                           products=(FirewallProduct("Norton Smart Firewall", True, False),))
     assert firewall_default_deny(facts).status is Status.FAIL
 
 
@@ -128,7 +128,7 @@ def test_product_state_decoding_is_shared_with_the_antivirus_products() -> None:
 def test_a_third_party_firewall_covers_the_profiles_that_are_off() -> None:
     # Given only the Public profile off (the others on and blocking) and Norton's firewall enabled
     facts = WindowsFirewall((FirewallProfile("Domain", True, "block"), FirewallProfile("Public", False, "block")),
-                                 products=(FirewallProduct("Norton Smart Firewall", True, False),))
+                           products=(FirewallProduct("Norton Smart Firewall", True, False),))
     verdict = firewall_default_deny(facts)
     assert verdict.status is Status.PASS
     assert verdict.message == ("Registered with Windows Security Center and enabled: Norton Smart Firewall; Windows "
