@@ -41,6 +41,7 @@ def security_updates_installed(updates: UpdatesFacts, system: SystemFacts) -> Ve
         "security_updates": [f"{u.name} {u.version} ({u.origin})" for u in updates.security],
         "other_updates": len(updates.pending) - len(updates.security),
         "lists_age_days": None if updates.index_age_days is None else round(updates.index_age_days, 1),
+        "lists_source": updates.index_source or "unknown",
         "host_date": today.isoformat() if today else "unknown",
     }
     expected = {"security_updates": [], "release_supported": True}

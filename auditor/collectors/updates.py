@@ -9,10 +9,13 @@ pkgcache.bin is absent). Without python3 on the target (or replaying a run recor
 `apt list --upgradable` is the fallback. The age of the lists is recorded next to it (the `update-success-stamp` that
 `APT::Periodic` and Ubuntu write, else the mtime of /var/lib/apt/lists, the same order Ansible's apt module
 uses for `cache_valid_time`). RHEL/Fedora: `dnf -C updateinfo list --security --available` from dnf's cache
-(dnf4 and dnf5 print different layouts; both are parsed). Its empty answer is checked against `dnf repolist
+(dnf4 and dnf5 print different layouts; both are parsed). Its answer is checked against `dnf repolist
 --enabled`, as apt's against the security lists: with no enabled repository (an unregistered RHEL) dnf still
-prints nothing and exits 0. The host's own clock (`date +%s`) is recorded so that ages are computed against the
-target's time, never the scanner's.
+prints nothing and exits 0; and against the metadata in dnf's cache (a `find` of it), since with
+skip_if_unavailable=True dnf -C skips an enabled repository missing from the cache without a word. The age of
+dnf's lists is that of the newest primary metadata file of an enabled repository, the file dnf itself ages its
+metadata by. The host's own clock (`date +%s`) is recorded so that ages are computed against the target's time,
+never the scanner's.
 """
 
 from __future__ import annotations
@@ -40,9 +43,20 @@ APT_LIST = cmd("apt", "list", "--upgradable", timeout=60)
 APT_STAMPS = cmd("stat", "-c", "%Y %n", "/var/lib/apt/periodic/update-success-stamp", "/var/lib/apt/lists")
 DNF_SECURITY = cmd("dnf", "-q", "-C", "updateinfo", "list", "--security", "--available", sudo=True, timeout=120,
                    slow=True)
-# Asked only when the listing is empty. Without sudo, so that subscription-manager's dnf plugin rewrites no
-# redhat.repo (it does as root); without -v, so that neither dnf loads any metadata: it reads the repo files only.
+# Asked whenever dnf answered. Without sudo, so that subscription-manager's dnf plugin rewrites no redhat.repo (it
+# does as root); without -v, so that neither dnf loads any metadata: it reads the repo files only.
 DNF_REPOS = cmd("dnf", "-q", "-C", "repolist", "--enabled", timeout=60)
+# What `dnf -C` reads: dnf 4 with -C reads system_cachedir, /var/cache/dnf, whoever runs it (dnf cli/cli.py); dnf 5
+# reads /var/cache/libdnf5 as root but ~/.cache/libdnf5 as anyone else (libdnf5 conf/config_main.cpp). DNF_SECURITY
+# runs as root, so the cache to look at is root's, and it is looked at as root (a hardened root umask, 027, leaves
+# it unreadable to others). A repository's metadata is in <cache>/<repo id>-<16 hex>/repodata/ (libdnf Repo.cpp
+# getCachedir, libdnf5 ConfigRepo::get_cachedir), repomd.xml beside the files it names; /usr/bin/dnf says which dnf
+# runs (a link to dnf-3 or dnf5, as both packages install it). Reads names and times only, 3 levels deep.
+DNF_CACHE = cmd("find", "/usr/bin/dnf", "/var/cache/dnf", "/var/cache/libdnf5", "-maxdepth", "3",
+                "(", "-type", "l", "-o", "-path", "*/repodata/repomd.xml", "-o", "-path", "*/repodata/*primary.xml*",
+                ")", "-printf", "%T@ %p %l\n", sudo=True)
+# The age before DNF_CACHE existed: read only to replay a run recorded then (the directory's mtime says nothing of
+# its metadata).
 DNF_STAMPS = cmd("stat", "-c", "%Y %n", "/var/cache/dnf/last_makecache", "/var/cache/dnf", "/var/cache/libdnf5")
 HOST_TIME = cmd("date", "+%s")
 
@@ -79,7 +93,7 @@ class UpdatesFacts:
     problem: why the facts are incomplete, in words, or "".
     doubt: why a listing that was obtained may still miss security updates, in words, or "" (apt: the host has no
         package list of a security suite, so none is offered to it; dnf: it listed nothing and has no enabled
-        repository).
+        repository, or an enabled repository has no metadata in its cache, so -C skipped it).
     """
 
     manager: str
@@ -107,7 +121,8 @@ class UpdatesFacts:
 def requests(system: SystemFacts) -> Requests:
     if system.platform in NATIVE:
         return native_requests("updates", system)
-    return (APT_SECURITY, APT_STAMPS, DNF_SECURITY, DNF_STAMPS, HOST_TIME), ()
+    # Not DNF_CACHE: asked on dnf hosts only, so that no host without dnf is asked to run `sudo find`.
+    return (APT_SECURITY, APT_STAMPS, DNF_SECURITY, HOST_TIME), ()
 
 
 def collect(host: Transport, system: SystemFacts) -> UpdatesFacts:
@@ -129,11 +144,29 @@ NO_DNF_REPOS = ("no dnf repository is enabled on the host, so no update is offer
                 "has none); register the system (`subscription-manager register`) or enable its repositories in "
                 "/etc/yum.repos.d, then run `dnf makecache`")
 
-# With -C and skip_if_unavailable=False (the default of dnf 4 on RHEL 8+ and of dnf 5) a repository missing from the
-# cache stops dnf: dnf 4 "Cache-only enabled but no cache for 'baseos'", dnf 5 "... for repository \"fedora\"".
+# With -C and skip_if_unavailable=False (libdnf's and libdnf5's default, RHEL 8+'s dnf.conf) a repository missing from
+# the cache stops dnf: dnf 4 "Cache-only enabled but no cache for 'baseos'", dnf 5 "... for repository \"fedora\"".
+# With True (the dnf.conf dnf 4 ships upstream, so Fedora's until dnf 5; or a repository's own file) dnf skips it,
+# warns below -q's error level (dnf logging.py), lists the rest and exits 0: only DNF_CACHE shows it.
 # (Patterns, not strings: the catalogue takes every sentence-like string for a message to translate.)
 _NO_CACHE = re.compile(r"Cache-only enabled but no cache for")
 _REPOLIST_HEADER = re.compile(r"repo id\s")
+# A file of a repository's metadata in either cache: <cache>/<repo id>-<first 8 bytes of a sha256, hex>/repodata/<file>
+_CACHED_FILE = re.compile(r"^(?P<cache>/var/cache/(?:dnf|libdnf5))/(?P<repo>[^/]+)-[0-9a-f]{16}/repodata/"
+                          r"(?P<file>[^/]+)$")
+# What /usr/bin/dnf links to -> the cache that dnf reads as root.
+_DNF_CACHES = {"dnf-3": "/var/cache/dnf", "dnf4": "/var/cache/dnf", "dnf5": "/var/cache/libdnf5"}
+# find exits 1 when a starting point is absent (/var/cache/libdnf5 on a dnf 4 host): that is an answer, not a failure.
+_ABSENT = re.compile(r"^find: .*: No such file or directory$")
+
+
+def missing_from_cache(repos: tuple[str, ...]) -> str:
+    """The doubt for enabled repositories with no metadata in dnf's cache (what -C then skips)."""
+    names = ", ".join(repos)
+    return f"the enabled repository(ies) {names} have no metadata in dnf's cache, so their security updates were " \
+           "not looked at: this listing reads only the cache, so as not to change the host, and with " \
+           "skip_if_unavailable=True (in /etc/dnf/dnf.conf or the repository's file) dnf skips a repository " \
+           "missing from it without a word; run `dnf makecache` as root"
 
 
 def _package_manager_facts(host: Transport) -> UpdatesFacts:
@@ -149,28 +182,77 @@ def _package_manager_facts(host: Transport) -> UpdatesFacts:
                             doubt=NO_SECURITY_LISTS if no_lists else "")
     dnf = host.run(DNF_SECURITY)
     if not dnf.not_found:
-        updated_at, source = newest_stamp(host.run(DNF_STAMPS).stdout, prefer="last_makecache")
-        if not dnf.ok:
-            problem = dnf.failure()
-            if _NO_CACHE.search(dnf.stdout + dnf.stderr):
-                problem = f"{problem}; dnf's cache holds no copy of a repository's metadata, and this listing " \
-                          "reads only the cache so as not to change the host: run `dnf makecache` as root"
-            return UpdatesFacts("dnf", False, (), updated_at, source, problem=problem)
-        pending = parse_dnf_updateinfo(dnf.stdout)
-        return UpdatesFacts("dnf", True, pending, updated_at, source, doubt="" if pending else _dnf_repos_doubt(host))
+        return _dnf_facts(host, dnf)
     return UpdatesFacts("", False, problem="neither apt nor dnf is installed")
 
 
-def _dnf_repos_doubt(host: Transport) -> str:
-    """Why dnf's empty listing may prove nothing: it has no enabled repository (or that could not be read)."""
+def _dnf_facts(host: Transport, dnf: CommandResult) -> UpdatesFacts:
+    """dnf's listing, judged against its enabled repositories and the metadata of theirs in its cache."""
+    cached = _dnf_cache(host)
+    if not dnf.ok:
+        problem = dnf.failure()
+        if _NO_CACHE.search(dnf.stdout + dnf.stderr):
+            problem = f"{problem}; dnf's cache holds no copy of a repository's metadata, and this listing " \
+                      "reads only the cache so as not to change the host: run `dnf makecache` as root"
+        return UpdatesFacts("dnf", False, (), *_dnf_age(host, cached, None), problem=problem)
+    pending = parse_dnf_updateinfo(dnf.stdout)
+    enabled = _dnf_repos(host)
+    updated_at, source = _dnf_age(host, cached, enabled if isinstance(enabled, tuple) else None)
+    doubts = []
+    if isinstance(enabled, str) and not pending:
+        failure = enabled  # the catalogue's name for it
+        doubts.append(f"no security update was listed, and whether dnf has an enabled repository could not be "
+                      f"read ({failure})")
+    elif enabled == () and not pending:
+        doubts.append(NO_DNF_REPOS)
+    if isinstance(cached, str) and enabled != ():
+        reason = cached
+        doubts.append(f"whether dnf's cache holds the metadata of every enabled repository could not be read "
+                      f"({reason}), so this listing may have skipped a repository")
+    elif isinstance(cached, dict) and isinstance(enabled, tuple):
+        missing = tuple(repo for repo in enabled if repo not in cached)
+        if missing:
+            doubts.append(missing_from_cache(missing))
+    return UpdatesFacts("dnf", True, pending, updated_at, source, doubt="; ".join(doubts))
+
+
+def _dnf_repos(host: Transport) -> tuple[str, ...] | str | None:
+    """The enabled repository ids; why they could not be read; None in a run recorded before this fact existed."""
     try:
         result = host.run(DNF_REPOS)
     except FactMissing:  # a run recorded before this fact existed is judged as it was then
-        return ""
-    if not result.ok:
-        return f"no security update was listed, and whether dnf has an enabled repository could not be read " \
-               f"({result.failure()})"
-    return "" if parse_dnf_repolist(result.stdout) else NO_DNF_REPOS
+        return None
+    return parse_dnf_repolist(result.stdout) if result.ok else result.failure()
+
+
+def _dnf_cache(host: Transport) -> dict[str, tuple[int, str]] | str | None:
+    """The repositories with metadata in the cache dnf reads (see parse_dnf_cache); why the cache could not be
+    read; None in a run recorded before this fact existed."""
+    try:
+        result = host.run(DNF_CACHE)
+    except FactMissing:
+        return None
+    absent_only = result.exit_status == 1 and result.stderr.strip() != "" and all(
+        _ABSENT.match(line) for line in result.stderr.strip().splitlines())
+    if not result.ok and not absent_only:
+        return result.failure()
+    return parse_dnf_cache(result.stdout)
+
+
+def _dnf_age(host: Transport, cached: dict[str, tuple[int, str]] | str | None,
+             enabled: tuple[str, ...] | None) -> tuple[int | None, str]:
+    """When dnf last fetched, or found still current, the metadata of an enabled repository (of any cached one when
+    which are enabled is unknown): the newest such primary file. A run recorded before the cache was read is
+    dated as it was then, by dnf's stamps."""
+    if cached is None:
+        return newest_stamp(host.run(DNF_STAMPS).stdout, prefer="last_makecache")
+    if isinstance(cached, str):
+        return None, ""
+    stamps = [cached[repo] for repo in (cached if enabled is None else enabled) if repo in cached]
+    if not stamps:
+        return None, ""
+    updated_at, source = max(stamps)
+    return updated_at, source
 
 
 def _security_lists(host: Transport) -> tuple[tuple[PendingUpdate, ...] | None, bool]:
@@ -260,6 +342,33 @@ def parse_dnf_repolist(text: str) -> tuple[str, ...]:
         if parts and not _REPOLIST_HEADER.match(line):
             ids.append(parts[0])
     return tuple(ids)
+
+
+def parse_dnf_cache(text: str) -> dict[str, tuple[int, str]]:
+    """The collector's `find` of dnf's cache (`%T@ %p %l` lines) -> each repository whose metadata the dnf that
+    /usr/bin/dnf runs has cached (its folder holds repodata/repomd.xml; either cache when the link is unknown):
+    (mtime, path) of its newest primary metadata file, else of repomd.xml. dnf 4 and dnf 5 touch the primary file
+    whenever they find the cached copy still current, and age the metadata by it ("Last metadata expiration
+    check"); repomd.xml keeps the time it was downloaded."""
+    cache = None
+    found = []
+    for line in text.splitlines():
+        stamp, _, rest = line.partition(" ")
+        path, _, link = rest.partition(" ")
+        seconds = stamp.partition(".")[0]
+        if not seconds.isdigit():
+            continue
+        if path == "/usr/bin/dnf":
+            cache = _DNF_CACHES.get(link.strip().rsplit("/", 1)[-1])
+        elif match := _CACHED_FILE.match(path):
+            found.append((match["cache"], match["repo"], "repomd" if match["file"] == "repomd.xml" else "primary",
+                          (int(seconds), path)))
+    repos: dict[str, dict[str, tuple[int, str]]] = {}
+    for where, repo, kind, stamp_path in found:
+        if cache is None or where == cache:
+            files = repos.setdefault(repo, {})
+            files[kind] = max(files.get(kind, stamp_path), stamp_path)
+    return {repo: files.get("primary", files["repomd"]) for repo, files in sorted(repos.items()) if "repomd" in files}
 
 
 def newest_stamp(text: str, prefer: str) -> tuple[int | None, str]:

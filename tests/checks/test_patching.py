@@ -155,3 +155,39 @@ def test_dnf_without_an_enabled_repository_warns_instead_of_passing():
     assert verdict.status is Status.WARN, verdict.message
     assert verdict.message.startswith("No dnf repository is enabled on the host")
     assert "`subscription-manager register`" in verdict.message and "`dnf makecache`" in verdict.message
+
+
+PRIMARY = "/var/cache/dnf/baseos-a1b2c3d4e5f6a7b8/repodata/" \
+          "5a1f0b6cd3e24c7a8e9b0f1d2c3b4a5968778695a4b3c2d1e0f9a8b7c6d5e4f3-primary.xml.gz"
+
+
+def test_an_enabled_repository_missing_from_dnfs_cache_warns_naming_it():
+    # Given dnf's empty answer while extras-common, enabled, has no metadata in dnf's cache (skipped by -C)
+    from auditor.collectors.updates import missing_from_cache
+
+    facts = UpdatesFacts("dnf", True, (), NOW - DAY, PRIMARY, NOW, doubt=missing_from_cache(("extras-common",)))
+    # When PATCH-0010 evaluates it
+    verdict = security_updates_installed(facts, RHEL9)
+    # Then it warns instead of passing, names the repository, and says how to fill the cache
+    assert verdict.status is Status.WARN, verdict.message
+    assert verdict.message.startswith("The enabled repository(ies) extras-common have no metadata in dnf's cache, "
+                                      "so their security updates were not looked at"), verdict.message
+    assert "run `dnf makecache` as root" in verdict.message
+
+
+def test_a_stale_dnf_cache_says_which_metadata_file_dates_it():
+    # Given dnf metadata last fetched or confirmed 30 days ago (baseos's primary file, the newest)
+    facts = UpdatesFacts("dnf", True, (), NOW - 30 * DAY, PRIMARY, NOW)
+    # When PATCH-0010 evaluates it
+    verdict = security_updates_installed(facts, RHEL9)
+    # Then the warning says how old and where that came from, and the observed facts carry the source too
+    assert verdict.status is Status.WARN
+    assert f"last refreshed 30 days ago ({PRIMARY})" in verdict.message
+    assert verdict.observed["lists_source"] == PRIMARY
+
+
+def test_an_unknown_list_age_is_said_so_and_never_passes():
+    facts = UpdatesFacts("dnf", True, (), None, "", NOW)
+    verdict = security_updates_installed(facts, RHEL9)
+    assert verdict.status is Status.WARN and "The age of the package lists could not be read" in verdict.message
+    assert verdict.observed["lists_source"] == "unknown"

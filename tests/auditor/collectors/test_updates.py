@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from auditor.collectors.updates import (
     APT_LIST,
     APT_SECURITY,
     APT_STAMPS,
+    DNF_CACHE,
     DNF_REPOS,
     DNF_SECURITY,
     DNF_STAMPS,
@@ -19,8 +21,10 @@ from auditor.collectors.updates import (
     collect,
     newest_stamp,
     parse_apt_upgradable,
+    parse_dnf_cache,
     parse_dnf_updateinfo,
     parse_security_lists,
+    requests,
 )
 from auditor.errors import FactMissing
 from auditor.models import Platform, SystemFacts
@@ -107,12 +111,26 @@ def test_apt_failure_keeps_the_reason_without_the_cli_warning():
 def test_collect_falls_back_to_dnf():
     host = FakeHost(dict([
         _ok(DNF_SECURITY, _text("rhel7-updateinfo-list-security.txt")),
-        _ok(DNF_STAMPS, "1795800000 /var/cache/dnf/last_makecache\n1795860000 /var/cache/dnf\n"),
+        _ok(DNF_CACHE, _text("centos-stream9-find-dnf-cache.txt"), CENTOS_CACHE_STDERR, 1),
+        _ok(DNF_REPOS, _text("centos-stream9-dnf-repolist.txt")),
         _ok(HOST_TIME, "1795864000\n"),
     ]))
     facts = collect(host, SystemFacts(Platform.LINUX, os_id="rhel", os_version="9.4"))
-    assert facts.manager == "dnf" and len(facts.security) == 7
-    assert facts.index_source == "/var/cache/dnf/last_makecache"
+    assert facts.manager == "dnf" and len(facts.security) == 7 and facts.doubt == ""
+    assert facts.index_source.startswith("/var/cache/dnf/baseos-")
+
+
+def test_a_run_recorded_before_the_cache_fact_takes_its_age_from_the_stamps_as_then():
+    # Given a recorded run that holds dnf's stamps but no `find` of its cache (nor `repolist`)
+    host = _RecordedBefore(dict([
+        _ok(DNF_SECURITY, _text("rhel7-updateinfo-list-security.txt")),
+        _ok(DNF_STAMPS, "1795800000 /var/cache/dnf/last_makecache\n1795860000 /var/cache/dnf\n"),
+        _ok(HOST_TIME, "1795864000\n"),
+    ]), str(DNF_CACHE), str(DNF_REPOS))
+    # When collected, Then it is judged as it was when recorded
+    facts = collect(host, SystemFacts(Platform.LINUX, os_id="rhel", os_version="9.4"))
+    assert len(facts.security) == 7 and facts.doubt == ""
+    assert (facts.index_updated_at, facts.index_source) == (1795800000, "/var/cache/dnf/last_makecache")
 
 
 def test_no_package_manager_says_so():
@@ -268,18 +286,21 @@ def test_rocky9_and_alma9_advisories_with_dnf4_metadata_line():
 
 
 RHEL9 = SystemFacts(Platform.LINUX, os_id="rhel", os_version="9.4")
-DNF_CLOCK = [_ok(DNF_STAMPS, "1795800000 /var/cache/dnf/last_makecache\n"), _ok(HOST_TIME, "1795864000\n")]
+# find's complaint about the dnf 5 cache folder a dnf 4 host does not have (it then exits 1)
+CENTOS_CACHE_STDERR = _text("centos-stream9-find-dnf-cache.stderr.txt")
+DNF_CLOCK = [_ok(DNF_CACHE, _text("centos-stream9-find-dnf-cache.txt"), CENTOS_CACHE_STDERR, 1),
+             _ok(HOST_TIME, "1795864000\n")]
 
 
 class _RecordedBefore(FakeHost):
     """A replay of a run recorded before a fact existed: asking for it raises FactMissing."""
 
-    def __init__(self, commands, missing: str) -> None:
+    def __init__(self, commands, *missing: str) -> None:
         super().__init__(commands)
         self._missing = missing
 
     def run(self, command):
-        if str(command) == self._missing:
+        if str(command) in self._missing:
             raise FactMissing(self.target, f"command {command}", "reports/run", [])
         return super().run(command)
 
@@ -306,10 +327,16 @@ def test_nothing_pending_with_enabled_repositories_is_a_clean_answer():
     assert facts.listed and facts.pending == () and facts.doubt == ""
 
 
-def test_repositories_are_only_asked_about_when_dnf_lists_nothing():
-    host = FakeHost(dict([_ok(DNF_SECURITY, _text("rhel7-updateinfo-list-security.txt")), *DNF_CLOCK]))
+def test_a_listing_with_updates_is_still_checked_against_the_cache(tmp_path):
+    # Given dnf listing security updates from the repositories it had cached, while extras-common is enabled but
+    # was never downloaded (skip_if_unavailable=True: dnf skipped it without a word)
+    tree = CENTOS_TREE | {"extras-common-0d3b4e5f6a7b8c9d": None}
+    host = FakeHost(dict([_ok(DNF_SECURITY, _text("rhel7-updateinfo-list-security.txt")),
+                          _cache_found(tmp_path, tree), _ok(DNF_REPOS, _text("centos-stream9-dnf-repolist.txt")),
+                          _ok(HOST_TIME, "1795864000\n")]))
+    # When collected, Then the updates are kept, and the facts say which repository was never looked at
     facts = collect(host, RHEL9)
-    assert len(facts.security) == 7 and facts.doubt == "" and str(DNF_REPOS) not in host.calls
+    assert len(facts.security) == 7 and "extras-common" in facts.doubt and "baseos" not in facts.doubt
 
 
 def test_a_run_recorded_before_the_repository_fact_still_replays():
@@ -339,3 +366,191 @@ def test_an_empty_metadata_cache_says_to_run_makecache(stderr):
     # Then nothing was listed, and the reason says what dnf said and how to fill the cache
     assert not facts.listed and "Cache-only enabled but no cache" in facts.problem
     assert "`dnf makecache`" in facts.problem
+
+
+# --- dnf's metadata cache: what `dnf -C` reads, and when dnf last fetched or confirmed it ---------------------------
+# Host trees written here and read by the collector's own `find`, run for real (GNU findutils) with its starting
+# points moved under the tree: its output is what the host would print. Cache folder names are dnf's:
+# <repo id>-<first 8 bytes of sha256(metalink or mirrorlist or first baseurl), hex> (libdnf Repo.cpp getHash,
+# libdnf5 ConfigRepo::get_unique_id); the Fedora ones are computed from Fedora 41's metalink URLs.
+HOST_NOW = int(_text("debian12-date.txt"))  # this machine's recorded clock, as the recorded hosts use
+DAY = 86400
+_STARTS = ("/usr/bin/dnf", "/var/cache/dnf", "/var/cache/libdnf5")
+
+
+def _hexname(seed: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(seed.encode()).hexdigest()
+
+
+def _dnf_tree(root: Path, dnf: str, caches: dict[str, dict[str, tuple[int, int] | None]]) -> Path:
+    """A host with /usr/bin/dnf linking to `dnf` ("dnf-3", "dnf5") and, per cache directory, repository cache
+    folders: (primary's age, repomd.xml's age) in seconds before HOST_NOW, or None for a folder whose metadata
+    `dnf clean all` removed (its repodata left empty); a repository with no folder was never downloaded."""
+    (root / "usr/bin").mkdir(parents=True)
+    (root / "usr/bin" / dnf).write_text("#!/usr/bin/python3\n")
+    (root / "usr/bin/dnf").symlink_to(dnf)
+    os.utime(root / "usr/bin/dnf", (HOST_NOW - 200 * DAY,) * 2, follow_symlinks=False)  # installed long ago
+    for cache, folders in caches.items():
+        base = root / cache.lstrip("/")
+        base.mkdir(parents=True)
+        for folder, ages in folders.items():
+            repodata = base / folder / "repodata"
+            repodata.mkdir(parents=True)
+            (base / folder / "packages").mkdir()
+            repo = folder.rsplit("-", 1)[0]
+            if cache == "/var/cache/dnf":
+                (base / f"{repo}.solv").write_text("")  # dnf 4's solv cache, next to the folders
+            if ages is None:
+                continue
+            primary_age, repomd_age = ages
+            files = {"repomd.xml": repomd_age, f"{_hexname(folder + 'p')}-primary.xml.gz": primary_age,
+                     f"{_hexname(folder + 'u')}-updateinfo.xml.gz": repomd_age,
+                     f"{_hexname(folder + 'f')}-filelists.xml.gz": repomd_age}
+            for name, age in files.items():
+                (repodata / name).write_text("")
+                when = (HOST_NOW - age) * 10**9 + 123456789  # downloads have sub-second times
+                os.utime(repodata / name, ns=(when, when))
+        os.utime(base, (HOST_NOW - 600, HOST_NOW - 600))  # the cache directory itself: touched minutes ago
+    return root
+
+
+def _run_find(root: Path) -> CommandResult:
+    """The collector's DNF_CACHE `find`, run over the tree at `root`, its paths printed as on the host."""
+    argv = [f"{root}{arg}" if arg in _STARTS else arg for arg in DNF_CACHE.argv]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False,
+                          env={"LC_ALL": "C", "LANG": "C", "PATH": "/usr/bin:/bin"})  # as every transport runs it
+    return CommandResult(str(DNF_CACHE), done.returncode, done.stdout.replace(str(root), ""),
+                         done.stderr.replace(str(root), ""))
+
+
+def _cache_found(root: Path, folders: dict[str, tuple[int, int] | None], dnf: str = "dnf-3",
+                 cache: str = "/var/cache/dnf", more: dict[str, dict] | None = None) -> tuple[str, CommandResult]:
+    """(command, result) of the real `find` over a tree at `root`: `folders` in the cache of `dnf`, `more` in
+    other cache directories."""
+    return str(DNF_CACHE), _run_find(_dnf_tree(root, dnf, {cache: folders} | (more or {})))
+
+
+# CentOS Stream 9 (dnf 4): the four enabled repositories of centos-stream9-dnf-repolist.txt cached, and crb
+# (disabled, once enabled for a day) with the newest metadata of all. Ages: (primary, repomd.xml) in seconds.
+CENTOS_TREE: dict[str, tuple[int, int] | None] = {
+    "appstream-9a8d6e2f1c3b4a57": (2 * DAY, 9 * DAY),
+    "baseos-a1b2c3d4e5f6a7b8": (1 * DAY, 12 * DAY),
+    "epel-5c6d7e8f9a0b1c2d": (3 * DAY, 3 * DAY),
+    "extras-common-0d3b4e5f6a7b8c9d": (1 * DAY + 3600, 40 * DAY),
+    "crb-3e4f5a6b7c8d9e0f": (3600, 3600),
+}
+
+
+def test_the_recorded_cache_fixture_is_what_find_prints_for_its_tree(tmp_path):
+    # Given the CentOS Stream 9 tree the fixture describes, When the collector's find runs over it
+    result = _run_find(_dnf_tree(tmp_path, "dnf-3", {"/var/cache/dnf": CENTOS_TREE}))
+    # Then it prints the fixture (order aside: find lists a directory in the file system's order), and exits 1
+    # for the dnf 5 cache folder a dnf 4 host does not have
+    assert sorted(result.stdout.splitlines()) == sorted(_text("centos-stream9-find-dnf-cache.txt").splitlines())
+    assert (result.exit_status, result.stderr) == (1, CENTOS_CACHE_STDERR)
+
+
+def test_the_cache_read_is_root_s_the_one_dnf_reads_under_sudo():
+    # dnf 4 with -C reads system_cachedir (/var/cache/dnf) whoever runs it; dnf 5 reads /var/cache/libdnf5 as root
+    # but ~/.cache/libdnf5 as anyone else. The listing runs as root, so the cache looked at is root's, as root.
+    assert DNF_SECURITY.sudo and DNF_CACHE.sudo and not DNF_REPOS.sudo
+    assert [a for a in DNF_CACHE.argv if a.startswith("/")] == list(_STARTS)
+    assert not any("~" in a or ".cache" in a or "$" in a for a in DNF_CACHE.argv)
+    # and only of hosts where dnf answered: no host without dnf is asked to run `sudo find` (nor the old stamps)
+    commands, _ = requests(RHEL9)
+    assert DNF_CACHE not in commands and DNF_STAMPS not in commands
+
+
+def test_an_apt_host_is_never_asked_about_dnfs_cache():
+    host = FakeHost(dict([_ok(APT_LIST, _text("ubuntu2204-apt-list-upgradable-mixed.txt"), APT_WARNING),
+                          _ok(HOST_TIME, f"{HOST_NOW}\n")]))
+    collect(host, LINUX)
+    assert str(DNF_CACHE) not in host.calls and str(DNF_REPOS) not in host.calls
+
+
+def test_an_enabled_repository_never_downloaded_is_a_doubt_naming_it(tmp_path):
+    # Given skip_if_unavailable=True and extras-common enabled but never downloaded: dnf -C -q skips it without a
+    # word, lists nothing and exits 0, and repolist still shows it enabled
+    tree = {k: v for k, v in CENTOS_TREE.items() if not k.startswith("extras-common")}
+    host = FakeHost(dict([_ok(DNF_SECURITY, ""), _cache_found(tmp_path, tree),
+                          _ok(DNF_REPOS, _text("centos-stream9-dnf-repolist.txt")), _ok(HOST_TIME, f"{HOST_NOW}\n")]))
+    # When collected
+    facts = collect(host, RHEL9)
+    # Then the empty listing is kept but the facts name the repository it never looked at, and how to fill the cache
+    assert facts.listed and facts.pending == ()
+    assert "the enabled repository(ies) extras-common have no metadata in dnf's cache" in facts.doubt
+    assert "run `dnf makecache` as root" in facts.doubt
+    assert "baseos" not in facts.doubt and "appstream" not in facts.doubt
+
+
+def test_a_cache_emptied_by_dnf_clean_all_names_every_enabled_repository(tmp_path):
+    # Given `dnf clean all`: the folders remain, their metadata is gone
+    tree = {k: None for k in CENTOS_TREE}
+    host = FakeHost(dict([_ok(DNF_SECURITY, ""), _cache_found(tmp_path, tree),
+                          _ok(DNF_REPOS, _text("centos-stream9-dnf-repolist.txt")), _ok(HOST_TIME, f"{HOST_NOW}\n")]))
+    # When collected
+    facts = collect(host, RHEL9)
+    # Then all four are named, and no age is made up from the folders' own times
+    assert "repository(ies) appstream, baseos, epel, extras-common have no metadata" in facts.doubt
+    assert (facts.index_updated_at, facts.index_source) == (None, "")
+
+
+def test_the_age_is_that_of_the_newest_primary_metadata_of_an_enabled_repository(tmp_path):
+    # Given the CentOS tree: /var/cache/dnf touched 10 minutes ago, no last_makecache, baseos's primary metadata
+    # touched a day ago (dnf touches it when it finds the cached copy current) though its repomd.xml is 12 days
+    # old, and crb, disabled, refreshed an hour ago
+    host = FakeHost(dict([_ok(DNF_SECURITY, ""), _cache_found(tmp_path, CENTOS_TREE),
+                          _ok(DNF_REPOS, _text("centos-stream9-dnf-repolist.txt")), _ok(HOST_TIME, f"{HOST_NOW}\n")]))
+    # When collected
+    facts = collect(host, RHEL9)
+    # Then the age is baseos's primary file's, as dnf's own "Last metadata expiration check" counts it, and its
+    # path is the source
+    assert facts.doubt == ""
+    assert facts.index_updated_at == HOST_NOW - DAY
+    assert facts.index_source.startswith("/var/cache/dnf/baseos-a1b2c3d4e5f6a7b8/repodata/")
+    assert facts.index_source.endswith("-primary.xml.gz")
+
+
+# Fedora 41 (dnf 5), upgraded from 40: dnf 4's old cache is still in /var/cache/dnf, updates (Fedora 41) is not
+# in dnf 5's; the cache in use is /usr/bin/dnf's (-> dnf5).
+FEDORA41_REPOLIST = _text("fedora41-dnf5-repolist.txt")
+FEDORA41 = SystemFacts(Platform.LINUX, os_id="fedora", os_version="41")
+
+
+def test_dnf5_is_judged_on_its_own_cache_not_dnf4s_leftovers(tmp_path):
+    # Given dnf 5 as /usr/bin/dnf, its cache holding fedora and openh264, dnf 4's old cache holding updates
+    found = _cache_found(tmp_path, {"fedora-7efbab3c1dbcd0d4": (5 * DAY, 5 * DAY),
+                          "fedora-cisco-openh264-1e5e9f1be3093a1f": (2 * DAY, 30 * DAY)},
+                         dnf="dnf5", cache="/var/cache/libdnf5",
+                         more={"/var/cache/dnf": {"updates-02a32a5ce99e20ab": (3600, 3600)}})
+    host = FakeHost(dict([_ok(DNF_SECURITY, ""), found, _ok(DNF_REPOS, FEDORA41_REPOLIST),
+                          _ok(HOST_TIME, f"{HOST_NOW}\n")]))
+    # When collected
+    facts = collect(host, FEDORA41)
+    # Then updates is named as missing, and the age is dnf 5's newest, not dnf 4's hour-old leftover
+    assert "the enabled repository(ies) updates have no metadata" in facts.doubt
+    assert facts.index_updated_at == HOST_NOW - 2 * DAY
+    assert facts.index_source.startswith("/var/cache/libdnf5/fedora-cisco-openh264-1e5e9f1be3093a1f/repodata/")
+
+
+def test_parse_dnf_cache_keeps_the_cache_of_the_dnf_that_runs():
+    text = ("1714000000.0000000000 /usr/bin/dnf dnf5\n"
+            "1795000000.1234567890 /var/cache/libdnf5/fedora-7efbab3c1dbcd0d4/repodata/repomd.xml \n"
+            "1795100000.1234567890 /var/cache/libdnf5/fedora-7efbab3c1dbcd0d4/repodata/ab12-primary.xml.zck \n"
+            "1795800000.1234567890 /var/cache/dnf/updates-02a32a5ce99e20ab/repodata/repomd.xml \n")
+    assert parse_dnf_cache(text) == {
+        "fedora": (1795100000, "/var/cache/libdnf5/fedora-7efbab3c1dbcd0d4/repodata/ab12-primary.xml.zck")}
+
+
+def test_an_unreadable_cache_is_a_doubt_and_no_age():
+    # Given sudo refusing the cache's find (the listing itself ran)
+    host = FakeHost(dict([_ok(DNF_SECURITY, ""), _ok(DNF_CACHE, "", "sudo: a password is required\n", 1),
+                          _ok(DNF_REPOS, _text("centos-stream9-dnf-repolist.txt")), _ok(HOST_TIME, f"{HOST_NOW}\n")]))
+    # When collected
+    facts = collect(host, RHEL9)
+    # Then the facts say the cache could not be checked, and the age is unknown rather than guessed
+    assert facts.listed and "whether dnf's cache holds the metadata of every enabled repository could not be " \
+        "read (`find /usr/bin/dnf" in facts.doubt and "needs root" in facts.doubt
+    assert (facts.index_updated_at, facts.index_source) == (None, "")
