@@ -175,6 +175,7 @@ class CheckSpec:
         params: the profile parameters the check reads (its other parameters).
         source: "file:line" of the definition, for messages.
         pack: the entry-point name of the pack that provided it.
+        roles: the target roles it concerns; empty: every role.
     """
 
     id: str
@@ -190,6 +191,7 @@ class CheckSpec:
     params: tuple[str, ...] = ()
     source: str = ""
     pack: str = ""
+    roles: frozenset[Role] = frozenset()
     func: CheckFunc | None = field(default=None, repr=False, compare=False)
 
 

@@ -3,8 +3,10 @@ every skip with its reason.
 
 Planning happens in two steps, because some reasons are known only once the target answers:
 `plan_target` runs before anything is touched (the user's selection, the profile's tailoring and scope,
-`auth: none`, and so whether to log in at all); `TargetPlan.for_system` narrows the plan once the
-target's platform and rights are known. Every check either runs or is skipped with a sentence that says why.
+`auth: none`, a check meant for other roles, and so whether to log in at all); `TargetPlan.for_system` narrows
+the plan once the target's platform and rights are known. Every check either runs or is skipped with a sentence
+that says why; a check meant for other roles (LOCK-0010 on a server) is not applicable, and its facts are never
+collected on that target.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import field
 
 from auditor.collectors import COLLECTORS, SYSTEM
-from auditor.models import CheckSpec, SystemFacts, Target
+from auditor.models import CheckSpec, Status, SystemFacts, Target
 from auditor.plugin import HOSTS
 from auditor.profile import Profile
 from auditor.records import record
@@ -29,8 +31,11 @@ class Selection:
 
 @record
 class Skip:
+    """A check that does not run on a target: skipped, or not applicable (a check meant for other roles)."""
+
     check: CheckSpec
     reason: str
+    status: Status = Status.SKIPPED
 
 
 @record
@@ -104,10 +109,17 @@ def plan_target(target: Target, checks: Mapping[str, CheckSpec], profile: Profil
         reason = _early_reason(spec, target, profile, selection)
         if reason:
             skipped.append(Skip(spec, reason))
+        elif spec.roles and target.role not in spec.roles:
+            skipped.append(Skip(spec, _other_roles(spec, target), Status.NOT_APPLICABLE))
         else:
             kept.append(spec)
     login = target.kind in HOSTS and not _network_only(target) and needs_login(kept)
     return TargetPlan(target, tuple(kept), tuple(skipped), login)
+
+
+def _other_roles(spec: CheckSpec, target: Target) -> str:
+    roles = " or ".join(sorted(spec.roles))  # each a catalogued word, so the Danish report translates it
+    return f"Only targets with the role {roles} are checked; this target's role is {target.role}."
 
 
 def _network_only(target: Target) -> bool:

@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from auditor.models import ControlRef, Platform, Severity, Status, Target, TargetKind, Verdict
+from auditor.models import ControlRef, Platform, Role, Severity, Status, Target, TargetKind, Verdict
 
-__all__ = ["CHECK_ATTRIBUTE", "ControlRef", "Platform", "Severity", "Status", "Target", "TargetKind", "Verdict",
-           "check"]
+__all__ = ["CHECK_ATTRIBUTE", "ControlRef", "Platform", "Role", "Severity", "Status", "Target", "TargetKind",
+           "Verdict", "check"]
 
 CHECK_ATTRIBUTE = "__auditor_check__"
 HOSTS = (TargetKind.LOCAL, TargetKind.SSH)
@@ -39,14 +39,19 @@ def check(
     platforms: Iterable[Platform] = tuple(Platform),
     target_kinds: Iterable[TargetKind] = HOSTS,
     requires_root: bool = False,
+    roles: Iterable[Role] = (),
 ) -> Callable[[F], F]:
-    """Mark a function as a check. Validation happens at load time, with the pack and file:line named."""
+    """Mark a function as a check. Validation happens at load time, with the pack and file:line named.
+
+    roles: the target roles the check concerns (empty: every role). On a target of another role the check is not
+    applicable, decided before the target is touched, so its facts are not collected there.
+    """
 
     def mark(func: F) -> F:
         setattr(func, CHECK_ATTRIBUTE, {
             "id": id, "title": title, "severity": severity, "remediation": remediation,
             "requirements": tuple(requirements), "controls": tuple(controls), "platforms": tuple(platforms),
-            "target_kinds": tuple(target_kinds), "requires_root": requires_root,
+            "target_kinds": tuple(target_kinds), "requires_root": requires_root, "roles": tuple(roles),
         })
         return func
 

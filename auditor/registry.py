@@ -20,7 +20,7 @@ from typing import Any
 from auditor.catalogue import frameworks
 from auditor.entry_points import entry_points
 from auditor.errors import CheckDefinitionError
-from auditor.models import CheckSpec, ControlRef, Platform, Severity, TargetKind
+from auditor.models import CheckSpec, ControlRef, Platform, Role, Severity, TargetKind
 from auditor.plugin import CHECK_ATTRIBUTE
 
 ENTRY_POINT_GROUP = "auditor.checks"
@@ -112,6 +112,9 @@ def build_spec(func: Any, pack: str, collectors: Collection[str], parameters: Co
         raise fail("platforms must be a non-empty list of Platform", "e.g. platforms=(Platform.LINUX,)")
     if not all(isinstance(k, TargetKind) for k in meta["target_kinds"]) or not meta["target_kinds"]:
         raise fail("target_kinds must be a non-empty list of TargetKind", "e.g. target_kinds=(TargetKind.TLS,)")
+    roles = meta.get("roles", ())  # a pack decorated by an older auditor has none
+    if not all(isinstance(r, Role) for r in roles):
+        raise fail("roles must be a list of Role", "e.g. roles=(Role.WORKSTATION,)")
 
     facts: list[str] = []
     params: list[str] = []
@@ -133,5 +136,5 @@ def build_spec(func: Any, pack: str, collectors: Collection[str], parameters: Co
         controls=meta["controls"], platforms=frozenset(meta["platforms"]),
         target_kinds=frozenset(meta["target_kinds"]), requires_root=bool(meta["requires_root"]),
         remediation=meta["remediation"].strip(), facts=tuple(facts), params=tuple(params), source=source,
-        pack=pack, func=func,
+        pack=pack, roles=frozenset(roles), func=func,
     )

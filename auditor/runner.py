@@ -493,6 +493,9 @@ def _parameters(collector: str, profile: Profile, target: Target) -> dict[str, A
 
 
 def _skipped(skip: Skip, target: Target) -> Finding:
+    if skip.status is Status.NOT_APPLICABLE:  # as the check itself would say it: a verdict, not a skip
+        return Finding(skip.check.id, target.name, Status.NOT_APPLICABLE, skip.reason,
+                       requirements=skip.check.requirements)
     return Finding(skip.check.id, target.name, Status.SKIPPED, skip.reason, requirements=skip.check.requirements,
                    skip_reason=skip.reason)
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from auditor.models import Role, Target
-from auditor.plugin import ControlRef, Platform, Severity, Verdict, check
+from auditor.plugin import ControlRef, Platform, Role, Severity, Verdict, check
 
 if TYPE_CHECKING:
     # Collector modules are imported when a check runs, so loading the pack imports none of them.
@@ -22,6 +21,7 @@ _NAMES = {"gnome": "GNOME", "kde": "KDE Plasma", "windows": "Windows", "macos": 
     requirements=("R11",),
     controls=(ControlRef("iso27001-2022", "8.1"), ControlRef("iso27001-2022", "7.7"), ControlRef("cis-v8", "4.3")),
     platforms=(Platform.LINUX, Platform.WINDOWS, Platform.MACOS),
+    roles=(Role.WORKSTATION,),  # a server or endpoint: not applicable, and its desktop settings are not read
     remediation="Windows: set the policy 'Interactive logon: Machine inactivity limit' (InactivityTimeoutSecs) to "
     "at most the allowed seconds. macOS: a configuration profile (com.apple.screensaver idleTime and "
     "askForPassword) or System Settings > Lock Screen 'Require password immediately'. Linux: enforce the lock "
@@ -31,9 +31,7 @@ _NAMES = {"gnome": "GNOME", "kde": "KDE Plasma", "windows": "Windows", "macos": 
     "/etc/dconf/profile/user, then `dconf update`; KDE: /etc/xdg/kscreenlockerrc with [Daemon][$i] "
     "Autolock=true and Timeout=5.",
 )
-def screen_locks(screenlock: ScreenlockFacts, screen_lock_max_seconds: int, target: Target) -> list[Verdict]:
-    if target.role is not Role.WORKSTATION:
-        return [Verdict.not_applicable(f"Only workstations are checked; this target's role is {target.role}.")]
+def screen_locks(screenlock: ScreenlockFacts, screen_lock_max_seconds: int) -> list[Verdict]:
     if screenlock.headless:
         return [Verdict.not_applicable(_no_screen(screenlock.default_target))]
     verdicts = [_desktop(lock, screen_lock_max_seconds, screenlock.notes) for lock in screenlock.locks]

@@ -6,6 +6,9 @@ import pytest
 
 from auditor.collectors.screenlock import GNOME_DEFAULTS, KDE_DEFAULTS, DesktopLock, LockSetting, ScreenlockFacts
 from auditor.models import Role, Status, Target, TargetKind
+from auditor.pipeline import load_checks
+from auditor.plan import Selection, collectors_for, plan_target
+from auditor.profile import load_profile
 from checks.workstation import screen_locks
 
 WORKSTATION = Target("laptop", TargetKind.LOCAL, Role.WORKSTATION)
@@ -48,7 +51,7 @@ def _user(name: str, idle=None, enabled=None, grace=None, problem="") -> LockSet
 )
 def test_gnome_screen_lock(facts, status, words):
     # Given GNOME facts, When LOCK-0010 evaluates them on a workstation with the 900 s default
-    (verdict,) = screen_locks(facts, 900, WORKSTATION)
+    (verdict,) = screen_locks(facts, 900)
     # Then the status and the sentence say what was observed
     assert verdict.status is status, verdict.message
     assert words in verdict.message
@@ -58,7 +61,7 @@ def test_gnome_screen_lock(facts, status, words):
 def test_kde_autolock_enforced():
     layers = (LockSetting("system", "/etc/xdg/kscreenlockerrc", 300, True, 5, ALL_LOCKED),)
     facts = ScreenlockFacts(("kde",), ("sddm",), "graphical.target", (DesktopLock("kde", KDE_DEFAULTS, layers),))
-    (verdict,) = screen_locks(facts, 900, WORKSTATION)
+    (verdict,) = screen_locks(facts, 900)
     assert verdict.status is Status.PASS and "305 s" in verdict.message and verdict.resource == "kde"
 
 
@@ -66,25 +69,35 @@ def test_kde_user_timeout_too_long():
     layers = (LockSetting("system", "/etc/xdg/kscreenlockerrc", problem="file absent"),
               LockSetting("user:carol", "/home/carol/.config/kscreenlockerrc", 1800, True))
     facts = ScreenlockFacts(("kde",), (), "", (DesktopLock("kde", KDE_DEFAULTS, layers),))
-    (verdict,) = screen_locks(facts, 900, WORKSTATION)
+    (verdict,) = screen_locks(facts, 900)
     assert verdict.status is Status.FAIL and "user carol: locks only after 1805 s" in verdict.message
 
 
-@pytest.mark.parametrize(
-    ("facts", "target", "words"),
-    [
-        (ScreenlockFacts((), (), "multi-user.target"), WORKSTATION, "No desktop session or graphical login"),
-        (_gnome(_system(0)), Target("db", TargetKind.SSH, Role.SERVER), "role is server"),
-    ],
-)
-def test_not_applicable(facts, target, words):
-    (verdict,) = screen_locks(facts, 900, target)
-    assert verdict.status is Status.NOT_APPLICABLE and words in verdict.message
+def test_a_workstation_without_a_desktop_is_not_applicable():
+    (verdict,) = screen_locks(ScreenlockFacts((), (), "multi-user.target"), 900)
+    assert verdict.status is Status.NOT_APPLICABLE and "No desktop session or graphical login" in verdict.message
+
+
+def test_on_a_server_lock_0010_is_not_applicable_before_anything_is_collected():
+    # Given the default profile's checks and a server and a workstation reached over SSH
+    profile = load_profile()
+    checks = profile.effective_checks(load_checks(profile))
+    server, workstation = (Target(name, TargetKind.SSH, role, options={"host": "10.0.0.5"})
+                           for name, role in (("db", Role.SERVER), ("pc", Role.WORKSTATION)))
+    # When each is planned (before it is touched)
+    planned = {t.name: plan_target(t, checks, profile, Selection()) for t in (server, workstation)}
+    # Then on the server LOCK-0010 is not applicable, with the reason a reader needs, and its desktop settings
+    # (the screenlock collector) are not collected there; on the workstation it runs
+    (skip,) = [s for s in planned["db"].skipped if s.check.id == "LOCK-0010"]
+    assert skip.status is Status.NOT_APPLICABLE
+    assert skip.reason == "Only targets with the role workstation are checked; this target's role is server."
+    assert "screenlock" not in collectors_for(planned["db"].checks)
+    assert "LOCK-0010" in {s.id for s in planned["pc"].checks} and "screenlock" in collectors_for(planned["pc"].checks)
 
 
 def test_unreadable_desktop_is_a_warning():
     facts = ScreenlockFacts(("xfce",), ("lightdm",), "graphical.target")
-    (verdict,) = screen_locks(facts, 900, WORKSTATION)
+    (verdict,) = screen_locks(facts, 900)
     assert verdict.status is Status.WARN and "xfce" in verdict.message
 
 
@@ -93,7 +106,7 @@ def test_no_desktop_with_graphical_default_target_is_not_called_headless_because
     # (Debian's systemd makes it the default whether or not a desktop is installed)
     facts = ScreenlockFacts((), (), "graphical.target")
     # When LOCK-0010 evaluates it
-    (verdict,) = screen_locks(facts, 900, WORKSTATION)
+    (verdict,) = screen_locks(facts, 900)
     # Then it is not applicable because nothing graphical is installed, and the graphical default is not given
     # as the evidence of a headless host
     assert verdict.status is Status.NOT_APPLICABLE
@@ -104,12 +117,12 @@ def test_no_desktop_with_graphical_default_target_is_not_called_headless_because
 
 
 def test_no_desktop_names_a_text_default_target_as_agreeing():
-    (verdict,) = screen_locks(ScreenlockFacts((), (), "multi-user.target"), 900, WORKSTATION)
+    (verdict,) = screen_locks(ScreenlockFacts((), (), "multi-user.target"), 900)
     assert verdict.message == ("No desktop session or graphical login manager is installed, so there is no screen "
                                "to lock (systemd starts multi-user.target, a text console).")
 
 
 def test_no_desktop_and_no_systemd_answer():
-    (verdict,) = screen_locks(ScreenlockFacts((), (), ""), 900, WORKSTATION)
+    (verdict,) = screen_locks(ScreenlockFacts((), (), ""), 900)
     assert verdict.message == "No desktop session or graphical login manager is installed, so there is no screen to " \
         "lock."
