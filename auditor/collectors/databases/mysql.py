@@ -121,6 +121,12 @@ def requests(system: SystemFacts) -> Requests:
     return ((PROCESS_NAMES, HELP["mariadbd"]) if system.platform is Platform.LINUX else ()), ()
 
 
+# The server program run once and gone, not a server: mariadb-install-db's and mysqld's own initialisation
+# (--bootstrap, --initialize[-insecure]), and the questions a tool asks it (--help, --version, --print-defaults).
+_ONE_SHOT = {"--help", "-?", "--bootstrap", "--initialize", "--initialize-insecure", "--version", "-V",
+             "--print-defaults"}
+
+
 def collect(host: Transport, _: SystemFacts) -> MysqlFacts:
     """Every running server, then the system's own server (the installed program with its default option files)
     when none of them is it, judged on its option files."""
@@ -130,7 +136,7 @@ def collect(host: Transport, _: SystemFacts) -> MysqlFacts:
     if not helps["mariadbd"].ok:
         helps["mysqld"] = host.run(HELP["mysqld"])
     installed = next((name for name, result in helps.items() if result.ok), "")
-    processes = running(host, PROGRAMS)
+    processes = [p for p in running(host, PROGRAMS) if not set(p.argv[1:]) & _ONE_SHOT]
     instances = [_instance(host, process.argv[0], _help_for(host, process, helps), process) for process in processes]
     if installed:
         # A running server (a second instance, a test server with its own --defaults-file) is the system's own

@@ -110,9 +110,15 @@ def requests(system: SystemFacts) -> Requests:
     return ((PROCESS_NAMES, LSCLUSTERS) if system.platform is Platform.LINUX else ()), ()
 
 
+# The postgres program run once and gone, not a server: initdb's bootstrap and check (--boot, --check), single-user
+# mode, and the queries of its settings (--describe-config, -C name). A scan that lists processes while initdb runs
+# would otherwise take it for a postmaster whose data directory vanished.
+_ONE_SHOT = {"--check", "--boot", "--single", "--describe-config", "-C"}
+
+
 def collect(host: Transport, _: SystemFacts) -> PostgresFacts:
     """Every running postmaster, then every listed cluster that is not running, each with its configuration."""
-    processes = running(host, SERVER_NAMES)
+    processes = [p for p in running(host, SERVER_NAMES) if not set(p.argv[1:]) & _ONE_SHOT]
     instances = [_running_instance(host, process) for process in processes]
     clusters = host.run(LSCLUSTERS)
     known = {posixpath.normpath(i.data_directory) for i in instances}

@@ -94,6 +94,18 @@ def test_a_running_debian_mariadb_is_read_from_its_option_files_with_the_program
     assert my.resource == "MariaDB /var/lib/mysql/" and my.state == "running (pid 900)"
 
 
+@pytest.mark.parametrize("mode", ["--help", "--bootstrap", "--initialize-insecure", "--version", "--print-defaults"])
+def test_a_one_shot_run_of_the_server_program_is_not_taken_for_a_server(mode):
+    # Given the installed server stopped, and a one-shot run of its program as the scan lists processes
+    # (mariadb-install-db's --bootstrap, another tool's --verbose --help): pid 901, gone a moment later
+    host = debian_host(running=False, other=True)
+    host._files["/proc/901/cmdline"] = f"/usr/sbin/mariadbd\0--no-defaults\0{mode}\0".encode()
+    # When the MySQL/MariaDB facts are collected
+    (my,) = mysql.collect(host, NO_SYSTEM).instances
+    # Then only the installed server is judged, on its option files, as not running
+    assert not my.running and my.pid == 0
+
+
 def test_an_unset_ssl_cipher_is_judged_as_openssls_default_list():
     (my,) = mysql.collect(debian_host(running=True), NO_SYSTEM).instances
     names = [suite.name for suite in my.tls12_suites]

@@ -214,6 +214,19 @@ def test_a_postmaster_without_d_is_found_in_its_working_folder():
         postgres.collect(host, NO_SYSTEM)
 
 
+@pytest.mark.parametrize("mode", ["--check", "--boot", "--single", "--describe-config", "-C"])
+def test_a_one_shot_postgres_run_is_not_taken_for_a_server(mode):
+    # Given initdb's `postgres --check` (or --boot, --single, -C) running as the scan lists processes: a postgres
+    # process of its own, no postmaster, gone a moment later (its /proc/PID/cwd then unreadable)
+    host = debian_host(running=True, clusters="")
+    argv = ("/usr/lib/postgresql/15/bin/postgres", mode, "-F", "-c", "log_checkpoints=false")
+    host._files["/proc/812/cmdline"] = "".join(f"{word}\0" for word in argv).encode()
+    # When the PostgreSQL facts are collected
+    facts = postgres.collect(host, NO_SYSTEM)
+    # Then it is no instance, and the collector does not fail on it
+    assert facts.instances == () and "No PostgreSQL server runs" in facts.note
+
+
 # ---- the real servers ------------------------------------------------------------------------------------
 
 def _instance(lab: DbLab, name: str) -> postgres.PostgresInstance:
