@@ -77,11 +77,22 @@ def load_results(run_dir: Path) -> dict:
 
 @pytest.fixture(autouse=True, scope="session")
 def _own_data_folders(tmp_path_factory) -> None:
-    """Every CLI run in the tests writes its audit trail, history and keys under a temporary folder."""
+    """Every CLI run in the tests writes its audit trail, history and keys under a temporary folder (the
+    session's, for what session-wide fixtures run; each test then gets its own, below)."""
     home = tmp_path_factory.mktemp("xdg")
     os.environ["XDG_DATA_HOME"] = str(home / "data")
     os.environ["XDG_CONFIG_HOME"] = str(home / "config")
     os.environ.pop("AUDITOR_KEY_PASSPHRASE", None)
+
+
+@pytest.fixture(autouse=True)
+def _test_data_folders(_own_data_folders, tmp_path_factory, monkeypatch) -> None:
+    """Each test's audit trail, history and keys are its own. A test that brings a key folder of its own (a forged
+    processor's, a missing one) appends to the activity log under another log key; in a folder shared with the
+    next tests, their commands then said "a new segment starts" on stderr (seen once in a fresh-clone run)."""
+    home = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
 
 
 @pytest.fixture

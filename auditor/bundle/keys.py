@@ -182,8 +182,7 @@ _LOG_KEY_BYTES = 32
 
 def _create_log_key(folder: Path, path: Path) -> None:
     """Write a new key under a temporary name and link it into place: two first uses at once keep one key."""
-    if not folder.exists():
-        folder.mkdir(parents=True, mode=0o700)
+    folder.mkdir(parents=True, mode=0o700, exist_ok=True)  # two first uses at once may both make it
     text = f"{_LOG_KEY_KIND} {base64.b64encode(os.urandom(_LOG_KEY_BYTES)).decode()}\n".encode()
     scratch = folder / f".{path.name}.{os.getpid()}.tmp"
     scratch.unlink(missing_ok=True)  # left by an earlier process of the same id that was killed here
