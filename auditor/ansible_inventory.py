@@ -189,9 +189,13 @@ def _column(raw: str, word: str) -> int:
     return found.start() + 1 if found else 1
 
 
-def _refuse_empty_port(key: str, value: str, place: str, where: str) -> None:
+def _empty_port(key: Any, value: Any) -> bool:
     # An empty port would read as "no port": the scan would go to port 22 without a word.
-    if key in ("ansible_port", "ansible_ssh_port") and not value.strip():
+    return key in ("ansible_port", "ansible_ssh_port") and (value is None or not str(value).strip())
+
+
+def _refuse_empty_port(key: str, value: str, place: str, where: str) -> None:
+    if _empty_port(key, value):
         raise InputError(f"{place} {key} is empty", where,
                          f"write the SSH port, e.g. {key}=2222, or remove {key}= to use port 22")
 
@@ -254,7 +258,7 @@ def parse_yaml(doc: YamlDoc, *prefix: str | int) -> _Inventory:
 
 
 def _refuse_empty_yaml_port(doc: YamlDoc, key: Any, value: Any, path: tuple[str | int, ...], place: str) -> None:
-    if key in ("ansible_port", "ansible_ssh_port") and (value is None or not str(value).strip()):
+    if _empty_port(key, value):
         raise doc.error(f"{key} is empty", *path, label=place,
                         fix=f"write the SSH port, e.g. {key}: 2222, or remove {key} to use port 22")
 

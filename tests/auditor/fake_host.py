@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from auditor.errors import FactMissing
 from auditor.transports.base import NOT_FOUND, Command, CommandResult, FileContent
 
 
@@ -31,3 +32,13 @@ class FakeHost:
 
     def close(self) -> None:
         """Nothing to close."""
+
+
+class OlderRecording(FakeHost):
+    """A replay of a run recorded before a collector asked what it asks now: a command the run did not record
+    raises FactMissing, as the replay transport does, instead of answering "not found"."""
+
+    def run(self, command: Command) -> CommandResult:
+        if str(command) not in self._commands:
+            raise FactMissing(self.target, f"command {command}", "evidence", [])
+        return super().run(command)

@@ -8,12 +8,11 @@ from pathlib import Path
 
 from auditor.collectors import disk, disk_native
 from auditor.collectors.disk_native import MacosFileVault
-from auditor.errors import FactMissing
 from auditor.models import Platform, Status, SystemFacts
-from auditor.transports.base import Command, CommandResult
+from auditor.transports.base import CommandResult
 from checks.disk_encryption import cipher_strength, volumes_encrypted
 from checks.disk_native import protection_in_force
-from tests.auditor.fake_host import FakeHost
+from tests.auditor.fake_host import FakeHost, OlderRecording
 
 OUT = Path(__file__).resolve().parents[2] / "fixtures" / "outputs" / "macos"
 MAC = SystemFacts(Platform.MACOS, "macOS", "26.1", "mac-air", is_root=False)
@@ -32,13 +31,6 @@ def _answers(info: str | None = "external-disk-diskutil-info-disk4s2.plist") -> 
     return answers
 
 
-class _OlderRecording(FakeHost):
-    """A replayed run recorded before the collector asked diskutil where a disk is attached."""
-
-    def run(self, command: Command) -> CommandResult:
-        if str(command) not in self._commands:
-            raise FactMissing("mac-air", f"command {command}", "evidence", [])
-        return super().run(command)
 
 
 def test_external_usb_apfs_volume_is_removable_and_not_judged_by_disk_0010() -> None:
@@ -68,7 +60,7 @@ def test_an_internal_second_container_is_still_judged() -> None:
 
 def test_a_recording_without_diskutil_info_still_replays_as_before() -> None:
     # Given a run recorded before the collector asked `diskutil info -plist`
-    facts = disk.collect(_OlderRecording(_answers(info=None)), MAC)
+    facts = disk.collect(OlderRecording(_answers(info=None)), MAC)
     # Then the collector still answers, judging the volume as it did then (a fixed data drive)
     assert {v.name: v.role for v in facts.volumes}["Backup (disk5s1)"] == "data"
     assert not facts.problem

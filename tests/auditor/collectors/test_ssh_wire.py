@@ -23,11 +23,11 @@ from auditor.collectors.ssh_wire import (
     parse_probe,
     requests,
 )
-from auditor.errors import CollectorError, FactMissing
+from auditor.errors import CollectorError
 from auditor.models import SystemFacts
 from auditor.transports.base import CommandResult
 from auditor.transports.local import LocalTransport
-from tests.auditor.fake_host import FakeHost
+from tests.auditor.fake_host import FakeHost, OlderRecording
 
 OUTPUTS = Path(__file__).resolve().parents[2] / "fixtures" / "outputs" / "ssh"
 
@@ -171,19 +171,12 @@ def test_a_truncated_key_blob_is_a_problem_on_that_key():
     assert "could not be parsed" in key.problem and key.sha256.startswith("SHA256:")
 
 
-class _OlderEvidence(FakeHost):
-    """Evidence recorded before auditor probed host keys and methods: the replay has no such record."""
-
-    def run(self, command):
-        if str(command) not in self._commands:
-            raise FactMissing("app-2", f"command {command}", "evidence/app-2", [])
-        return super().run(command)
 
 
 def test_evidence_recorded_before_the_new_probes_still_replays():
     # Given a replay of a run that recorded only the KEXINIT and the login's host key
     key = json.dumps({"type": "ssh-ed25519", "sha256": "SHA256:abc", "status": "known"})
-    older = _OlderEvidence(_answers(**{str(HOSTKEY_COMMAND): CommandResult(str(HOSTKEY_COMMAND), 0, key)}))
+    older = OlderRecording(_answers(**{str(HOSTKEY_COMMAND): CommandResult(str(HOSTKEY_COMMAND), 0, key)}))
     facts, methods = collect(older, SystemFacts(None)), ssh_auth.collect(older, SystemFacts(None))
     # Then the wire view stands, and what was not recorded says so
     assert facts.probed and facts.ciphers == ("aes256-gcm@openssh.com", "aes256-ctr")

@@ -7,11 +7,10 @@ from pathlib import Path
 
 from auditor.collectors import firewall, windows
 from auditor.collectors.native_facts import FirewallProduct, FirewallProfile, WindowsFirewall
-from auditor.errors import FactMissing
 from auditor.models import Platform, Status, SystemFacts
-from auditor.transports.base import Command, CommandResult
+from auditor.transports.base import CommandResult
 from checks.network import firewall_default_deny
-from tests.auditor.fake_host import FakeHost
+from tests.auditor.fake_host import FakeHost, OlderRecording
 
 OUT = Path(__file__).resolve().parents[2] / "fixtures" / "outputs" / "windows"
 WIN = SystemFacts(Platform.WINDOWS, "Microsoft Windows 11 Pro", "10.0.26200", "windows", is_root=True)
@@ -22,13 +21,6 @@ def _host(name: str) -> FakeHost:
                                                           (OUT / name).read_text(encoding="utf-8"))})
 
 
-class _OlderRecording(FakeHost):
-    """A replayed run recorded before Security Center's firewalls were collected: only the old question."""
-
-    def run(self, command: Command) -> CommandResult:
-        if str(command) not in self._commands:
-            raise FactMissing("laptop-017", f"command {command}", "evidence", [])
-        return super().run(command)
 
 
 def test_one_powershell_run_asks_both_the_profiles_and_security_center() -> None:
@@ -85,7 +77,7 @@ def test_all_profiles_on_passes_as_before() -> None:
 def test_a_recording_without_the_security_center_answer_still_replays() -> None:
     # Given a run recorded before the collector asked Security Center: only Get-NetFirewallProfile's answer
     old = (OUT / "win11-firewall-public-off.json").read_text(encoding="utf-8")
-    host = _OlderRecording({str(windows.FIREWALL_PROFILES): CommandResult(str(windows.FIREWALL_PROFILES), 0, old)})
+    host = OlderRecording({str(windows.FIREWALL_PROFILES): CommandResult(str(windows.FIREWALL_PROFILES), 0, old)})
     # When the firewall collector replays it
     facts = firewall.collect(host, WIN)
     # Then the profiles are read as before and Security Center is said not to be in the recording
