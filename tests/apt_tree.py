@@ -48,5 +48,5 @@ def apt_upgradable(root: Path) -> str:
 
 def security_script(root: Path) -> subprocess.CompletedProcess[str]:
     """The security-list script run on the tree, as the collector runs it on a host."""
-    return subprocess.run(["/usr/bin/python3", "-I", "-c", SCRIPT, str(root)], capture_output=True, text=True,
+    return subprocess.run(["/usr/bin/python3", "-I", "-S", "-c", SCRIPT, str(root)], capture_output=True, text=True,
                           check=False)

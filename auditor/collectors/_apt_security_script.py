@@ -1,4 +1,4 @@
-"""The reader that runs ON THE TARGET (`python3 -c SCRIPT ROOT`): which installed packages a security suite has
+"""The reader that runs ON THE TARGET (`python3 -I -S -c SCRIPT ROOT`): which installed packages a security suite has
 a version of, read from files apt already keeps. Stdlib only, Python 3.6+, read-only.
 
 `apt list --upgradable` builds apt's whole package cache in memory when /var/cache/apt/pkgcache.bin is absent
@@ -8,14 +8,19 @@ scan. The answer to "is a security update pending?" needs far less: dpkg's statu
 installed version of each package a security list mentions and every version the security lists offer for
 it; the scanner compares them with Debian's version ordering (auditor/collectors/updates.py), so no version
 logic runs on the target. Compressed lists are read with apt's own `apt-helper cat-file` (lz4, zstd, xz, gz:
-whatever apt wrote), falling back to Python's gzip/lzma. ROOT ("/" on a real host) lets tests point it at a
-copy of a host's files.
+whatever apt wrote), falling back to Python's gzip/lzma. It reads bytes, and imports nothing it can do without
+(json's re, subprocess, glob, site: 20-30 ms of a start-up that runs on every target of a fleet). ROOT ("/" on
+a real host) lets tests point it at a copy of a host's files.
 """
 
 from __future__ import annotations
 
 SCRIPT = r'''
-import glob, gzip, json, lzma, os, subprocess, sys
+import os, sys
+try:
+    from _json import encode_basestring_ascii as quote  # json's own C quoting, without json's import of re
+except ImportError:
+    from json import dumps as quote
 
 ROOT = sys.argv[1] if len(sys.argv) > 1 else "/"
 STATUS = os.path.join(ROOT, "var/lib/dpkg/status")
@@ -24,63 +29,115 @@ HELPER = "/usr/lib/apt/apt-helper"
 errors = []
 
 
-def stanzas(text, wanted=None):
-    """Each paragraph's fields; with `wanted`, only the paragraphs of those packages (the lists are large)."""
-    for block in text.split("\n\n"):
-        if not block.startswith("Package: "):
-            block = block.lstrip("\n")
-            if not block.startswith("Package: "):
+def text(value):
+    return value.decode("utf-8", "replace")
+
+
+def field(block, name):
+    """The value of a field that starts a line of the paragraph (not its first), b"" when absent."""
+    start = block.find(b"\n" + name + b":")
+    if start < 0:
+        return b""
+    start += len(name) + 2
+    end = block.find(b"\n", start)
+    return block[start:] if end < 0 else block[start:end]
+
+
+def stanzas(data, wanted=None):
+    """(package, paragraph) of each paragraph; with `wanted`, only those packages' (the lists are large)."""
+    for block in data.split(b"\n\n"):
+        if not block.startswith(b"Package: "):
+            block = block.lstrip(b"\n")
+            if not block.startswith(b"Package: "):
                 continue
-        if wanted is not None and block[9:block.find("\n") if "\n" in block else None].strip() not in wanted:
-            continue
-        fields = {}
-        for line in block.splitlines():
-            if line and line[0] not in " \t":
-                key, _, value = line.partition(":")
-                fields[key] = value.strip()
-        yield fields
+        end = block.find(b"\n")
+        package = text(block[9:] if end < 0 else block[9:end]).strip()
+        if wanted is None or package in wanted:
+            yield package, block
+
+
+def helper_cat(path):
+    """(wait status, output) of `apt-helper cat-file PATH`; fork and exec, as subprocess's import costs more."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.dup2(write_end, 1)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+            os.execv(HELPER, [HELPER, "cat-file", path])
+        finally:
+            os._exit(127)
+    os.close(write_end)
+    chunks = []
+    chunk = os.read(read_end, 1 << 20)
+    while chunk:
+        chunks.append(chunk)
+        chunk = os.read(read_end, 1 << 20)
+    os.close(read_end)
+    return os.waitpid(pid, 0)[1], b"".join(chunks)
 
 
 def read_list(path):
     if path.endswith((".lz4", ".zst", ".xz", ".gz", ".bz2")) and os.access(HELPER, os.X_OK):
-        done = subprocess.run([HELPER, "cat-file", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        if done.returncode == 0:
-            return done.stdout.decode("utf-8", "replace")
-        errors.append("%s: apt-helper cat-file exited %d" % (path, done.returncode))
-    opener = gzip.open if path.endswith(".gz") else lzma.open if path.endswith(".xz") else open
-    if opener is open and path.endswith((".lz4", ".zst", ".bz2")):
+        status, data = helper_cat(path)
+        if status == 0:
+            return data
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
+        errors.append("%s: apt-helper cat-file exited %d" % (path, code))
+    if path.endswith((".lz4", ".zst", ".bz2")):
         errors.append("%s: no apt-helper to decompress it" % path)
-        return ""
+        return b""
+    if path.endswith(".gz"):
+        import gzip
+        opener = gzip.open
+    elif path.endswith(".xz"):
+        import lzma
+        opener = lzma.open
+    else:
+        opener = open
     with opener(path, "rb") as handle:
-        return handle.read().decode("utf-8", "replace")
+        return handle.read()
+
+
+def dumps(value):
+    """JSON, as json.dumps(value, sort_keys=True) writes it, of strings in lists and dicts."""
+    if isinstance(value, str):
+        return quote(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(quote(key) + ": " + dumps(value[key]) for key in sorted(value)) + "}"
+    return "[" + ", ".join(dumps(item) for item in value) + "]"
 
 
 installed = {}
 try:
     with open(STATUS, "rb") as handle:
-        for entry in stanzas(handle.read().decode("utf-8", "replace")):
-            if entry.get("Status", "").endswith(" installed"):
-                installed.setdefault(entry.get("Package", ""), {})[entry.get("Architecture", "")] = \
-                    entry.get("Version", "")
+        for package, block in stanzas(handle.read()):
+            if field(block, b"Status").rstrip().endswith(b" installed"):
+                installed.setdefault(package, {})[text(field(block, b"Architecture")).strip()] = \
+                    text(field(block, b"Version")).strip()
 except OSError as exc:
-    print(json.dumps({"error": "%s: %s" % (STATUS, exc.strerror)}))
+    print(dumps({"error": "%s: %s" % (STATUS, exc.strerror)}))
     sys.exit(2)
 
+try:
+    names = sorted(name for name in os.listdir(LISTS) if not name.startswith(".")
+                   and "_Packages" in name.partition("-security_")[2])  # the glob *-security_*_Packages*
+except OSError:
+    names = []
 lists, offered = [], {}
-for path in sorted(glob.glob(os.path.join(LISTS, "*-security_*_Packages*"))):
-    name = os.path.basename(path)
+for name in names:
     suite = name.split("_dists_", 1)[-1].split("_", 1)[0]
     lists.append(name)
     try:
-        text = read_list(path)
-    except (OSError, EOFError, lzma.LZMAError) as exc:
+        data = read_list(os.path.join(LISTS, name))
+    except Exception as exc:  # OSError, EOFError, a decompressor's error: the list is named as unread
         errors.append("%s: %s" % (name, exc))
         continue
-    for entry in stanzas(text, installed):
-        package, arch = entry.get("Package", ""), entry.get("Architecture", "")
-        if package in installed and (arch in installed[package] or arch == "all"):
-            offered.setdefault(package, []).append([arch, entry.get("Version", ""), suite])
+    for package, block in stanzas(data, installed):
+        arch = text(field(block, b"Architecture")).strip()
+        if arch in installed[package] or arch == "all":
+            offered.setdefault(package, []).append([arch, text(field(block, b"Version")).strip(), suite])
 
-print(json.dumps({"lists": lists, "errors": errors,
-                  "installed": {p: installed[p] for p in sorted(offered)}, "offered": offered}, sort_keys=True))
+print(dumps({"lists": lists, "errors": errors,
+             "installed": {p: installed[p] for p in sorted(offered)}, "offered": offered}))
 '''

@@ -34,10 +34,13 @@ from auditor.collectors.native import NATIVE, native_collect, native_requests
 from auditor.errors import FactMissing
 from auditor.models import SystemFacts
 from auditor.records import record
-from auditor.transports.base import CommandResult, Transport, cmd
+from auditor.transports.base import DIGEST, CommandResult, Transport, cmd
 
-# -I: the target's PYTHON* variables and user site never change what this read-only script does.
-APT_SECURITY = cmd("python3", "-I", "-c", APT_SECURITY_SCRIPT, "/", timeout=60, slow=True)
+# -I: the target's PYTHON* variables and user site never change what this read-only script does; -S: it needs
+# nothing from site-packages.
+# replaces: the script's first version (2026-12-02), whose answer has the same form.
+APT_SECURITY = cmd("python3", "-I", "-S", "-c", APT_SECURITY_SCRIPT, "/", timeout=60, slow=True,
+                   replaces=(DIGEST + "0975f5b17eada0cc620ad37128ea886c029fabd89aa764ead8d1b5d459a50acb",))
 APT_LIST = cmd("apt", "list", "--upgradable", timeout=60)
 # Not lists/partial: apt touches that directory on every run, even `apt list`.
 APT_STAMPS = cmd("stat", "-c", "%Y %n", "/var/lib/apt/periodic/update-success-stamp", "/var/lib/apt/lists")

@@ -40,7 +40,8 @@ class Command:
         slow: known to take long (an interpreter that reads a package database, a server's --help): started
             before the others of its batch, so it is not what the batch waits for last. Not part of its identity.
         replaces: the command lines earlier auditor versions ran for the same fact, newest first: a replay of
-            a run they recorded answers from those (transports/replay.py). Not part of its identity.
+            a run they recorded answers from those (transports/replay.py). A line that held a whole script is
+            given as DIGEST and its SHA-256 in hex. Not part of its identity.
     """
 
     argv: tuple[str, ...]
@@ -62,6 +63,9 @@ def cmd(*argv: str, sudo: bool = False, timeout: float = 20.0, slow: bool = Fals
 def slow_first(commands: Iterable[Command]) -> list[Command]:
     """The slow commands first: a batch then ends with the many quick ones, not waiting on one started late."""
     return sorted(commands, key=lambda c: not c.slow)
+
+
+DIGEST = "sha256:"  # Command.replaces: an earlier command line by its SHA-256
 
 
 @record

@@ -18,7 +18,7 @@ from auditor.errors import FactMissing, InputError
 from auditor.files import load_json, sha256_bytes
 from auditor.models import Target
 from auditor.records import record
-from auditor.transports.base import Command, CommandResult, FileContent
+from auditor.transports.base import DIGEST, Command, CommandResult, FileContent
 from auditor.transports.records import EVIDENCE_DIR, EVIDENCE_INDEX, content_from_record, result_from_record
 
 Records = dict[tuple[str, str], dict[str, Any]]  # (kind, source) -> the record as stored
@@ -129,9 +129,18 @@ class ReplayTransport:
         if ("command", source) not in self._records:
             # Recorded by an earlier auditor that asked the same fact another way: its record answers, and stays
             # the evidence under its own command line.
-            older = next((s for s in command.replaces if ("command", s) in self._records), None)
+            older = next((s for s in map(self._recorded_line, command.replaces) if ("command", s) in self._records),
+                         None)
             self._answered_by[source] = older or source
         return result_from_record(self._lookup("command", self._answered_by.get(source, source)))
+
+    def _recorded_line(self, earlier: str) -> str:
+        """An earlier command line as recorded; given as "sha256:HEX" (a line that held a whole script), the
+        recorded command line with that SHA-256."""
+        if not earlier.startswith(DIGEST):
+            return earlier
+        return next((source for kind, source in self._records
+                     if kind == "command" and sha256_bytes(source.encode()) == earlier[len(DIGEST):]), "")
 
     def read_file(self, path: str) -> FileContent:
         return content_from_record(self._lookup("file", path))

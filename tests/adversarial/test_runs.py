@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 QUIET = ("--format", "none", "--quiet", "--no-history")
 TARGET = "vm"  # debian12-container: a real machine's recording, with 88 security updates pending (PATCH-0010)
 # The fact PATCH-0010 rests on: the security lists read on the host (auditor/collectors/_apt_security_script.py).
-PENDING = "cmd-python3_I_c_import_glob_"
+PENDING = "cmd-python3_I_c_import_glob_"  # as the recording names it (the script's first version)
 
 
 @pytest.fixture(scope="module")

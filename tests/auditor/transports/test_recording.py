@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import shutil
 import threading
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from auditor.bundle.evidence import EvidenceStore
 from auditor.clock import FixedClock
 from auditor.errors import FactMissing, InputError
 from auditor.files import dump_json
-from auditor.transports.base import CommandResult, cmd
+from auditor.transports.base import DIGEST, CommandResult, cmd
 from auditor.transports.recording import RecordingTransport
 from auditor.transports.records import command_record, file_record
 from auditor.transports.replay import ReplayTransport
@@ -151,6 +152,26 @@ def test_a_replay_answers_a_changed_command_from_the_line_an_older_version_recor
     # And a command no older line of which was recorded is still missing, named as today asks it
     with pytest.raises(FactMissing, match="uptime -s -p"):
         view.run(cmd("uptime", "-s", "-p", replaces=("uptime --since",)))
+
+
+def test_a_replay_finds_an_older_script_s_command_line_by_its_digest(tmp_path):
+    # Given a run recorded by an auditor whose command held a script that today's version rewrote
+    older_line = ("python3", "-c", "print('v1')")
+    older_store = EvidenceStore(tmp_path / "older")
+    RecordingTransport(FakeHost({shlex.join(older_line): CommandResult(shlex.join(older_line), 0, "v1\n")}, {}),
+                       older_store, CLOCK).run(cmd(*older_line))
+    older_store.write_manifest()
+    digest = hashlib.sha256(shlex.join(older_line).encode()).hexdigest()
+    today = cmd("python3", "-S", "-c", "print('v2')", replaces=(DIGEST + digest,))
+    # When today's command is asked of a replay of that run
+    view = RecordingTransport(ReplayTransport(tmp_path / "older", "fake"), EvidenceStore(tmp_path / "replayed"),
+                              CLOCK).view("replay")
+    # Then the record whose command line has that digest answers, under the line that was really run
+    assert view.run(today).stdout == "v1\n"
+    assert [ref.source for ref in view.used] == [shlex.join(older_line)]
+    # And a digest that no recorded line has leaves the fact missing
+    with pytest.raises(FactMissing):
+        view.run(cmd("python3", "-c", "v3", replaces=(DIGEST + "0" * 64,)))
 
 
 def test_two_collectors_asking_one_fact_at_once_fetch_and_record_it_once(tmp_path):
