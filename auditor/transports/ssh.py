@@ -397,7 +397,9 @@ class SshTransport:
             text = (("" if shell.primed else batch.prelude(self.settings.sudo))
                     + batch.script(items, token, self._deadline - time.monotonic())).encode()
         reader = batch.FrameReader(shell)
-        hello_budget = min(runner.batch_seconds(items), self._deadline - time.monotonic())
+        # The items' timeouts, longest first, as the answers come: what the runner may still take, at worst.
+        timeouts = sorted((item.timeout for item in items), reverse=True)
+        hello_budget = min(runner.seconds_for(timeouts), self._deadline - time.monotonic())
         waiting = {item.index: item for item in items}
         answers: list[tuple[batch.Item, Any]] = []
         try:
@@ -418,10 +420,11 @@ class SshTransport:
                 shell.started = True
             while waiting:
                 # The shell answers in order, one command at a time; the runner as its commands finish.
-                budget = (runner.batch_seconds(list(waiting.values())) if shell.python
+                budget = (runner.seconds_for(timeouts) if shell.python
                           else next(iter(waiting.values())).timeout + batch.GRACE_SECONDS)
                 index, raw = reader.result(token, min(time.monotonic() + budget, self._deadline))
                 done = waiting.pop(index)  # an unknown or repeated index is a KeyError: lost framing
+                timeouts.remove(done.timeout)
                 answers.append((done, self.budget.command(batch.command_result(done.command, raw)) if done.command
                                 else self.budget.file(batch.file_content(done.path, raw))))
                 del raw  # the next answer may be as large: hold one at a time
