@@ -54,8 +54,8 @@ def load_json(data: bytes | str) -> Any:
 def write_atomic(path: Path | str, data: bytes, *, durable: bool = True) -> None:
     """Write to a temporary name, fsync, rename: a reader never sees half a file.
 
-    durable=False leaves the fsync to the caller, who flushes many files at once (the evidence store: one
-    flush before its index is written, instead of one per fact).
+    durable=False leaves the fsync to the caller, who flushes many files at once (a run's files: one flush before
+    its manifest is written, instead of one per file).
     """
     folder, name = os.path.split(path)
     tmp = os.path.join(folder, f".{name}.tmp")

@@ -180,7 +180,7 @@ def _run(request: RunRequest, clock: Clock, observer: RunObserver | None,
         open_target = RecordedRun(request.replay_from, request.replayed.listed).open
     run_id = new_run_id(clock)
     run_dir = prepare_run_dir(request.out, run_id, request.reports_dir)
-    write_atomic(run_dir / PROFILE, dump_json(request.profile.document()))
+    write_atomic(run_dir / PROFILE, dump_json(request.profile.document()), durable=False)  # the manifest flushes
     store = EvidenceStore(run_dir)
     try:
         targets = [dataclasses.replace(t, options={**t.options, "legacy_ssh": True})

@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -288,6 +289,49 @@ def test_the_parser_built_for_the_command_typed_parses_as_the_whole_one(argv):
     assert [name for name, sub in commands.items() if sub is not None] == [_command_word(argv)]
     assert set(commands) == set(next(a for a in whole._actions if a.dest == "command").choices)
     assert vars(only.parse_args(argv)) == vars(whole.parse_args(argv))
+
+
+@pytest.mark.parametrize("argv", [["scan", "--check", "SSH-0100"], ["replay", "RUN"], ["checks", "list"]])
+def test_a_command_s_parser_loads_no_other_command_s_modules(argv):
+    # The evidence commands' module and the zone worker's load only for their own commands (start-up time).
+    # Nor does a command without subcommands format any usage (shutil, for the terminal's width: cli._Formatter).
+    unused = ("auditor.cli_evidence", "auditor.zones.worker", "auditor.zones.app", "auditor.kit.cli",
+              *(("shutil",) if argv[0] in ("scan", "replay") else ()))
+    probe = ("import sys; from auditor.cli import _command_word, _parse, build_parser; "
+             f"argv = {argv!r}; _parse(build_parser(_command_word(argv)), argv); "
+             f"print(sorted(m for m in sys.modules if m in {unused!r}))")
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]", found.stderr
+
+
+@pytest.mark.parametrize("argv", [[], ["scan"], ["checks", "list"], ["keys", "init"]])
+def test_help_and_usage_are_argparse_s_own_at_the_terminal_s_width(argv, monkeypatch):
+    # The width is asked when help is written, not for every flag (cli._Formatter): the text is the same
+    import argparse
+
+    from auditor import cli
+
+    def texts() -> list[str]:
+        parser = cli.build_parser(argv[0] if argv else None)
+        for word in argv:
+            parser = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[word]
+        return [parser.format_help(), parser.format_usage()]
+
+    for columns in ("60", "97", "200"):
+        monkeypatch.setenv("COLUMNS", columns)
+        ours = texts()
+        with monkeypatch.context() as stock:
+            stock.setattr(cli, "_Formatter", argparse.HelpFormatter)
+            assert ours == texts()
+
+
+def test_what_a_command_leaves_is_frozen_so_the_exit_does_not_walk_it(tmp_path):
+    # Python's exit runs two full collections over every object the collector tracks (10 ms after a scan's imports)
+    probe = ("import gc, sys; from auditor.cli import main; "
+             f"code = main(['--audit-log', {str(tmp_path / 'audit.log')!r}, 'profile', 'params']); "
+             "print(len(gc.get_objects()))")
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert int(found.stdout.split()[-1]) < 1000, found.stderr
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["--version"], ["-h", "scan"], ["--audit-log"], []])

@@ -45,6 +45,7 @@ except ImportError:  # pragma: no cover - Windows
 GENESIS = "0" * 64
 HEAD_SUFFIX = ".head"
 _TAIL_BYTES = 1 << 20  # an entry is a few hundred bytes; a last "line" longer than this is not ours
+_FIRST_LOOK = 1 << 16  # the end read first: a long log is not read whole twice a command (1 ms each time)
 _MAX_SHOWN = 20
 
 
@@ -191,10 +192,8 @@ def _end(handle: IO[bytes], path: Path, key: _Key) -> _End:
         if isinstance(head, tuple):
             return _End(0, GENESIS, f"the log is empty, but its head record names line {head[0]}: it was emptied")
         return _End(0, GENESIS) if head is None else _End(0, GENESIS, head)
-    handle.seek(max(0, size - _TAIL_BYTES))
-    tail = handle.read()
-    last = (tail[:-1] if tail.endswith(b"\n") else tail).rsplit(b"\n", 1)[-1]
-    problem = _entry_problem(key, last) or ("" if tail.endswith(b"\n") else "it is cut short (no line end)")
+    last, ended = _last_line(handle, size)
+    problem = _entry_problem(key, last) or ("" if ended else "it is cut short (no line end)")
     if problem:
         lines = _count_lines(handle)
         return _End(lines, GENESIS, f"line {lines}: {problem}")
@@ -203,6 +202,18 @@ def _end(handle: IO[bytes], path: Path, key: _Key) -> _End:
     if problem:
         return _End(_count_lines(handle), GENESIS, problem)
     return _End(entry["seq"], str(entry["mac"]))
+
+
+def _last_line(handle: IO[bytes], size: int) -> tuple[bytes, bool]:
+    """The last line (at most its last _TAIL_BYTES) and whether a line end follows it."""
+    for look in (_FIRST_LOOK, _TAIL_BYTES):
+        start = max(0, size - look)
+        handle.seek(start)
+        tail = handle.read()
+        body = tail[:-1] if tail.endswith(b"\n") else tail
+        if b"\n" in body or start == 0 or look == _TAIL_BYTES:  # the whole last line is in this look
+            break
+    return body.rsplit(b"\n", 1)[-1], tail.endswith(b"\n")
 
 
 def _entry_problem(key: _Key, line: bytes) -> str:

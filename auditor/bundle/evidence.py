@@ -2,9 +2,9 @@
 evidence index at the end. The record format is the transports' (auditor/transports/records.py).
 
 Durability costs one flush per run, not one per fact: records are not fsynced one by one (14,800 fsyncs made
-a 200-target replay 15 s slower); `write_manifest` flushes them all to disk before it writes the index, and the
-run manifest that makes a run folder complete is written after that. A crash before then leaves a folder that
-never verifies as complete. For the same reason a record is written straight to its new name, not through a
+a 200-target replay 15 s slower), nor is the index; the run manifest that makes a run folder complete flushes
+every file of the run to disk before it is written (bundle/manifest.py). A crash before then leaves a folder
+that never verifies as complete. For the same reason a record is written straight to its new name, not through a
 temporary name and a rename (the rename was 5% of a replay): the index, written last, holds the hash of
 every whole record, and a half-written one can only be part of a run that never verifies.
 """
@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from auditor.files import dump_json, flush_to_disk, sha256_bytes, write_atomic
+from auditor.files import dump_json, sha256_bytes, write_atomic
 from auditor.models import EvidenceRef
 from auditor.records import record
 from auditor.transports.records import EVIDENCE_DIR, EVIDENCE_INDEX, SCHEMA_VERSION, fact_filename
@@ -101,8 +101,8 @@ class EvidenceStore:
             }
             for e in entries
         ]
-        flush_to_disk(self.run_dir, (e.ref.path for e in entries))  # the records are on disk before their index
         path = self.run_dir / EVIDENCE_INDEX
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, dump_json({"schema_version": SCHEMA_VERSION, "facts": facts}))
+        # Flushed with the records by the run manifest (write_run_manifest), which alone makes a run complete.
+        write_atomic(path, dump_json({"schema_version": SCHEMA_VERSION, "facts": facts}), durable=False)
         return path

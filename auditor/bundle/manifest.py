@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from auditor.bundle.keys import fingerprint, raw_public
 from auditor.bundle.layout import RESULTS, RUN_MANIFEST, SIGNATURE
 from auditor.errors import InputError
-from auditor.files import dump_json, load_json, sha256_and_size, sha256_file, write_atomic
+from auditor.files import dump_json, flush_to_disk, load_json, sha256_and_size, sha256_file, write_atomic
 from auditor.records import record
 
 if TYPE_CHECKING:
@@ -59,13 +59,18 @@ def _files(run_dir: Path, others: list[str] | None = None) -> list[tuple[str, st
 def write_run_manifest(run_dir: Path, run_id: str, signer: Ed25519PrivateKey | None,
                        audit_log_head: str = "", written: Mapping[str, tuple[str, int]] | None = None) -> str:
     """Hash every file of the run into manifest.json (written last) and sign it; returns the manifest hash.
+    Every file of the run is flushed to disk first (the run's writers leave that to this one flush).
 
     written: relative path -> (SHA-256, size) of files this run wrote and hashed as it wrote them (the evidence
     store's records); those are listed as written instead of being read back.
     """
     known = written or {}
+    found = _files(run_dir)
     files = [{"path": relative, "sha256": digest, "size": size}
-             for relative, path in _files(run_dir) for digest, size in [known.get(relative) or sha256_and_size(path)]]
+             for relative, path in found for digest, size in [known.get(relative) or sha256_and_size(path)]]
+    # The run's files were written without an fsync each: one flush makes them all durable before the manifest
+    # that certifies them, so a crash never leaves a manifest naming a file that is not on disk.
+    flush_to_disk(run_dir, (relative for relative, _ in found))
     document: dict[str, Any] = {"schema_version": 1, "run_id": run_id, "files": files,
                                 "audit_log_head": audit_log_head}
     if signer is not None:

@@ -64,7 +64,7 @@ def to_document(result: ScanResult) -> dict[str, Any]:
 
 def write_results(result: ScanResult, run_dir: Path) -> Path:
     path = run_dir / RESULTS
-    write_atomic(path, dump_json(to_document(result)))
+    write_atomic(path, dump_json(to_document(result)), durable=False)  # flushed by the run manifest
     return path
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import secrets
 import socket
 import struct
 import time
@@ -246,6 +245,12 @@ def probe_kex(kex_offered: Sequence[str]) -> str:
     return next((k for k in PROBE_KEX if k in kex_offered), "")
 
 
+def _random_bits(bits: int) -> int:
+    """A random number of `bits` bits from the system, as secrets.randbits gives it (secrets imports the random
+    module: 1 ms of every start)."""
+    return int.from_bytes(os.urandom((bits + 7) // 8), "big") >> (-bits % 8)
+
+
 def _kex_start(kex: str) -> tuple[bytes, int]:
     """The client's first key-exchange message for `kex`, and the message number of the reply with the key."""
     if kex.startswith("curve25519-sha256"):
@@ -258,7 +263,7 @@ def _kex_start(kex: str) -> tuple[bytes, int]:
         return bytes([_MSG_KEX_INIT]) + _string(point.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)), \
             _MSG_KEX_REPLY
     if kex in _DH_FIXED:  # below the 1024-bit group's prime, so valid in every group
-        return bytes([_MSG_KEX_INIT]) + _mpint(secrets.randbits(1000) | 1 << 1000), _MSG_KEX_REPLY
+        return bytes([_MSG_KEX_INIT]) + _mpint(_random_bits(1000) | 1 << 1000), _MSG_KEX_REPLY
     return bytes([_MSG_GEX_REQUEST]) + struct.pack(">III", 2048, 3072, 8192), _MSG_GEX_GROUP
 
 
@@ -279,7 +284,7 @@ def fetch_host_key(sock: Any, timeout: float, algorithm: str, kex: str, started:
         prime = int.from_bytes(_field(payload, 1), "big")
         if prime.bit_length() < 1024:
             raise ProbeError(f"the server offered a {prime.bit_length()}-bit group for the key exchange")
-        send(_frame(bytes([_MSG_GEX_INIT]) + _mpint(secrets.randbits(prime.bit_length() - 8) | 3)))
+        send(_frame(bytes([_MSG_GEX_INIT]) + _mpint(_random_bits(prime.bit_length() - 8) | 3)))
         payload = reader.message(_MSG_GEX_REPLY)
     return _field(payload, 1)
 

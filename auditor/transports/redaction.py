@@ -51,7 +51,8 @@ class SecretPattern:
 
     Attributes:
         name: what the evidence record names (`redactions: {name: count}`).
-        regex: finds a candidate; the group `secret` (else the whole match) is the secret.
+        regex: finds a candidate; the group `secret` (else the whole match) is the secret. Written as a str, it
+            is compiled when a text first holds a hint (compiling them all cost every start about 2 ms).
         hints: lower-case words one of which must occur in the text before the regex is tried (speed only).
         mask: what replaces the secret (default: the marker `[REDACTED:<name>]`).
         span: where the secret of a candidate is, or None when it is none (default: from the regex).
@@ -61,12 +62,16 @@ class SecretPattern:
     """
 
     name: str
-    regex: re.Pattern[str]
+    regex: re.Pattern[str] | str
     hints: tuple[str, ...] = ()
     mask: Callable[[str], str] | None = None
     span: Callable[[str, re.Match[str]], tuple[int, int] | None] | None = None
     folded: bool = False
     gate: re.Pattern[str] | None = None
+
+    @functools.cached_property
+    def _compiled(self) -> re.Pattern[str]:
+        return re.compile(self.regex) if isinstance(self.regex, str) else self.regex
 
     @functools.cached_property
     def _hinted(self) -> Callable[[str], re.Match[str] | None]:
@@ -83,11 +88,12 @@ class SecretPattern:
                 (self.gate and not self.gate.search(text)):
             return
         done = 0
-        for match in self.regex.finditer(lowered if self.folded else text):
+        regex = self._compiled
+        for match in regex.finditer(lowered if self.folded else text):
             if match.start() < done:
                 continue  # inside a secret already found (a value that runs to the end of its line)
             found = self.span(text, match) if self.span else \
-                match.span("secret" if "secret" in self.regex.groupindex else 0)
+                match.span("secret" if "secret" in regex.groupindex else 0)
             if found and found[0] >= done:
                 done = found[1]
                 yield found
@@ -146,37 +152,37 @@ PATTERNS: tuple[SecretPattern, ...] = (
     # OpenVPN inline blocks (<key>, <tls-auth>, <tls-crypt>, ...), each tag on its own line; a one-line
     # <key>...</key> is a property list's key name, not a secret. A block (or key) that is not closed is
     # redacted to the end of the text: a cut-short key is still a key, and one match keeps the scan linear.
-    SecretPattern("openvpn-inline-key", re.compile(
+    SecretPattern("openvpn-inline-key", (
         r"(?ms)<(?P<tag>key|tls-auth|tls-crypt|tls-crypt-v2|secret|pkcs12)>[ \t]*\r?\n"
         r"(?P<secret>.*?)(?:(?:\r?\n)?^[ \t]*</(?P=tag)>|\Z)"), ("<key>", "<tls-", "<secret>", "<pkcs12>"),
         span=_starts_line),
-    SecretPattern("openvpn-static-key", re.compile(
+    SecretPattern("openvpn-static-key", (
         r"(?s)-----BEGIN OpenVPN (?P<label>Static key V1|tls-crypt-v2 (?:client|server) key)-----.*?"
         r"(?:-----END OpenVPN (?P=label)-----|\Z)"), ("-----begin openvpn",)),
     # PKCS#1, PKCS#8 (also encrypted), SEC1, OpenSSH, PGP; a block cut short is redacted to the end.
-    SecretPattern("pem-private-key", re.compile(
+    SecretPattern("pem-private-key", (
         r"(?s)-----BEGIN (?P<label>[A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?)-----.*?(?:-----END (?P=label)-----|\Z)"),
         ("private key",)),
-    SecretPattern("borg-key", re.compile(
+    SecretPattern("borg-key", (
         r"BORG_KEY [0-9a-f]{64}[ \t]*\r?\n(?P<secret>[A-Za-z0-9+/=][A-Za-z0-9+/=\r\n]*[A-Za-z0-9+/=])"),
         ("borg_key",), span=_starts_line),
     # WireGuard (wg-quick, `wg showconf`) and NetworkManager keyfiles ([wireguard] private-key=).
-    SecretPattern("wireguard-private-key", re.compile(r"private(?:key|[-_]key)[ \t]*=[ \t]*(?P<secret>[^\s#;]+)"),
+    SecretPattern("wireguard-private-key", r"private(?:key|[-_]key)[ \t]*=[ \t]*(?P<secret>[^\s#;]+)",
                   ("privatekey", "private"), span=_starts_line, folded=True),
-    SecretPattern("wireguard-preshared-key", re.compile(r"preshared(?:key|[-_]key)[ \t]*=[ \t]*(?P<secret>[^\s#;]+)"),
+    SecretPattern("wireguard-preshared-key", r"preshared(?:key|[-_]key)[ \t]*=[ \t]*(?P<secret>[^\s#;]+)",
                   ("preshared",), span=_starts_line, folded=True),
     # 48 digits in 8 groups of 6, as manage-bde and Get-BitLockerVolume print a numerical password.
-    SecretPattern("bitlocker-recovery-password", re.compile(r"(?<![\d-])\d{6}(?:-\d{6}){7}(?![\d-])"),
+    SecretPattern("bitlocker-recovery-password", r"(?<![\d-])\d{6}(?:-\d{6}){7}(?![\d-])",
                   gate=re.compile(r"-\d{6}-\d{6}-")),
     # `dmsetup table --showkeys` (and old dmsetup): the volume key in hex; zeros keep its length (the key size).
-    SecretPattern("dm-crypt-volume-key", re.compile(r" crypt [\w:.()-]+ (?P<secret>[0-9a-fA-F]{16,})(?=\s|$)"),
+    SecretPattern("dm-crypt-volume-key", r" crypt [\w:.()-]+ (?P<secret>[0-9a-fA-F]{16,})(?=\s|$)",
                   (" crypt ",), _zeros),
     # scheme://user:password@host (restic and borg repositories, database URLs).
-    SecretPattern("url-password", re.compile(r"://[^\s/:@'\"]+:(?P<secret>[^\s/@'\"]+)@"), ("://",)),
-    SecretPattern("http-authorization", re.compile(
+    SecretPattern("url-password", r"://[^\s/:@'\"]+:(?P<secret>[^\s/@'\"]+)@", ("://",)),
+    SecretPattern("http-authorization", (
         r"authorization[ \t]*:[ \t]*(?:bearer|basic|token|digest|negotiate)[ \t]+(?P<secret>[^\s\"',;]+)"),
         ("authorization",), folded=True),
-    SecretPattern("api-token", re.compile(
+    SecretPattern("api-token", (
         r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}|glpat-[A-Za-z0-9_-]{20,}"
         r"|xox[abprs]-[A-Za-z0-9-]{10,}|sk_live_[A-Za-z0-9]{16,})(?![\w-])"),
         ("gh", "glpat-", "xox", "sk_live_")),
@@ -184,7 +190,7 @@ PATTERNS: tuple[SecretPattern, ...] = (
     # KEY=value inside a line (a cron line's environment, an ExecStart, --password=...).
     SecretPattern("password-assignment", _KEY_WORD, ("pass", "pwd", "secret", "token", "key", "psk"),
                   span=_assignment, folded=True),
-    SecretPattern("netrc-password", re.compile(r"(?m)password[ \t]+(?P<secret>[^\s]+)[ \t]*$"), ("password",),
+    SecretPattern("netrc-password", r"(?m)password[ \t]+(?P<secret>[^\s]+)[ \t]*$", ("password",),
                   span=_netrc),
 )
 

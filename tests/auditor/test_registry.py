@@ -177,3 +177,22 @@ def test_loading_the_check_packs_imports_no_collector_a_check_does_not_run():
     assert loaded <= {"auditor.collectors.base", "auditor.collectors.system", "auditor.collectors.powershell",
                       "auditor.collectors.ssh_wire"}, loaded
     assert "auditor.collectors.system" in loaded
+
+
+def test_a_check_s_parameters_are_read_as_inspect_signature_reads_them():
+    import functools
+    import inspect
+
+    from auditor.pipeline import load_checks
+    from auditor.profile import load_profile
+    from auditor.registry import _parameter_names
+
+    def plain(a, b, /, c, *, d): ...
+    def varargs(a, *rest, b, **more): ...
+
+    @functools.wraps(plain)
+    def wrapped(*args, **kwargs): ...
+
+    odd = [plain, varargs, wrapped, functools.partial(plain, 1), lambda target: None]
+    for func in [spec.func for spec in load_checks(load_profile()).values()] + odd:
+        assert _parameter_names(func) == tuple(inspect.signature(func).parameters), func

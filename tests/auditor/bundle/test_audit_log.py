@@ -227,3 +227,43 @@ def test_a_lost_log_key_is_reported_not_guessed(tmp_path, keys):
     check = audit_log.verify(path, key_dir=keys)
     # Then it says the log cannot be authenticated, and where the key was expected
     assert not check.ok and "no activity log key" in check.problems[0].what and not KeyPaths(keys).log_key.exists()
+
+
+def test_a_long_log_s_end_is_read_without_reading_the_log(tmp_path, keys, monkeypatch):
+    # Given a log with 3 MB of earlier lines before its last entries (a machine's log grows with every command)
+    path = _log(tmp_path, keys)
+    entries = path.read_bytes()
+    path.write_bytes(b"".join(b"%d earlier line\n" % i for i in range(200_000)) + entries)
+    read: list[int] = []
+    real_fdopen = os.fdopen
+
+    class Counted:
+        def __init__(self, handle):
+            self._handle = handle
+
+        def __getattr__(self, name):
+            return getattr(self._handle, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return self._handle.__exit__(*exc)
+
+        def read(self, *size):
+            data = self._handle.read(*size)
+            read.append(len(data))
+            return data
+
+    monkeypatch.setattr(audit_log.os, "fdopen", lambda *a, **k: Counted(real_fdopen(*a, **k)))
+    # When the run's anchor is taken and its entry appended
+    anchor = audit_log.anchor(path, clock=CLOCK, key_dir=keys)
+    written = audit_log.append(path, "scan", ["scan"], 0, clock=CLOCK, key_dir=keys)
+    # Then both chain onto the last entry, having read only the log's end
+    assert not anchor.segment and not written.segment and anchor.anchor.split(":")[2] == "4"
+    assert sum(read) < 200_000
+    # And a last line longer than the first look is still read whole (and refused as no entry of the log)
+    monkeypatch.undo()
+    with path.open("ab") as handle:
+        handle.write(b"x" * 300_000 + b"\n")
+    assert "not a JSON entry" in audit_log.append(path, "scan", ["scan"], 0, clock=CLOCK, key_dir=keys).segment

@@ -228,3 +228,21 @@ def test_records_are_listed_with_the_hashes_they_were_written_with(tmp_path):
     found = verify_run(run, None)
     assert found.outcome is Outcome.TAMPERED and found.changed == (ref.path,)
     assert found.listed[ref.path] == ref.sha256
+
+
+def test_every_file_of_the_run_is_flushed_to_disk_before_the_manifest_is_written(tmp_path, monkeypatch):
+    # Given a run whose files were written without an fsync each (the pipeline leaves their flush to the manifest)
+    from auditor.bundle import manifest
+
+    run = make_run(tmp_path / "run", {"web-01": linux_host("web-01")})
+    files = sorted(str(p.relative_to(run)) for p in run.rglob("*") if p.is_file())
+    events: list[tuple[str, ...]] = []
+    monkeypatch.setattr(manifest, "flush_to_disk", lambda folder, names: events.append(("flush", str(folder),
+                                                                                        *sorted(names))))
+    real_write = manifest.write_atomic
+    monkeypatch.setattr(manifest, "write_atomic", lambda path, data, **kw: (events.append(("write", Path(path).name)),
+                                                                            real_write(path, data, **kw)))
+    # When the run manifest is written
+    write_run_manifest(run, "run-1", None)
+    # Then every file it lists is on disk first, in one flush, and only then is the manifest written (durably)
+    assert events == [("flush", str(run), *files), ("write", "manifest.json")]

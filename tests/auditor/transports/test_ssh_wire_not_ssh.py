@@ -25,3 +25,18 @@ def test_a_long_answer_is_cut_and_counted_as_at_least_what_was_kept():
     said = what_came(b"A" * 512)
     # Then the count says "at least", and the quote is cut
     assert said.startswith("answered 512+ bytes that are not an SSH banner: 'AAAA") and said.endswith("…'")
+
+
+def test_the_key_exchange_s_random_values_come_from_the_system_without_the_random_module():
+    import subprocess
+    import sys
+
+    from auditor.transports._ssh_wire import _random_bits
+
+    # A value of n random bits: below 2**n, and all n bits in use (the chance of 64 draws missing the top: 2**-64)
+    drawn = [_random_bits(1000) for _ in range(64)]
+    assert all(0 <= value < 1 << 1000 for value in drawn) and max(v.bit_length() for v in drawn) == 1000
+    assert len(set(drawn)) == 64
+    # The random module (imported by secrets) is not loaded for them: 1 ms of every start
+    probe = "import sys, auditor.transports._ssh_wire; print('random' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "False\n"
