@@ -192,7 +192,7 @@ class SshdFacts:
 
 def requests(_: SystemFacts, target: Target | None = None) -> Requests:
     # Only what every host is asked; the namespace retry, per-daemon runs and Match blocks come after answers.
-    return (SSHD_T, SS, PS, SSHD_V, SSH_V, FIRST_GLOBS), FIRST_FILES
+    return (SSHD_T, SS, PS, SSHD_V, FIRST_GLOBS), FIRST_FILES  # SSH_V: only when sshd -V names no version
 
 
 def collect(host: Transport, system: SystemFacts, target: Target | None = None) -> SshdFacts:

@@ -26,9 +26,11 @@ from auditor.collectors.sshd import (
     FROM_FILES,
     PRIVSEP_DIRS,
     PS,
+    SSH_V,
     SSHD_T,
     SSHD_V,
     SshdFacts,
+    _version,
     collect,
     in_private_namespace,
     parse_sshd_t,
@@ -153,9 +155,20 @@ def test_a_broken_config_is_an_error_naming_its_line():
 def test_the_first_batch_is_declared_and_nothing_conditional_is():
     # The namespace retry, per-daemon runs and Match blocks depend on answers, so they are never prefetched
     commands, files = requests(LINUX)
-    assert list(commands) == [SSHD_T, SS, PS, SSHD_V, cmd("ssh", "-V"), FIRST_GLOBS]
+    assert list(commands) == [SSHD_T, SS, PS, SSHD_V, FIRST_GLOBS]
     assert "/etc/ssh/sshd_config" in files and "/etc/default/ssh" in files and RETRY not in commands
 
+
+
+@pytest.mark.parametrize(("sshd_v", "asked_ssh"), [("OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15\n", False),
+                                                  ("sshd: illegal option -- V\n", True)])
+def test_the_client_is_asked_for_the_version_only_when_sshd_names_none(sshd_v, asked_ssh):
+    # Given sshd -V that names its version, or one that does not (a build that prints only its usage)
+    host = FakeHost({str(SSHD_V): CommandResult(str(SSHD_V), 1, "", sshd_v),
+                     str(SSH_V): CommandResult(str(SSH_V), 0, "", (OUTPUTS / "debian12-ssh-V.txt").read_text())})
+    # When the version is looked up, Then it is OpenSSH 9.2 either way, and ssh -V was run only for the second
+    assert _version(host) == (9, 2)
+    assert (str(SSH_V) in host.calls) is asked_ssh
 
 # ---- without root: the files, read by the scanner's own parser -------------------------------------------------
 
