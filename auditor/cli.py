@@ -25,7 +25,7 @@ from auditor.console import ProgressDisplay, VisibleFormatter, make_console, pri
 from auditor.data_home import default_history_path, default_key_dir, default_log_path
 from auditor.errors import AuditorError, ExitCode, InputError
 from auditor.extras import require_for_targets, require_formats, usable_formats
-from auditor.models import Location, Role, ScanResult, Target
+from auditor.models import CheckSpec, Location, Role, ScanResult, Target
 from auditor.preflight import existing_file, writable_folder
 from auditor.report import LANGUAGES
 from auditor.report.render import DEFAULT_FORMATS, FORMATS, parse_formats
@@ -423,16 +423,22 @@ def cmd_checks_list(args: argparse.Namespace) -> ExitCode:
         rows = to_document(ScanResult("", __version__, listed_at, listed_at, "", "", checks, ()))["checks"]
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
     elif fmt == "markdown":
-        sys.stdout.write("| id | title | severity | requirements | platforms |\n| --- | --- | --- | --- | --- |\n")
+        sys.stdout.write("| id | title | severity | requirements | platforms | roles |\n"
+                         "| --- | --- | --- | --- | --- | --- |\n")
         for spec in checks.values():
             sys.stdout.write(f"| {spec.id} | {spec.title} | {spec.severity.value} | {', '.join(spec.requirements)}"
-                             f" | {', '.join(sorted(p.value for p in spec.platforms))} |\n")
+                             f" | {', '.join(sorted(p.value for p in spec.platforms))} | {_roles(spec)} |\n")
     else:
-        _print_table(["id", "title", "severity", "requirements", "platforms", "pack"],
+        _print_table(["id", "title", "severity", "requirements", "platforms", "roles", "pack"],
                      [(s.id, s.title, s.severity.value, ", ".join(s.requirements),
-                       ", ".join(sorted(p.value for p in s.platforms)), s.pack) for s in checks.values()],
+                       ", ".join(sorted(p.value for p in s.platforms)), _roles(s), s.pack) for s in checks.values()],
                      f"{len(checks)} checks")
     return ExitCode.OK
+
+
+def _roles(spec: CheckSpec) -> str:
+    """The roles a check concerns, as `checks list` shows them: "all" when it is not limited to some."""
+    return ", ".join(sorted(r.value for r in spec.roles)) or "all"
 
 
 def cmd_profile_show(args: argparse.Namespace) -> ExitCode:

@@ -198,6 +198,12 @@ def test_checks_list_formats():
     assert markdown.returncode == 0 and "| LOG-0040 | The system clock is synchronised" in markdown.stdout
     listed = json.loads(run_cli("checks", "list", "--json").stdout)
     assert listed["LOG-0020"]["requirements"] == ["R12"] and listed["LOG-0020"]["pack"] == "builtin"
+    # A check limited to some roles says which, in every format; the others concern every role
+    assert listed["LOCK-0010"]["roles"] == ["workstation"] and listed["LOG-0020"]["roles"] == []
+    assert re.search(r"^\| LOCK-0010 \|.*\| workstation \|$", markdown.stdout, re.M)
+    assert re.search(r"^\| LOG-0020 \|.*\| all \|$", markdown.stdout, re.M)
+    table = run_cli("checks", "list", env={"COLUMNS": "250"}).stdout
+    assert re.search(r"LOCK-0010 .*│ workstation +│ builtin", table)
 
 
 SECRET = {"AUDITOR_KEY_PASSPHRASE": "correct horse battery staple"}

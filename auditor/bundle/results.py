@@ -132,7 +132,7 @@ def from_document(document: dict[str, Any]) -> ScanResult:
             target_kinds=frozenset(TargetKind(k) for k in c["target_kinds"]),
             requires_root=bool(c["requires_root"]), remediation=c["remediation"],
             facts=tuple(c.get("facts", ())), params=tuple(c.get("params", ())), source=c.get("source", ""),
-            pack=c.get("pack", ""),
+            pack=c.get("pack", ""), roles=frozenset(Role(r) for r in c.get("roles", ())),  # none before 2026-12-04
         )
         for check_id, c in document["checks"].items()
     }
@@ -198,7 +198,7 @@ def _check(spec: CheckSpec) -> dict[str, Any]:
         "controls": [str(c) for c in spec.controls], "platforms": sorted(p.value for p in spec.platforms),
         "target_kinds": sorted(k.value for k in spec.target_kinds), "requires_root": spec.requires_root,
         "remediation": spec.remediation, "facts": list(spec.facts), "params": list(spec.params),
-        "pack": spec.pack, "source": spec.source,
+        "pack": spec.pack, "source": spec.source, "roles": sorted(r.value for r in spec.roles),
     }
 
 
