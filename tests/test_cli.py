@@ -303,9 +303,10 @@ def test_a_command_s_parser_loads_no_other_command_s_modules(argv):
     # Nor does a command without subcommands format any usage (shutil, for the terminal's width: cli._Formatter).
     unused = ("auditor.cli_evidence", "auditor.zones.worker", "auditor.zones.app", "auditor.kit.cli",
               *(("shutil",) if argv[0] in ("scan", "replay") else ()))
-    probe = ("import sys; from auditor.cli import _command_word, _parse, build_parser; "
+    # (What the interpreter had loaded before, a sitecustomize's imports among them, is not the command's.)
+    probe = ("import sys; before = set(sys.modules); from auditor.cli import _command_word, _parse, build_parser; "
              f"argv = {argv!r}; _parse(build_parser(_command_word(argv)), argv); "
-             f"print(sorted(m for m in sys.modules if m in {unused!r}))")
+             f"print(sorted(m for m in sys.modules if m in {unused!r} and m not in before))")
     found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "[]", found.stderr
 
