@@ -75,8 +75,9 @@ class ConnectError(TransportError):
 
 
 class NoTcpConnection(ConnectError):
-    """No TCP connection was made at all (refused, timed out, unreachable, not resolved): a network probe of the
-    same address can only fail the same way, so after a failed login it is not tried (runner, zone workers)."""
+    """No TCP connection was made at all (refused, timed out, unreachable, not resolved, or the ProxyCommand that
+    would make it did not start): a network probe of the same address can only fail the same way, so after a failed
+    login it is not tried (runner, zone workers)."""
 
 
 class AuthenticationError(TransportError):

@@ -213,7 +213,8 @@ class SshTransport:
                     os.environ, (self.settings.password_env, self.settings.passphrase_env)))
                 return self._proxy
             except (paramiko.SSHException, OSError) as exc:
-                raise ConnectError(self.target, f"ProxyCommand failed to start ({exc})") from exc
+                # No connection was made, and the network probes would start the same command to the same end.
+                raise NoTcpConnection(self.target, f"ProxyCommand failed to start ({exc})") from exc
         return tcp_connect(self.target, host, port, timeout)
 
     def _connect(self) -> None:

@@ -239,3 +239,33 @@ def test_the_default_keys_are_found_when_nothing_else_is_named(hardened_sshd, cl
     transport = SshTransport(_target(hardened_sshd))
     assert transport.login == f"key {home / '.ssh' / 'id_ed25519'}"
     _logs_in(transport)
+
+
+def test_a_proxy_command_that_cannot_start_is_tried_once_and_named(hardened_sshd, client_key, tmp_path, monkeypatch):
+    # Given a target whose ssh config's ProxyCommand names a program that is not installed
+    from auditor.errors import NoTcpConnection
+    from auditor.transports import ssh
+
+    started: list[str] = []
+
+    class Counted(ssh._ProxyCommand):  # the real ProxyCommand, counted
+        def __init__(self, command_line: str, env: dict[str, str]) -> None:
+            started.append(command_line)
+            super().__init__(command_line, env)
+
+    monkeypatch.setattr(ssh, "_ProxyCommand", Counted)
+    config = _config(tmp_path / "config", f"Host behind\n  HostName 127.0.0.1\n  Port {hardened_sshd.port}\n"
+                     f"  IdentityFile {client_key}\n  ProxyCommand {tmp_path}/not-installed %h %p\n")
+    target = Target("behind", TargetKind.SSH, options={"host": "behind", "ssh_config": str(config),
+                                                       "known_hosts": str(hardened_sshd.known_hosts)})
+    # When its login is tried, Then no connection was made, and it says why
+    with pytest.raises(NoTcpConnection, match=r"ProxyCommand failed to start"):
+        SshTransport(target)
+    # And in a scan, the network checks do not start the proxy once more (it can only fail the same way)
+    started.clear()
+    profile = load_profile()
+    result = run_scan("run-1", [target], load_checks(profile), profile, EvidenceStore(tmp_path / "run"),
+                      ScanOptions(selection=Selection(only=frozenset({"SSH-0100", "SSH-0030"}))),
+                      clock=FixedClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC)))
+    (scanned,) = result.targets
+    assert len(started) == 1 and "ProxyCommand failed to start" in scanned.connection_error
