@@ -31,9 +31,8 @@ from auditor.report import LANGUAGES
 from auditor.report.render import DEFAULT_FORMATS, FORMATS, parse_formats
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from auditor.bundle.manifest import Verification
+    from auditor.console import Output
     from auditor.pipeline import RunOutcome
     from auditor.profile import Profile
 
@@ -273,7 +272,7 @@ def _log_anchor(args: argparse.Namespace) -> str:
     return written.anchor
 
 
-def _show(args: argparse.Namespace, console: Console | None, outcome: RunOutcome) -> None:
+def _show(args: argparse.Namespace, console: Output | None, outcome: RunOutcome) -> None:
     """What a run left, on stderr (console: the one that drew the progress, if any)."""
     if outcome.report_error:
         (console or make_console()).print(f"auditor: {visible(outcome.report_error)}", markup=False)
@@ -486,10 +485,12 @@ def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]], title: st
     from rich.markup import escape
     from rich.table import Table
 
+    from auditor.console import rich_console
+
     table = Table(*header, title=title, title_justify="left", show_lines=True)
     for row in rows:
         table.add_row(*(escape(cell) for cell in row))
-    make_console(stderr=False).print(table)
+    rich_console(stderr=False).print(table)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

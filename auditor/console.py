@@ -1,19 +1,21 @@
 """What a person sees while a scan runs (progress per target) and after it (a summary table).
 
-A live display on a terminal; plain lines when the output is a pipe or a log. Everything goes to
-stderr, so that `--json` keeps stdout for the results alone.
+A live display on a terminal, drawn by rich; plain lines when the output is a pipe or a log, written without
+rich (PlainConsole). Everything goes to stderr, so that `--json` keeps stdout for the results alone.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TextIO, TypeAlias
 
 from auditor.models import CheckSpec, ScanResult, Status, Target, TargetResult
 from auditor.visible import visible as escaped
@@ -54,7 +56,49 @@ class VisibleFormatter(logging.Formatter):
         return visible(super().format(record))
 
 
-def make_console(stderr: bool = True) -> Console:
+class PlainConsole:
+    """What a pipe or a log gets: each text on its own line, as given; no colour codes, no box drawing, and rich
+    never imported (its import was a sixth of a short scan's time, for output that nobody watched being drawn)."""
+
+    is_terminal = False
+
+    def __init__(self, stderr: bool = True) -> None:
+        self._stderr = stderr
+
+    @property
+    def file(self) -> TextIO:
+        return sys.stderr if self._stderr else sys.stdout  # looked up when written, as rich does
+
+    def print(self, text: str = "", **_rich_options: Any) -> None:
+        """Write the text as it is: the callers pass plain text (markup=False to rich), never rich markup."""
+        self.file.write(f"{text}\n")
+        self.file.flush()
+
+
+Output: TypeAlias = "Console | PlainConsole"
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Whether rich would draw on this stream: as rich decides it (TTY_COMPATIBLE, then FORCE_COLOR, then isatty)."""
+    compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if compatible in ("0", "1"):
+        return compatible == "1"
+    if "FORCE_COLOR" in os.environ:
+        return os.environ["FORCE_COLOR"] != ""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no such method, or a closed file
+        return False
+
+
+def make_console(stderr: bool = True) -> Output:
+    """rich on a terminal; PlainConsole otherwise."""
+    if not is_terminal(sys.stderr if stderr else sys.stdout):
+        return PlainConsole(stderr)
+    return rich_console(stderr)
+
+
+def rich_console(stderr: bool = True) -> Console:
     from rich.console import Console
 
     # Host data is always escaped, never read as rich markup. A pipe or log gets long lines, not 80 columns.
@@ -75,7 +119,7 @@ _REDRAW_SECONDS = 0.125
 class ProgressDisplay:
     """A RunObserver: a live table of targets on a terminal, one line per event otherwise."""
 
-    def __init__(self, console: Console, targets: Iterable[Target], *, redraw_thread: bool = True) -> None:
+    def __init__(self, console: Output, targets: Iterable[Target], *, redraw_thread: bool = True) -> None:
         self._console = console
         self._redraw_thread = redraw_thread
         self._state = {t.name: "waiting" for t in targets}
@@ -84,7 +128,7 @@ class ProgressDisplay:
         self._drawn = 0.0
 
     def __enter__(self) -> ProgressDisplay:
-        if self._console.is_terminal:
+        if self._console.is_terminal and not isinstance(self._console, PlainConsole):
             from rich.live import Live
 
             # Without the thread, the table is redrawn here as targets change, at most 8 times a second.
@@ -98,28 +142,28 @@ class ProgressDisplay:
             self._live.__exit__(None, None, None)
 
     def target_started(self, target: Target) -> None:
-        self._update(target.name, "[dim]scanning…[/]", f"{target.name}: scanning")
+        self._update(target.name, "scanning", "dim")
 
     def target_finished(self, result: TargetResult) -> None:
         name = result.target.name
         if result.connection_error:
             # The error's text starts with the target's name, which this line gives first already.
-            text = visible(f"not assessed: {result.connection_error.removeprefix(f'{name}: ')}")
-            self._update(name, f"[magenta]{escape(text)}[/]", f"{name}: {text}")
+            self._update(name, f"not assessed: {result.connection_error.removeprefix(f'{name}: ')}", "magenta")
         else:
-            text = counts_text(result.findings)
-            self._update(name, escape(text), f"{name}: {text}")
+            self._update(name, counts_text(result.findings), "")
 
-    def _update(self, name: str, rich_text: str, plain: str) -> None:
+    def _update(self, name: str, text: str, style: str) -> None:
+        """The target's state: a row of the live table (in `style`), or a line `name: text`."""
         with self._lock:
-            self._state[name] = rich_text
-            if self._live is not None:
-                now = time.monotonic()
-                drawn = not self._redraw_thread and now - self._drawn >= _REDRAW_SECONDS
-                self._live.update(self._table(), refresh=drawn)
-                self._drawn = now if drawn else self._drawn
-            else:
-                self._console.print(escape(visible(plain)), markup=True, soft_wrap=True)
+            if self._live is None:
+                self._console.print(visible(f"{name}: {text}"), markup=False, soft_wrap=True)
+                return
+            shown = escape(visible(text))
+            self._state[name] = f"[{style}]{shown}[/]" if style else shown
+            now = time.monotonic()
+            drawn = not self._redraw_thread and now - self._drawn >= _REDRAW_SECONDS
+            self._live.update(self._table(), refresh=drawn)
+            self._drawn = now if drawn else self._drawn
 
     def _table(self) -> Table:
         from rich.table import Table
@@ -130,41 +174,62 @@ class ProgressDisplay:
         return table
 
 
-def print_summary(console: Console, result: ScanResult, run_dir: str) -> None:
+def print_summary(console: Output, result: ScanResult, run_dir: str) -> None:
     """Per-target counts, then every finding that needs attention, then where the evidence is."""
-    from rich.table import Table
-
-    table = Table(title=f"auditor {result.scanner_version} · run {result.run_id}", title_justify="left")
-    table.add_column("target")
-    table.add_column("system")
     present = {f.status for f in result.findings()}
     shown = [s for s in _ORDER if s in present]
-    for status in shown:
-        table.add_column(status.value.replace("_", " "), justify="right", style=_STYLE.get(status, ""))
+    rows = []  # (target, what it runs or why it was not assessed, whether that is an error, counts)
     for target in result.targets:
         system = target.system
         # An error's text starts with the target's name, which the row gives first already.
         error = target.connection_error.removeprefix(f"{target.target.name}: ")
-        label = escape(visible(system.os_name)) if system and not target.connection_error else \
-            f"[magenta]{escape(visible(error))}[/]"
+        label = system.os_name if system and not target.connection_error else error
         counts = Counter(f.status for f in target.findings)
-        table.add_row(escape(visible(target.target.name)), label, *[str(counts[s] or "") for s in shown])
-    console.print(table)
-    attention = [f for f in result.findings() if f.status in (Status.FAIL, Status.ERROR, Status.WARN)]
-    for finding in attention:
+        rows.append((visible(target.target.name), visible(label), bool(target.connection_error),
+                     [str(counts[s] or "") for s in shown]))
+    heading = f"auditor {result.scanner_version} · run {result.run_id}"
+    header = ["target", "system", *(s.value.replace("_", " ") for s in shown)]
+    if isinstance(console, PlainConsole):
+        console.print(f"{heading}\n{plain_table(header, [[n, label, *c] for n, label, _, c in rows], numbers=2)}")
+    else:
+        from rich.table import Table
+
+        table = Table(title=heading, title_justify="left")
+        table.add_column("target")
+        table.add_column("system")
+        for status in shown:
+            table.add_column(status.value.replace("_", " "), justify="right", style=_STYLE.get(status, ""))
+        for name, label, failed, counts_shown in rows:
+            table.add_row(escape(name), f"[magenta]{escape(label)}[/]" if failed else escape(label), *counts_shown)
+        console.print(table)
+    for finding in (f for f in result.findings() if f.status in (Status.FAIL, Status.ERROR, Status.WARN)):
         spec: CheckSpec | None = result.checks.get(finding.check_id)
-        title = spec.title if spec else ""
-        console.print(f"[{_STYLE[finding.status]}]{finding.status.value.upper():5}[/] "
-                      f"{escape(visible(finding.check_id))} {escape(visible(finding.target))}"
-                      + (f" {escape(visible(finding.shown_resource))}" if finding.shown_resource else "")
-                      + f": {escape(visible(finding.message))}"
-                      + (f" [dim]({escape(visible(title))})[/]" if title else ""), soft_wrap=True)
+        title = visible(spec.title) if spec else ""
+        word = f"{finding.status.value.upper():5}"
+        line = " ".join(visible(part) for part in (finding.check_id, finding.target, finding.shown_resource) if part)
+        line += f": {visible(finding.message)}"
+        if isinstance(console, PlainConsole):
+            console.print(f"{word} {line}" + (f" ({title})" if title else ""))
+        else:
+            console.print(f"[{_STYLE[finding.status]}]{word}[/] {escape(line)}"
+                          + (f" [dim]({escape(title)})[/]" if title else ""), soft_wrap=True)
     if result.interrupted:
-        console.print("[bold]Interrupted:[/] the evidence collected so far is saved.")
-    console.print(f"Evidence and results: {escape(visible(run_dir))}", soft_wrap=True)
+        console.print("Interrupted: the evidence collected so far is saved.", markup=False)
+    console.print(f"Evidence and results: {visible(run_dir)}", soft_wrap=True, markup=False)
 
 
-def print_home_summary(console: Console, result: ScanResult, bundle: Path | None, lang: str = "en") -> None:
+def plain_table(header: Sequence[str], rows: Sequence[Sequence[str]], numbers: int) -> str:
+    """Columns padded to their widest cell, two spaces apart; the columns from `numbers` on right-aligned."""
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(cell.rjust(w) if i >= numbers else cell.ljust(w)
+                         for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+
+    return "\n".join(line(row) for row in (header, *rows))
+
+
+def print_home_summary(console: Output, result: ScanResult, bundle: Path | None, lang: str = "en") -> None:
     """For an employee at home: one plain line per problem with this computer's fix, the file to hand in last."""
     from auditor.home_summary import home_lines  # with its message catalogue: only a home scan reads it
 

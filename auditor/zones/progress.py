@@ -12,7 +12,7 @@ from auditor.runner import RunObserver
 from auditor.zones.task import zone_of  # not dispatch: a scan without zones never imports Celery
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from auditor.console import Output
 
 COORDINATOR = "coordinator"  # the zone of targets without one: the coordinator scans them itself
 
@@ -20,7 +20,7 @@ COORDINATOR = "coordinator"  # the zone of targets without one: the coordinator 
 class ZoneProgress:
     """A RunObserver that passes every event on and prints "zone dmz: 3 of 10 targets done" as they finish."""
 
-    def __init__(self, inner: RunObserver, console: Console, targets: Sequence[Target]) -> None:
+    def __init__(self, inner: RunObserver, console: Output, targets: Sequence[Target]) -> None:
         self._inner = inner
         self._console = console
         self._total = Counter(zone_of(t) or COORDINATOR for t in targets)
@@ -42,6 +42,6 @@ class ZoneProgress:
         self._console.print(line, markup=False, highlight=False)
 
 
-def with_zones(inner: RunObserver, console: Console, targets: Sequence[Target]) -> RunObserver:
+def with_zones(inner: RunObserver, console: Output, targets: Sequence[Target]) -> RunObserver:
     """`inner`, with per-zone lines when some target names a zone."""
     return ZoneProgress(inner, console, targets) if any(zone_of(t) for t in targets) else inner

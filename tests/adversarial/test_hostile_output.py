@@ -9,6 +9,7 @@ in its sentence. The NAIVE checks below are what a careless third-party pack doe
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -31,7 +32,7 @@ from auditor.clock import FixedClock
 from auditor.collectors import COLLECTORS
 from auditor.collectors.auditd import IS_ACTIVE, RULES, STATUS
 from auditor.collectors.system import UNAME, USER_ID
-from auditor.console import print_summary
+from auditor.console import PlainConsole, print_summary
 from auditor.errors import ConnectError
 from auditor.files import dump_json, write_atomic
 from auditor.models import Location, Platform, Role, ScanResult, Severity, Status, Target, TargetKind, Verdict
@@ -197,14 +198,22 @@ def test_every_format_of_the_flooded_run_renders_bounded_in_size_and_time(floode
     assert "8.0 MiB in all, cut here" in " ".join(_pdf_text(written["pdf"]).split())
 
 
+def _summaries(result: ScanResult, run_dir: str) -> list[str]:
+    """The end-of-scan summary as a pipe gets it (PlainConsole) and as rich draws it on a terminal."""
+    pipe, terminal = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(pipe):
+        print_summary(PlainConsole(), result, run_dir)
+    print_summary(Console(file=terminal, width=160, highlight=False), result, run_dir)
+    return [pipe.getvalue(), terminal.getvalue()]
+
+
 @OUTPUT
 def test_the_terminal_summary_of_the_flooded_run_stays_short(flooded):
     # Given the flooded run, When the end-of-scan summary is printed to a pipe
     result, run_dir = flooded
-    out = io.StringIO()
-    print_summary(Console(file=out, width=160, highlight=False), result, str(run_dir))
-    # Then it is a few kilobytes, not megabytes, and names the cut
-    assert len(out.getvalue()) < 10_000 and "8.0 MiB in all" in out.getvalue()
+    for printed in _summaries(result, str(run_dir)):
+        # Then it is a few kilobytes, not megabytes, and names the cut
+        assert len(printed) < 10_000 and "8.0 MiB in all" in printed
 
 
 @OUTPUT
@@ -293,11 +302,10 @@ def test_an_unreachable_target_with_an_8_mib_reason_is_bounded_on_the_terminal(t
     # Given a target whose connection fails with an 8 MiB reason (a banner, a proxy's page)
     result = _scan(tmp_path / "run", ConnectError("web-1", "C" * FLOOD))
     # When the summary is printed
-    out = io.StringIO()
-    print_summary(Console(file=out, width=160, highlight=False), result, str(tmp_path / "run"))
+    printed = _summaries(result, str(tmp_path / "run"))
     # Then the reason is capped where it is stored and where it is shown
     assert len(result.targets[0].connection_error) <= MESSAGE_CHARS
-    assert len(out.getvalue()) < 10_000
+    assert all(len(text) < 10_000 for text in printed)
 
 
 @OUTPUT

@@ -14,6 +14,7 @@ in place of auditor's batch runner, and the installed `auditor` command scans it
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import http.server
 import io
@@ -41,7 +42,7 @@ from rich.console import Console
 from auditor.bundle.evidence import EvidenceStore
 from auditor.clock import FixedClock
 from auditor.collectors.system import OS_RELEASE, UNAME, USER_ID
-from auditor.console import VisibleFormatter, print_summary, visible
+from auditor.console import PlainConsole, VisibleFormatter, print_summary, visible
 from auditor.errors import ConnectError
 from auditor.models import ErrorReason, Finding, ScanResult, Status, SystemFacts, Target, TargetKind, TargetResult
 from auditor.pipeline import ExitCode, exit_code, load_checks
@@ -188,11 +189,14 @@ def test_the_summary_on_a_pipe_shows_escapes_in_messages_and_system_names():
     finding = Finding("SSH-0010", "liar", Status.FAIL, f"sshd says {ESCAPES}")
     target = TargetResult(Target("liar", TargetKind.SSH), SystemFacts(None, os_name=ESCAPES), (finding,))
     result = ScanResult("r", "0", SCANNED_AT, SCANNED_AT, "p", "", {}, (target,))
-    # When the summary is printed to a pipe
-    out = io.StringIO()
-    print_summary(Console(file=out, width=300, highlight=False), result, "reports/r")
-    # Then every escape is visible text
-    _assert_nothing_obeyed(out.getvalue())
+    # When the summary is printed to a pipe (plain lines), and as rich draws it on a terminal
+    pipe, terminal = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(pipe):
+        print_summary(PlainConsole(), result, "reports/r")
+    print_summary(Console(file=terminal, width=300, highlight=False), result, "reports/r")
+    # Then every escape is visible text in both
+    _assert_nothing_obeyed(pipe.getvalue())
+    _assert_nothing_obeyed(terminal.getvalue())
 
 
 @terminal

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 
+import pytest
 from rich.console import Console
 
-from auditor.console import print_summary
+from auditor.console import PlainConsole, make_console, print_summary
 from auditor.errors import ConnectError
 from auditor.models import Finding, ScanResult, Status, SystemFacts, Target, TargetKind, TargetResult
 
@@ -45,3 +49,55 @@ def test_a_target_not_assessed_is_named_once_in_its_row():
     # Then its row gives the name, then the reason without the name again
     row = next(line for line in lines if "refused the connection" in line)
     assert row.count("portal") == 1, row
+
+
+def test_a_pipe_gets_plain_aligned_lines_without_rich():
+    # Given a scan's console on a pipe (no terminal, no FORCE_COLOR), in a fresh interpreter
+    program = """
+import sys
+from datetime import UTC, datetime
+from auditor.console import ProgressDisplay, make_console, print_summary
+from auditor.models import Finding, ScanResult, Status, SystemFacts, Target, TargetKind, TargetResult
+at = datetime(2026, 11, 26, tzinfo=UTC)
+web = Target("web-1", TargetKind.SSH)
+results = (TargetResult(web, SystemFacts(None, os_name="Debian GNU/Linux 12"),
+                        (Finding("SSH-0100", "web-1", Status.FAIL, "weak ciphers"),
+                         Finding("SSH-0030", "web-1", Status.PASS, "ok"))),
+           TargetResult(Target("db-10", TargetKind.SSH), None, (), "db-10: connection refused"))
+console = make_console()
+with ProgressDisplay(console, [r.target for r in results]) as display:
+    display.target_started(web)
+    display.target_finished(results[0])
+print_summary(console, ScanResult("run-7", "1.0", at, at, "p", "", {}, results), "reports/run-7")
+print(sorted(m for m in sys.modules if m.split(".")[0] == "rich"))
+"""
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, check=True)
+    # Then rich was never imported: nothing was drawn
+    assert done.stdout.strip() == "[]"
+    # And the progress and the summary are plain lines, the counts right-aligned under their heading
+    assert done.stderr.splitlines() == [
+        "web-1: scanning",
+        "web-1: 1 fail, 1 pass",
+        "auditor 1.0 · run run-7",
+        "target  system               fail  pass",
+        "web-1   Debian GNU/Linux 12     1     1",
+        "db-10   connection refused",
+        "FAIL  SSH-0100 web-1: weak ciphers",
+        "Evidence and results: reports/run-7",
+    ]
+
+
+@pytest.mark.parametrize(("environment", "terminal"), [
+    ({}, False), ({"FORCE_COLOR": "1"}, True), ({"FORCE_COLOR": ""}, False),
+    ({"TTY_COMPATIBLE": "1"}, True), ({"TTY_COMPATIBLE": "0", "FORCE_COLOR": "1"}, False)])
+def test_rich_draws_where_rich_would_see_a_terminal(monkeypatch, environment, terminal):
+    # Given stderr on a pipe, and the variables by which a user tells rich that it is a terminal anyway
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    # When the scan's console is made, Then it is rich exactly when rich itself would call the stream a terminal
+    console = make_console()
+    assert isinstance(console, PlainConsole) is not terminal
+    assert console.is_terminal is terminal
