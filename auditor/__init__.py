@@ -1,6 +1,10 @@
 """auditor: evidence that a data processor keeps the security measures it promised its controllers."""
 
-from auditor.models import (
+from auditor.without_inspect import import_dataclasses
+
+import_dataclasses()  # before any module of auditor imports dataclasses: see there
+
+from auditor.models import (  # noqa: E402 - after dataclasses is imported
     CheckSpec,
     ControlRef,
     Finding,

@@ -30,6 +30,8 @@ MAX_HOSTS = 20_000  # twice the targets an inventory file may hold (auditor/yaml
 
 @dataclass
 class _Group:
+    """An inventory group: its variables and the groups it is a child of."""
+
     name: str
     vars: dict[str, Any] = field(default_factory=dict)
     parents: set[str] = field(default_factory=set)
@@ -37,6 +39,8 @@ class _Group:
 
 @dataclass
 class _Host:
+    """An inventory host: where it is first named, its own variables and its groups."""
+
     name: str
     line: int
     vars: dict[str, Any] = field(default_factory=dict)

@@ -25,13 +25,16 @@ def record_history(db: Path | None, result: ScanResult, run_dir: Path) -> None:
         return
     from auditor.bundle import history, trend  # SQLite only for a run that keeps a history
 
-    previous = history.previous_run(db, iso(result.started_at))
-    if previous is not None:
-        # With both runs' profiles, so that a change the profile explains is never listed as fixed.
-        drift = history.compare(history.side_of_history(db, previous.run_id), history.side_of_run(result, run_dir))
-        write_atomic(run_dir / CHANGES, dump_json(drift.document()), durable=False)  # flushed by the manifest
-    trend.write_excerpt(db, run_dir, result.run_id, iso(result.started_at), [t.target.name for t in result.targets])
-    history.record(db, result, run_dir)
+    with history.opened(db) as opened:
+        previous = history.previous_run(opened, iso(result.started_at))
+        if previous is not None:
+            # With both runs' profiles, so that a change the profile explains is never listed as fixed.
+            drift = history.compare(history.side_of_history(opened, previous.run_id),
+                                    history.side_of_run(result, run_dir))
+            write_atomic(run_dir / CHANGES, dump_json(drift.document()), durable=False)  # flushed by the manifest
+        trend.write_excerpt(opened, run_dir, result.run_id, iso(result.started_at),
+                            [t.target.name for t in result.targets])
+        history.record(opened, result, run_dir)
 
 
 def finish(run_dir: Path, result: ScanResult, *, db: Path | None, render: Any, signer: Any,

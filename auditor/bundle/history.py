@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
-from contextlib import closing
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import field
 from pathlib import Path
 from typing import Any
@@ -78,15 +78,40 @@ class _SqliteHistory:
         self._db.close()
 
 
-def _connect(location: Location) -> _SqliteHistory | PostgresHistory:
+Database = _SqliteHistory | PostgresHistory
+# What the reading and recording functions take: where the history is, or one opened with opened() (a run's
+# finish reads and records through one connection, not one per query).
+Source = Location | Database
+
+
+@contextmanager
+def opened(location: Location) -> Iterator[Database]:
+    """The history, connected once for several of this module's functions (given as their `path`)."""
+    with closing(_connect(location)) as db:
+        yield db
+
+
+@contextmanager
+def _use(source: Source) -> Iterator[Database]:
+    """An opened history as it is (its opener closes it), or a location connected for this call."""
+    if isinstance(source, _SqliteHistory | PostgresHistory):
+        yield source
+    else:
+        with opened(source) as db:
+            yield db
+
+
+def _connect(location: Location) -> Database:
     if is_postgres(location):
         # A URL that went through Path() lost one slash of "//": put it back.
         return PostgresHistory(re.sub(r"^(postgres(?:ql)?):/+", r"\1://", str(location)))
     return _SqliteHistory(Path(location))
 
 
-def _exists(location: Location) -> bool:
+def _exists(location: Source) -> bool:
     """Whether there is a history to read (a SQLite file is created only when a run is recorded)."""
+    if isinstance(location, _SqliteHistory | PostgresHistory):
+        return True
     if not is_postgres(location) and Path(location).is_dir():
         raise InputError("is a folder, not a history database", str(location), _HISTORY_FIX)
     return is_postgres(location) or Path(location).is_file()
@@ -110,14 +135,14 @@ def check_writable(location: Location) -> None:
                              _HISTORY_FIX) from None
 
 
-def record(path: Location, result: ScanResult, run_dir: Path) -> None:
+def record(path: Source, result: ScanResult, run_dir: Path) -> None:
     """Store a finished run's findings (idempotent per run id)."""
     findings = result.findings()
     counts: dict[str, int] = {}
     for finding in findings:
         counts[finding.status.value] = counts.get(finding.status.value, 0) + 1
     expired = [u.waiver.id for u in result.waivers if u.state == "expired"]
-    with closing(_connect(path)) as db, db:
+    with _use(path) as db, db:
         db.execute("DELETE FROM findings WHERE run_id = ?", (result.run_id,))
         db.execute("DELETE FROM runs WHERE run_id = ?", (result.run_id,))
         db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -138,27 +163,36 @@ class RunRow:
     targets: list[str]
 
 
-def runs(path: Location, target: str | None = None) -> list[RunRow]:
+def runs(path: Source, target: str | None = None, before: str | None = None) -> list[RunRow]:
+    """The recorded runs, oldest first: all, those with findings on `target`, those started before `before`."""
+    rows = _run_rows(path, "WHERE started_at < ? " if before is not None else "", () if before is None else (before,))
+    if target is not None and rows:
+        with _use(path) as db:
+            wanted = {r[0] for r in db.execute("SELECT DISTINCT run_id FROM findings WHERE target = ?", (target,))}
+        rows = [r for r in rows if r.run_id in wanted]
+    return rows
+
+
+def previous_run(path: Source, before: str) -> RunRow | None:
+    """The newest run that started before `before` (an ISO time), or None."""
+    newest = _run_rows(path, "WHERE started_at < ? ", (before,), newest_first=True, limit=1)
+    return newest[0] if newest else None
+
+
+def _run_rows(path: Source, where: str, params: Sequence[str], newest_first: bool = False,
+              limit: int | None = None) -> list[RunRow]:
     if not _exists(path):
         return []
-    with closing(_connect(path)) as db:
-        rows = db.execute("SELECT run_id, started_at, run_dir, counts, targets FROM runs "
-                          "ORDER BY started_at, run_id")
-        if target is not None:
-            wanted = {r[0] for r in db.execute("SELECT DISTINCT run_id FROM findings WHERE target = ?", (target,))}
-            rows = [r for r in rows if r[0] in wanted]
+    order = "started_at DESC, run_id DESC" if newest_first else "started_at, run_id"
+    with _use(path) as db:
+        rows = db.execute(f"SELECT run_id, started_at, run_dir, counts, targets FROM runs {where}ORDER BY {order}"
+                          + (f" LIMIT {int(limit)}" if limit is not None else ""), params)
     return [RunRow(r[0], r[1], r[2], json.loads(r[3]), json.loads(r[4])) for r in rows]
 
 
-def previous_run(path: Location, before: str) -> RunRow | None:
-    """The newest run that started before `before` (an ISO time), or None."""
-    earlier = [r for r in runs(path) if r.started_at < before]
-    return earlier[-1] if earlier else None
-
-
-def findings_of(path: Location, run_id: str) -> tuple[list[tuple[str, str, str, str, str]], list[str], list[str]]:
+def findings_of(path: Source, run_id: str) -> tuple[list[tuple[str, str, str, str, str]], list[str], list[str]]:
     """(target, check, resource, status, message) rows, the targets and the expired waivers of one run."""
-    with closing(_connect(path)) as db:
+    with _use(path) as db:
         found = db.execute("SELECT targets, expired_waivers FROM runs WHERE run_id = ?", (run_id,))
         if not found:
             raise KeyError(run_id)
@@ -284,10 +318,10 @@ def side_of_run(result: ScanResult, run_dir: Path | None) -> RunSide:
         {t.target.name: t.connection_error for t in result.targets if t.connection_error})
 
 
-def side_of_history(path: Location, run_id: str) -> RunSide:
+def side_of_history(path: Source, run_id: str) -> RunSide:
     """A recorded run; its profile and check parameters come from its folder while that folder exists."""
     rows, targets, expired = findings_of(path, run_id)
-    with closing(_connect(path)) as db:
+    with _use(path) as db:
         run_dir, sha256 = db.execute("SELECT run_dir, profile_sha256 FROM runs WHERE run_id = ?", (run_id,))[0]
     folder = Path(run_dir)
     if (folder / RESULTS).is_file():

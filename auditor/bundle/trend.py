@@ -59,7 +59,7 @@ class TrendPoint:
     score: Score
 
 
-def write_excerpt(db: Path, run_dir: Path, run_id: str, started_at: str, targets: Iterable[str]) -> None:
+def write_excerpt(db: history.Source, run_dir: Path, run_id: str, started_at: str, targets: Iterable[str]) -> None:
     """Write trend.json: the scores of the runs of the same targets that started before this one (newest
     RUNS_KEPT - 1); nothing when there is none."""
     points = previous_scores(db, started_at, targets)
@@ -69,10 +69,10 @@ def write_excerpt(db: Path, run_dir: Path, run_id: str, started_at: str, targets
              "applicable": p.score.applicable} for p in points]}))
 
 
-def previous_scores(db: Path, before: str, targets: Iterable[str]) -> list[TrendPoint]:
+def previous_scores(db: history.Source, before: str, targets: Iterable[str]) -> list[TrendPoint]:
     """Earlier runs over exactly these targets, oldest first, with their scores."""
     scope = set(targets)
-    earlier = [r for r in history.runs(db) if r.started_at < before and set(r.targets) == scope]
+    earlier = [r for r in history.runs(db, before=before) if set(r.targets) == scope]
     points = []
     for run in earlier[-(RUNS_KEPT - 1):]:
         rows, _targets, _expired = history.findings_of(db, run.run_id)

@@ -22,6 +22,8 @@ class Connection(Protocol):
 
 @dataclass
 class _Shared:
+    """One jump host's login, shared by the targets that go through it."""
+
     lock: threading.Lock = field(default_factory=threading.Lock)  # one login attempt at a time
     connection: Connection | None = None
     error: Exception | None = None

@@ -196,3 +196,52 @@ def test_a_check_s_parameters_are_read_as_inspect_signature_reads_them():
     odd = [plain, varargs, wrapped, functools.partial(plain, 1), lambda target: None]
     for func in [spec.func for spec in load_checks(load_profile()).values()] + odd:
         assert _parameter_names(func) == tuple(inspect.signature(func).parameters), func
+
+
+def test_a_pack_s_modules_are_found_as_pkgutil_walks_them(tmp_path, monkeypatch):
+    import pkgutil
+
+    from auditor.registry import _submodules
+
+    # Given a pack with a subpackage, a folder that is no package, a package and a module of one name, data files,
+    # a module kept only compiled, and the built-in pack
+    root = tmp_path / "walked"
+    for path, text in {"__init__.py": "", "b.py": "", "a.py": "", "sub/__init__.py": "", "sub/deep/__init__.py": "",
+                       "sub/deep/z.py": "", "sub/c.py": "", "notpkg/x.py": "", "data.yaml": "", "twin.py": "",
+                       "twin/__init__.py": "", "only.pyc": "", "dotted.name.py": "", "__pycache__/a.cpython.pyc": ""
+                       }.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import walked
+
+    import checks
+
+    for package in (walked, checks):
+        # When its modules are listed, Then they are pkgutil's, in pkgutil's order
+        prefix = f"{package.__name__}."
+        assert list(_submodules(package.__path__, prefix)) == \
+            [info.name for info in pkgutil.walk_packages(package.__path__, prefix)]
+    assert "walked.sub.deep.z" in _submodules(walked.__path__, "walked.")
+
+
+def test_a_scan_never_imports_inspect():
+    # Given a fresh interpreter (pytest has imported inspect in this one)
+    probe = ("import sys; from auditor.pipeline import load_checks; from auditor.profile import load_profile; "
+             "from auditor import cli, inventory, runner; load_checks(load_profile(None)); "
+             "print('inspect' in sys.modules, 'dataclasses' in sys.modules)")
+    # When the command line, the inventory reader and the runner are imported and every check pack is loaded
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    # Then inspect (with ast, dis and tokenize, 7 ms) was never imported (auditor/without_inspect.py)
+    assert found.stdout.split() == ["False", "True"], found.stderr
+
+
+def test_an_undocumented_dataclass_still_gets_its_signature_as_its_docstring():
+    # Given dataclasses imported with inspect standing in (a fresh interpreter)
+    probe = ("import sys, auditor, dataclasses; assert 'inspect' not in sys.modules\n"
+             "@dataclasses.dataclass\nclass Point:\n    x: int\n    y: int = 0\n"
+             "print(Point.__doc__); import inspect; print(type(inspect).__name__, inspect.signature(Point))")
+    # When a dataclass without a docstring is made, Then its docstring is its signature, as dataclasses writes it,
+    # and `import inspect` then gives the real module
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert found.stdout.splitlines() == ["Point(x: int, y: int = 0)", "module (x: int, y: int = 0) -> None"]

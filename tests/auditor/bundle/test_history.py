@@ -17,6 +17,7 @@ import pytest
 from auditor.bundle import history
 from auditor.bundle.history_pg import MIGRATIONS, PostgresHistory
 from auditor.bundle.layout import CHANGES
+from auditor.clock import iso
 from auditor.errors import InputError, TransportError
 from tests.conftest import run_cli
 from tests.db_servers import _postgres_template, _server_user, _stop, start_postgres
@@ -74,6 +75,25 @@ def test_a_recorded_run_is_listed_and_recording_it_again_changes_nothing(db, tmp
     assert len(found) == len(results["findings"]) and set(targets) == {"web-01", "db-1"} and expired == []
     with pytest.raises(KeyError):
         history.findings_of(db, "no-such-run")
+
+
+def test_the_previous_run_is_the_newest_that_started_before_whatever_the_order_recorded(db, tmp_path):
+    # Given three runs, recorded out of order: a week ago, then two weeks ago (an older run recorded late), then now
+    host = {"web-01": linux_host("web-01")}
+    for folder, days in (("week", 7), ("fortnight", 14), ("now", 0)):
+        make_run(tmp_path / folder, host, at=SCANNED_AT - timedelta(days=days), history=db)
+    week, fortnight, now = (iso(SCANNED_AT - timedelta(days=d)) for d in (7, 14, 0))
+    # When they are read through one opened history, as a run's finish reads them
+    with history.opened(db) as opened:
+        # Then the run before now is last week's, before last week's the fortnight's, before that none
+        assert history.previous_run(opened, now).started_at == week
+        assert history.previous_run(opened, week).started_at == fortnight
+        assert history.previous_run(opened, fortnight) is None
+        # And the runs before a time are those that started earlier, oldest first
+        assert [r.started_at for r in history.runs(opened, before=now)] == [fortnight, week]
+        assert history.runs(opened, before=fortnight) == []
+    # And the location itself reads the same
+    assert history.previous_run(db, now).started_at == week
 
 
 def test_drift_against_the_previous_run_is_written_into_the_new_run(db, tmp_path):
