@@ -215,8 +215,8 @@ def test_a_finding_whose_message_starts_with_its_resource_names_the_resource_onc
         # When the report is rendered (the PDF's layout and the HTML's)
         text = _visible_text(render_html(view, "en", full=full)).replace(" :", ":")
         # Then the port is said once where the message says it, and kept where the message names another one
-        said_once = "db-1: port 22: " if not full else "failed port 22: "  # the HTML's table has the target apart
-        assert said_once + "PermitRootLogin is prohibit-password" in text
+        # (the one target's name is on the PDF's cover, not on each of its rows; the HTML's table has it apart)
+        assert "failed port 22: PermitRootLogin is prohibit-password" in text
         assert "port 22: port 22:" not in text and "port 22 port 22:" not in text
         assert "port 22: port 2222: PermitRootLogin is yes" in text.replace("port 22 port 2222", "port 22: port 2222")
 
@@ -394,3 +394,20 @@ def test_a_stale_attestation_says_why_and_what_to_do_and_a_check_s_attestation_i
         # and the attestation of LOG-0040 is shown with the requirement LOG-0040 evidences (R12)
         r12 = text[text.index("R12 All activities"):]
         assert "The clocks of the servers are kept by the hosting provider's NTP service." in r12, full
+
+
+def test_the_cover_names_the_targets_and_a_one_target_pdf_does_not_repeat_its_name_on_every_row(fleet):
+    # Given a recorded one-host run (db-1), and a run of two targets
+    one = build_view(FIXTURES / "hosts" / "debian12-server")
+    for lang in ("en", "da"):
+        # When the PDF's layout of each is rendered
+        single = _visible_text(render_html(one, lang, full=False))
+        two = _visible_text(render_html(build_view(fleet), lang, full=False))
+        # Then the cover names the one target and its system, or how many targets and which
+        targets = "Targets" if lang == "en" else "Enheder"
+        assert f"{targets} db-1 · Debian GNU/Linux 12 (bookworm)" in single, single[:800]
+        assert f"{targets} 2: " in two and "db-1" in two.split("Scanner" if lang == "en" else "Scanner")[0]
+        # And the one target's findings and most serious deviations do not name it again: only the inventory does
+        # (the run's id, which ends in the host's name here, aside)
+        assert single.replace(one.run["id"], "").count("db-1") == 2
+        assert two.count("db-1") > 5
