@@ -34,7 +34,9 @@ Fact = TypeVar("Fact")
 class EvidenceSink(Protocol):
     """Where records go (the bundle's evidence store); returns the reference a finding will cite."""
 
-    def save(self, target: str, record: dict[str, Any]) -> EvidenceRef: ...
+    def save(self, target: str, record: dict[str, Any], same_as: tuple[str, str] | None = None) -> EvidenceRef:
+        """same_as: an existing file that may hold these very bytes, and its SHA-256 (a replayed record)."""
+        ...
 
 
 class RecordingTransport:
@@ -158,21 +160,25 @@ class RecordingTransport:
         if pool is not None:
             pool.shutdown(wait=True)  # every record saved before the target's findings are
 
-    def _record(self, kind: str, source: str, cut: bool, fresh: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def _record(self, kind: str, source: str, cut: bool, fresh: Callable[[], dict[str, Any]],
+                ) -> tuple[dict[str, Any], tuple[str, str] | None]:
+        """The record to save, and the earlier run's file that holds it when it is saved unchanged (a replay)."""
         original: Callable[[str, str], dict[str, Any]] | None = getattr(self.inner, "original_record", None)
         if original is None:
-            return fresh()
+            return fresh(), None
         # Replayed facts keep their original record (and time), so their hashes survive a replay; unless an
         # older run stored a secret: then the secret goes and the time stays.
         record = original(kind, source)
-        return with_redacted_text(record, fresh()) if cut else record
+        if cut:
+            return with_redacted_text(record, fresh()), None
+        return record, getattr(self.inner, "original_file", lambda kind, source: None)(kind, source)
 
     def _remember_command(self, command: Command, result: CommandResult) -> tuple[CommandResult, EvidenceRef]:
         result = result if self._inner_charges else self.budget.command(result)
         result, cut = redact_result(result)
-        record = self._record("command", str(command), bool(cut),
-                              lambda: command_record(self.target, command, result, self._clock.now(), cut))
-        ref = self._sink.save(self.target, self._noting_cut(record, result.command))
+        record, same_as = self._record("command", str(command), bool(cut),
+                                       lambda: command_record(self.target, command, result, self._clock.now(), cut))
+        ref = self._sink.save(self.target, self._noting_cut(record, result.command), same_as)
         with self._lock:
             self._commands[command] = (result, ref)
         return result, ref
@@ -180,9 +186,9 @@ class RecordingTransport:
     def _remember_file(self, path: str, content: FileContent) -> tuple[FileContent, EvidenceRef]:
         content = content if self._inner_charges else self.budget.file(content)
         content, cut = redact_content(content)
-        record = self._record("file", path, bool(cut),
-                              lambda: file_record(self.target, content, self._clock.now(), cut))
-        ref = self._sink.save(self.target, self._noting_cut(record, path))
+        record, same_as = self._record("file", path, bool(cut),
+                                       lambda: file_record(self.target, content, self._clock.now(), cut))
+        ref = self._sink.save(self.target, self._noting_cut(record, path), same_as)
         with self._lock:
             self._files[path] = (content, ref)
         return content, ref

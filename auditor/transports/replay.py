@@ -22,6 +22,7 @@ from auditor.transports.base import DIGEST, Command, CommandResult, FileContent
 from auditor.transports.records import EVIDENCE_DIR, EVIDENCE_INDEX, content_from_record, result_from_record
 
 Records = dict[tuple[str, str], dict[str, Any]]  # (kind, source) -> the record as stored
+RecordFiles = dict[tuple[str, str], tuple[str, str]]  # (kind, source) -> (its file, its SHA-256)
 _FIX = "replay an untouched copy of the run"
 
 
@@ -48,7 +49,11 @@ class RecordedRun:
 
     def open(self, target: Target, login: bool) -> ReplayTransport:
         """The transport for one target; `login` does not matter, since nothing is reached."""
-        return ReplayTransport(self.run_dir, target.name, self.records(target.name))
+        return ReplayTransport(self.run_dir, target.name, self.records(target.name), self.files(target.name))
+
+    def files(self, target: str) -> RecordFiles:
+        """Where each of the target's records is, with the SHA-256 it was checked against when read."""
+        return {(e.kind, e.source): (str(self.run_dir / e.path), e.sha256) for e in self._slices.get(target, ())}
 
     def records(self, target: str) -> Records:
         """The target's records, each file read once and checked against its listed hash."""
@@ -118,10 +123,12 @@ def _check_entry(index: Path, target: str, entry: _Listed, listed: Mapping[str, 
 class ReplayTransport:
     """Serves commands and files recorded for one target; a fact not recorded raises FactMissing."""
 
-    def __init__(self, run_dir: Path, target: str, records: Records | None = None) -> None:
+    def __init__(self, run_dir: Path, target: str, records: Records | None = None,
+                 files: RecordFiles | None = None) -> None:
         self.target = target
         self._folder = run_dir / EVIDENCE_DIR / target
         self._records = records if records is not None else RecordedRun(run_dir).records(target)
+        self._files = files or {}
         self._answered_by: dict[str, str] = {}  # a command line -> the older one whose record answered it
 
     def run(self, command: Command) -> CommandResult:
@@ -153,7 +160,15 @@ class ReplayTransport:
 
     def original_record(self, kind: str, source: str) -> dict[str, Any]:
         """The record exactly as the earlier run stored it (the recorder re-saves it unchanged)."""
-        return self._lookup(kind, self._answered_by.get(source, source) if kind == "command" else source)
+        return self._lookup(kind, self._original(kind, source))
+
+    def original_file(self, kind: str, source: str) -> tuple[str, str] | None:
+        """The earlier run's file of that record and the SHA-256 it was read with, when known: the evidence store
+        links a record that is saved unchanged to it rather than writing it again (bundle/evidence.py)."""
+        return self._files.get((kind, self._original(kind, source)))
+
+    def _original(self, kind: str, source: str) -> str:
+        return self._answered_by.get(source, source) if kind == "command" else source
 
     def close(self) -> None:
         """Nothing to release."""

@@ -38,7 +38,7 @@ class MemorySink:
         self.records: list[bytes] = []
         self._lock = threading.Lock()
 
-    def save(self, target: str, record: dict[str, Any]) -> EvidenceRef:
+    def save(self, target: str, record: dict[str, Any], same_as: tuple[str, str] | None = None) -> EvidenceRef:
         data = dump_json(record)
         with self._lock:
             self.records.append(data)

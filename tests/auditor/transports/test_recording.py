@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shlex
 import shutil
 import threading
@@ -16,10 +17,11 @@ from auditor.bundle.evidence import EvidenceStore
 from auditor.clock import FixedClock
 from auditor.errors import FactMissing, InputError
 from auditor.files import dump_json
-from auditor.transports.base import DIGEST, CommandResult, cmd
+from auditor.models import Target, TargetKind
+from auditor.transports.base import DIGEST, CommandResult, FileContent, cmd
 from auditor.transports.recording import RecordingTransport
 from auditor.transports.records import command_record, file_record
-from auditor.transports.replay import ReplayTransport
+from auditor.transports.replay import RecordedRun, ReplayTransport
 from tests.auditor.fake_host import FakeHost
 from tests.auditor.transports.test_redaction import EXPECTED, SECRETS
 from tests.conftest import HOSTS
@@ -241,3 +243,41 @@ def test_on_this_machine_facts_start_in_the_background_and_closing_ends_them(tmp
     assert not waiting.is_alive() and stopped.is_set()
     assert sorted(fact["source"] for fact in json.loads(store.write_manifest().read_text())["facts"]) == \
         ["sleep", "uptime"]
+
+
+def test_a_replayed_record_saved_unchanged_is_a_link_to_the_source_s_file(tmp_path):
+    # Given a run recorded before redaction existed: one clean fact, and one file stored with its secrets
+    ini = (SECRETS / "app-config.ini").read_bytes()
+    older = EvidenceStore(tmp_path / "older")
+    for record in (command_record("web-01", UPTIME, CommandResult("uptime", 0, "up 3 days\n"), RECORDED_AT),
+                   file_record("web-01", FileContent("/etc/app.ini", True, ini), RECORDED_AT)):
+        older.save("web-01", record)
+    older.write_manifest()
+    # When it is replayed through the recorder into a new run
+    store = EvidenceStore(tmp_path / "new")
+    replay = RecordedRun(tmp_path / "older").open(Target("web-01", TargetKind.SSH), login=False)
+    view = RecordingTransport(replay, store, CLOCK).view("replay")
+    view.run(UPTIME)
+    view.read_file("/etc/app.ini")
+    clean, secret = ((tmp_path / "new" / ref.path, tmp_path / "older" / ref.path) for ref in view.used)
+    # Then the clean record is the source's own file under a second name (no new file), with the hash it was indexed by
+    assert os.path.samefile(*clean) and hashlib.sha256(clean[0].read_bytes()).hexdigest() == view.used[0].sha256
+    # And the record that held a secret, saved changed, is a file of its own without it; the source's is untouched
+    assert not os.path.samefile(*secret) and secret[1].read_bytes() != secret[0].read_bytes()
+    assert b"[REDACTED:" in secret[0].read_bytes() and b"[REDACTED:" not in secret[1].read_bytes()
+
+
+def test_a_record_that_cannot_be_linked_is_written(tmp_path):
+    # Given a record whose earlier file holds other bytes than it, and one whose earlier file is gone
+    store = EvidenceStore(tmp_path / "new")
+    record = command_record("web-01", UPTIME, CommandResult("uptime", 0, "up 3 days\n"), RECORDED_AT)
+    other = tmp_path / "other.json"
+    other.write_bytes(b"{}")
+    data = dump_json(record)
+    refs = [store.save("web-01", record, (str(other), hashlib.sha256(b"{}").hexdigest())),
+            store.save("web-02", record, (str(tmp_path / "gone.json"), hashlib.sha256(data).hexdigest()))]
+    # When each is saved, Then it is written whole, as its hash says, and the other file is left as it was
+    for ref in refs:
+        saved = tmp_path / "new" / ref.path
+        assert saved.read_bytes() == data and not os.path.samefile(saved, other)
+    assert other.read_bytes() == b"{}"
