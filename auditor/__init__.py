@@ -1,8 +1,8 @@
 """auditor: evidence that a data processor keeps the security measures it promised its controllers."""
 
-from auditor.without_inspect import import_dataclasses
+from auditor import without_inspect
 
-import_dataclasses()  # before any module of auditor imports dataclasses: see there
+without_inspect.import_dataclasses()  # before any module of auditor imports dataclasses: see there
 
 from auditor.models import (  # noqa: E402 - after dataclasses is imported
     CheckSpec,

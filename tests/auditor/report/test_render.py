@@ -406,7 +406,7 @@ def test_the_cover_names_the_targets_and_a_one_target_pdf_does_not_repeat_its_na
         # Then the cover names the one target and its system, or how many targets and which
         targets = "Targets" if lang == "en" else "Enheder"
         assert f"{targets} db-1 · Debian GNU/Linux 12 (bookworm)" in single, single[:800]
-        assert f"{targets} 2: " in two and "db-1" in two.split("Scanner" if lang == "en" else "Scanner")[0]
+        assert f"{targets} 2: " in two and "db-1" in two.split("Scanner")[0]  # the cover, before its next row
         # And the one target's findings and most serious deviations do not name it again: only the inventory does
         # (the run's id, which ends in the host's name here, aside)
         assert single.replace(one.run["id"], "").count("db-1") == 2
