@@ -190,7 +190,12 @@ def print_summary(console: Output, result: ScanResult, run_dir: str) -> None:
     heading = f"auditor {result.scanner_version} · run {result.run_id}"
     header = ["target", "system", *(s.value.replace("_", " ") for s in shown)]
     if isinstance(console, PlainConsole):
-        console.print(f"{heading}\n{plain_table(header, [[n, label, *c] for n, label, _, c in rows], numbers=2)}")
+        # A reason can be a paragraph: in a column it would pad every row to its length, so it goes below.
+        table = [[n, "not assessed (below)" if failed else label, *c] for n, label, failed, c in rows]
+        console.print(f"{heading}\n{plain_table(header, table, numbers=2)}")
+        for name, label, failed, _ in rows:
+            if failed:
+                console.print(f"{name}: not assessed: {label}")
     else:
         from rich.table import Table
 

@@ -115,15 +115,18 @@ def _unread(daemon: SshdDaemon, keywords: frozenset[str]) -> list[str]:
 def _given_by_another(daemon: SshdDaemon, block: MatchBlock, problem: str, own: Mapping[str, list[str]],
                       keywords: frozenset[str]) -> bool:
     """Whether a problem in a block's view is another block's finding: a block its connection also matches shows
-    it too, and either this block sets none of the check's keywords, or both do and the other stands first."""
+    it too, and either this block sets none of the keywords the problem names, or both do and the other stands
+    first (sshd takes a keyword's first value, Match blocks in the order they stand). A user's block that sets
+    PasswordAuthentication does not own the PermitEmptyPasswords that the user's group's block sets."""
     blocks = {b.where: b for b in daemon.matches}
     order = list(blocks)
+    named = frozenset(k for k in keywords if k in problem.lower()) or keywords
     for where in block.also:
         if problem not in own.get(where, ()):
             continue
-        if not keywords & set(block.sets):
+        if not named & set(block.sets):
             return True
-        if keywords & set(blocks[where].sets) and order.index(where) < order.index(block.where):
+        if named & set(blocks[where].sets) and order.index(where) < order.index(block.where):
             return True
     return False
 

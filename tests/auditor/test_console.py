@@ -75,14 +75,16 @@ print(sorted(m for m in sys.modules if m.split(".")[0] == "rich"))
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, check=True)
     # Then rich was never imported: nothing was drawn
     assert done.stdout.strip() == "[]"
-    # And the progress and the summary are plain lines, the counts right-aligned under their heading
+    # And the progress and the summary are plain lines, the counts right-aligned under their heading, and the reason a
+    # target was not assessed (which can be a paragraph) under the table, not in a column every row is padded to
     assert done.stderr.splitlines() == [
         "web-1: scanning",
         "web-1: 1 fail, 1 pass",
         "auditor 1.0 · run run-7",
-        "target  system               fail  pass",
-        "web-1   Debian GNU/Linux 12     1     1",
-        "db-10   connection refused",
+        "target  system                fail  pass",
+        "web-1   Debian GNU/Linux 12      1     1",
+        "db-10   not assessed (below)",
+        "db-10: not assessed: connection refused",
         "FAIL  SSH-0100 web-1: weak ciphers",
         "Evidence and results: reports/run-7",
     ]

@@ -110,7 +110,11 @@ def list_folder(host: Transport, folder: str, suffix: str) -> tuple[str, ...] | 
     if not result.ok:
         if "no such file" in result.stderr.lower():
             return None
-        raise CollectorError(f"the folder {folder} could not be listed: {result.failure()}")
+        failure = result.failure()
+        if "` needs root: " in failure:  # sudo refused, or the account may not read it: the checks are skipped
+            raise PermissionMissing(f"the folder {folder} could not be listed: {failure}; scan as root or set "
+                                    "sudo: true for this target (with the right to run find as root)")
+        raise CollectorError(f"the folder {folder} could not be listed: {failure}")
     names = [line for line in result.stdout.splitlines() if line.startswith(folder)]
     return tuple(sorted(names, key=lambda p: p.rsplit("/", 1)[-1]))
 

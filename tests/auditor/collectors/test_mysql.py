@@ -13,7 +13,7 @@ import pytest
 
 from auditor.collectors.databases import mysql
 from auditor.collectors.databases._host import PROCESS_NAMES, cipher_command
-from auditor.errors import CollectorError
+from auditor.errors import CollectorError, PermissionMissing
 from auditor.models import Status, SystemFacts
 from auditor.transports.base import Command, CommandResult
 from auditor.transports.local import LocalTransport
@@ -309,3 +309,15 @@ def test_a_real_mariadb_without_certificate_has_tls_off_and_the_checks_say_so(
 
 def test_the_real_servers_with_a_certificate_have_tls_on(db_lab: DbLab):
     assert not _instance(db_lab, "mariadb-hardened").tls_off and not _instance(db_lab, "mariadb-weak").tls_off
+
+
+def test_an_include_folder_sudo_will_not_list_is_a_missing_right_not_an_error():
+    # Given an account whose `sudo: true` has no right to run find as root (found by trying the tool: the database
+    # checks were errors, where a missing right makes them skipped with the reason)
+    host = debian_host(running=True)
+    refused = CommandResult(find("/etc/mysql/conf.d"), 1, "", "sudo: a password is required\n")
+    host._commands[find("/etc/mysql/conf.d")] = refused
+    # When the servers are collected, Then the right is what is missing, and the message says how to give it
+    with pytest.raises(PermissionMissing, match=r"/etc/mysql/conf.d could not be listed: .*needs root: sudo: a "
+                                                r"password is required; scan as root or set sudo: true"):
+        mysql.collect(host, NO_SYSTEM)

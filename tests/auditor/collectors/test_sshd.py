@@ -468,6 +468,30 @@ def test_a_value_a_users_group_block_gives_is_that_blocks_finding_not_the_users(
     assert "`Match Group sftpusers`" in verdict.message and "`Match User deploy`" not in verdict.message
 
 
+def test_each_value_is_the_finding_of_the_block_that_sets_it_when_a_user_s_and_his_group_s_blocks_both_apply():
+    # Given a daemon that refuses passwords, a Match User block for deploy that allows them, and a Match Group block
+    # for his group that allows empty passwords (found by trying the tool: both were blamed on the user's block)
+    hardened = (OUTPUTS / "debian12-sshd-T-default.txt").read_text().replace(
+        "passwordauthentication yes", "passwordauthentication no").replace(
+        "permitrootlogin without-password", "permitrootlogin no").replace("maxauthtries 6", "maxauthtries 3")
+    deploy = hardened.replace("passwordauthentication no", "passwordauthentication yes").replace(
+        "permitemptypasswords no", "permitemptypasswords yes")
+    host = TreeHost({str(SSHD_T): _ok(hardened), "getent group sftpusers": _ok("sftpusers:x:1001:deploy\n"),
+                     _sshd_t(connection=Connection(user="deploy")): _ok(deploy),
+                     _sshd_t(connection=Connection(user="deploy", groups=frozenset({"sftpusers"}))): _ok(deploy)},
+                    {"/etc/ssh/sshd_config": b"Match User deploy\n  PasswordAuthentication yes\n"
+                                             b"Match Group sftpusers\n  PermitEmptyPasswords yes\n"})
+    # When SSH-0030 judges it
+    verdict = sshd_logins(collect(host, DEBIAN), 4)[0]
+    # Then each value is reported once, under the block that sets it
+    assert verdict.status is Status.FAIL, verdict.message
+    user, group = (part for part in verdict.message.split("for a connection matching ")[1:])
+    assert user.startswith("`Match User deploy`") and "PasswordAuthentication is yes" in user, user
+    assert "PermitEmptyPasswords" not in user
+    assert group.startswith("`Match Group sftpusers`") and "PermitEmptyPasswords is yes" in group, group
+    assert "PasswordAuthentication" not in group
+
+
 def test_a_config_only_root_may_read_is_read_with_sudo_for_its_match_blocks():
     # Given sshd_config at 0600 (as CIS asks), a scanning account with sudo, and a Match block in the file
     config = "Match User deploy\n  PermitRootLogin yes\n"
