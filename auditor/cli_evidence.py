@@ -130,7 +130,8 @@ VERIFY_EXIT = {Outcome.VERIFIED: 0, Outcome.TAMPERED: 1, Outcome.INCOMPLETE: 3, 
                Outcome.NOT_CHECKED: 5, Outcome.INTERRUPTED: 6}
 _VERDICT = {
     Outcome.VERIFIED: "verified: every file matches its manifest and the signature is valid",
-    Outcome.TAMPERED: "the run was changed after it was signed, or its signature does not verify",
+    Outcome.TAMPERED: "the run was changed after its manifest was written (signed or not), or its signature does "
+                      "not verify",
     Outcome.INCOMPLETE: "the run did not finish",
     Outcome.UNSIGNED: "every file matches its manifest, but the run is NOT SIGNED: nothing proves who wrote it "
                       "(--allow-unsigned accepts it on purpose)",
@@ -317,7 +318,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     for title, items in (("new failures", change.new_failures), ("fixed", change.fixed),
                          ("still failing", change.still_failing)):
         out.append(f"{title}: {len(items)}")
-        out += [f"  {i['check_id']} {i['target']} {i['resource']}: {i['message']}".rstrip() for i in items]
+        out += [f"  {i['check_id']} {i['target']} {i['resource']}".rstrip() + f": {i['message']}" for i in items]
     for title, items in (("changed by the profile, not the host", change.by_profile),
                          ("failed before, not checked now", change.not_checked)):
         out.append(f"{title}: {len(items)}")

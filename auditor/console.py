@@ -110,7 +110,7 @@ def rich_console(stderr: bool = True) -> Console:
 
 def counts_text(findings: Iterable[object]) -> str:
     counts = Counter(getattr(f, "status") for f in findings)  # noqa: B009 - works on any finding-like
-    return ", ".join(f"{counts[s]} {s.value}" for s in _ORDER if counts[s]) or "no findings"
+    return ", ".join(f"{counts[s]} {s.value.replace('_', ' ')}" for s in _ORDER if counts[s]) or "no findings"
 
 
 _REDRAW_SECONDS = 0.125
@@ -191,8 +191,8 @@ def print_summary(console: Output, result: ScanResult, run_dir: str) -> None:
     header = ["target", "system", *(s.value.replace("_", " ") for s in shown)]
     if isinstance(console, PlainConsole):
         # A reason can be a paragraph: in a column it would pad every row to its length, so it goes below.
-        table = [[n, "not assessed (below)" if failed else label, *c] for n, label, failed, c in rows]
-        console.print(f"{heading}\n{plain_table(header, table, numbers=2)}")
+        cells = [[n, "not assessed (below)" if failed else label, *c] for n, label, failed, c in rows]
+        console.print(f"{heading}\n{plain_table(header, cells, numbers=2)}")
         for name, label, failed, _ in rows:
             if failed:
                 console.print(f"{name}: not assessed: {label}")
@@ -207,16 +207,24 @@ def print_summary(console: Output, result: ScanResult, run_dir: str) -> None:
         for name, label, failed, counts_shown in rows:
             table.add_row(escape(name), f"[magenta]{escape(label)}[/]" if failed else escape(label), *counts_shown)
         console.print(table)
+    # One line per problem; the same sentence of several checks on one target (every check of a target whose
+    # login failed, after its network checks ran) is one line naming the checks.
+    same: dict[tuple[Status, str, str, str], list[str]] = {}
     for finding in (f for f in result.findings() if f.status in (Status.FAIL, Status.ERROR, Status.WARN)):
-        spec: CheckSpec | None = result.checks.get(finding.check_id)
+        same.setdefault((finding.status, finding.target, finding.shown_resource, finding.message), []).append(
+            finding.check_id)
+    for (status, on, resource, message), ids in same.items():
+        spec: CheckSpec | None = result.checks.get(ids[0]) if len(ids) == 1 else None
         title = visible(spec.title) if spec else ""
-        word = f"{finding.status.value.upper():5}"
-        line = " ".join(visible(part) for part in (finding.check_id, finding.target, finding.shown_resource) if part)
-        line += f": {visible(finding.message)}"
+        if len(ids) > 1:
+            title = f"{len(ids)} checks: {', '.join(ids[:5])}" + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+        word = f"{status.value.upper():5}"
+        line = " ".join(visible(part) for part in (ids[0] if len(ids) == 1 else "", on, resource) if part)
+        line += f": {visible(message)}"
         if isinstance(console, PlainConsole):
             console.print(f"{word} {line}" + (f" ({title})" if title else ""))
         else:
-            console.print(f"[{_STYLE[finding.status]}]{word}[/] {escape(line)}"
+            console.print(f"[{_STYLE[status]}]{word}[/] {escape(line)}"
                           + (f" [dim]({escape(title)})[/]" if title else ""), soft_wrap=True)
     if result.interrupted:
         console.print("Interrupted: the evidence collected so far is saved.", markup=False)

@@ -103,3 +103,21 @@ def test_rich_draws_where_rich_would_see_a_terminal(monkeypatch, environment, te
     console = make_console()
     assert isinstance(console, PlainConsole) is not terminal
     assert console.is_terminal is terminal
+
+
+def test_checks_that_say_the_same_of_one_target_are_one_line_naming_them():
+    # Given a target whose login failed after its network checks ran: every other check errs with one sentence
+    reason = "Not assessed: unknown host key for 127.0.0.1:2222 (SHA256:q+3mNInzEPorVZNhCnhZVcpsUomjUzB0uf)."
+    findings = (Finding("SSH-0100", "web-1", Status.FAIL, "offers weak algorithms: ssh-rsa"),
+                *(Finding(f"LOG-00{n}0", "web-1", Status.ERROR, reason) for n in range(1, 8)),
+                Finding("LOG-0010", "db-1", Status.ERROR, reason))
+    lines = _printed(TargetResult(Target("web-1", TargetKind.SSH), None, findings[:-1]),
+                     TargetResult(Target("db-1", TargetKind.SSH), None, findings[-1:]))
+    # When the summary is printed, Then the seven are one line, naming how many checks and the first five
+    shared = [line for line in lines if reason in line]
+    assert len(shared) == 2, shared
+    assert shared[0].startswith("ERROR web-1: Not assessed") and shared[0].endswith(
+        "(7 checks: LOG-0010, LOG-0020, LOG-0030, LOG-0040, LOG-0050 and 2 more)"), shared[0]
+    # And another target's same sentence, and a single finding, stay lines of their own, with the check's id
+    assert shared[1].startswith("ERROR LOG-0010 db-1: Not assessed")
+    assert any(line.startswith("FAIL  SSH-0100 web-1: offers weak algorithms") for line in lines)

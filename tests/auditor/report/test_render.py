@@ -411,3 +411,20 @@ def test_the_cover_names_the_targets_and_a_one_target_pdf_does_not_repeat_its_na
         # (the run's id, which ends in the host's name here, aside)
         assert single.replace(one.run["id"], "").count("db-1") == 2
         assert two.count("db-1") > 5
+
+
+def test_a_one_target_deviation_names_the_resource_or_the_resources_that_failed(tmp_path):
+    # Given a one-host run whose PostgreSQL TLS check failed on one cluster, then on two
+    run = tmp_path / "run"
+    shutil.copytree(FIXTURES / "hosts" / "debian12-container", run)
+    view = build_view(run)
+    top = _visible_text(render_html(view, "en", full=False)).split("Most serious deviations")[1]
+    # Then the deviation's line says which cluster, before what is wrong with it
+    assert "DB-0110 · R1, R2, R8 PostgreSQL 15 /var/lib/postgresql/15/main: TLS is off" in top, top[:600]
+    document = json.loads((run / "results.json").read_text())
+    [first] = [f for f in document["findings"] if f["check_id"] == "DB-0110"]
+    document["findings"].append({**first, "resource": "PostgreSQL 16 /srv/pg16"})
+    (run / "results.json").write_text(json.dumps(document))
+    top = _visible_text(render_html(build_view(run), "en", full=False)).split("Most serious deviations")[1]
+    # And with two, both are named (their sentences are in the requirement's section)
+    assert "DB-0110 · R1, R2, R8 PostgreSQL 15 /var/lib/postgresql/15/main, PostgreSQL 16 /srv/pg16" in top, top[:600]
