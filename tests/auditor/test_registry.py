@@ -231,7 +231,8 @@ def test_a_scan_never_imports_inspect():
              "from auditor import cli, inventory, runner; load_checks(load_profile(None)); "
              "print('inspect' in sys.modules, 'dataclasses' in sys.modules)")
     # When the command line, the inventory reader and the runner are imported and every check pack is loaded
-    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    # (isolated: no sitecustomize of the environment, such as the test-later clock's, imports anything first)
+    found = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, check=True)
     # Then inspect (with ast, dis and tokenize, 7 ms) was never imported (auditor/without_inspect.py)
     assert found.stdout.split() == ["False", "True"], found.stderr
 
@@ -243,5 +244,5 @@ def test_an_undocumented_dataclass_still_gets_its_signature_as_its_docstring():
              "print(Point.__doc__); import inspect; print(type(inspect).__name__, inspect.signature(Point))")
     # When a dataclass without a docstring is made, Then its docstring is its signature, as dataclasses writes it,
     # and `import inspect` then gives the real module
-    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    found = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, check=True)
     assert found.stdout.splitlines() == ["Point(x: int, y: int = 0)", "module (x: int, y: int = 0) -> None"]
