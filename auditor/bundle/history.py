@@ -179,6 +179,25 @@ def previous_run(path: Source, before: str) -> RunRow | None:
     return newest[0] if newest else None
 
 
+def runs_over(path: Source, targets: Iterable[str], before: str, limit: int) -> list[tuple[str, str]]:
+    """(run id, start) of the newest `limit` runs over exactly these targets that started before `before`, oldest
+    first: read newest first, each run's target list parsed only until enough are found (a history of a year of
+    daily runs is read on every run's finish)."""
+    if not _exists(path):
+        return []
+    scope = set(targets)
+    found: list[tuple[str, str]] = []
+    with _use(path) as db:
+        rows = db.execute("SELECT run_id, started_at, targets FROM runs WHERE started_at < ? "
+                          "ORDER BY started_at DESC, run_id DESC", (before,))
+    for run_id, started_at, listed in rows:
+        if len(found) == limit:
+            break
+        if set(json.loads(listed)) == scope:
+            found.append((run_id, started_at))
+    return found[::-1]
+
+
 def _run_rows(path: Source, where: str, params: Sequence[str], newest_first: bool = False,
               limit: int | None = None) -> list[RunRow]:
     if not _exists(path):

@@ -71,12 +71,10 @@ def write_excerpt(db: history.Source, run_dir: Path, run_id: str, started_at: st
 
 def previous_scores(db: history.Source, before: str, targets: Iterable[str]) -> list[TrendPoint]:
     """Earlier runs over exactly these targets, oldest first, with their scores."""
-    scope = set(targets)
-    earlier = [r for r in history.runs(db, before=before) if set(r.targets) == scope]
     points = []
-    for run in earlier[-(RUNS_KEPT - 1):]:
-        rows, _targets, _expired = history.findings_of(db, run.run_id)
-        points.append(TrendPoint(run.run_id, run.started_at, score((r[0], r[1], r[3]) for r in rows)))
+    for run_id, started_at in history.runs_over(db, targets, before, RUNS_KEPT - 1):
+        rows, _targets, _expired = history.findings_of(db, run_id)
+        points.append(TrendPoint(run_id, started_at, score((r[0], r[1], r[3]) for r in rows)))
     return points
 
 

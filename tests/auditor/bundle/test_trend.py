@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from auditor.bundle import history
 from auditor.bundle.layout import TREND
 from auditor.bundle.trend import Score, read_excerpt, score
+from auditor.clock import iso
 from tests.report_factory import SCANNED_AT, linux_host, make_run
 
 
@@ -38,3 +40,20 @@ def test_the_run_folder_holds_the_scores_of_earlier_runs_of_the_same_targets(tmp
     assert [p.score for p in points] == [Score(3, 4), Score(4, 4)]
     # And the first run of a scope has no trend file
     assert not (tmp_path / "one" / TREND).exists()
+
+
+def test_the_trend_keeps_the_newest_runs_of_the_scope_oldest_first(tmp_path):
+    # Given four runs of web-01 and db-1 a week apart, and between them one of web-01 alone
+    db = tmp_path / "history.sqlite"
+    hosts = {"web-01": linux_host("web-01"), "db-1": linux_host("db-1")}
+    for weeks in (4, 3, 2, 1):
+        make_run(tmp_path / f"w{weeks}", hosts, at=SCANNED_AT - timedelta(weeks=weeks), history=db)
+    make_run(tmp_path / "alone", {"web-01": linux_host("web-01")}, at=SCANNED_AT - timedelta(days=3), history=db)
+    # When the newest two before now are asked for, the scope's targets in another order
+    kept = history.runs_over(db, ["db-1", "web-01"], iso(SCANNED_AT), 2)
+    # Then they are the last two of that scope, oldest first; the run of another scope is not one of them
+    assert kept == [("20261112T120000Z-test", iso(SCANNED_AT - timedelta(weeks=2))),
+                    ("20261119T120000Z-test", iso(SCANNED_AT - timedelta(weeks=1)))]
+    assert history.runs_over(db, ["web-01"], iso(SCANNED_AT), 5) == [
+        ("20261123T120000Z-test", iso(SCANNED_AT - timedelta(days=3)))]
+    assert history.runs_over(tmp_path / "none.sqlite", ["web-01"], iso(SCANNED_AT), 5) == []
