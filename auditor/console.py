@@ -108,9 +108,14 @@ def rich_console(stderr: bool = True) -> Console:
     return console
 
 
+def _word(status: Status) -> str:
+    """A status as the progress lines and the summary's headings say it: "not applicable"."""
+    return status.value.replace("_", " ")
+
+
 def counts_text(findings: Iterable[object]) -> str:
     counts = Counter(getattr(f, "status") for f in findings)  # noqa: B009 - works on any finding-like
-    return ", ".join(f"{counts[s]} {s.value.replace('_', ' ')}" for s in _ORDER if counts[s]) or "no findings"
+    return ", ".join(f"{counts[s]} {_word(s)}" for s in _ORDER if counts[s]) or "no findings"
 
 
 _REDRAW_SECONDS = 0.125
@@ -188,7 +193,7 @@ def print_summary(console: Output, result: ScanResult, run_dir: str) -> None:
         rows.append((visible(target.target.name), visible(label), bool(target.connection_error),
                      [str(counts[s] or "") for s in shown]))
     heading = f"auditor {result.scanner_version} · run {result.run_id}"
-    header = ["target", "system", *(s.value.replace("_", " ") for s in shown)]
+    header = ["target", "system", *map(_word, shown)]
     if isinstance(console, PlainConsole):
         # A reason can be a paragraph: in a column it would pad every row to its length, so it goes below.
         cells = [[n, "not assessed (below)" if failed else label, *c] for n, label, failed, c in rows]
@@ -203,7 +208,7 @@ def print_summary(console: Output, result: ScanResult, run_dir: str) -> None:
         table.add_column("target")
         table.add_column("system")
         for status in shown:
-            table.add_column(status.value.replace("_", " "), justify="right", style=_STYLE.get(status, ""))
+            table.add_column(_word(status), justify="right", style=_STYLE.get(status, ""))
         for name, label, failed, counts_shown in rows:
             table.add_row(escape(name), f"[magenta]{escape(label)}[/]" if failed else escape(label), *counts_shown)
         console.print(table)

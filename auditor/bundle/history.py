@@ -94,7 +94,7 @@ def opened(location: Location) -> Iterator[Database]:
 @contextmanager
 def _use(source: Source) -> Iterator[Database]:
     """An opened history as it is (its opener closes it), or a location connected for this call."""
-    if isinstance(source, _SqliteHistory | PostgresHistory):
+    if isinstance(source, Database):
         yield source
     else:
         with opened(source) as db:
@@ -110,7 +110,7 @@ def _connect(location: Location) -> Database:
 
 def _exists(location: Source) -> bool:
     """Whether there is a history to read (a SQLite file is created only when a run is recorded)."""
-    if isinstance(location, _SqliteHistory | PostgresHistory):
+    if isinstance(location, Database):
         return True
     if not is_postgres(location) and Path(location).is_dir():
         raise InputError("is a folder, not a history database", str(location), _HISTORY_FIX)
